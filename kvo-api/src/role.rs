@@ -1,0 +1,94 @@
+//! The roles a person can hold in an area (a membership).
+
+use serde::{Deserialize, Serialize};
+
+/// A person's role in one area. A person may hold different roles in
+/// different areas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Ondernemer,
+    Beveiliger,
+    Werkgroep,
+    Gemeente,
+    Politie,
+    Brandweer,
+    Beheerder,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 7] = [
+        Role::Ondernemer,
+        Role::Beveiliger,
+        Role::Werkgroep,
+        Role::Gemeente,
+        Role::Politie,
+        Role::Brandweer,
+        Role::Beheerder,
+    ];
+
+    /// The stable code stored in the database.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Ondernemer => "ondernemer",
+            Role::Beveiliger => "beveiliger",
+            Role::Werkgroep => "werkgroep",
+            Role::Gemeente => "gemeente",
+            Role::Politie => "politie",
+            Role::Brandweer => "brandweer",
+            Role::Beheerder => "beheerder",
+        }
+    }
+
+    /// Parses a stored code.
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// Whether this role sees every incident of the area. An ondernemer sees
+    /// only their own reports (and, later, aggregated maps); everyone else in
+    /// the werkgroep or a partner organisation sees all of them.
+    pub fn sees_all_incidents(self) -> bool {
+        !matches!(self, Role::Ondernemer)
+    }
+
+    /// Whether this role may administer the area (invites, zones, categories).
+    pub fn administers(self) -> bool {
+        matches!(self, Role::Beheerder)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::from_code(s).ok_or_else(|| format!("unknown role `{s}`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_serde_and_code() {
+        for r in Role::ALL {
+            assert_eq!(Role::from_code(r.code()), Some(r));
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(json, format!("\"{}\"", r.code()));
+        }
+    }
+
+    #[test]
+    fn only_ondernemer_is_limited_to_own_reports() {
+        let limited: Vec<_> = Role::ALL.into_iter().filter(|r| !r.sees_all_incidents()).collect();
+        assert_eq!(limited, vec![Role::Ondernemer]);
+    }
+}

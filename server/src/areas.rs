@@ -1,0 +1,342 @@
+//! Areas, zones and categories: creating them (the `kvo` tool), reading them
+//! (API), and an in-memory index of each area's geometry that the ingest
+//! path uses to check "inside the area" and to find the zone without a
+//! spatial query.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use geo::{Coord, Distance, Euclidean, Intersects, MapCoords, MultiPolygon, Point};
+use kvo_api::{
+    wire::{Area, AreaKind, CategoryInfo, CategoryList, Zone},
+    Dimension, Theme, ValidationError, DEFAULT_CATEGORIES,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// How long an area's index is trusted before it is reloaded. Areas, zones
+/// and categories change rarely and from the `kvo` tool (another process), so
+/// a short time-to-live is simpler than cross-process invalidation.
+const INDEX_TTL: Duration = Duration::from_secs(10);
+
+/// Parses GeoJSON text (a Polygon, MultiPolygon, Feature or a FeatureCollection
+/// of polygons) into one MultiPolygon.
+pub fn parse_polygon_geojson(text: &str) -> anyhow::Result<MultiPolygon<f64>> {
+    let gj: geojson::GeoJson = text.parse().context("not valid GeoJSON")?;
+    let mut polys = Vec::new();
+    let mut push = |g: geojson::Geometry| -> anyhow::Result<()> {
+        match geo::Geometry::<f64>::try_from(g).context("unsupported geometry")? {
+            geo::Geometry::Polygon(p) => polys.push(p),
+            geo::Geometry::MultiPolygon(mp) => polys.extend(mp.0),
+            other => bail!("expected a Polygon or MultiPolygon, found {other:?}"),
+        }
+        Ok(())
+    };
+    match gj {
+        geojson::GeoJson::Geometry(g) => push(g)?,
+        geojson::GeoJson::Feature(f) => push(f.geometry.context("feature has no geometry")?)?,
+        geojson::GeoJson::FeatureCollection(fc) => {
+            for f in fc.features {
+                push(f.geometry.context("feature has no geometry")?)?;
+            }
+        }
+    }
+    if polys.is_empty() {
+        bail!("no polygon found");
+    }
+    for p in &polys {
+        for c in p.exterior().coords() {
+            if !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y) {
+                bail!("coordinate {},{} is not lon/lat in WGS 84", c.x, c.y);
+            }
+        }
+    }
+    Ok(MultiPolygon(polys))
+}
+
+fn to_geojson_text(mp: &MultiPolygon<f64>) -> String {
+    geojson::Geometry::new(geojson::GeometryValue::from(mp)).to_string()
+}
+
+async fn check_valid(pool: &PgPool, geojson: &str) -> anyhow::Result<()> {
+    let reason: Option<String> =
+        sqlx::query_scalar("SELECT NULLIF(ST_IsValidReason(ST_GeomFromGeoJSON($1)), 'Valid Geometry')")
+            .bind(geojson)
+            .fetch_one(pool)
+            .await?;
+    if let Some(r) = reason {
+        bail!("the polygon is not valid: {r}");
+    }
+    Ok(())
+}
+
+/// Creates an area with the default categories enabled; returns its id.
+pub async fn create_area(
+    pool: &PgPool,
+    name: &str,
+    kind: AreaKind,
+    municipality: Option<&str>,
+    boundary: &MultiPolygon<f64>,
+) -> anyhow::Result<Uuid> {
+    let gj = to_geojson_text(boundary);
+    check_valid(pool, &gj).await?;
+    let id = Uuid::new_v4();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO areas (id, name, kind, municipality, boundary)
+         VALUES ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)))",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(kind.code())
+    .bind(municipality)
+    .bind(&gj)
+    .execute(&mut *tx)
+    .await
+    .context("inserting area")?;
+    for (i, c) in DEFAULT_CATEGORIES.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(c.code)
+        .bind(c.label_nl)
+        .bind(c.label_en)
+        .bind(c.theme.map(Theme::code))
+        .bind(c.dimension.map(Dimension::code))
+        .bind(i as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Adds a zone to an area; it must lie (mostly) within the area.
+pub async fn add_zone(pool: &PgPool, area_id: Uuid, name: &str, geom: &MultiPolygon<f64>) -> anyhow::Result<Uuid> {
+    let gj = to_geojson_text(geom);
+    check_valid(pool, &gj).await?;
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO zones (area_id, id, name, geom)
+         VALUES ($1, $2, $3, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)))",
+    )
+    .bind(area_id)
+    .bind(id)
+    .bind(name)
+    .bind(&gj)
+    .execute(pool)
+    .await
+    .context("inserting zone (does the area exist, and is the name unique in it?)")?;
+    Ok(id)
+}
+
+/// Enables or disables a category in an area.
+pub async fn set_category_enabled(pool: &PgPool, area_id: Uuid, code: &str, enabled: bool) -> anyhow::Result<()> {
+    let n = sqlx::query("UPDATE categories SET enabled = $3 WHERE area_id = $1 AND code = $2")
+        .bind(area_id)
+        .bind(code)
+        .bind(enabled)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        bail!("category {code} does not exist in area {area_id}");
+    }
+    Ok(())
+}
+
+/// Reads an area with its zones.
+pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
+    let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7) FROM areas WHERE id = $1",
+    )
+    .bind(area_id)
+    .fetch_optional(pool)
+    .await?;
+    let (name, kind, municipality, boundary) = row.ok_or(AppError::NotFound)?;
+    let zones: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT id, name, ST_AsGeoJSON(geom, 7) FROM zones WHERE area_id = $1 ORDER BY name",
+    )
+    .bind(area_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Area {
+        id: area_id,
+        name,
+        kind: AreaKind::from_code(&kind).context("unknown area kind")?,
+        municipality,
+        boundary: serde_json::from_str(&boundary).context("PostGIS GeoJSON")?,
+        zones: zones
+            .into_iter()
+            .map(|(id, name, g)| Ok(Zone { id, name, geometry: serde_json::from_str(&g)? }))
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// The enabled categories of an area, in display order.
+pub async fn categories(pool: &PgPool, area_id: Uuid) -> AppResult<CategoryList> {
+    let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT code, label_nl, label_en, theme, dimension FROM categories
+          WHERE area_id = $1 AND enabled ORDER BY sort_order, code",
+    )
+    .bind(area_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(CategoryList {
+        area_id,
+        categories: rows
+            .into_iter()
+            .map(|(code, label_nl, label_en, theme, dimension)| CategoryInfo {
+                code,
+                label_nl,
+                label_en,
+                theme: theme.as_deref().and_then(Theme::from_code),
+                dimension: dimension.as_deref().and_then(Dimension::from_code),
+            })
+            .collect(),
+    })
+}
+
+/// What the ingest path needs to know of an area, held in memory.
+#[derive(Debug)]
+pub struct AreaIndex {
+    boundary: MultiPolygon<f64>,
+    zones: Vec<(Uuid, String, MultiPolygon<f64>)>,
+    enabled: HashSet<String>,
+}
+
+/// Where a reported point falls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    pub zone_id: Option<Uuid>,
+}
+
+impl AreaIndex {
+    /// Checks the category and the location of a report: the point must lie in
+    /// the area or within `margin_m` of its boundary. Returns the zone it lies in.
+    pub fn place(&self, category: &str, lat: f64, lon: f64, margin_m: f64) -> Result<Placement, ValidationError> {
+        if !self.enabled.contains(category) {
+            return Err(ValidationError::Category(category.chars().take(40).collect()));
+        }
+        let p = Point::new(lon, lat);
+        if !self.boundary.intersects(&p) {
+            let distance_m = distance_m(&self.boundary, p);
+            if distance_m > margin_m {
+                return Err(ValidationError::OutsideArea { distance_m, margin_m });
+            }
+            return Ok(Placement { zone_id: None });
+        }
+        let zone_id = self.zones.iter().find(|(_, _, g)| g.intersects(&p)).map(|(id, _, _)| *id);
+        Ok(Placement { zone_id })
+    }
+
+    /// The name of one of the area's zones.
+    pub fn zone_name(&self, id: Uuid) -> Option<&str> {
+        self.zones.iter().find(|(z, _, _)| *z == id).map(|(_, n, _)| n.as_str())
+    }
+}
+
+/// Distance in metres from `p` to `mp`, on a local equirectangular projection
+/// around `p` (well under 1 % error at the scale of an area).
+fn distance_m(mp: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
+    const M_PER_DEG_LAT: f64 = 110_574.0;
+    let m_per_deg_lon = 111_320.0 * p.y().to_radians().cos();
+    let project = |c: Coord<f64>| Coord { x: (c.x - p.x()) * m_per_deg_lon, y: (c.y - p.y()) * M_PER_DEG_LAT };
+    let local = mp.map_coords(project);
+    Euclidean.distance(&Point::new(0.0, 0.0), &local)
+}
+
+/// Area indexes by id, loaded on demand and refreshed after [`INDEX_TTL`].
+#[derive(Default)]
+pub struct AreaCache {
+    entries: Mutex<HashMap<Uuid, (Instant, Arc<AreaIndex>)>>,
+}
+
+impl AreaCache {
+    /// The index of `area_id`, from memory or freshly loaded.
+    pub async fn get(&self, pool: &PgPool, area_id: Uuid) -> AppResult<Arc<AreaIndex>> {
+        if let Some((t, idx)) = self.entries.lock().expect("area cache poisoned").get(&area_id) {
+            if t.elapsed() < INDEX_TTL {
+                return Ok(idx.clone());
+            }
+        }
+        let idx = Arc::new(load_index(pool, area_id).await?);
+        self.entries.lock().expect("area cache poisoned").insert(area_id, (Instant::now(), idx.clone()));
+        Ok(idx)
+    }
+}
+
+async fn load_index(pool: &PgPool, area_id: Uuid) -> AppResult<AreaIndex> {
+    let boundary: Option<String> = sqlx::query_scalar("SELECT ST_AsGeoJSON(boundary) FROM areas WHERE id = $1")
+        .bind(area_id)
+        .fetch_optional(pool)
+        .await?;
+    let boundary = parse_polygon_geojson(&boundary.ok_or(AppError::NotFound)?)?;
+    let zone_rows: Vec<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name")
+            .bind(area_id)
+            .fetch_all(pool)
+            .await?;
+    let zones = zone_rows
+        .into_iter()
+        .map(|(id, name, g)| Ok((id, name, parse_polygon_geojson(&g)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let enabled: Vec<String> = sqlx::query_scalar("SELECT code FROM categories WHERE area_id = $1 AND enabled")
+        .bind(area_id)
+        .fetch_all(pool)
+        .await?;
+    Ok(AreaIndex { boundary, zones, enabled: enabled.into_iter().collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square() -> AreaIndex {
+        // About 680 m × 1,110 m around Deventer's Brink.
+        let gj = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.165,52.245],[6.165,52.255],[6.155,52.255],[6.155,52.245]]]}"#;
+        let zone = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.160,52.245],[6.160,52.250],[6.155,52.250],[6.155,52.245]]]}"#;
+        AreaIndex {
+            boundary: parse_polygon_geojson(gj).unwrap(),
+            zones: vec![(Uuid::nil(), "Brink".into(), parse_polygon_geojson(zone).unwrap())],
+            enabled: ["diefstal".to_string()].into(),
+        }
+    }
+
+    #[test]
+    fn inside_finds_zone_and_margin_is_measured_in_metres() {
+        let a = square();
+        assert_eq!(a.place("diefstal", 52.247, 6.157, 50.0).unwrap().zone_id, Some(Uuid::nil()));
+        assert_eq!(a.place("diefstal", 52.252, 6.162, 50.0).unwrap().zone_id, None);
+        // 0.0005° of latitude north of the boundary is about 55 m.
+        let just_out = a.place("diefstal", 52.2555, 6.160, 100.0);
+        assert_eq!(just_out.unwrap().zone_id, None);
+        match a.place("diefstal", 52.2555, 6.160, 50.0) {
+            Err(ValidationError::OutsideArea { distance_m, .. }) => assert!((distance_m - 55.3).abs() < 1.0, "{distance_m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn disabled_category_is_refused() {
+        assert_eq!(square().place("graffiti", 52.247, 6.157, 50.0), Err(ValidationError::Category("graffiti".into())));
+    }
+
+    #[test]
+    fn geojson_parsing_rejects_non_polygons_and_projected_coordinates() {
+        assert!(parse_polygon_geojson(r#"{"type":"Point","coordinates":[5,52]}"#).is_err());
+        assert!(parse_polygon_geojson(
+            r#"{"type":"Polygon","coordinates":[[[155000,463000],[156000,463000],[156000,464000],[155000,463000]]]}"#
+        )
+        .is_err());
+        assert!(parse_polygon_geojson("nonsense").is_err());
+    }
+}

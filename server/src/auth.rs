@@ -1,0 +1,521 @@
+//! Who is asking: device tokens (phones), web sessions (werkgroep and
+//! partners), invites, passwords, and the one place where area isolation is
+//! enforced ([`Principal::access`]).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    Argon2,
+};
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, Method},
+};
+use chrono::{DateTime, Utc};
+use kvo_api::{
+    wire::{AreaKind, DeviceSession, Me, Membership},
+    Role,
+};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// Name of the web session cookie.
+pub const SESSION_COOKIE: &str = "kvo_session";
+/// Header a cookie-authenticated client must send on state-changing requests.
+/// A cross-site form cannot set it, and a cross-site script would need a CORS
+/// pre-flight that this server never grants.
+pub const CSRF_HEADER: &str = "x-kvo-csrf";
+/// How long a web session lasts.
+pub const SESSION_TTL: chrono::Duration = chrono::Duration::days(14);
+/// How long a resolved token is trusted from memory before it is looked up again.
+const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Crockford's base32 alphabet: no I, L, O or U, so codes survive being read aloud.
+const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The SHA-256 digest under which a secret is stored.
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A fresh bearer secret with a recognisable prefix (256 random bits).
+pub fn new_token(prefix: &str) -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    format!("{prefix}_{}", hex::encode(bytes))
+}
+
+/// A fresh invite code like `KVO-7Q4M-XR2D-9KTB` (60 random bits).
+pub fn new_invite_code() -> String {
+    let mut rng = rand::rng();
+    let chars: String =
+        (0..12).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect();
+    format!("KVO-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
+}
+
+/// Normalises a typed invite code: case, spaces, dashes, and the letters
+/// people confuse with digits.
+pub fn normalize_invite_code(raw: &str) -> String {
+    let up: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    let body = up.strip_prefix("KV0").unwrap_or(&up);
+    body.to_string()
+}
+
+/// Hashes a password with argon2id (off the async threads: it is slow on purpose).
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt_bytes: [u8; 16] = rand::rng().random();
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    })
+    .await?
+}
+
+/// Checks a password against a stored PHC string.
+async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// How a request was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Device { token_id: Uuid },
+    Session { session_id: Uuid },
+}
+
+/// An authenticated person and the areas this credential reaches. A device
+/// token reaches the one area it was issued for; a web session reaches all
+/// of the person's areas.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub person_id: Uuid,
+    pub memberships: Arc<[(Uuid, Role)]>,
+    pub via: Via,
+}
+
+/// Proof that a principal may act in one area, with the role it holds there.
+#[derive(Debug, Clone, Copy)]
+pub struct AreaAccess {
+    pub area_id: Uuid,
+    pub person_id: Uuid,
+    pub role: Role,
+}
+
+impl Principal {
+    /// The one place area isolation is enforced: a person with no membership in
+    /// `area_id` gets 404, exactly as if the area did not exist.
+    pub fn access(&self, area_id: Uuid) -> AppResult<AreaAccess> {
+        self.memberships
+            .iter()
+            .find(|(a, _)| *a == area_id)
+            .map(|&(area_id, role)| AreaAccess { area_id, person_id: self.person_id, role })
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Every area this credential reaches.
+    pub fn areas(&self) -> impl Iterator<Item = AreaAccess> + '_ {
+        self.memberships.iter().map(|&(area_id, role)| AreaAccess { area_id, person_id: self.person_id, role })
+    }
+}
+
+/// Resolved credentials, kept briefly in memory so the hot path (a phone
+/// posting a report) does not look its token up every time. Revocation in
+/// this process is immediate; in another process it takes at most `CACHE_TTL`.
+#[derive(Default)]
+pub struct AuthCache {
+    entries: Mutex<HashMap<Vec<u8>, (Instant, Principal)>>,
+}
+
+impl AuthCache {
+    fn get(&self, key: &[u8]) -> Option<Principal> {
+        let map = self.entries.lock().expect("auth cache poisoned");
+        map.get(key).filter(|(t, _)| t.elapsed() < CACHE_TTL).map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, key: Vec<u8>, p: Principal) {
+        let mut map = self.entries.lock().expect("auth cache poisoned");
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.insert(key, (Instant::now(), p));
+    }
+
+    fn forget(&self, key: &[u8]) {
+        self.entries.lock().expect("auth cache poisoned").remove(key);
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Principal> {
+        if let Some(token) = bearer(parts) {
+            return device_principal(state, token).await;
+        }
+        if let Some(token) = cookie(parts, SESSION_COOKIE) {
+            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+            if !safe && !parts.headers.contains_key(CSRF_HEADER) {
+                return Err(AppError::Forbidden("CSRF header missing"));
+            }
+            return session_principal(state, token).await;
+        }
+        Err(AppError::Unauthorized)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+async fn device_principal(state: &AppState, token: &str) -> AppResult<Principal> {
+    let key = hash_secret(token);
+    if let Some(p) = state.auth.get(&key) {
+        return Ok(p);
+    }
+    let row: Option<(Uuid, Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT t.id, t.area_id, t.person_id, m.role
+           FROM device_tokens t
+           JOIN memberships m ON m.area_id = t.area_id AND m.person_id = t.person_id
+          WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+    )
+    .bind(&key)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (token_id, area_id, person_id, role) = row.ok_or(AppError::Unauthorized)?;
+    let role = Role::from_code(&role).context("unknown role in database")?;
+    let p = Principal { person_id, memberships: Arc::from([(area_id, role)]), via: Via::Device { token_id } };
+    state.auth.put(key, p.clone());
+    Ok(p)
+}
+
+async fn session_principal(state: &AppState, token: &str) -> AppResult<Principal> {
+    let key = hash_secret(token);
+    if let Some(p) = state.auth.get(&key) {
+        return Ok(p);
+    }
+    let row: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, person_id FROM web_sessions
+          WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+    )
+    .bind(&key)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (session_id, person_id) = row.ok_or(AppError::Unauthorized)?;
+    let memberships = memberships_of(&state.pool, person_id).await?;
+    let p = Principal {
+        person_id,
+        memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
+        via: Via::Session { session_id },
+    };
+    state.auth.put(key, p.clone());
+    Ok(p)
+}
+
+/// A person's memberships with the areas' names, sorted by area name.
+pub async fn memberships_of(pool: &PgPool, person_id: Uuid) -> anyhow::Result<Vec<Membership>> {
+    let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+        "SELECT a.id, a.name, a.kind, m.role FROM memberships m JOIN areas a ON a.id = m.area_id
+          WHERE m.person_id = $1 ORDER BY a.name",
+    )
+    .bind(person_id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(area_id, area_name, kind, role)| {
+            Ok(Membership {
+                area_id,
+                area_name,
+                area_kind: AreaKind::from_code(&kind).context("unknown area kind")?,
+                role: Role::from_code(&role).context("unknown role")?,
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/v1/me` for a principal.
+pub async fn me(pool: &PgPool, p: &Principal) -> AppResult<Me> {
+    let display_name: String = sqlx::query_scalar("SELECT display_name FROM people WHERE id = $1")
+        .bind(p.person_id)
+        .fetch_one(pool)
+        .await?;
+    let memberships = memberships_of(pool, p.person_id)
+        .await?
+        .into_iter()
+        .filter(|m| p.access(m.area_id).is_ok())
+        .collect();
+    Ok(Me { person_id: p.person_id, display_name, memberships })
+}
+
+/// An invite just created; the code is shown once and stored only hashed.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub id: Uuid,
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Creates an invite for `role` in `area_id`, valid for `max_uses` redemptions until `valid_for` passes.
+pub async fn create_invite(
+    pool: &PgPool,
+    area_id: Uuid,
+    role: Role,
+    max_uses: i32,
+    valid_for: chrono::Duration,
+) -> anyhow::Result<NewInvite> {
+    let code = new_invite_code();
+    let id = Uuid::new_v4();
+    let expires_at = Utc::now() + valid_for;
+    sqlx::query(
+        "INSERT INTO invites (area_id, id, code_hash, role, max_uses, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(area_id)
+    .bind(id)
+    .bind(hash_secret(&normalize_invite_code(&code)))
+    .bind(role.code())
+    .bind(max_uses)
+    .bind(expires_at)
+    .execute(pool)
+    .await
+    .context("inserting invite")?;
+    Ok(NewInvite { id, code, expires_at })
+}
+
+/// Redeems an invite: creates the person, their membership and a device token.
+pub async fn redeem_invite(
+    pool: &PgPool,
+    code: &str,
+    display_name: Option<&str>,
+    device_name: Option<&str>,
+) -> AppResult<DeviceSession> {
+    let mut tx = pool.begin().await?;
+    let invite: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
+        "SELECT i.area_id, i.id, i.role, a.name FROM invites i JOIN areas a ON a.id = i.area_id
+          WHERE i.code_hash = $1 AND i.expires_at > now() AND i.uses < i.max_uses
+          FOR UPDATE OF i",
+    )
+    .bind(hash_secret(&normalize_invite_code(code)))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((area_id, invite_id, role, area_name)) = invite else {
+        return Err(AppError::BadRequest {
+            field: Some("code"),
+            nl: "Deze uitnodigingscode is onbekend, verlopen of al gebruikt.".into(),
+            en: "This invite code is unknown, expired or used up.".into(),
+        });
+    };
+    let role = Role::from_code(&role).context("unknown role in invite")?;
+    let person_id = Uuid::new_v4();
+    let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(role.code());
+    let name: String = name.chars().take(200).collect();
+    let device: Option<String> = device_name.map(|d| d.chars().take(200).collect());
+    let token = new_token("kvod");
+    sqlx::query("UPDATE invites SET uses = uses + 1 WHERE area_id = $1 AND id = $2")
+        .bind(area_id)
+        .bind(invite_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, $2)")
+        .bind(person_id)
+        .bind(&name)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)")
+        .bind(area_id)
+        .bind(person_id)
+        .bind(role.code())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO device_tokens (area_id, id, person_id, token_hash, device_name) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(area_id)
+    .bind(Uuid::new_v4())
+    .bind(person_id)
+    .bind(hash_secret(&token))
+    .bind(device)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(DeviceSession { token, person_id, area_id, area_name, role })
+}
+
+/// Revokes the credential a request was made with (sign out).
+pub async fn revoke(state: &AppState, p: &Principal, raw_token: &str) -> AppResult<()> {
+    match p.via {
+        Via::Device { token_id } => {
+            sqlx::query("UPDATE device_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+                .bind(token_id)
+                .execute(&state.pool)
+                .await?;
+        }
+        Via::Session { session_id } => {
+            sqlx::query("UPDATE web_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+                .bind(session_id)
+                .execute(&state.pool)
+                .await?;
+        }
+    }
+    state.auth.forget(&hash_secret(raw_token));
+    Ok(())
+}
+
+/// The raw credential of a request (bearer token or session cookie), for sign-out.
+pub fn raw_credential(parts: &Parts) -> Option<&str> {
+    bearer(parts).or_else(|| cookie(parts, SESSION_COOKIE))
+}
+
+/// A PHC string no password matches, verified when the e-mail is unknown so
+/// that response times do not reveal which addresses exist.
+const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Z8b3MW0ihJbqjpgRY3uVE2fJ7YbLw1C3kS9vcbXjv2Q";
+
+/// Signs a web user in; returns the new session token and its principal.
+pub async fn login(pool: &PgPool, email: &str, password: &str) -> AppResult<(String, Principal)> {
+    let row: Option<(Uuid, Option<String>)> =
+        sqlx::query_as("SELECT id, password_hash FROM people WHERE lower(email) = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(pool)
+            .await?;
+    let (person_id, phc) = match row {
+        Some((id, Some(phc))) => (Some(id), phc),
+        _ => (None, DUMMY_PHC.to_string()),
+    };
+    let ok = verify_password(password.to_string(), phc).await;
+    let person_id = match (ok, person_id) {
+        (true, Some(id)) => id,
+        _ => {
+            return Err(AppError::BadRequest {
+                field: None,
+                nl: "E-mailadres of wachtwoord onjuist.".into(),
+                en: "Wrong e-mail address or password.".into(),
+            });
+        }
+    };
+    let token = new_token("kvos");
+    let session_id = Uuid::new_v4();
+    sqlx::query("INSERT INTO web_sessions (id, person_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(session_id)
+        .bind(person_id)
+        .bind(hash_secret(&token))
+        .bind(Utc::now() + SESSION_TTL)
+        .execute(pool)
+        .await?;
+    let memberships = memberships_of(pool, person_id).await?;
+    let p = Principal {
+        person_id,
+        memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
+        via: Via::Session { session_id },
+    };
+    Ok((token, p))
+}
+
+/// Creates a web user (or sets the password of an existing one with that
+/// e-mail) and gives them `role` in `area_id`.
+pub async fn upsert_web_user(
+    pool: &PgPool,
+    email: &str,
+    display_name: &str,
+    password: &str,
+    area_id: Uuid,
+    role: Role,
+) -> anyhow::Result<Uuid> {
+    if password.chars().count() < 10 {
+        anyhow::bail!("a password needs at least 10 characters");
+    }
+    let phc = hash_password(password.to_string()).await?;
+    let mut tx = pool.begin().await?;
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO people (id, display_name, email, password_hash) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (lower(email)) WHERE email IS NOT NULL
+         DO UPDATE SET password_hash = EXCLUDED.password_hash, display_name = EXCLUDED.display_name
+         RETURNING id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(display_name)
+    .bind(email.trim())
+    .bind(phc)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (area_id, person_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(area_id)
+    .bind(id)
+    .bind(role.code())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_codes_normalise_typing_mistakes() {
+        let code = new_invite_code();
+        assert_eq!(code.len(), "KVO-XXXX-XXXX-XXXX".len());
+        let typed = code.to_lowercase().replace('-', " ");
+        assert_eq!(normalize_invite_code(&typed), normalize_invite_code(&code));
+        assert_eq!(normalize_invite_code("kvo-0ab1-..."), normalize_invite_code("KVO-OAB1"));
+        assert_eq!(normalize_invite_code("KVO-IL00"), "1100");
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let a = new_token("kvod");
+        assert!(a.starts_with("kvod_") && a.len() == 5 + 64);
+        assert_ne!(a, new_token("kvod"));
+    }
+
+    #[tokio::test]
+    async fn passwords_verify() {
+        let phc = hash_password("correct horse".into()).await.unwrap();
+        assert!(verify_password("correct horse".into(), phc.clone()).await);
+        assert!(!verify_password("wrong".into(), phc).await);
+        assert!(!verify_password("x".into(), DUMMY_PHC.into()).await);
+    }
+}

@@ -1,0 +1,129 @@
+//! Extractors that turn every malformed request into a problem document:
+//! JSON bodies (with the offending field named), query strings and raw uploads.
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// A JSON request body. Unlike `axum::Json`, its rejections are problems
+/// that name the field, in Dutch and English.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !is_json {
+            return Err(AppError::BadRequest {
+                field: None,
+                nl: "Stuur JSON met `Content-Type: application/json`.".into(),
+                en: "Send JSON with `Content-Type: application/json`.".into(),
+            });
+        }
+        let body = RawBody::from_request(req, state).await?.0;
+        parse_json(&body).map(ApiJson)
+    }
+}
+
+/// Parses JSON, naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        if let Some(rest) = msg.strip_prefix("unknown field `") {
+            let name = rest.split('`').next().unwrap_or_default();
+            let field = match path.rsplit_once('.') {
+                Some((parent, _)) if path != "." => format!("{parent}.{name}"),
+                _ => name.to_string(),
+            };
+            return AppError::UnknownField(field);
+        }
+        if inner.is_data() && path != "." {
+            return AppError::BadRequest {
+                field: None,
+                nl: format!("Veld `{path}` heeft een ongeldige waarde: {msg}"),
+                en: format!("Field `{path}` has an invalid value: {msg}"),
+            };
+        }
+        AppError::BadJson(msg)
+    })
+}
+
+/// A raw request body within the route's size limit.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest {
+                    field: None,
+                    nl: "Het verzoek kon niet volledig worden gelezen.".into(),
+                    en: "The request body could not be read completely.".into(),
+                }
+            }
+        })
+    }
+}
+
+/// A query string. Its rejections are problems too.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let q = parts.uri.query().unwrap_or_default();
+        serde_urlencoded_parse(q).map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_parse<T: DeserializeOwned>(q: &str) -> Result<T, AppError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().expect("a valid URI")).map(|q| q.0).map_err(
+        |e| {
+            let msg = e.body_text();
+            AppError::BadRequest {
+                field: None,
+                nl: format!("Ongeldige zoekparameters: {msg}"),
+                en: format!("Invalid query parameters: {msg}"),
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kvo_api::wire::NewIncident;
+
+    #[test]
+    fn unknown_fields_are_named_with_their_path() {
+        let body = br#"{"id":"6f1c7b8e-2d0a-4b7e-9d1c-0a1b2c3d4e5f","area_id":"6f1c7b8e-2d0a-4b7e-9d1c-0a1b2c3d4e5f",
+            "category":"diefstal","location":{"lat":52.0,"lon":5.0,"hoogte":3},"occurred_at":"2026-01-01T00:00:00Z"}"#;
+        match parse_json::<NewIncident>(body) {
+            Err(AppError::UnknownField(f)) => assert_eq!(f, "location.hoogte"),
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_bad_json() {
+        assert!(matches!(parse_json::<NewIncident>(b"{\"id\":"), Err(AppError::BadJson(_))));
+    }
+}

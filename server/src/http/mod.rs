@@ -1,0 +1,103 @@
+//! The HTTP surface: routes, the middleware stack, operations endpoints and
+//! the served map UI.
+
+pub mod extract;
+pub mod openapi;
+pub mod v1;
+
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware,
+    response::{Html, IntoResponse, Response},
+    routing::{delete, get, post, put},
+    Json, Router,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer, services::ServeDir, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{db, error::render_problems, metrics, state::AppState};
+
+/// JSON bodies are small; 1 MB leaves room for a batch of patrol points.
+const JSON_BODY_LIMIT: usize = 1_000_000;
+
+/// The Content-Security-Policy of every response: only our own scripts,
+/// styles and data; no framing. The map UI's worker runs from a blob URL.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
+    connect-src 'self' https:; worker-src 'self' blob:; font-src 'self' data:; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The whole application, built from its state so tests can run it in-process.
+pub fn router(state: AppState) -> Router {
+    let cfg = &state.config;
+    let api = Router::new()
+        .route("/devices/redeem", post(v1::redeem))
+        .route("/devices/current", delete(v1::sign_out))
+        .route("/session", post(v1::login).delete(v1::logout))
+        .route("/me", get(v1::me))
+        .route("/areas/{id}", get(v1::area))
+        .route("/areas/{id}/categories", get(v1::categories))
+        .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
+        .route("/incidents/{id}", get(v1::get_incident))
+        .route("/patrols", post(v1::start_patrol))
+        .route("/patrols/{id}", get(v1::get_patrol))
+        .route("/patrols/{id}/points", post(v1::add_points))
+        .route("/patrols/{id}/end", post(v1::end_patrol))
+        .route("/openapi.json", get(openapi::serve))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout()));
+    let photos = Router::new()
+        .route("/incidents/{id}/photos/{photo_id}", put(v1::upload_photo).get(v1::get_photo))
+        .route("/incidents/{id}/photos/{photo_id}/thumbnail", get(v1::get_thumbnail))
+        .layer(DefaultBodyLimit::max(cfg.max_photo_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.upload_timeout()));
+    let map_ui = ServeDir::new(&cfg.map_ui_dir).fallback(get(placeholder));
+
+    Router::new()
+        .nest("/api/v1", api.merge(photos))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .fallback_service(map_ui)
+        .layer(middleware::from_fn(render_problems))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and every migration is applied.
+async fn readyz(State(s): State<AppState>) -> Response {
+    match db::migrations_applied(&s.pool).await {
+        Ok(true) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "migrations pending"})))
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = ?e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"})))
+                .into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+}
+
+/// Served at `/` until the map UI has been built into `map_ui_dir`.
+async fn placeholder() -> Html<&'static str> {
+    Html(include_str!("../../../map-ui/placeholder.html"))
+}

@@ -1,0 +1,43 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the
+//! wire types' derives.
+
+use axum::Json;
+use kvo_api::wire;
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use super::v1;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "KVO meldingen API", version = "1", description = "Incident reports for Keurmerk Veilig Ondernemen areas. Errors are RFC 9457 problem documents, in Dutch unless `Accept-Language: en`."),
+    paths(
+        v1::redeem, v1::sign_out, v1::login, v1::logout, v1::me, v1::area, v1::categories,
+        v1::create_incident, v1::list_incidents, v1::get_incident,
+        v1::upload_photo, v1::get_photo, v1::get_thumbnail,
+        v1::start_patrol, v1::get_patrol, v1::add_points, v1::end_patrol,
+    ),
+    components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

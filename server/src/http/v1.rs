@@ -1,0 +1,252 @@
+//! The handlers of API v1. Each one parses, calls the module that does the
+//! work, and shapes the answer; the OpenAPI document is generated from the
+//! annotations here.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use kvo_api::wire::{
+    Area, CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, NewIncident, NewPatrol,
+    Patrol, Photo, Problem, RedeemInvite, RoutePoints,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiQuery, RawBody};
+use crate::{
+    areas,
+    auth::{self, Principal},
+    error::{AppError, AppResult},
+    incidents::{self, Created, ListParams},
+    patrols,
+    photos::{self, Rendition, Stored},
+    state::AppState,
+};
+
+/// Redeem an invite code for a device token.
+#[utoipa::path(post, path = "/api/v1/devices/redeem", tag = "access", request_body = RedeemInvite,
+    responses((status = 201, body = DeviceSession), (status = 400, body = Problem)))]
+pub async fn redeem(State(s): State<AppState>, ApiJson(req): ApiJson<RedeemInvite>) -> AppResult<Response> {
+    let session =
+        auth::redeem_invite(&s.pool, &req.code, req.display_name.as_deref(), req.device_name.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(session)).into_response())
+}
+
+/// Sign this device out (revokes its token).
+#[utoipa::path(delete, path = "/api/v1/devices/current", tag = "access",
+    responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn sign_out(State(s): State<AppState>, p: Principal, parts: Parts) -> AppResult<StatusCode> {
+    let raw = auth::raw_credential(&parts).ok_or(AppError::Unauthorized)?;
+    auth::revoke(&s, &p, raw).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Web sign-in: sets an HttpOnly, SameSite=Strict session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "access", request_body = Login,
+    responses((status = 200, body = Me), (status = 400, body = Problem)))]
+pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> AppResult<Response> {
+    let (token, p) = auth::login(&s.pool, &req.email, &req.password).await?;
+    let me = auth::me(&s.pool, &p).await?;
+    let secure = if s.config.secure_cookies() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        auth::SESSION_COOKIE,
+        auth::SESSION_TTL.num_seconds()
+    );
+    let mut res = Json(me).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?);
+    Ok(res)
+}
+
+/// Web sign-out: revokes the session and clears the cookie.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "access", responses((status = 204)))]
+pub async fn logout(State(s): State<AppState>, p: Principal, parts: Parts) -> AppResult<Response> {
+    let raw = auth::raw_credential(&parts).ok_or(AppError::Unauthorized)?;
+    auth::revoke(&s, &p, raw).await?;
+    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", auth::SESSION_COOKIE);
+    Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
+}
+
+/// Who is signed in, and in which areas with which role.
+#[utoipa::path(get, path = "/api/v1/me", tag = "access",
+    responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn me(State(s): State<AppState>, p: Principal) -> AppResult<Json<Me>> {
+    Ok(Json(auth::me(&s.pool, &p).await?))
+}
+
+/// An area with its boundary and zones.
+#[utoipa::path(get, path = "/api/v1/areas/{id}", tag = "areas", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Area), (status = 404, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn area(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Area>> {
+    p.access(id)?;
+    Ok(Json(areas::get_area(&s.pool, id).await?))
+}
+
+/// The area's enabled categories. Send `If-None-Match` with the last ETag to get 304.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/categories", tag = "areas", params(("id" = Uuid, Path)),
+    responses((status = 200, body = CategoryList), (status = 304), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn categories(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    p.access(id)?;
+    let list = areas::categories(&s.pool, id).await?;
+    let body = serde_json::to_vec(&list).map_err(anyhow::Error::from)?;
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+    let cache = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-cache".to_string())];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    Ok((cache, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// Report an incident. Idempotent on `id`: a new id gives 201; the same id
+/// with the same body gives 200 and the stored incident; a different body 409.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = NewIncident,
+    responses((status = 201, body = Incident), (status = 200, body = Incident), (status = 409, body = Problem),
+              (status = 422, body = Problem), (status = 400, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn create_incident(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(req): ApiJson<NewIncident>,
+) -> AppResult<Response> {
+    Ok(match incidents::create(&s, &p, req).await? {
+        Created::New(i) => (StatusCode::CREATED, Json(i)).into_response(),
+        Created::Existing(i) => (StatusCode::OK, Json(i)).into_response(),
+    })
+}
+
+/// Incidents you may see, newest first, with keyset paging.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListParams),
+    responses((status = 200, body = IncidentPage), (status = 400, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn list_incidents(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> AppResult<Json<IncidentPage>> {
+    Ok(Json(incidents::list(&s.pool, &p, &q).await?))
+}
+
+/// One incident with its photos.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Incident), (status = 404, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn get_incident(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Incident>> {
+    Ok(Json(incidents::get(&s.pool, &p, id).await?))
+}
+
+/// Upload a photo of an incident as the raw body (JPEG, PNG or WebP, at most
+/// 15 MB and 40 megapixels). Idempotent on the photo id and the body's SHA-256.
+#[utoipa::path(put, path = "/api/v1/incidents/{id}/photos/{photo_id}", tag = "photos",
+    params(("id" = Uuid, Path), ("photo_id" = Uuid, Path)),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, body = Photo), (status = 200, body = Photo), (status = 409, body = Problem),
+              (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn upload_photo(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, photo_id)): Path<(Uuid, Uuid)>,
+    RawBody(body): RawBody,
+) -> AppResult<Response> {
+    Ok(match photos::upload(&s, &p, id, photo_id, body).await? {
+        Stored::New(ph) => (StatusCode::CREATED, Json(ph)).into_response(),
+        Stored::Existing(ph) => (StatusCode::OK, Json(ph)).into_response(),
+    })
+}
+
+/// The stored (re-encoded, metadata-free) photo.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/photos/{photo_id}", tag = "photos",
+    params(("id" = Uuid, Path), ("photo_id" = Uuid, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn get_photo(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, photo_id)): Path<(Uuid, Uuid)>,
+) -> AppResult<Response> {
+    photo_response(photos::read(&s, &p, id, photo_id, Rendition::Full).await?)
+}
+
+/// The photo's 320 px thumbnail (JPEG).
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/photos/{photo_id}/thumbnail", tag = "photos",
+    params(("id" = Uuid, Path), ("photo_id" = Uuid, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn get_thumbnail(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, photo_id)): Path<(Uuid, Uuid)>,
+) -> AppResult<Response> {
+    photo_response(photos::read(&s, &p, id, photo_id, Rendition::Thumbnail).await?)
+}
+
+fn photo_response((bytes, content_type, sha): (Vec<u8>, String, String)) -> AppResult<Response> {
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::ETAG, format!("\"{sha}\"")),
+            // Content-addressed, so it never changes; private, because it is area data.
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Start a patrol (surveillanceronde). Idempotent on `id`.
+#[utoipa::path(post, path = "/api/v1/patrols", tag = "patrols", request_body = NewPatrol,
+    responses((status = 201, body = Patrol), (status = 200, body = Patrol), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn start_patrol(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiJson(req): ApiJson<NewPatrol>,
+) -> AppResult<Response> {
+    let (new, patrol) = patrols::start(&s, &p, req).await?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(patrol)).into_response())
+}
+
+/// A patrol with its route so far.
+#[utoipa::path(get, path = "/api/v1/patrols/{id}", tag = "patrols", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Patrol), (status = 404, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn get_patrol(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Patrol>> {
+    Ok(Json(patrols::get(&s, &p, id).await?))
+}
+
+/// Append route points (idempotent: a point is identified by its time).
+#[utoipa::path(post, path = "/api/v1/patrols/{id}/points", tag = "patrols", params(("id" = Uuid, Path)),
+    request_body = RoutePoints, responses((status = 200, body = Patrol), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn add_points(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<RoutePoints>,
+) -> AppResult<Json<Patrol>> {
+    Ok(Json(patrols::add_points(&s, &p, id, req).await?))
+}
+
+/// End a patrol; its route line is stored.
+#[utoipa::path(post, path = "/api/v1/patrols/{id}/end", tag = "patrols", params(("id" = Uuid, Path)),
+    request_body = EndPatrol, responses((status = 200, body = Patrol)), security(("bearer" = [])))]
+pub async fn end_patrol(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<EndPatrol>,
+) -> AppResult<Json<Patrol>> {
+    Ok(Json(patrols::end(&s, &p, id, req.ended_at).await?))
+}

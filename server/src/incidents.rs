@@ -1,0 +1,359 @@
+//! Incident ingest (idempotent on the phone's UUID) and reading incidents back
+//! with the visibility rules of each role.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use kvo_api::{
+    validate::check_occurred_at,
+    wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
+    Description, Location, ValidationError,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    auth::Principal,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// The outcome of `POST /api/v1/incidents`.
+pub enum Created {
+    /// A new incident was stored (201).
+    New(Incident),
+    /// The same request was made before; this is what was stored then (200).
+    Existing(Incident),
+}
+
+/// Validates and stores a report. The insert and its first status-history row
+/// are one statement, committed before the caller answers.
+pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppResult<Created> {
+    let access = p.access(req.area_id)?;
+    let loc = Location::new(req.location.lat, req.location.lon, req.location.accuracy_m)?;
+    let description = match &req.description {
+        Some(d) => Description::parse(d)?,
+        None => None,
+    };
+    check_occurred_at(req.occurred_at, Utc::now())?;
+    let area = state.areas.get(&state.pool, req.area_id).await?;
+    let placement = area.place(&req.category, loc.lat(), loc.lon(), state.config.area_margin_m)?;
+    let request_hash = request_hash(&req, access.person_id);
+
+    let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "WITH ins AS (
+             INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
+                                    reporter_id, zone_id, patrol_id, request_hash)
+             VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (area_id, id) DO NOTHING
+             RETURNING area_id, id, reporter_id, received_at
+         ), hist AS (
+             INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, changed_at)
+             SELECT area_id, id, 'nieuw', reporter_id, received_at FROM ins
+         )
+         SELECT received_at FROM ins",
+    )
+    .bind(req.area_id)
+    .bind(req.id)
+    .bind(&req.category)
+    .bind(loc.lon())
+    .bind(loc.lat())
+    .bind(loc.accuracy_m().map(|a| a as f32))
+    .bind(req.occurred_at)
+    .bind(description.as_ref().map(Description::as_str))
+    .bind(access.person_id)
+    .bind(placement.zone_id)
+    .bind(req.patrol_id)
+    .bind(&request_hash)
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
+            AppError::Validation(ValidationError::Other {
+                field: "patrol_id",
+                reason: "no such patrol in this area",
+                reason_nl: "deze surveillanceronde bestaat niet in dit gebied",
+            })
+        }
+        _ => e.into(),
+    })?;
+
+    state.metrics.incident_ingested(inserted.is_some());
+    if let Some(received_at) = inserted {
+        return Ok(Created::New(Incident {
+            id: req.id,
+            area_id: req.area_id,
+            category: req.category,
+            location: WireLocation { lat: loc.lat(), lon: loc.lon(), accuracy_m: loc.accuracy_m() },
+            occurred_at: req.occurred_at,
+            received_at,
+            description: description.map(Description::into_inner),
+            status: IncidentStatus::Nieuw,
+            zone_id: placement.zone_id,
+            zone_name: placement.zone_id.and_then(|z| area.zone_name(z)).map(str::to_string),
+            patrol_id: req.patrol_id,
+            poor_accuracy: loc.is_poor(),
+            photos: vec![],
+        }));
+    }
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT request_hash FROM incidents WHERE area_id = $1 AND id = $2")
+        .bind(req.area_id)
+        .bind(req.id)
+        .fetch_one(&state.pool)
+        .await?;
+    if stored != request_hash {
+        return Err(AppError::Conflict {
+            nl: "Er bestaat al een melding met dit id, met andere gegevens.",
+            en: "An incident with this id already exists, with different data.",
+        });
+    }
+    let incident = get(&state.pool, p, req.id).await?;
+    Ok(Created::Existing(incident))
+}
+
+/// SHA-256 over the reporter and the request as sent, to tell a retry from a
+/// different report that reuses the id.
+fn request_hash(req: &NewIncident, reporter: Uuid) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(reporter.as_bytes());
+    h.update(serde_json::to_vec(req).expect("wire types serialise"));
+    h.finalize().to_vec()
+}
+
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: Uuid,
+    area_id: Uuid,
+    category: String,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f32>,
+    occurred_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    description: Option<String>,
+    status: String,
+    zone_id: Option<Uuid>,
+    zone_name: Option<String>,
+    patrol_id: Option<Uuid>,
+}
+
+const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
+        i.accuracy_m, i.occurred_at, i.received_at, i.description, i.status, i.zone_id,
+        z.name AS zone_name, i.patrol_id
+   FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
+
+/// The visibility rule as SQL bind values: areas where the principal sees
+/// everything, and areas where it sees only its own reports.
+struct Visibility {
+    all: Vec<Uuid>,
+    own: Vec<Uuid>,
+    person: Uuid,
+}
+
+impl Visibility {
+    fn of(p: &Principal, only_area: Option<Uuid>, mine: bool) -> AppResult<Visibility> {
+        if let Some(a) = only_area {
+            p.access(a)?;
+        }
+        let (mut all, mut own) = (vec![], vec![]);
+        for a in p.areas().filter(|a| only_area.is_none_or(|o| o == a.area_id)) {
+            if a.role.sees_all_incidents() && !mine {
+                all.push(a.area_id);
+            } else {
+                own.push(a.area_id);
+            }
+        }
+        Ok(Visibility { all, own, person: p.person_id })
+    }
+}
+
+/// One incident, if the principal may see it; 404 otherwise.
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<Incident> {
+    let vis = Visibility::of(p, None, false)?;
+    let row: Option<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_INCIDENTS}
+          WHERE i.id = $1
+            AND (i.area_id = ANY($2) OR (i.area_id = ANY($3) AND i.reporter_id = $4))
+          LIMIT 1"
+    )))
+    .bind(id)
+    .bind(&vis.all)
+    .bind(&vis.own)
+    .bind(vis.person)
+    .fetch_optional(pool)
+    .await?;
+    let row = row.ok_or(AppError::NotFound)?;
+    let mut photos = photos_for(pool, &[(row.area_id, row.id)]).await?;
+    Ok(to_wire(row, &mut photos))
+}
+
+/// Query parameters of `GET /api/v1/incidents`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this area (default: all of yours).
+    pub area_id: Option<Uuid>,
+    /// `minLon,minLat,maxLon,maxLat`.
+    pub bbox: Option<String>,
+    /// Occurred at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Occurred before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Comma-separated category codes.
+    pub category: Option<String>,
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    /// Only my own reports.
+    pub mine: Option<bool>,
+    /// Page size, 1–500 (default 100).
+    pub limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+fn bad(field: &'static str, nl: &str, en: &str) -> AppError {
+    AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
+}
+
+fn parse_bbox(raw: &str) -> AppResult<[f64; 4]> {
+    let err = || bad("bbox", "bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat");
+    let v: Vec<f64> = raw.split(',').map(|s| s.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| err())?;
+    let [a, b, c, d] = v[..] else { return Err(err()) };
+    if !(a <= c && b <= d && [a, c].iter().all(|x| (-180.0..=180.0).contains(x)) && [b, d].iter().all(|y| (-90.0..=90.0).contains(y))) {
+        return Err(err());
+    }
+    Ok([a, b, c, d])
+}
+
+fn parse_list(raw: &Option<String>) -> Option<Vec<String>> {
+    raw.as_ref().map(|s| s.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{}", at.timestamp_micros(), id.simple())
+}
+
+fn decode_cursor(raw: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
+    let err = || bad("cursor", "ongeldige cursor", "invalid cursor");
+    let (ts, id) = raw.split_once('_').ok_or_else(err)?;
+    let at = DateTime::from_timestamp_micros(ts.parse().map_err(|_| err())?).ok_or_else(err)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| err())?))
+}
+
+/// A page of the incidents the principal may see, newest first (keyset paging).
+pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<IncidentPage> {
+    let vis = Visibility::of(p, q.area_id, q.mine.unwrap_or(false))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(bad("limit", "limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500"));
+    }
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let statuses = parse_list(&q.status);
+    if let Some(s) = statuses.iter().flatten().find(|s| IncidentStatus::from_code(s).is_none()) {
+        return Err(bad("status", &format!("onbekende status `{s}`"), &format!("unknown status `{s}`")));
+    }
+    let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_INCIDENTS}
+          WHERE (i.area_id = ANY($1) OR (i.area_id = ANY($2) AND i.reporter_id = $3))
+            AND ($4::timestamptz IS NULL OR i.occurred_at >= $4)
+            AND ($5::timestamptz IS NULL OR i.occurred_at < $5)
+            AND ($6::float8 IS NULL OR i.geom && ST_MakeEnvelope($6, $7, $8, $9, 4326))
+            AND ($10::text[] IS NULL OR i.category = ANY($10))
+            AND ($11::text[] IS NULL OR i.status = ANY($11))
+            AND ($12::timestamptz IS NULL OR (i.occurred_at, i.id) < ($12, $13))
+          ORDER BY i.occurred_at DESC, i.id DESC
+          LIMIT $14"
+    )))
+    .bind(&vis.all)
+    .bind(&vis.own)
+    .bind(vis.person)
+    .bind(q.from)
+    .bind(q.to)
+    .bind(bbox.map(|b| b[0]))
+    .bind(bbox.map(|b| b[1]))
+    .bind(bbox.map(|b| b[2]))
+    .bind(bbox.map(|b| b[3]))
+    .bind(parse_list(&q.category))
+    .bind(statuses)
+    .bind(cursor.map(|c| c.0))
+    .bind(cursor.map(|c| c.1))
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let rows: Vec<IncidentRow> = rows.into_iter().take(limit as usize).collect();
+    let next_cursor = more.then(|| rows.last().map(|r| encode_cursor(r.occurred_at, r.id))).flatten();
+    let keys: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.area_id, r.id)).collect();
+    let mut photos = photos_for(pool, &keys).await?;
+    Ok(IncidentPage { items: rows.into_iter().map(|r| to_wire(r, &mut photos)).collect(), next_cursor })
+}
+
+fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Incident {
+    let accuracy_m = r.accuracy_m.map(f64::from);
+    Incident {
+        photos: photos.remove(&r.id).unwrap_or_default(),
+        id: r.id,
+        area_id: r.area_id,
+        category: r.category,
+        location: WireLocation { lat: r.lat, lon: r.lon, accuracy_m },
+        occurred_at: r.occurred_at,
+        received_at: r.received_at,
+        description: r.description,
+        status: IncidentStatus::from_code(&r.status).unwrap_or(IncidentStatus::Nieuw),
+        zone_id: r.zone_id,
+        zone_name: r.zone_name,
+        patrol_id: r.patrol_id,
+        poor_accuracy: accuracy_m.is_some_and(|a| a > kvo_api::validate::POOR_ACCURACY_M),
+    }
+}
+
+/// Photos of the given incidents, keyed by incident id.
+async fn photos_for(pool: &PgPool, keys: &[(Uuid, Uuid)]) -> AppResult<HashMap<Uuid, Vec<Photo>>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (areas, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
+    let rows: Vec<crate::photos::PhotoRow> = sqlx::query_as(
+        "SELECT p.area_id, p.id, p.incident_id, p.upload_sha256, p.sha256, p.content_type, p.bytes,
+                p.width, p.height, p.thumb_sha256, p.received_at
+           FROM photos p JOIN unnest($1::uuid[], $2::uuid[]) AS k(area_id, id)
+             ON p.area_id = k.area_id AND p.incident_id = k.id
+          ORDER BY p.received_at, p.id",
+    )
+    .bind(&areas)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+    .context("loading photos")?;
+    let mut map: HashMap<Uuid, Vec<Photo>> = HashMap::new();
+    for r in rows {
+        map.entry(r.incident_id).or_default().push(r.to_wire());
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let at = DateTime::from_timestamp_micros(1_760_000_000_123_456).unwrap();
+        let id = Uuid::new_v4();
+        assert_eq!(decode_cursor(&encode_cursor(at, id)).unwrap(), (at, id));
+        assert!(decode_cursor("x_y").is_err());
+    }
+
+    #[test]
+    fn bbox_is_checked() {
+        assert!(parse_bbox("6.1,52.2,6.2,52.3").is_ok());
+        assert!(parse_bbox("6.2,52.2,6.1,52.3").is_err());
+        assert!(parse_bbox("6.1,52.2,6.2").is_err());
+        assert!(parse_bbox("a,b,c,d").is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! `kvo`: runs the server and administers areas, zones, invites and users.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use kvo_api::{wire::AreaKind, Role};
+use kvo_server::{areas, auth, config::Config, db::Database, demo, AppState};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "kvo", version, about = "KVO meldingen: server en beheer / server and administration")]
+struct Cli {
+    /// A TOML configuration file (also `KVO_CONFIG`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve {
+        /// Create the demo areas when the database has none, and print a demo sign-in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Areas (gebieden).
+    #[command(subcommand)]
+    Area(AreaCmd),
+    /// Zones of an area.
+    #[command(subcommand)]
+    Zone(ZoneCmd),
+    /// Enable or disable a category in an area.
+    #[command(subcommand)]
+    Category(CategoryCmd),
+    /// Invites for phones.
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Web users (werkgroep, partners).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCmd),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// Winkelgebied (KVO-W).
+    KvoW,
+    /// Bedrijventerrein (KVO-B).
+    KvoB,
+}
+
+#[derive(Subcommand)]
+enum AreaCmd {
+    /// Create an area from a GeoJSON polygon file.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        kind: Kind,
+        #[arg(long)]
+        boundary: PathBuf,
+        #[arg(long)]
+        municipality: Option<String>,
+    },
+    /// List areas.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ZoneCmd {
+    /// Add a zone from a GeoJSON polygon file.
+    Add {
+        #[arg(long)]
+        area: Uuid,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        geometry: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CategoryCmd {
+    Enable {
+        #[arg(long)]
+        area: Uuid,
+        code: String,
+    },
+    Disable {
+        #[arg(long)]
+        area: Uuid,
+        code: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum InviteCmd {
+    /// Create an invite code for a role in an area.
+    Create {
+        #[arg(long)]
+        area: Uuid,
+        #[arg(long)]
+        role: Role,
+        /// How many phones may redeem it.
+        #[arg(long, default_value_t = 1)]
+        uses: i32,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a web user, or reset their password, with a role in an area.
+    Create {
+        #[arg(long)]
+        area: Uuid,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// At least 10 characters.
+        #[arg(long, env = "KVO_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCmd {
+    /// Create the demo areas with about 5,000 incidents.
+    Seed {
+        /// Multiplies the number of incidents.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let cfg = Config::load(cli.config)?;
+    init_tracing(&cfg);
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(cfg, demo).await,
+        other => {
+            let db = Database::open(&cfg).await?;
+            let result = admin(&db, other).await;
+            db.close().await?;
+            result
+        }
+    }
+}
+
+fn init_tracing(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if cfg.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
+    let db = Database::open(&cfg).await?;
+    if demo_mode && !demo::has_areas(&db.pool).await? {
+        eprintln!("Demo-gebieden aanmaken / creating demo areas…");
+        let d = demo::seed(&db.pool, 1.0).await?;
+        eprintln!("{} meldingen aangemaakt / incidents created", d.incidents);
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    if demo_mode {
+        print_demo_banner(&db, addr).await?;
+    }
+    tracing::info!(%addr, "listening");
+    let state = AppState::new(db.pool.clone(), cfg)?;
+    kvo_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await?;
+    db.close().await
+}
+
+async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let areas: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM areas ORDER BY created_at").fetch_all(&db.pool).await?;
+    println!("\nKVO meldingen draait / is running\n");
+    println!("  Kaart / map:        http://{addr}/");
+    println!("  API:                http://{addr}/api/v1/openapi.json");
+    println!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
+    for (id, name) in areas {
+        let invite = auth::create_invite(&db.pool, id, Role::Ondernemer, 10, chrono::Duration::days(7)).await?;
+        let guard = auth::create_invite(&db.pool, id, Role::Beveiliger, 10, chrono::Duration::days(7)).await?;
+        println!("  {name}:");
+        println!("    uitnodiging telefoon (ondernemer): {}", invite.code);
+        println!("    uitnodiging telefoon (beveiliger): {}", guard.code);
+    }
+    println!("\n  Stoppen / stop: Ctrl-C\n");
+    Ok(())
+}
+
+async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
+    let pool = &db.pool;
+    match cmd {
+        Command::Serve { .. } => unreachable!("handled in main"),
+        Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
+            let text = std::fs::read_to_string(&boundary).with_context(|| format!("reading {}", boundary.display()))?;
+            let mp = areas::parse_polygon_geojson(&text)?;
+            let kind = match kind {
+                Kind::KvoW => AreaKind::KvoW,
+                Kind::KvoB => AreaKind::KvoB,
+            };
+            let id = areas::create_area(pool, &name, kind, municipality.as_deref(), &mp).await?;
+            println!("{id}");
+        }
+        Command::Area(AreaCmd::List) => {
+            let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
+                "SELECT a.id, a.name, a.kind, (SELECT count(*) FROM incidents i WHERE i.area_id = a.id)
+                   FROM areas a ORDER BY a.name",
+            )
+            .fetch_all(pool)
+            .await?;
+            for (id, name, kind, n) in rows {
+                println!("{id}  {kind}  {name}  ({n} meldingen)");
+            }
+        }
+        Command::Zone(ZoneCmd::Add { area, name, geometry }) => {
+            let text = std::fs::read_to_string(&geometry).with_context(|| format!("reading {}", geometry.display()))?;
+            println!("{}", areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?);
+        }
+        Command::Category(CategoryCmd::Enable { area, code }) => areas::set_category_enabled(pool, area, &code, true).await?,
+        Command::Category(CategoryCmd::Disable { area, code }) => {
+            areas::set_category_enabled(pool, area, &code, false).await?
+        }
+        Command::Invite(InviteCmd::Create { area, role, uses, days }) => {
+            let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
+            println!("{}  (geldig tot / valid until {}, {uses}×)", inv.code, inv.expires_at.format("%Y-%m-%d %H:%M UTC"));
+        }
+        Command::User(UserCmd::Create { area, role, email, name, password }) => {
+            let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;
+            println!("{id}");
+        }
+        Command::Demo(DemoCmd::Seed { scale }) => {
+            let d = demo::seed(pool, scale).await?;
+            println!("winkelgebied {}\nbedrijventerrein {}\n{} meldingen", d.winkelgebied, d.bedrijventerrein, d.incidents);
+        }
+    }
+    Ok(())
+}

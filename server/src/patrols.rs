@@ -1,0 +1,171 @@
+//! Surveillance rounds of the collectieve beveiliger: start (idempotent on the
+//! phone's id), append route points (idempotent on their time), end.
+
+use chrono::{DateTime, Utc};
+use kvo_api::{
+    validate::check_occurred_at,
+    wire::{NewPatrol, Patrol, RoutePoints},
+    Location, Role, ValidationError,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::Principal,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// The most route points one request may carry.
+pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
+
+fn may_patrol(role: Role) -> AppResult<()> {
+    match role {
+        Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
+        _ => Err(AppError::Forbidden("alleen beveiligers lopen surveillancerondes / only guards patrol")),
+    }
+}
+
+/// Starts a patrol; a retry with the same id returns it unchanged.
+pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult<(bool, Patrol)> {
+    let access = p.access(req.area_id)?;
+    may_patrol(access.role)?;
+    check_occurred_at(req.started_at, Utc::now()).map_err(|e| rename_field(e, "started_at"))?;
+    let inserted = sqlx::query(
+        "INSERT INTO patrols (area_id, id, guard_id, started_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (area_id, id) DO NOTHING",
+    )
+    .bind(req.area_id)
+    .bind(req.id)
+    .bind(access.person_id)
+    .bind(req.started_at)
+    .execute(&state.pool)
+    .await?
+    .rows_affected()
+        == 1;
+    let patrol = get(state, p, req.id).await?;
+    if !inserted && (patrol.guard_id != access.person_id || patrol.started_at != req.started_at) {
+        return Err(AppError::Conflict {
+            nl: "Er bestaat al een surveillanceronde met dit id.",
+            en: "A patrol with this id already exists.",
+        });
+    }
+    Ok((inserted, patrol))
+}
+
+fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
+    match e {
+        ValidationError::OccurredInFuture { .. } => ValidationError::Other {
+            field,
+            reason: "lies in the future",
+            reason_nl: "ligt in de toekomst",
+        },
+        ValidationError::OccurredTooLongAgo => ValidationError::Other {
+            field,
+            reason: "lies more than a year back",
+            reason_nl: "ligt meer dan een jaar terug",
+        },
+        other => other,
+    }
+}
+
+/// The patrol's area, if the principal is its guard and it is still open.
+async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Uuid> {
+    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)")
+            .bind(id)
+            .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
+            .fetch_optional(&state.pool)
+            .await?;
+    let (area_id, guard, ended) = row.ok_or(AppError::NotFound)?;
+    if guard != p.person_id {
+        return Err(AppError::NotFound);
+    }
+    if ended.is_some() {
+        return Err(AppError::Conflict {
+            nl: "Deze surveillanceronde is al beëindigd.",
+            en: "This patrol has already ended.",
+        });
+    }
+    Ok(area_id)
+}
+
+/// Appends route points; points already stored (same time) are skipped.
+pub async fn add_points(state: &AppState, p: &Principal, id: Uuid, req: RoutePoints) -> AppResult<Patrol> {
+    if req.points.len() > MAX_POINTS_PER_REQUEST {
+        return Err(AppError::BadRequest {
+            field: Some("points"),
+            nl: format!("hoogstens {MAX_POINTS_PER_REQUEST} punten per verzoek"),
+            en: format!("at most {MAX_POINTS_PER_REQUEST} points per request"),
+        });
+    }
+    let area_id = own_open_patrol(state, p, id).await?;
+    let (mut lons, mut lats, mut ats) = (vec![], vec![], vec![]);
+    for pt in &req.points {
+        let loc = Location::new(pt.lat, pt.lon, None)?;
+        lons.push(loc.lon());
+        lats.push(loc.lat());
+        ats.push(pt.at);
+    }
+    sqlx::query(
+        "INSERT INTO patrol_points (area_id, patrol_id, at, geom)
+         SELECT $1, $2, at, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
+           FROM unnest($3::float8[], $4::float8[], $5::timestamptz[]) AS u(lon, lat, at)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(area_id)
+    .bind(id)
+    .bind(&lons)
+    .bind(&lats)
+    .bind(&ats)
+    .execute(&state.pool)
+    .await?;
+    get(state, p, id).await
+}
+
+/// Ends a patrol and stores its route line.
+pub async fn end(state: &AppState, p: &Principal, id: Uuid, ended_at: DateTime<Utc>) -> AppResult<Patrol> {
+    let area_id = match own_open_patrol(state, p, id).await {
+        Err(AppError::Conflict { .. }) => return get(state, p, id).await, // already ended: idempotent
+        other => other?,
+    };
+    let n = sqlx::query(
+        "UPDATE patrols SET ended_at = $3,
+                route = (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
+                           FROM patrol_points WHERE area_id = $1 AND patrol_id = $2)
+          WHERE area_id = $1 AND id = $2 AND started_at <= $3",
+    )
+    .bind(area_id)
+    .bind(id)
+    .bind(ended_at)
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(AppError::Validation(ValidationError::Other {
+            field: "ended_at",
+            reason: "lies before the start",
+            reason_nl: "ligt voor het begin",
+        }));
+    }
+    get(state, p, id).await
+}
+
+/// A patrol with its route (stored, or built from the points so far).
+pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Patrol> {
+    let row: Option<(Uuid, Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>, i64, Option<String>)> =
+        sqlx::query_as(
+            "SELECT pa.id, pa.area_id, pa.guard_id, pa.started_at, pa.ended_at,
+                    (SELECT count(*) FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id),
+                    ST_AsGeoJSON(COALESCE(pa.route,
+                        (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
+                           FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id)), 7)
+               FROM patrols pa WHERE pa.id = $1 AND pa.area_id = ANY($2)",
+        )
+        .bind(id)
+        .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
+        .fetch_optional(&state.pool)
+        .await?;
+    let (id, area_id, guard_id, started_at, ended_at, point_count, route) = row.ok_or(AppError::NotFound)?;
+    let route = route.map(|r| serde_json::from_str(&r)).transpose().map_err(anyhow::Error::from)?;
+    Ok(Patrol { id, area_id, guard_id, started_at, ended_at, point_count, route })
+}
