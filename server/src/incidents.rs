@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
     validate::check_occurred_at,
     wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
@@ -38,7 +38,9 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
         Some(d) => Description::parse(d)?,
         None => None,
     };
-    check_occurred_at(req.occurred_at, Utc::now())?;
+    // PostgreSQL keeps microseconds; answer with exactly what is stored.
+    let occurred_at = req.occurred_at.trunc_subsecs(6);
+    check_occurred_at(occurred_at, Utc::now())?;
     let area = state.areas.get(&state.pool, req.area_id).await?;
     let placement = area.place(&req.category, loc.lat(), loc.lon(), state.config.area_margin_m)?;
     let request_hash = request_hash(&req, access.person_id);
@@ -62,7 +64,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
     .bind(loc.lon())
     .bind(loc.lat())
     .bind(loc.accuracy_m().map(|a| a as f32))
-    .bind(req.occurred_at)
+    .bind(occurred_at)
     .bind(description.as_ref().map(Description::as_str))
     .bind(access.person_id)
     .bind(placement.zone_id)
@@ -81,14 +83,14 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
         _ => e.into(),
     })?;
 
-    state.metrics.incident_ingested(inserted.is_some());
     if let Some(received_at) = inserted {
+        state.metrics.incident_ingested(true);
         return Ok(Created::New(Incident {
             id: req.id,
             area_id: req.area_id,
             category: req.category,
             location: WireLocation { lat: loc.lat(), lon: loc.lon(), accuracy_m: loc.accuracy_m() },
-            occurred_at: req.occurred_at,
+            occurred_at,
             received_at,
             description: description.map(Description::into_inner),
             status: IncidentStatus::Nieuw,
@@ -110,6 +112,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
             en: "An incident with this id already exists, with different data.",
         });
     }
+    state.metrics.incident_ingested(false);
     let incident = get(&state.pool, p, req.id).await?;
     Ok(Created::Existing(incident))
 }

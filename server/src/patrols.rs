@@ -1,7 +1,7 @@
 //! Surveillance rounds of the collectieve beveiliger: start (idempotent on the
 //! phone's id), append route points (idempotent on their time), end.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
     validate::check_occurred_at,
     wire::{NewPatrol, Patrol, RoutePoints},
@@ -29,7 +29,8 @@ fn may_patrol(role: Role) -> AppResult<()> {
 pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult<(bool, Patrol)> {
     let access = p.access(req.area_id)?;
     may_patrol(access.role)?;
-    check_occurred_at(req.started_at, Utc::now()).map_err(|e| rename_field(e, "started_at"))?;
+    let started_at = req.started_at.trunc_subsecs(6);
+    check_occurred_at(started_at, Utc::now()).map_err(|e| rename_field(e, "started_at"))?;
     let inserted = sqlx::query(
         "INSERT INTO patrols (area_id, id, guard_id, started_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (area_id, id) DO NOTHING",
@@ -37,13 +38,13 @@ pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult
     .bind(req.area_id)
     .bind(req.id)
     .bind(access.person_id)
-    .bind(req.started_at)
+    .bind(started_at)
     .execute(&state.pool)
     .await?
     .rows_affected()
         == 1;
     let patrol = get(state, p, req.id).await?;
-    if !inserted && (patrol.guard_id != access.person_id || patrol.started_at != req.started_at) {
+    if !inserted && (patrol.guard_id != access.person_id || patrol.started_at != started_at) {
         return Err(AppError::Conflict {
             nl: "Er bestaat al een surveillanceronde met dit id.",
             en: "A patrol with this id already exists.",

@@ -111,6 +111,28 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// Makes sure the cluster is stopped (and `remove` deleted) once process
+    /// `pid` has exited, however it exits. For tests and benchmarks, whose
+    /// clusters are throw-away.
+    pub fn stop_when_process_exits(&self, pid: u32, remove: Option<&Path>) -> anyhow::Result<()> {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let as_user = self.run_as.map(|u| format!("runuser -u {u} -- ")).unwrap_or_default();
+        let rm = remove.map(|p| format!("; rm -rf '{}'", p.display())).unwrap_or_default();
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {as_user}'{}' stop -D '{}' -m immediate >/dev/null 2>&1{rm}",
+            pg_ctl.display(),
+            self.data.display()
+        );
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("spawning the cluster watchdog")?;
+        Ok(())
+    }
+
     async fn initdb(&self) -> anyhow::Result<()> {
         tracing::info!(dir = %self.data.display(), "initialising private PostgreSQL cluster");
         let out = self

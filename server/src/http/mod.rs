@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/patrols/{id}/points", post(v1::add_points))
         .route("/patrols/{id}/end", post(v1::end_patrol))
         .route("/openapi.json", get(openapi::serve))
+        .fallback(|| async { crate::error::AppError::NotFound })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout()));
     let photos = Router::new()

@@ -66,6 +66,12 @@ pub fn prepare(bytes: &[u8], max_pixels: u64) -> Result<Prepared, PhotoError> {
 /// Reads the header first and refuses an image over `max_pixels` before any
 /// pixel is decoded; `image::Limits` guards the decoder's allocations too.
 fn decode_limited(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<DynamicImage, PhotoError> {
+    // The header alone says how large the image claims to be.
+    let size = imagesize::blob_size(bytes).map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let claimed = size.width as u64 * size.height as u64;
+    if claimed > max_pixels {
+        return Err(PhotoError::TooLarge { megapixels: claimed as f64 / 1e6 });
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(30_000);

@@ -1,1 +1,11 @@
-#[test] fn placeholder() {}
+//! End-to-end tests of the server against a real private PostgreSQL + PostGIS.
+//! One test binary (faster to build and link than one per file).
+
+mod access;
+mod idempotency;
+mod isolation;
+mod ops;
+mod patrols;
+mod photos;
+mod restart;
+mod validation;

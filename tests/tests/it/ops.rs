@@ -1,0 +1,54 @@
+use kvo_api::Role;
+use kvo_tests::{report, TestApp};
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let ready: serde_json::Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+
+    let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
+    let dev = app.device(area, Role::Ondernemer).await;
+    let r = report(area);
+    app.post(&dev.token, "/api/v1/incidents", &r).await;
+    app.post(&dev.token, "/api/v1/incidents", &r).await;
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("kvo_incidents_created_total 1"), "{text}");
+    assert!(text.contains("kvo_incidents_replayed_total 1"));
+    assert!(text.contains(r#"kvo_http_requests_total{method="POST",route="/api/v1/incidents",status="201"} 1"#));
+    assert!(text.contains("kvo_http_request_duration_seconds_bucket{route=\"/api/v1/incidents\",le=\"+Inf\"} 2"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_phone_paths() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/incidents/{id}/photos/{photo_id}",
+        "/api/v1/incidents/{id}/photos/{photo_id}/thumbnail",
+        "/api/v1/areas/{id}/categories",
+        "/api/v1/patrols",
+        "/api/v1/patrols/{id}/points",
+        "/api/v1/patrols/{id}/end",
+        "/api/v1/devices/redeem",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert!(paths["/api/v1/incidents"]["post"]["responses"]["409"].is_object());
+    assert!(doc["components"]["schemas"]["NewIncident"].is_object());
+}
+
+#[tokio::test]
+async fn the_map_ui_is_served_at_the_root() {
+    let app = TestApp::spawn().await;
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("KVO meldingen"));
+}

@@ -1,0 +1,241 @@
+use std::time::{Duration, Instant};
+
+use kvo_api::{
+    wire::{Incident, Photo},
+    Role,
+};
+use kvo_tests::{jpeg, report, TestApp};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// An EXIF APP1 segment (big-endian TIFF) with Orientation = 6 (rotate 90°
+/// clockwise) and a GPS position, like a phone camera writes.
+fn exif_segment() -> Vec<u8> {
+    let mut t = Vec::new();
+    t.extend_from_slice(b"MM\0\x2A");
+    t.extend_from_slice(&8u32.to_be_bytes());
+    let entry = |t: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: [u8; 4]| {
+        t.extend_from_slice(&tag.to_be_bytes());
+        t.extend_from_slice(&typ.to_be_bytes());
+        t.extend_from_slice(&count.to_be_bytes());
+        t.extend_from_slice(&value);
+    };
+    // IFD0 at 8: two entries; the GPS IFD follows at 8 + 2 + 24 + 4 = 38.
+    t.extend_from_slice(&2u16.to_be_bytes());
+    entry(&mut t, 0x0112, 3, 1, [0, 6, 0, 0]);
+    entry(&mut t, 0x8825, 4, 1, 38u32.to_be_bytes());
+    t.extend_from_slice(&0u32.to_be_bytes());
+    // GPS IFD at 38: four entries; the rationals follow at 38 + 2 + 48 + 4 = 92.
+    t.extend_from_slice(&4u16.to_be_bytes());
+    entry(&mut t, 0x0001, 2, 2, *b"N\0\0\0");
+    entry(&mut t, 0x0002, 5, 3, 92u32.to_be_bytes());
+    entry(&mut t, 0x0003, 2, 2, *b"E\0\0\0");
+    entry(&mut t, 0x0004, 5, 3, 116u32.to_be_bytes());
+    t.extend_from_slice(&0u32.to_be_bytes());
+    for (num, den) in [(52u32, 1u32), (15, 1), (532, 100), (6, 1), (9, 1), (3312, 100)] {
+        t.extend_from_slice(&num.to_be_bytes());
+        t.extend_from_slice(&den.to_be_bytes());
+    }
+    segment(0xE1, &[b"Exif\0\0".as_slice(), &t].concat())
+}
+
+fn xmp_segment() -> Vec<u8> {
+    let xmp = br#"http://ns.adobe.com/xap/1.0/ <x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>52,15.0887N</exif:GPSLatitude></x:xmpmeta>"#;
+    let mut v = xmp.to_vec();
+    v[28] = 0;
+    segment(0xE1, &v)
+}
+
+fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    s.extend_from_slice(payload);
+    s
+}
+
+/// A 64 × 32 JPEG from a phone: EXIF with GPS and orientation, and XMP.
+fn geotagged_jpeg() -> Vec<u8> {
+    let plain = jpeg(64, 32);
+    [&plain[..2], &exif_segment(), &xmp_segment(), &plain[2..]].concat()
+}
+
+/// The markers of a JPEG's segments before the scan data.
+fn jpeg_markers(bytes: &[u8]) -> Vec<u8> {
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8]);
+    let mut i = 2;
+    let mut markers = vec![];
+    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+        let m = bytes[i + 1];
+        markers.push(m);
+        if m == 0xDA {
+            break;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        i += 2 + len;
+    }
+    markers
+}
+
+async fn incident_with_device(app: &TestApp) -> (Uuid, String) {
+    let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
+    let dev = app.device(area, Role::Ondernemer).await;
+    let r = report(area);
+    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
+    (r.id, dev.token)
+}
+
+#[tokio::test]
+async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let original = geotagged_jpeg();
+    assert!(jpeg_markers(&original).contains(&0xE1), "the test input does carry APP1");
+    let photo_id = Uuid::new_v4();
+    let res = app.put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{photo_id}"), original.clone()).await;
+    assert_eq!(res.status(), 201);
+    let photo: Photo = res.json().await.unwrap();
+    assert_eq!(photo.upload_sha256, hex::encode(Sha256::digest(&original)));
+    // Orientation 6 was applied: 64 × 32 became 32 × 64.
+    assert_eq!((photo.width, photo.height), (32, 64));
+
+    for url in [&photo.url, &photo.thumbnail_url] {
+        let res = app.get(&token, url).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/jpeg");
+        let bytes = res.bytes().await.unwrap().to_vec();
+        let markers = jpeg_markers(&bytes);
+        assert!(markers.iter().all(|m| !(0xE1..=0xEF).contains(m)), "metadata segment left: {markers:x?}");
+        for needle in [b"Exif".as_slice(), b"GPS", b"xmpmeta", b"ns.adobe.com"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} found", String::from_utf8_lossy(needle));
+        }
+        let mut decoder = image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().unwrap().into_decoder().unwrap();
+        use image::ImageDecoder;
+        assert!(decoder.exif_metadata().unwrap().is_none());
+    }
+    let stored: Incident = app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
+    assert_eq!(stored.photos, vec![photo]);
+}
+
+#[tokio::test]
+async fn photo_upload_is_idempotent_and_may_come_later() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
+    assert_eq!(app.put_bytes(&token, &path, jpeg(800, 600)).await.status(), 201);
+    assert_eq!(app.put_bytes(&token, &path, jpeg(800, 600)).await.status(), 200);
+    assert_eq!(app.put_bytes(&token, &path, jpeg(640, 480)).await.status(), 409);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM photos").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(n, 1);
+    // Days later, after a restart, a second photo still attaches to the incident.
+    let app = app.restart().await;
+    let path2 = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
+    assert_eq!(app.put_bytes(&token, &path2, jpeg(300, 300)).await.status(), 201);
+    let stored: Incident = app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
+    assert_eq!(stored.photos.len(), 2);
+}
+
+#[tokio::test]
+async fn non_images_are_415_judged_by_content() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
+    let res = app.client.put(app.url(&path)).bearer_auth(&token).header("content-type", "image/jpeg")
+        .body(b"GIF89a\x01\x00\x01\x00 pretending to be a jpeg".to_vec()).send().await.unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let res = app.put_bytes(&token, &path, b"%PDF-1.7 report.pdf".to_vec()).await;
+    assert_eq!(res.status(), 415);
+    assert_no_files(&app);
+}
+
+#[tokio::test]
+async fn oversized_uploads_are_413() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
+    let mut big = jpeg(16, 16);
+    big.resize(15_000_001, 0);
+    let res = app.put_bytes(&token, &path, big).await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+/// A PNG of 84 bytes whose header claims 50000 × 50000 pixels (2.5 gigapixels).
+fn decompression_bomb() -> Vec<u8> {
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    let chunk = |png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = png.len();
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        let crc = crc32(&png[start..]);
+        png.extend_from_slice(&crc.to_be_bytes());
+    };
+    let mut ihdr = vec![];
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_in_milliseconds() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let bomb = decompression_bomb();
+    assert_eq!(bomb.len(), 84);
+    let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
+    let start = Instant::now();
+    let res = app.put_bytes(&token, &path, bomb).await;
+    let took = start.elapsed();
+    assert_eq!(res.status(), 422);
+    let p: kvo_api::wire::Problem = res.json().await.unwrap();
+    assert!(p.type_.ends_with("image-too-large"), "{p:?}");
+    assert!(p.detail.contains("2500.0 megapixel"), "{}", p.detail);
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert_no_files(&app);
+}
+
+#[tokio::test]
+async fn a_corrupt_image_is_422_and_leaves_nothing() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let mut broken = jpeg(200, 200);
+    broken.truncate(30);
+    let res = app.put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()), broken).await;
+    assert_eq!(res.status(), 422);
+    assert_no_files(&app);
+}
+
+/// No blob was written (the store's temp folder aside).
+fn assert_no_files(app: &TestApp) {
+    let root = app.data_dir.path().join("photos");
+    let files: Vec<_> = walk(&root).into_iter().filter(|p| !p.starts_with(root.join("tmp"))).collect();
+    assert!(files.is_empty(), "orphan files: {files:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
