@@ -5,6 +5,7 @@
 
 pub mod areas;
 pub mod auth;
+pub mod bench;
 
 pub mod config;
 pub mod db;

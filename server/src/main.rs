@@ -44,6 +44,25 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCmd),
+    /// Benchmarks (run on a throw-away database).
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Reports per second and latency, through HTTP and straight into PostgreSQL.
+    Ingest {
+        /// Concurrent clients (phones).
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds per metadata-only phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seconds of the photo phase.
+        #[arg(long, default_value_t = 10)]
+        photo_seconds: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -150,6 +169,9 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&cfg);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(cfg, demo).await,
+        Command::Bench(BenchCmd::Ingest { clients, seconds, photo_seconds }) => {
+            kvo_server::bench::ingest(&cfg, kvo_server::bench::IngestBench { clients, seconds, photo_seconds }).await
+        }
         other => {
             let db = Database::open(&cfg).await?;
             let result = admin(&db, other).await;
@@ -214,7 +236,7 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
 async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
     match cmd {
-        Command::Serve { .. } => unreachable!("handled in main"),
+        Command::Serve { .. } | Command::Bench(_) => unreachable!("handled in main"),
         Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
             let text = std::fs::read_to_string(&boundary).with_context(|| format!("reading {}", boundary.display()))?;
             let mp = areas::parse_polygon_geojson(&text)?;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The project's commands, in one place (the README names them):
+#   ./do run     install what is missing, build, start the server with the demo
+#   ./do test    install what is missing, run every test
+#   ./do bench ingest [--clients N --seconds S]   print ingest figures (release build)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages the build and the embedded PostGIS need.
+APT_PACKAGES=(postgresql-15-postgis-3 build-essential pkg-config libssl-dev)
+
+install_missing() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "Pakketten installeren / installing packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! command -v cargo >/dev/null; then
+    say "Rust ontbreekt / Rust is missing: install it with rustup (https://rustup.rs), then run this again."
+    exit 1
+  fi
+}
+
+# As root, the private cluster runs as the `postgres` user, which must be able
+# to reach the data directory; a checkout under /root is not reachable.
+default_data_dir() {
+  if [ -z "${KVO_DATA_DIR:-}" ] && [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$PWD" 2>/dev/null; then
+    export KVO_DATA_DIR=/var/lib/kvo-meldingen
+    say "Gegevens in / data in $KVO_DATA_DIR (de postgres-gebruiker kan $PWD niet bereiken)"
+  fi
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  run)
+    install_missing
+    default_data_dir
+    say "Bouwen / building (release)…"
+    cargo build --release -p kvo-server
+    exec ./target/release/kvo serve --demo "$@"
+    ;;
+  test)
+    install_missing
+    say "Alle tests / every test…"
+    cargo test --workspace "$@"
+    ;;
+  bench)
+    install_missing
+    cargo build --release -p kvo-server
+    exec ./target/release/kvo bench "$@"
+    ;;
+  *)
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,290 @@
+//! `kvo bench ingest`: reports per second and latency through the real HTTP
+//! server, next to the ceiling of the same rows inserted straight into
+//! PostgreSQL, in one run on one machine.
+//!
+//! It runs on a throw-away private cluster (or `DATABASE_URL`), never on the
+//! data directory of a running installation.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use chrono::Utc;
+use kvo_api::{wire::AreaKind, Role};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    areas, auth,
+    config::Config,
+    db::{self, EmbeddedPostgres},
+    photos::process::encode_jpeg,
+    AppState,
+};
+
+/// Settings of one benchmark run.
+#[derive(Debug, Clone)]
+pub struct IngestBench {
+    pub clients: usize,
+    pub seconds: u64,
+    pub photo_seconds: u64,
+}
+
+/// Latencies of one phase, and how long it ran.
+struct Phase {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    errors: usize,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn pct(&self, p: f64) -> Duration {
+        let mut v = self.latencies.clone();
+        v.sort();
+        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default()
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "{name:<44} {:>9.0}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} errors)",
+            self.rate(),
+            self.pct(0.50).as_secs_f64() * 1e3,
+            self.pct(0.99).as_secs_f64() * 1e3,
+            self.latencies.len(),
+            self.errors
+        );
+    }
+}
+
+const BENCH_AREA: &str = r#"{"type":"Polygon","coordinates":[[[6.1505,52.2520],[6.1530,52.2565],[6.1585,52.2580],[6.1650,52.2560],[6.1668,52.2510],[6.1640,52.2470],[6.1570,52.2458],[6.1520,52.2478],[6.1505,52.2520]]]}"#;
+
+/// Runs the ingest benchmark and prints its figures.
+pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let (pool, _pg) = database(cfg, tmp.path()).await?;
+    let area = areas::create_area(&pool, "Benchmark", AreaKind::KvoW, None, &areas::parse_polygon_geojson(BENCH_AREA)?).await?;
+    let mut tokens = vec![];
+    for _ in 0..b.clients {
+        let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1)).await?;
+        tokens.push(auth::redeem_invite(&pool, &inv.code, Some("bench"), None).await.map_err(|e| anyhow::anyhow!("{e}"))?.token);
+    }
+    let config = Config { data_dir: tmp.path().join("data"), db_pool_size: cfg.db_pool_size, ..Config::default() };
+    let state = AppState::new(pool.clone(), config)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients).build()?;
+    println!(
+        "ingest benchmark: {} clients, {} cores, PostgreSQL pool {}, synchronous_commit on",
+        b.clients,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cfg.db_pool_size
+    );
+
+    // Warm up connections, caches and the area index.
+    run_clients(&client, &base, area, &tokens, Duration::from_secs(1), None).await;
+    let meta = run_clients(&client, &base, area, &tokens, Duration::from_secs(b.seconds), None).await;
+    meta.print("metadata-only reports via HTTP");
+
+    let photo = Arc::new(bench_photo());
+    let one_core = photo_cost(&photo);
+    println!(
+        "  (photo: 1600 × 1200 JPEG, {} KB; server-side processing {:.1} ms on one core, so at most {:.0}/s on this machine)",
+        photo.len() / 1024,
+        one_core.as_secs_f64() * 1e3,
+        std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 / one_core.as_secs_f64()
+    );
+    let with_photo =
+        run_clients(&client, &base, area, &tokens, Duration::from_secs(b.photo_seconds), Some(photo)).await;
+    with_photo.print("reports with a 1600 px photo via HTTP");
+
+    let ceiling = ceiling(&pool, area, b.clients, Duration::from_secs(b.seconds)).await?;
+    ceiling.print("ceiling: same INSERT straight into PostgreSQL");
+    println!(
+        "server / ceiling: {:.0} %   targets: ≥ 5000/s with p99 ≤ 50 ms; ≥ 150 photo reports/s",
+        100.0 * meta.rate() / ceiling.rate()
+    );
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    pool.close().await;
+    if let Some(pg) = _pg {
+        pg.stop().await?;
+    }
+    Ok(())
+}
+
+async fn database(cfg: &Config, tmp: &std::path::Path) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+    if let Some(url) = &cfg.database_url {
+        let pool = db::connect(url.parse()?, cfg.db_pool_size.max(64) + 8).await?;
+        db::MIGRATOR.run(&pool).await?;
+        return Ok((pool, None));
+    }
+    let pg = EmbeddedPostgres::start(&tmp.join("postgres")).await?;
+    pg.stop_when_process_exits(std::process::id(), None)?;
+    db::ensure_database(&pg, "bench").await?;
+    let pool = db::connect(pg.connect_options("bench"), 64 + cfg.db_pool_size).await?;
+    db::MIGRATOR.run(&pool).await?;
+    Ok((pool, Some(pg)))
+}
+
+/// Mean time of `process::prepare` (decode, orient, re-encode, thumbnail) on one core.
+fn photo_cost(photo: &[u8]) -> Duration {
+    let _ = crate::photos::process::prepare(photo, 40_000_000);
+    let start = Instant::now();
+    for _ in 0..10 {
+        let _ = crate::photos::process::prepare(photo, 40_000_000);
+    }
+    start.elapsed() / 10
+}
+
+/// A 1600 × 1200 photo-like JPEG: smooth gradients with fine texture, so it
+/// compresses like a real photo rather than like a flat test card.
+pub fn bench_photo() -> Vec<u8> {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let n = (seed & 0x07) as u32;
+        image::Rgb([
+            ((x * 255 / 1600 + n) % 256) as u8,
+            ((y * 255 / 1200 + n / 2) % 256) as u8,
+            (((x + y) / 12 + n) % 256) as u8,
+        ])
+    });
+    encode_jpeg(&img, 85).expect("encoding the bench photo")
+}
+
+fn body(area: Uuid) -> serde_json::Value {
+    let mut rng = rand::rng();
+    use rand::Rng;
+    serde_json::json!({
+        "id": Uuid::new_v4(),
+        "area_id": area,
+        "category": "diefstal",
+        "location": {"lat": rng.random_range(52.2490..52.2540), "lon": rng.random_range(6.1560..6.1620), "accuracy_m": 8.0},
+        "occurred_at": Utc::now(),
+        "description": "Winkeldiefstal, dader weggerend richting Brink",
+    })
+}
+
+async fn run_clients(
+    client: &reqwest::Client,
+    base: &str,
+    area: Uuid,
+    tokens: &[String],
+    duration: Duration,
+    photo: Option<Arc<Vec<u8>>>,
+) -> Phase {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = vec![];
+    for token in tokens {
+        let (client, base, token, photo) = (client.clone(), base.to_string(), token.clone(), photo.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (vec![], 0);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let b = body(area);
+                let ok = async {
+                    let res = client.post(format!("{base}/api/v1/incidents")).bearer_auth(&token).json(&b).send().await.ok()?;
+                    if res.status() != 201 {
+                        return None;
+                    }
+                    if let Some(photo) = &photo {
+                        let url = format!("{base}/api/v1/incidents/{}/photos/{}", b["id"].as_str()?, Uuid::new_v4());
+                        let res = client.put(url).bearer_auth(&token).body(photo.to_vec()).send().await.ok()?;
+                        if res.status() != 201 {
+                            return None;
+                        }
+                    }
+                    Some(())
+                }
+                .await;
+                match ok {
+                    Some(()) => lat.push(t.elapsed()),
+                    None => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut phase = Phase { latencies: vec![], elapsed: Duration::ZERO, errors: 0 };
+    for t in tasks {
+        if let Ok((l, e)) = t.await {
+            phase.latencies.extend(l);
+            phase.errors += e;
+        }
+    }
+    phase.elapsed = start.elapsed();
+    phase
+}
+
+/// The same rows, through the same statement, over `clients` connections, with no server.
+async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) -> anyhow::Result<Phase> {
+    let reporter: Uuid = sqlx::query_scalar("SELECT person_id FROM memberships WHERE area_id = $1 LIMIT 1")
+        .bind(area)
+        .fetch_one(pool)
+        .await
+        .context("bench reporter")?;
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = vec![];
+    for _ in 0..clients {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut errors) = (vec![], 0);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let b = body(area);
+                let r = sqlx::query(
+                    "WITH ins AS (
+                         INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
+                                                reporter_id, zone_id, patrol_id, request_hash)
+                         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, NULL, NULL, $10)
+                         ON CONFLICT (area_id, id) DO NOTHING
+                         RETURNING area_id, id, reporter_id, received_at
+                     ), hist AS (
+                         INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, changed_at)
+                         SELECT area_id, id, 'nieuw', reporter_id, received_at FROM ins
+                     )
+                     SELECT received_at FROM ins",
+                )
+                .bind(area)
+                .bind(Uuid::parse_str(b["id"].as_str().unwrap_or_default()).unwrap_or_default())
+                .bind("diefstal")
+                .bind(b["location"]["lon"].as_f64())
+                .bind(b["location"]["lat"].as_f64())
+                .bind(8.0f32)
+                .bind(Utc::now())
+                .bind(b["description"].as_str())
+                .bind(reporter)
+                .bind(vec![0u8; 32])
+                .fetch_optional(&pool)
+                .await;
+                match r {
+                    Ok(_) => lat.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut phase = Phase { latencies: vec![], elapsed: Duration::ZERO, errors: 0 };
+    for t in tasks {
+        let (l, e) = t.await?;
+        phase.latencies.extend(l);
+        phase.errors += e;
+    }
+    phase.elapsed = start.elapsed();
+    Ok(phase)
+}
