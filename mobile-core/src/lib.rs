@@ -1,6 +1,22 @@
-//! mobile-core: the shared Rust core of the KVO meldingen phone apps.
+//! mobile-core: the offline-first reporting core of the KVO meldingen phone
+//! apps, exported to Kotlin, Swift (and Python, for tests) through uniffi.
 //!
-//! It grows into the offline queue, photo preparation and sync in its own
-//! issue; today it re-exports the wire types it shares with the server.
+//! The app holds one [`KvoClient`]. Everything the user does is written to the
+//! on-device store first ([`store`]); [`KvoClient::sync`] drains the outbox in
+//! order ([`queue`] decides what each answer means); photos are prepared on the
+//! device ([`photo`]) so that only a small, metadata-free JPEG ever leaves it.
+//! The wire types are shared with the server ([`kvo_api`]).
 
+uniffi::setup_scaffolding!();
+
+pub mod client;
+pub mod error;
+pub mod net;
+pub mod photo;
+pub mod queue;
+pub mod store;
+
+pub use client::{AttachedPhoto, Category, GeoFix, KvoClient, PhotoEntry, QueueState, Report, ReportDraft, Session, SyncObserver};
+pub use error::ApiError;
 pub use kvo_api as api;
+pub use queue::ItemState;
