@@ -40,6 +40,14 @@ default_data_dir() {
   fi
 }
 
+# A private Python environment with pytest and Pillow for the binding tests.
+python_env() {
+  if [ ! -x build/venv/bin/python ]; then
+    python3 -m venv build/venv 2>/dev/null || { install_missing python3-venv; rm -rf build/venv; python3 -m venv build/venv; }
+  fi
+  build/venv/bin/python -c 'import pytest, PIL' 2>/dev/null || build/venv/bin/pip install -q pytest pillow
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -52,8 +60,13 @@ case "$cmd" in
     ;;
   test)
     install_missing
-    say "Alle tests / every test…"
+    say "Rust-tests / Rust tests…"
     cargo test --workspace "$@"
+    say "mobile-core via de Python-bindings / through the Python bindings…"
+    cargo build -p kvo-server
+    scripts/bindings debug >/dev/null
+    python_env
+    build/venv/bin/python -m pytest -q tests/python
     ;;
   bench)
     install_missing

@@ -1,0 +1,216 @@
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import BINDINGS, device_token
+import helpers
+import mobile_core as mc
+
+
+def signed_in_device(server, proxy, area=None, role="ondernemer"):
+    area = area or server.new_area(f"Gebied {time.time_ns()}")
+    data = tempfile.mkdtemp(prefix="kvo-device-")
+    client = mc.KvoClient.open(data, proxy.url)
+    client.set_backoff(50, 1000)
+    session = client.redeem_invite(server.invite(area, role), "Bakkerij Test", "pytest")
+    assert session.area_id == area and session.role == role
+    assert client.refresh_categories() is True
+    assert client.refresh_categories() is False, "unchanged: 304 with the cached ETag"
+    assert any(c.code == "diefstal" for c in client.categories())
+    return client, data, area
+
+
+def server_incidents(server, data):
+    token = device_token(data)
+    items, cursor = [], None
+    while True:
+        page = server.get(token, "/api/v1/incidents?mine=true&limit=500" + (f"&cursor={cursor}" if cursor else ""))
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_fifty_reports_offline_then_killed_mid_sync_arrive_exactly_once(server, proxy):
+    proxy.start()
+    client, data, _ = signed_in_device(server, proxy)
+    proxy.stop()  # the server is now unreachable for the device
+    prepared = {}
+    for i in range(50):
+        r = client.create_report(helpers.draft(description=f"Melding {i}"))
+        p = client.attach_photo(r.id, helpers.photo(640, 480))
+        prepared[r.id] = p.photo.sha256
+    assert client.queue_state().pending == 100
+    state = client.sync(300, None)
+    assert state.sent == 0 and state.pending == 100, "nothing leaves while the server is down"
+    del client
+
+    proxy.start()
+    proxy.delay = 0.03
+    env = dict(os.environ)
+    child = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "sync_child.py"), data, proxy.url,
+                              str(BINDINGS)], env=env, stdout=subprocess.PIPE)
+    deadline = time.time() + 60
+    while proxy.forwarded_ok < 40 and time.time() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    sent_before_kill = proxy.forwarded_ok
+    assert 0 < sent_before_kill < 100, f"killed mid-sync ({sent_before_kill} requests got through)"
+
+    proxy.delay = 0
+    second = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "sync_child.py"), data, proxy.url,
+                             str(BINDINGS)], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    sent, pending, wedged = map(int, second.stdout.split())
+    assert (sent, pending, wedged) == (100, 0, 0)
+
+    incidents = server_incidents(server, data)
+    assert len(incidents) == 50
+    assert {i["id"] for i in incidents} == set(prepared)
+    for inc in incidents:
+        assert [p["upload_sha256"] for p in inc["photos"]] == [prepared[inc["id"]]]
+
+
+def test_500_and_429_for_a_while_then_everything_arrives_once(server, proxy):
+    proxy.start()
+    client, data, _ = signed_in_device(server, proxy)
+    ids = []
+    for i in range(5):
+        r = client.create_report(helpers.draft(description=f"Storing {i}"))
+        client.attach_photo(r.id, helpers.photo(320, 240))
+        ids.append(r.id)
+    proxy.failures = [500, 503, 500, 429, 429, 500]
+    seen = []
+
+    class Observer(mc.SyncObserver):
+        def on_progress(self, state):
+            seen.append(state)
+
+    state = client.sync(60_000, Observer())
+    assert proxy.failures == [], "every injected failure was met"
+    assert (state.sent, state.pending, state.wedged) == (10, 0, 0)
+    assert seen and seen[-1].sent == 10 and seen[-1].bytes_sent == seen[-1].bytes_total > 0
+    assert any(s.sending == 1 for s in seen)
+    incidents = server_incidents(server, data)
+    assert sorted(i["id"] for i in incidents) == sorted(ids)
+    assert all(len(i["photos"]) == 1 for i in incidents)
+    # My reports: the server's status comes back to the device.
+    mine = client.refresh_my_reports()
+    assert {r.server_status for r in mine} == {"nieuw"}
+
+
+def test_a_409_and_a_422_wedge_only_their_own_items(server, proxy):
+    proxy.start()
+    client, data, area = signed_in_device(server, proxy)
+    good = [client.create_report(helpers.draft(description=f"Goed {i}")).id for i in range(3)]
+    outside = client.create_report(helpers.draft(lat=52.37, lon=4.89, description="Amsterdam, buiten het gebied"))
+    client.attach_photo(outside.id, helpers.photo(200, 200))
+    taken = client.create_report(helpers.draft(description="Dit id bestaat al"))
+    # Someone else's report already holds this id on the server, with other content.
+    status = server.post(device_token(data), "/api/v1/incidents", {
+        "id": taken.id, "area_id": area, "category": "graffiti", "location": {"lat": 52.246, "lon": 6.156},
+        "occurred_at": helpers.now().isoformat(), "description": "eerder"})
+    assert status == 201
+    later = client.create_report(helpers.draft(description="Na de fouten"))
+
+    state = client.sync(30_000, None)
+    assert (state.sent, state.wedged, state.pending) == (4, 3, 0)
+    wedged = {r.id: r for r in client.reports() if r.state == mc.ItemState.WEDGED}
+    assert set(wedged) == {outside.id, taken.id}
+    assert "buiten het gebied" in wedged[outside.id].reason
+    assert "bestaat al" in wedged[taken.id].reason
+    assert wedged[outside.id].photos[0].state == mc.ItemState.WEDGED
+    on_server = {i["id"] for i in server_incidents(server, data)}
+    assert on_server == set(good) | {later.id, taken.id}
+
+    # Corrected, the wedged report goes out after all.
+    fixed = client.update_report(outside.id, helpers.draft(description="Toch binnen het gebied"))
+    assert fixed.state == mc.ItemState.PENDING
+    state = client.sync(30_000, None)
+    assert state.wedged == 1 and outside.id in {i["id"] for i in server_incidents(server, data)}
+
+
+def test_no_exif_or_gps_leaves_the_device_and_a_geotagged_photo_supplies_the_location(server, proxy):
+    proxy.start()
+    client, data, _ = signed_in_device(server, proxy)
+    r = client.create_report(helpers.draft(lat=None, description="Zonder locatie"))
+    assert r.location is None
+    original = helpers.photo(1200, 900, exif=helpers.gps_exif(52.2493, 6.1587, orientation=6))
+    assert b"Exif" in original
+    attached = client.attach_photo(r.id, original)
+    loc = attached.suggested_location
+    assert abs(loc.lat - 52.2493) < 1e-6 and abs(loc.lon - 6.1587) < 1e-6
+    assert (attached.photo.width, attached.photo.height) == (900, 1200), "EXIF orientation applied"
+    assert client.sync(5_000, None).sent == 0, "a report without location waits"
+    client.set_location(r.id, loc)
+    state = client.sync(30_000, None)
+    assert state.sent == 2
+
+    uploads = [b for (m, p, b) in proxy.bodies if m == "PUT" and "/photos/" in p]
+    assert len(uploads) == 1
+    sent = uploads[0]
+    assert hashlib.sha256(sent).hexdigest() == attached.photo.sha256
+    for needle in (b"Exif", b"GPS", b"http://ns.adobe.com"):
+        assert needle not in sent
+    assert sent[:2] == b"\xff\xd8" and b"\xff\xe1" not in sent[:200]
+    inc = server_incidents(server, data)[0]
+    assert abs(inc["location"]["lat"] - 52.2493) < 1e-6
+
+
+def test_a_corrupt_or_60_megapixel_image_is_a_clear_error(server, proxy):
+    proxy.start()
+    client, _, _ = signed_in_device(server, proxy)
+    r = client.create_report(helpers.draft())
+    with pytest.raises(mc.ApiError.Photo) as e:
+        client.attach_photo(r.id, b"\xff\xd8\xff\xe0 dit is geen foto")
+    assert "corrupt" in str(e.value)
+    with pytest.raises(mc.ApiError.Photo):
+        client.attach_photo(r.id, b"GIF89a....")
+    big = helpers.Image.new("RGB", (10_000, 6_000), (90, 90, 90))
+    buf = helpers.io.BytesIO()
+    big.save(buf, "JPEG", quality=50)
+    with pytest.raises(mc.ApiError.Photo) as e:
+        client.attach_photo(r.id, buf.getvalue())
+    assert "60 megapixels" in str(e.value)
+    # The client is fine afterwards.
+    assert client.attach_photo(r.id, helpers.photo(100, 100)).photo.width == 100
+
+
+def test_bad_drafts_name_their_field(server, proxy):
+    proxy.start()
+    client, _, _ = signed_in_device(server, proxy)
+    with pytest.raises(mc.ApiError.InvalidInput) as e:
+        client.create_report(helpers.draft(lat=200.0))
+    assert e.value.field == "location.lat"
+    with pytest.raises(mc.ApiError.InvalidInput) as e:
+        client.create_report(helpers.draft(category="ufo"))
+    assert e.value.field == "category"
+    with pytest.raises(mc.ApiError.InvalidInput) as e:
+        client.create_report(helpers.draft(description="x" * 2001))
+    assert e.value.field == "description"
+    poor = client.create_report(helpers.draft(accuracy=350.0))
+    assert poor.poor_location is True
+
+
+def test_a_patrol_uploads_its_route_and_its_findings(server, proxy):
+    proxy.start()
+    client, data, _ = signed_in_device(server, proxy, role="beveiliger")
+    patrol = client.start_patrol()
+    start = helpers.now()
+    for i in range(30):
+        client.add_route_point(52.246 + i * 0.0001, 6.156, start + helpers.datetime.timedelta(seconds=5 * i))
+    finding = client.create_report(helpers.draft(category="vandalisme", description="Ruit ingegooid"))
+    assert finding.patrol_id == patrol
+    client.end_patrol()
+    state = client.sync(30_000, None)
+    assert (state.sent, state.wedged) == (3, 0)
+    route = server.get(device_token(data), f"/api/v1/patrols/{patrol}")
+    assert route["point_count"] == 30 and route["ended_at"] is not None
+    assert route["route"]["type"] == "LineString"
