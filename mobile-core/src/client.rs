@@ -3,7 +3,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard,
     },
     time::{Duration, Instant, SystemTime},
@@ -138,6 +138,9 @@ const SESSION_KEY: &str = "session";
 const TOKEN_KEY: &str = "token";
 const CATEGORIES_KEY: &str = "categories";
 const CATEGORIES_ETAG_KEY: &str = "categories_etag";
+/// Requests in flight during a sync: enough to keep a server with a few cores
+/// busy (photos are processed in parallel there), few enough for a phone.
+const SYNC_WORKERS: usize = 3;
 /// Route points per upload request.
 const POINTS_PER_REQUEST: usize = 1_000;
 
@@ -280,59 +283,117 @@ impl KvoClient {
         }
     }
 
+    /// Drains the outbox with [`SYNC_WORKERS`] requests in flight: items start
+    /// in queue order, an item whose dependency is not yet sent waits, and a
+    /// transient failure pauses every worker (the server or the network is the
+    /// problem, not the item).
     fn sync_inner(&self, budget: Duration, observer: Option<Arc<dyn SyncObserver>>) -> Result<QueueState> {
         let token = self.token()?;
-        let deadline = Instant::now() + budget;
-        let bytes_total = self.db().unsent_bytes()?;
-        let mut bytes_sent = 0;
-        let notify = |s: &Self, sent: u64| -> Result<()> {
-            if let Some(o) = &observer {
-                o.on_progress(s.state(sent, bytes_total)?);
-            }
-            Ok(())
+        let run = Run {
+            deadline: Instant::now() + budget,
+            bytes_total: self.db().unsent_bytes()?,
+            bytes_sent: AtomicU64::new(0),
+            paused_until: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
+            signed_out: AtomicBool::new(false),
+            observer,
         };
-        notify(self, 0)?;
-        let mut paused_until: Option<Instant> = None;
-        while !self.stop.load(Ordering::SeqCst) {
-            if let Some(p) = paused_until.take() {
-                if p >= deadline {
-                    break;
+        run.notify(self)?;
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..SYNC_WORKERS).map(|_| scope.spawn(|| self.worker(&run, &token))).collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(Err(Error::State("sync worker panicked")))).collect()
+        });
+        if run.signed_out.load(Ordering::SeqCst) {
+            return Err(Error::Unauthorized);
+        }
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+        self.state(run.bytes_sent.load(Ordering::SeqCst), run.bytes_total)
+    }
+
+    fn worker(&self, run: &Run, token: &str) -> Result<()> {
+        loop {
+            if self.stop.load(Ordering::SeqCst) || run.signed_out.load(Ordering::SeqCst) || Instant::now() >= run.deadline {
+                return Ok(());
+            }
+            let pause = *run.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(p) = pause.filter(|p| *p > Instant::now()) {
+                if p >= run.deadline {
+                    return Ok(());
                 }
                 sleep_until(p, &self.stop);
                 continue;
             }
             let now_ms = Utc::now().timestamp_millis();
-            let Some(item) = self.db().next_due(now_ms)? else {
-                match self.db().next_wakeup()? {
-                    Some(t) if t > now_ms => paused_until = Some(Instant::now() + Duration::from_millis((t - now_ms) as u64)),
-                    _ => break,
+            let claimed = {
+                let db = self.db();
+                let item = db.next_due(now_ms)?;
+                if let Some(i) = &item {
+                    db.mark_sending(i.seq)?;
+                }
+                item
+            };
+            let Some(item) = claimed else {
+                // Nothing due: wait for an item in flight (it may release dependants)
+                // or for the earliest backoff to pass; otherwise the queue is done.
+                let wakeup = self.db().next_wakeup()?;
+                let busy = run.in_flight.load(Ordering::SeqCst) > 0;
+                match wakeup {
+                    Some(t) if t > now_ms => sleep_until(Instant::now() + Duration::from_millis(((t - now_ms) as u64).min(50)), &self.stop),
+                    _ if busy => std::thread::sleep(Duration::from_millis(5)),
+                    _ => return Ok(()),
                 }
                 continue;
             };
-            self.db().mark_sending(item.seq)?;
-            notify(self, bytes_sent)?;
-            let attempt = self.perform(&item, &token)?;
-            let backoff = *self.backoff.lock().unwrap_or_else(|p| p.into_inner());
-            match decide(&attempt, item.attempts + 1, &backoff, rand::rng().random()) {
-                Decision::Done => {
-                    self.db().mark_sent(&item)?;
-                    bytes_sent += item.bytes;
-                }
-                Decision::RetryAfter(d) => {
-                    // The server (or the network) is the problem, not this item: pause the whole queue.
-                    self.db().mark_retry(item.seq, now_ms + d.as_millis() as i64)?;
-                    paused_until = Some(Instant::now() + d);
-                }
-                Decision::Wedge(reason) => self.db().mark_wedged(item.seq, &reason)?,
-                Decision::SignInAgain => {
-                    self.db().mark_retry(item.seq, now_ms)?;
-                    notify(self, bytes_sent)?;
-                    return Err(Error::Unauthorized);
-                }
-            }
-            notify(self, bytes_sent)?;
+            run.in_flight.fetch_add(1, Ordering::SeqCst);
+            let outcome = self.send_one(run, &item, token, now_ms);
+            run.in_flight.fetch_sub(1, Ordering::SeqCst);
+            outcome?;
+            run.notify(self)?;
         }
-        self.state(bytes_sent, bytes_total)
+    }
+
+    fn send_one(&self, run: &Run, item: &Item, token: &str, now_ms: i64) -> Result<()> {
+        run.notify(self)?;
+        let attempt = self.perform(item, token)?;
+        let backoff = *self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        match decide(&attempt, item.attempts + 1, &backoff, rand::rng().random()) {
+            Decision::Done => {
+                self.db().mark_sent(item)?;
+                run.bytes_sent.fetch_add(item.bytes, Ordering::SeqCst);
+            }
+            Decision::RetryAfter(d) => {
+                self.db().mark_retry(item.seq, now_ms + d.as_millis() as i64)?;
+                let mut p = run.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+                let until = Instant::now() + d;
+                *p = Some(p.map_or(until, |old| old.max(until)));
+            }
+            Decision::Wedge(reason) => self.db().mark_wedged(item.seq, &reason)?,
+            Decision::SignInAgain => {
+                self.db().mark_retry(item.seq, now_ms)?;
+                run.signed_out.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Shared state of one sync run.
+struct Run {
+    deadline: Instant,
+    bytes_total: u64,
+    bytes_sent: AtomicU64,
+    paused_until: Mutex<Option<Instant>>,
+    in_flight: AtomicUsize,
+    signed_out: AtomicBool,
+    observer: Option<Arc<dyn SyncObserver>>,
+}
+
+impl Run {
+    fn notify(&self, client: &KvoClient) -> Result<()> {
+        if let Some(o) = &self.observer {
+            o.on_progress(client.state(self.bytes_sent.load(Ordering::SeqCst), self.bytes_total)?);
+        }
+        Ok(())
     }
 }
 
