@@ -2,7 +2,8 @@
 # The project's commands, in one place (the README names them):
 #   ./do run     install what is missing, build, start the server with the demo
 #   ./do test    install what is missing, run every test
-#   ./do bench ingest [--clients N --seconds S]   print ingest figures (release build)
+#   ./do bench ingest [--clients N --seconds S]   server ingest figures (release build)
+#   ./do bench photo | ./do bench sync              mobile-core photo preparation / sync figures
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -70,11 +71,14 @@ case "$cmd" in
     ;;
   bench)
     install_missing
-    cargo build --release -p kvo-server
-    exec ./target/release/kvo bench "$@"
+    case "${1:-}" in
+      photo) exec cargo bench -p mobile-core --bench photo ;;
+      sync) exec cargo bench -p kvo-tests --bench sync ;;
+      *) cargo build --release -p kvo-server; exec ./target/release/kvo bench "$@" ;;
+    esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|photo|sync" >&2
     exit 2
     ;;
 esac
