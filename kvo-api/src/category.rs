@@ -95,7 +95,13 @@ const fn cat(
     dimension: Option<Dimension>,
     theme: Option<Theme>,
 ) -> Category {
-    Category { code, label_nl, label_en, dimension, theme }
+    Category {
+        code,
+        label_nl,
+        label_en,
+        dimension,
+        theme,
+    }
 }
 
 use Dimension::{Heel, Schoon, Veilig};
@@ -104,24 +110,132 @@ use Theme::*;
 /// The default category list of DOMAIN.md. Every new area starts with all of
 /// these enabled; a beheerder may disable them or add others.
 pub const DEFAULT_CATEGORIES: [Category; 19] = [
-    cat("vandalisme", "Vandalisme / vernieling", "Vandalism / criminal damage", Some(Heel), Some(Criminaliteit)),
-    cat("diefstal", "Diefstal / winkeldiefstal", "Theft / shoplifting", Some(Veilig), Some(Criminaliteit)),
-    cat("inbraak", "Inbraak of poging tot inbraak", "Burglary or attempted burglary", Some(Veilig), Some(Criminaliteit)),
-    cat("overval", "Overval", "Robbery", Some(Veilig), Some(Criminaliteit)),
-    cat("agressie", "Agressie en geweld", "Aggression and violence", Some(Veilig), Some(Criminaliteit)),
-    cat("verdachte_situatie", "Verdachte situatie", "Suspicious situation", Some(Veilig), Some(Criminaliteit)),
-    cat("kapotte_verlichting", "Kapotte of slechte verlichting", "Broken or poor lighting", Some(Heel), Some(Criminaliteit)),
-    cat("verloedering", "Verloedering / achterstallig onderhoud", "Dilapidation / neglected maintenance", Some(Heel), Some(Overlast)),
-    cat("overlast_personen", "Overlast van personen of groepen", "Nuisance from people or groups", Some(Veilig), Some(Overlast)),
-    cat("graffiti", "Graffiti / wildplakken", "Graffiti / fly-posting", Some(Schoon), Some(Overlast)),
-    cat("zwerfvuil", "Zwerfvuil / afval", "Litter / waste", Some(Schoon), Some(Milieu)),
-    cat("illegale_dump", "Illegale dumping (ook drugsafval)", "Illegal dumping (including drug waste)", Some(Schoon), Some(Milieu)),
-    cat("brandgevaar", "Brandgevaarlijke situatie", "Fire hazard", Some(Veilig), Some(Brandveiligheid)),
-    cat("brandstichting", "Brandstichting", "Arson", Some(Veilig), Some(Brandveiligheid)),
-    cat("verkeersonveilig", "Verkeersonveilige situatie", "Traffic hazard", Some(Veilig), Some(Verkeersveiligheid)),
-    cat("leegstand", "Leegstand / verpaupering", "Vacancy / decay", Some(Heel), Some(Ondermijning)),
-    cat("ondermijning", "Signaal van ondermijning", "Sign of organised crime (ondermijning)", Some(Veilig), Some(Ondermijning)),
-    cat("cyberincident", "Cyberincident (phishing, ransomware)", "Cyber incident (phishing, ransomware)", Some(Veilig), Some(Cybersecurity)),
+    cat(
+        "vandalisme",
+        "Vandalisme / vernieling",
+        "Vandalism / criminal damage",
+        Some(Heel),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "diefstal",
+        "Diefstal / winkeldiefstal",
+        "Theft / shoplifting",
+        Some(Veilig),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "inbraak",
+        "Inbraak of poging tot inbraak",
+        "Burglary or attempted burglary",
+        Some(Veilig),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "overval",
+        "Overval",
+        "Robbery",
+        Some(Veilig),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "agressie",
+        "Agressie en geweld",
+        "Aggression and violence",
+        Some(Veilig),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "verdachte_situatie",
+        "Verdachte situatie",
+        "Suspicious situation",
+        Some(Veilig),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "kapotte_verlichting",
+        "Kapotte of slechte verlichting",
+        "Broken or poor lighting",
+        Some(Heel),
+        Some(Criminaliteit),
+    ),
+    cat(
+        "verloedering",
+        "Verloedering / achterstallig onderhoud",
+        "Dilapidation / neglected maintenance",
+        Some(Heel),
+        Some(Overlast),
+    ),
+    cat(
+        "overlast_personen",
+        "Overlast van personen of groepen",
+        "Nuisance from people or groups",
+        Some(Veilig),
+        Some(Overlast),
+    ),
+    cat(
+        "graffiti",
+        "Graffiti / wildplakken",
+        "Graffiti / fly-posting",
+        Some(Schoon),
+        Some(Overlast),
+    ),
+    cat(
+        "zwerfvuil",
+        "Zwerfvuil / afval",
+        "Litter / waste",
+        Some(Schoon),
+        Some(Milieu),
+    ),
+    cat(
+        "illegale_dump",
+        "Illegale dumping (ook drugsafval)",
+        "Illegal dumping (including drug waste)",
+        Some(Schoon),
+        Some(Milieu),
+    ),
+    cat(
+        "brandgevaar",
+        "Brandgevaarlijke situatie",
+        "Fire hazard",
+        Some(Veilig),
+        Some(Brandveiligheid),
+    ),
+    cat(
+        "brandstichting",
+        "Brandstichting",
+        "Arson",
+        Some(Veilig),
+        Some(Brandveiligheid),
+    ),
+    cat(
+        "verkeersonveilig",
+        "Verkeersonveilige situatie",
+        "Traffic hazard",
+        Some(Veilig),
+        Some(Verkeersveiligheid),
+    ),
+    cat(
+        "leegstand",
+        "Leegstand / verpaupering",
+        "Vacancy / decay",
+        Some(Heel),
+        Some(Ondermijning),
+    ),
+    cat(
+        "ondermijning",
+        "Signaal van ondermijning",
+        "Sign of organised crime (ondermijning)",
+        Some(Veilig),
+        Some(Ondermijning),
+    ),
+    cat(
+        "cyberincident",
+        "Cyberincident (phishing, ransomware)",
+        "Cyber incident (phishing, ransomware)",
+        Some(Veilig),
+        Some(Cybersecurity),
+    ),
     cat("overig", "Overig", "Other", None, None),
 ];
 
@@ -129,7 +243,9 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
 /// Codes are stable identifiers, so the shape is strict.
 pub fn is_valid_code(code: &str) -> bool {
     (1..=40).contains(&code.len())
-        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]

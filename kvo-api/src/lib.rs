@@ -10,6 +10,6 @@ pub mod role;
 pub mod validate;
 pub mod wire;
 
-pub use category::{Category, Dimension, Theme, DEFAULT_CATEGORIES};
+pub use category::{Category, DEFAULT_CATEGORIES, Dimension, Theme};
 pub use role::Role;
 pub use validate::{Description, Location, ValidationError};

@@ -16,7 +16,10 @@ pub mod photo;
 pub mod queue;
 pub mod store;
 
-pub use client::{AttachedPhoto, Category, GeoFix, KvoClient, PhotoEntry, QueueState, Report, ReportDraft, Session, SyncObserver};
+pub use client::{
+    AttachedPhoto, Category, GeoFix, KvoClient, PhotoEntry, QueueState, Report, ReportDraft,
+    Session, SyncObserver,
+};
 pub use error::ApiError;
 pub use kvo_api as api;
 pub use queue::ItemState;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
     error::{Error, Result},
@@ -133,7 +133,9 @@ fn ts(t: DateTime<Utc>) -> String {
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
 
 impl Store {
@@ -146,18 +148,28 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = Store { conn, dir: dir.to_path_buf() };
+        let mut store = Store {
+            conn,
+            dir: dir.to_path_buf(),
+        };
         store.migrate(MIGRATIONS.len())?;
-        store.conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'", [])?;
+        store.conn.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'",
+            [],
+        )?;
         Ok(store)
     }
 
     /// Applies migrations up to version `to`.
     fn migrate(&mut self, to: usize) -> Result<()> {
-        let current: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         let current = current as usize;
         if current > MIGRATIONS.len() {
-            return Err(Error::State("the store was written by a newer version of the app"));
+            return Err(Error::State(
+                "the store was written by a newer version of the app",
+            ));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(current) {
             let tx = self.conn.transaction()?;
@@ -170,7 +182,10 @@ impl Store {
 
     /// A value from the key-value table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
 
     /// Sets (or with `None` removes) a key-value entry.
@@ -185,7 +200,13 @@ impl Store {
         Ok(())
     }
 
-    fn enqueue(&self, kind: Kind, entity_id: &str, depends_on: Option<i64>, bytes: u64) -> Result<i64> {
+    fn enqueue(
+        &self,
+        kind: Kind,
+        entity_id: &str,
+        depends_on: Option<i64>,
+        bytes: u64,
+    ) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO outbox (kind, entity_id, depends_on, bytes) VALUES (?1, ?2, ?3, ?4)",
             params![kind.code(), entity_id, depends_on, bytes as i64],
@@ -196,9 +217,11 @@ impl Store {
     fn seq_of(&self, kind: Kind, entity_id: &str) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT seq FROM outbox WHERE kind = ?1 AND entity_id = ?2", params![kind.code(), entity_id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT seq FROM outbox WHERE kind = ?1 AND entity_id = ?2",
+                params![kind.code(), entity_id],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -212,11 +235,18 @@ impl Store {
         )?;
         let dep: Option<i64> = match &r.patrol_id {
             Some(p) => tx
-                .query_row("SELECT seq FROM outbox WHERE kind = 'patrol_start' AND entity_id = ?1", [p], |row| row.get(0))
+                .query_row(
+                    "SELECT seq FROM outbox WHERE kind = 'patrol_start' AND entity_id = ?1",
+                    [p],
+                    |row| row.get(0),
+                )
                 .optional()?,
             None => None,
         };
-        tx.execute("INSERT INTO outbox (kind, entity_id, depends_on) VALUES ('report', ?1, ?2)", params![r.id, dep])?;
+        tx.execute(
+            "INSERT INTO outbox (kind, entity_id, depends_on) VALUES ('report', ?1, ?2)",
+            params![r.id, dep],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -247,9 +277,11 @@ impl Store {
     fn report_state(&self, id: &str) -> Result<Option<ItemState>> {
         Ok(self
             .conn
-            .query_row("SELECT state FROM outbox WHERE kind = 'report' AND entity_id = ?1", [id], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row(
+                "SELECT state FROM outbox WHERE kind = 'report' AND entity_id = ?1",
+                [id],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
             .map(|s| ItemState::from_code(&s)))
     }
@@ -276,13 +308,18 @@ impl Store {
                FROM reports r JOIN outbox o ON o.kind = 'report' AND o.entity_id = r.id
               ORDER BY r.occurred_at DESC, r.id",
         )?;
-        let rows = stmt.query_map([], report_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map([], report_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Records the server's status of a sent report.
     pub fn set_server_status(&self, id: &str, status: &str) -> Result<()> {
-        self.conn.execute("UPDATE reports SET server_status = ?2 WHERE id = ?1", params![id, status])?;
+        self.conn.execute(
+            "UPDATE reports SET server_status = ?2 WHERE id = ?1",
+            params![id, status],
+        )?;
         Ok(())
     }
 
@@ -293,12 +330,23 @@ impl Store {
         let mut f = std::fs::File::create(&path)?;
         f.write_all(jpeg)?;
         f.sync_all()?;
-        let report_seq = self.seq_of(Kind::Report, &p.report_id)?.ok_or(Error::NotFound)?;
+        let report_seq = self
+            .seq_of(Kind::Report, &p.report_id)?
+            .ok_or(Error::NotFound)?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO photos (id, report_id, file, sha256, bytes, width, height, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![p.id, p.report_id, path.to_string_lossy(), p.sha256, p.bytes as i64, p.width, p.height, ts(now)],
+            params![
+                p.id,
+                p.report_id,
+                path.to_string_lossy(),
+                p.sha256,
+                p.bytes as i64,
+                p.width,
+                p.height,
+                ts(now)
+            ],
         )?;
         tx.execute(
             "INSERT INTO outbox (kind, entity_id, depends_on, bytes) VALUES ('photo', ?1, ?2, ?3)",
@@ -315,7 +363,9 @@ impl Store {
                FROM photos p JOIN outbox o ON o.kind = 'photo' AND o.entity_id = p.id
               WHERE p.report_id = ?1 ORDER BY o.seq",
         )?;
-        let rows = stmt.query_map([report_id], photo_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map([report_id], photo_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -367,9 +417,15 @@ impl Store {
     pub fn end_patrol(&mut self, id: &str, ended_at: DateTime<Utc>) -> Result<()> {
         let start = self.seq_of(Kind::PatrolStart, id)?.ok_or(Error::NotFound)?;
         let tx = self.conn.transaction()?;
-        let n = tx.execute("UPDATE patrols SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL", params![id, ts(ended_at)])?;
+        let n = tx.execute(
+            "UPDATE patrols SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
+            params![id, ts(ended_at)],
+        )?;
         if n == 1 {
-            tx.execute("INSERT INTO outbox (kind, entity_id, depends_on) VALUES ('patrol_route', ?1, ?2)", params![id, start])?;
+            tx.execute(
+                "INSERT INTO outbox (kind, entity_id, depends_on) VALUES ('patrol_route', ?1, ?2)",
+                params![id, start],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -378,19 +434,31 @@ impl Store {
     /// A patrol: (area id, started at, ended at).
     pub fn patrol(&self, id: &str) -> Result<(String, DateTime<Utc>, Option<DateTime<Utc>>)> {
         self.conn
-            .query_row("SELECT area_id, started_at, ended_at FROM patrols WHERE id = ?1", [id], |r| {
-                let ended: Option<String> = r.get(2)?;
-                Ok((r.get(0)?, parse_ts(&r.get::<_, String>(1)?)?, ended.map(|e| parse_ts(&e)).transpose()?))
-            })
+            .query_row(
+                "SELECT area_id, started_at, ended_at FROM patrols WHERE id = ?1",
+                [id],
+                |r| {
+                    let ended: Option<String> = r.get(2)?;
+                    Ok((
+                        r.get(0)?,
+                        parse_ts(&r.get::<_, String>(1)?)?,
+                        ended.map(|e| parse_ts(&e)).transpose()?,
+                    ))
+                },
+            )
             .optional()?
             .ok_or(Error::NotFound)
     }
 
     /// A patrol's route points in time order: (at, lat, lon).
     pub fn points(&self, patrol_id: &str) -> Result<Vec<(DateTime<Utc>, f64, f64)>> {
-        let mut stmt = self.conn.prepare("SELECT at, lat, lon FROM patrol_points WHERE patrol_id = ?1 ORDER BY at")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, lat, lon FROM patrol_points WHERE patrol_id = ?1 ORDER BY at")?;
         let rows = stmt
-            .query_map([patrol_id], |r| Ok((parse_ts(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?)))?
+            .query_map([patrol_id], |r| {
+                Ok((parse_ts(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -437,15 +505,25 @@ impl Store {
 
     /// Moves an item to `sending`.
     pub fn mark_sending(&self, seq: i64) -> Result<()> {
-        self.conn.execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE seq = ?1", [seq])?;
+        self.conn.execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE seq = ?1",
+            [seq],
+        )?;
         Ok(())
     }
 
     /// Marks an item sent; a sent photo's file is deleted (the server has it).
     pub fn mark_sent(&self, item: &Item) -> Result<()> {
-        self.conn.execute("UPDATE outbox SET state = 'sent', reason = NULL WHERE seq = ?1", [item.seq])?;
+        self.conn.execute(
+            "UPDATE outbox SET state = 'sent', reason = NULL WHERE seq = ?1",
+            [item.seq],
+        )?;
         if item.kind == Kind::Photo {
-            let file: String = self.conn.query_row("SELECT file FROM photos WHERE id = ?1", [&item.entity_id], |r| r.get(0))?;
+            let file: String = self.conn.query_row(
+                "SELECT file FROM photos WHERE id = ?1",
+                [&item.entity_id],
+                |r| r.get(0),
+            )?;
             let _ = std::fs::remove_file(file);
         }
         Ok(())
@@ -453,8 +531,10 @@ impl Store {
 
     /// Puts an item back for a later attempt.
     pub fn mark_retry(&self, seq: i64, not_before_ms: i64) -> Result<()> {
-        self.conn
-            .execute("UPDATE outbox SET state = 'pending', next_attempt_at = ?2 WHERE seq = ?1", params![seq, not_before_ms])?;
+        self.conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?2 WHERE seq = ?1",
+            params![seq, not_before_ms],
+        )?;
         Ok(())
     }
 
@@ -474,7 +554,9 @@ impl Store {
     /// Counts per state.
     pub fn counts(&self) -> Result<Counts> {
         let mut c = Counts::default();
-        let mut stmt = self.conn.prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (state, n) = row?;
             let n = n as u64;
@@ -546,7 +628,15 @@ mod tests {
         for t in tables {
             let mut stmt = conn.prepare(&format!("PRAGMA table_info({t})")).unwrap();
             let cols = stmt
-                .query_map([], |r| Ok(format!("{t}.{}:{}:{}:{}", r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, i64>(5)?)))
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{t}.{}:{}:{}:{}",
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(5)?
+                    ))
+                })
                 .unwrap()
                 .map(|r| r.unwrap());
             out.extend(cols);
@@ -554,7 +644,13 @@ mod tests {
         let idx = conn
             .prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name")
             .unwrap()
-            .query_map([], |r| Ok(format!("index {}:{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map([], |r| {
+                Ok(format!(
+                    "index {}:{}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            })
             .unwrap()
             .map(|r| r.unwrap())
             .collect::<Vec<_>>();
@@ -567,7 +663,10 @@ mod tests {
         let old = tempfile::tempdir().unwrap();
         {
             let conn = Connection::open(old.path().join("kvo.sqlite3")).unwrap();
-            let mut s = Store { conn, dir: old.path().to_path_buf() };
+            let mut s = Store {
+                conn,
+                dir: old.path().to_path_buf(),
+            };
             s.migrate(1).unwrap();
             s.conn
                 .execute(
@@ -580,11 +679,22 @@ mod tests {
         let fresh_dir = tempfile::tempdir().unwrap();
         let fresh = Store::open(fresh_dir.path()).unwrap();
         assert_eq!(schema(&upgraded.conn), schema(&fresh.conn));
-        let v: i64 = upgraded.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let v: i64 = upgraded
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
-        let kept: String = upgraded.conn.query_row("SELECT category FROM reports WHERE id = 'r'", [], |r| r.get(0)).unwrap();
+        let kept: String = upgraded
+            .conn
+            .query_row("SELECT category FROM reports WHERE id = 'r'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(kept, "diefstal", "data survives the upgrade");
-        let mode: String = upgraded.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = upgraded
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -638,7 +748,10 @@ mod tests {
         let first = s.next_due(i64::MAX).unwrap().unwrap();
         assert_eq!((first.kind, first.entity_id.as_str()), (Kind::Report, "r1"));
         s.mark_sending(first.seq).unwrap();
-        assert!(s.next_due(i64::MAX).unwrap().is_none(), "p1 waits for r1; r2 has no location");
+        assert!(
+            s.next_due(i64::MAX).unwrap().is_none(),
+            "p1 waits for r1; r2 has no location"
+        );
         s.mark_wedged(first.seq, "409").unwrap();
         assert_eq!(s.photo("p1").unwrap().state, ItemState::Wedged);
         assert_eq!(s.report("r1").unwrap().reason.as_deref(), Some("409"));
@@ -650,8 +763,19 @@ mod tests {
         assert_eq!(next.entity_id, "r2");
         s.mark_sent(&next).unwrap();
         assert_eq!(s.next_due(i64::MAX).unwrap().unwrap().entity_id, "p2");
-        assert!(s.update_report(&r2).is_err(), "a sent report cannot be edited");
-        assert_eq!(s.counts().unwrap(), Counts { pending: 1, sending: 0, sent: 1, wedged: 2 });
+        assert!(
+            s.update_report(&r2).is_err(),
+            "a sent report cannot be edited"
+        );
+        assert_eq!(
+            s.counts().unwrap(),
+            Counts {
+                pending: 1,
+                sending: 0,
+                sent: 1,
+                wedged: 2
+            }
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use geo::{Coord, Distance, Euclidean, Intersects, MapCoords, MultiPolygon, Point};
 use kvo_api::{
+    DEFAULT_CATEGORIES, Dimension, Theme, ValidationError,
     wire::{Area, AreaKind, CategoryInfo, CategoryList, Zone},
-    Dimension, Theme, ValidationError, DEFAULT_CATEGORIES,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -65,11 +65,12 @@ fn to_geojson_text(mp: &MultiPolygon<f64>) -> String {
 }
 
 async fn check_valid(pool: &PgPool, geojson: &str) -> anyhow::Result<()> {
-    let reason: Option<String> =
-        sqlx::query_scalar("SELECT NULLIF(ST_IsValidReason(ST_GeomFromGeoJSON($1)), 'Valid Geometry')")
-            .bind(geojson)
-            .fetch_one(pool)
-            .await?;
+    let reason: Option<String> = sqlx::query_scalar(
+        "SELECT NULLIF(ST_IsValidReason(ST_GeomFromGeoJSON($1)), 'Valid Geometry')",
+    )
+    .bind(geojson)
+    .fetch_one(pool)
+    .await?;
     if let Some(r) = reason {
         bail!("the polygon is not valid: {r}");
     }
@@ -120,7 +121,12 @@ pub async fn create_area(
 }
 
 /// Adds a zone to an area; it must lie (mostly) within the area.
-pub async fn add_zone(pool: &PgPool, area_id: Uuid, name: &str, geom: &MultiPolygon<f64>) -> anyhow::Result<Uuid> {
+pub async fn add_zone(
+    pool: &PgPool,
+    area_id: Uuid,
+    name: &str,
+    geom: &MultiPolygon<f64>,
+) -> anyhow::Result<Uuid> {
     let gj = to_geojson_text(geom);
     check_valid(pool, &gj).await?;
     let id = Uuid::new_v4();
@@ -139,7 +145,12 @@ pub async fn add_zone(pool: &PgPool, area_id: Uuid, name: &str, geom: &MultiPoly
 }
 
 /// Enables or disables a category in an area.
-pub async fn set_category_enabled(pool: &PgPool, area_id: Uuid, code: &str, enabled: bool) -> anyhow::Result<()> {
+pub async fn set_category_enabled(
+    pool: &PgPool,
+    area_id: Uuid,
+    code: &str,
+    enabled: bool,
+) -> anyhow::Result<()> {
     let n = sqlx::query("UPDATE categories SET enabled = $3 WHERE area_id = $1 AND code = $2")
         .bind(area_id)
         .bind(code)
@@ -176,14 +187,21 @@ pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
         boundary: serde_json::from_str(&boundary).context("PostGIS GeoJSON")?,
         zones: zones
             .into_iter()
-            .map(|(id, name, g)| Ok(Zone { id, name, geometry: serde_json::from_str(&g)? }))
+            .map(|(id, name, g)| {
+                Ok(Zone {
+                    id,
+                    name,
+                    geometry: serde_json::from_str(&g)?,
+                })
+            })
             .collect::<anyhow::Result<_>>()?,
     })
 }
 
 /// The enabled categories of an area, in display order.
 pub async fn categories(pool: &PgPool, area_id: Uuid) -> AppResult<CategoryList> {
-    let rows: Vec<(String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    type Row = (String, String, String, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT code, label_nl, label_en, theme, dimension FROM categories
           WHERE area_id = $1 AND enabled ORDER BY sort_order, code",
     )
@@ -194,13 +212,15 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> AppResult<CategoryList>
         area_id,
         categories: rows
             .into_iter()
-            .map(|(code, label_nl, label_en, theme, dimension)| CategoryInfo {
-                code,
-                label_nl,
-                label_en,
-                theme: theme.as_deref().and_then(Theme::from_code),
-                dimension: dimension.as_deref().and_then(Dimension::from_code),
-            })
+            .map(
+                |(code, label_nl, label_en, theme, dimension)| CategoryInfo {
+                    code,
+                    label_nl,
+                    label_en,
+                    theme: theme.as_deref().and_then(Theme::from_code),
+                    dimension: dimension.as_deref().and_then(Dimension::from_code),
+                },
+            )
             .collect(),
     })
 }
@@ -222,25 +242,43 @@ pub struct Placement {
 impl AreaIndex {
     /// Checks the category and the location of a report: the point must lie in
     /// the area or within `margin_m` of its boundary. Returns the zone it lies in.
-    pub fn place(&self, category: &str, lat: f64, lon: f64, margin_m: f64) -> Result<Placement, ValidationError> {
+    pub fn place(
+        &self,
+        category: &str,
+        lat: f64,
+        lon: f64,
+        margin_m: f64,
+    ) -> Result<Placement, ValidationError> {
         if !self.enabled.contains(category) {
-            return Err(ValidationError::Category(category.chars().take(40).collect()));
+            return Err(ValidationError::Category(
+                category.chars().take(40).collect(),
+            ));
         }
         let p = Point::new(lon, lat);
         if !self.boundary.intersects(&p) {
             let distance_m = distance_m(&self.boundary, p);
             if distance_m > margin_m {
-                return Err(ValidationError::OutsideArea { distance_m, margin_m });
+                return Err(ValidationError::OutsideArea {
+                    distance_m,
+                    margin_m,
+                });
             }
             return Ok(Placement { zone_id: None });
         }
-        let zone_id = self.zones.iter().find(|(_, _, g)| g.intersects(&p)).map(|(id, _, _)| *id);
+        let zone_id = self
+            .zones
+            .iter()
+            .find(|(_, _, g)| g.intersects(&p))
+            .map(|(id, _, _)| *id);
         Ok(Placement { zone_id })
     }
 
     /// The name of one of the area's zones.
     pub fn zone_name(&self, id: Uuid) -> Option<&str> {
-        self.zones.iter().find(|(z, _, _)| *z == id).map(|(_, n, _)| n.as_str())
+        self.zones
+            .iter()
+            .find(|(z, _, _)| *z == id)
+            .map(|(_, n, _)| n.as_str())
     }
 }
 
@@ -249,7 +287,10 @@ impl AreaIndex {
 fn distance_m(mp: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
     const M_PER_DEG_LAT: f64 = 110_574.0;
     let m_per_deg_lon = 111_320.0 * p.y().to_radians().cos();
-    let project = |c: Coord<f64>| Coord { x: (c.x - p.x()) * m_per_deg_lon, y: (c.y - p.y()) * M_PER_DEG_LAT };
+    let project = |c: Coord<f64>| Coord {
+        x: (c.x - p.x()) * m_per_deg_lon,
+        y: (c.y - p.y()) * M_PER_DEG_LAT,
+    };
     let local = mp.map_coords(project);
     Euclidean.distance(&Point::new(0.0, 0.0), &local)
 }
@@ -263,37 +304,51 @@ pub struct AreaCache {
 impl AreaCache {
     /// The index of `area_id`, from memory or freshly loaded.
     pub async fn get(&self, pool: &PgPool, area_id: Uuid) -> AppResult<Arc<AreaIndex>> {
-        if let Some((t, idx)) = self.entries.lock().expect("area cache poisoned").get(&area_id) {
-            if t.elapsed() < INDEX_TTL {
-                return Ok(idx.clone());
-            }
+        if let Some((t, idx)) = self
+            .entries
+            .lock()
+            .expect("area cache poisoned")
+            .get(&area_id)
+            && t.elapsed() < INDEX_TTL
+        {
+            return Ok(idx.clone());
         }
         let idx = Arc::new(load_index(pool, area_id).await?);
-        self.entries.lock().expect("area cache poisoned").insert(area_id, (Instant::now(), idx.clone()));
+        self.entries
+            .lock()
+            .expect("area cache poisoned")
+            .insert(area_id, (Instant::now(), idx.clone()));
         Ok(idx)
     }
 }
 
 async fn load_index(pool: &PgPool, area_id: Uuid) -> AppResult<AreaIndex> {
-    let boundary: Option<String> = sqlx::query_scalar("SELECT ST_AsGeoJSON(boundary) FROM areas WHERE id = $1")
-        .bind(area_id)
-        .fetch_optional(pool)
-        .await?;
-    let boundary = parse_polygon_geojson(&boundary.ok_or(AppError::NotFound)?)?;
-    let zone_rows: Vec<(Uuid, String, String)> =
-        sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name")
+    let boundary: Option<String> =
+        sqlx::query_scalar("SELECT ST_AsGeoJSON(boundary) FROM areas WHERE id = $1")
             .bind(area_id)
-            .fetch_all(pool)
+            .fetch_optional(pool)
             .await?;
+    let boundary = parse_polygon_geojson(&boundary.ok_or(AppError::NotFound)?)?;
+    let zone_rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name",
+    )
+    .bind(area_id)
+    .fetch_all(pool)
+    .await?;
     let zones = zone_rows
         .into_iter()
         .map(|(id, name, g)| Ok((id, name, parse_polygon_geojson(&g)?)))
         .collect::<anyhow::Result<_>>()?;
-    let enabled: Vec<String> = sqlx::query_scalar("SELECT code FROM categories WHERE area_id = $1 AND enabled")
-        .bind(area_id)
-        .fetch_all(pool)
-        .await?;
-    Ok(AreaIndex { boundary, zones, enabled: enabled.into_iter().collect() })
+    let enabled: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM categories WHERE area_id = $1 AND enabled")
+            .bind(area_id)
+            .fetch_all(pool)
+            .await?;
+    Ok(AreaIndex {
+        boundary,
+        zones,
+        enabled: enabled.into_iter().collect(),
+    })
 }
 
 #[cfg(test)]
@@ -306,7 +361,11 @@ mod tests {
         let zone = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.160,52.245],[6.160,52.250],[6.155,52.250],[6.155,52.245]]]}"#;
         AreaIndex {
             boundary: parse_polygon_geojson(gj).unwrap(),
-            zones: vec![(Uuid::nil(), "Brink".into(), parse_polygon_geojson(zone).unwrap())],
+            zones: vec![(
+                Uuid::nil(),
+                "Brink".into(),
+                parse_polygon_geojson(zone).unwrap(),
+            )],
             enabled: ["diefstal".to_string()].into(),
         }
     }
@@ -314,20 +373,31 @@ mod tests {
     #[test]
     fn inside_finds_zone_and_margin_is_measured_in_metres() {
         let a = square();
-        assert_eq!(a.place("diefstal", 52.247, 6.157, 50.0).unwrap().zone_id, Some(Uuid::nil()));
-        assert_eq!(a.place("diefstal", 52.252, 6.162, 50.0).unwrap().zone_id, None);
+        assert_eq!(
+            a.place("diefstal", 52.247, 6.157, 50.0).unwrap().zone_id,
+            Some(Uuid::nil())
+        );
+        assert_eq!(
+            a.place("diefstal", 52.252, 6.162, 50.0).unwrap().zone_id,
+            None
+        );
         // 0.0005° of latitude north of the boundary is about 55 m.
         let just_out = a.place("diefstal", 52.2555, 6.160, 100.0);
         assert_eq!(just_out.unwrap().zone_id, None);
         match a.place("diefstal", 52.2555, 6.160, 50.0) {
-            Err(ValidationError::OutsideArea { distance_m, .. }) => assert!((distance_m - 55.3).abs() < 1.0, "{distance_m}"),
+            Err(ValidationError::OutsideArea { distance_m, .. }) => {
+                assert!((distance_m - 55.3).abs() < 1.0, "{distance_m}")
+            }
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn disabled_category_is_refused() {
-        assert_eq!(square().place("graffiti", 52.247, 6.157, 50.0), Err(ValidationError::Category("graffiti".into())));
+        assert_eq!(
+            square().place("graffiti", 52.247, 6.157, 50.0),
+            Err(ValidationError::Category("graffiti".into()))
+        );
     }
 
     #[test]

@@ -10,17 +10,17 @@ use std::{
 
 use anyhow::Context;
 use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
 use axum::{
     extract::FromRequestParts,
-    http::{header, request::Parts, Method},
+    http::{Method, header, request::Parts},
 };
 use chrono::{DateTime, Utc};
 use kvo_api::{
-    wire::{AreaKind, DeviceSession, Me, Membership},
     Role,
+    wire::{AreaKind, DeviceSession, Me, Membership},
 };
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -60,8 +60,9 @@ pub fn new_token(prefix: &str) -> String {
 /// A fresh invite code like `KVO-7Q4M-XR2D-9KTB` (60 random bits).
 pub fn new_invite_code() -> String {
     let mut rng = rand::rng();
-    let chars: String =
-        (0..12).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect();
+    let chars: String = (0..12)
+        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
+        .collect();
     format!("KVO-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
 }
 
@@ -98,7 +99,11 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 async fn verify_password(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -137,13 +142,21 @@ impl Principal {
         self.memberships
             .iter()
             .find(|(a, _)| *a == area_id)
-            .map(|&(area_id, role)| AreaAccess { area_id, person_id: self.person_id, role })
+            .map(|&(area_id, role)| AreaAccess {
+                area_id,
+                person_id: self.person_id,
+                role,
+            })
             .ok_or(AppError::NotFound)
     }
 
     /// Every area this credential reaches.
     pub fn areas(&self) -> impl Iterator<Item = AreaAccess> + '_ {
-        self.memberships.iter().map(|&(area_id, role)| AreaAccess { area_id, person_id: self.person_id, role })
+        self.memberships.iter().map(|&(area_id, role)| AreaAccess {
+            area_id,
+            person_id: self.person_id,
+            role,
+        })
     }
 }
 
@@ -158,7 +171,9 @@ pub struct AuthCache {
 impl AuthCache {
     fn get(&self, key: &[u8]) -> Option<Principal> {
         let map = self.entries.lock().expect("auth cache poisoned");
-        map.get(key).filter(|(t, _)| t.elapsed() < CACHE_TTL).map(|(_, p)| p.clone())
+        map.get(key)
+            .filter(|(t, _)| t.elapsed() < CACHE_TTL)
+            .map(|(_, p)| p.clone())
     }
 
     fn put(&self, key: Vec<u8>, p: Principal) {
@@ -170,7 +185,10 @@ impl AuthCache {
     }
 
     fn forget(&self, key: &[u8]) {
-        self.entries.lock().expect("auth cache poisoned").remove(key);
+        self.entries
+            .lock()
+            .expect("auth cache poisoned")
+            .remove(key);
     }
 }
 
@@ -195,7 +213,9 @@ impl FromRequestParts<AppState> for Principal {
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -225,7 +245,11 @@ async fn device_principal(state: &AppState, token: &str) -> AppResult<Principal>
     .await?;
     let (token_id, area_id, person_id, role) = row.ok_or(AppError::Unauthorized)?;
     let role = Role::from_code(&role).context("unknown role in database")?;
-    let p = Principal { person_id, memberships: Arc::from([(area_id, role)]), via: Via::Device { token_id } };
+    let p = Principal {
+        person_id,
+        memberships: Arc::from([(area_id, role)]),
+        via: Via::Device { token_id },
+    };
     state.auth.put(key, p.clone());
     Ok(p)
 }
@@ -246,7 +270,10 @@ async fn session_principal(state: &AppState, token: &str) -> AppResult<Principal
     let memberships = memberships_of(&state.pool, person_id).await?;
     let p = Principal {
         person_id,
-        memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
+        memberships: memberships
+            .into_iter()
+            .map(|m| (m.area_id, m.role))
+            .collect(),
         via: Via::Session { session_id },
     };
     state.auth.put(key, p.clone());
@@ -285,7 +312,11 @@ pub async fn me(pool: &PgPool, p: &Principal) -> AppResult<Me> {
         .into_iter()
         .filter(|m| p.access(m.area_id).is_ok())
         .collect();
-    Ok(Me { person_id: p.person_id, display_name, memberships })
+    Ok(Me {
+        person_id: p.person_id,
+        display_name,
+        memberships,
+    })
 }
 
 /// An invite just created; the code is shown once and stored only hashed.
@@ -319,7 +350,11 @@ pub async fn create_invite(
     .execute(pool)
     .await
     .context("inserting invite")?;
-    Ok(NewInvite { id, code, expires_at })
+    Ok(NewInvite {
+        id,
+        code,
+        expires_at,
+    })
 }
 
 /// Redeems an invite: creates the person, their membership and a device token.
@@ -347,7 +382,10 @@ pub async fn redeem_invite(
     };
     let role = Role::from_code(&role).context("unknown role in invite")?;
     let person_id = Uuid::new_v4();
-    let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(role.code());
+    let name = display_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(role.code());
     let name: String = name.chars().take(200).collect();
     let device: Option<String> = device_name.map(|d| d.chars().take(200).collect());
     let token = new_token("kvod");
@@ -378,23 +416,33 @@ pub async fn redeem_invite(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(DeviceSession { token, person_id, area_id, area_name, role })
+    Ok(DeviceSession {
+        token,
+        person_id,
+        area_id,
+        area_name,
+        role,
+    })
 }
 
 /// Revokes the credential a request was made with (sign out).
 pub async fn revoke(state: &AppState, p: &Principal, raw_token: &str) -> AppResult<()> {
     match p.via {
         Via::Device { token_id } => {
-            sqlx::query("UPDATE device_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-                .bind(token_id)
-                .execute(&state.pool)
-                .await?;
+            sqlx::query(
+                "UPDATE device_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(token_id)
+            .execute(&state.pool)
+            .await?;
         }
         Via::Session { session_id } => {
-            sqlx::query("UPDATE web_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-                .bind(session_id)
-                .execute(&state.pool)
-                .await?;
+            sqlx::query(
+                "UPDATE web_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(session_id)
+            .execute(&state.pool)
+            .await?;
         }
     }
     state.auth.forget(&hash_secret(raw_token));
@@ -434,17 +482,22 @@ pub async fn login(pool: &PgPool, email: &str, password: &str) -> AppResult<(Str
     };
     let token = new_token("kvos");
     let session_id = Uuid::new_v4();
-    sqlx::query("INSERT INTO web_sessions (id, person_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(session_id)
-        .bind(person_id)
-        .bind(hash_secret(&token))
-        .bind(Utc::now() + SESSION_TTL)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO web_sessions (id, person_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(session_id)
+    .bind(person_id)
+    .bind(hash_secret(&token))
+    .bind(Utc::now() + SESSION_TTL)
+    .execute(pool)
+    .await?;
     let memberships = memberships_of(pool, person_id).await?;
     let p = Principal {
         person_id,
-        memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
+        memberships: memberships
+            .into_iter()
+            .map(|m| (m.area_id, m.role))
+            .collect(),
         via: Via::Session { session_id },
     };
     Ok((token, p))
@@ -500,7 +553,10 @@ mod tests {
         assert_eq!(code.len(), "KVO-XXXX-XXXX-XXXX".len());
         let typed = code.to_lowercase().replace('-', " ");
         assert_eq!(normalize_invite_code(&typed), normalize_invite_code(&code));
-        assert_eq!(normalize_invite_code("kvo-0ab1-..."), normalize_invite_code("KVO-OAB1"));
+        assert_eq!(
+            normalize_invite_code("kvo-0ab1-..."),
+            normalize_invite_code("KVO-OAB1")
+        );
         assert_eq!(normalize_invite_code("KVO-IL00"), "1100");
     }
 

@@ -12,16 +12,15 @@ use std::{
 
 use anyhow::Context;
 use chrono::Utc;
-use kvo_api::{wire::AreaKind, Role};
+use kvo_api::{Role, wire::AreaKind};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    areas, auth,
+    AppState, areas, auth,
     config::Config,
     db::{self, EmbeddedPostgres},
     photos::process::encode_jpeg,
-    AppState,
 };
 
 /// Settings of one benchmark run.
@@ -47,7 +46,9 @@ impl Phase {
     fn pct(&self, p: f64) -> Duration {
         let mut v = self.latencies.clone();
         v.sort();
-        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default()
+        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
     }
 
     fn print(&self, name: &str) {
@@ -68,13 +69,30 @@ const BENCH_AREA: &str = r#"{"type":"Polygon","coordinates":[[[6.1505,52.2520],[
 pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let (pool, _pg) = database(cfg, tmp.path()).await?;
-    let area = areas::create_area(&pool, "Benchmark", AreaKind::KvoW, None, &areas::parse_polygon_geojson(BENCH_AREA)?).await?;
+    let area = areas::create_area(
+        &pool,
+        "Benchmark",
+        AreaKind::KvoW,
+        None,
+        &areas::parse_polygon_geojson(BENCH_AREA)?,
+    )
+    .await?;
     let mut tokens = vec![];
     for _ in 0..b.clients {
-        let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1)).await?;
-        tokens.push(auth::redeem_invite(&pool, &inv.code, Some("bench"), None).await.map_err(|e| anyhow::anyhow!("{e}"))?.token);
+        let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1))
+            .await?;
+        tokens.push(
+            auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .token,
+        );
     }
-    let config = Config { data_dir: tmp.path().join("data"), db_pool_size: cfg.db_pool_size, ..Config::default() };
+    let config = Config {
+        data_dir: tmp.path().join("data"),
+        db_pool_size: cfg.db_pool_size,
+        ..Config::default()
+    };
     let state = AppState::new(pool.clone(), config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -82,7 +100,9 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let server = tokio::spawn(crate::serve(listener, state, async {
         let _ = stop_rx.await;
     }));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(b.clients)
+        .build()?;
     println!(
         "ingest benchmark: {} clients, {} cores, PostgreSQL pool {}, synchronous_commit on",
         b.clients,
@@ -92,7 +112,15 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
 
     // Warm up connections, caches and the area index.
     run_clients(&client, &base, area, &tokens, Duration::from_secs(1), None).await;
-    let meta = run_clients(&client, &base, area, &tokens, Duration::from_secs(b.seconds), None).await;
+    let meta = run_clients(
+        &client,
+        &base,
+        area,
+        &tokens,
+        Duration::from_secs(b.seconds),
+        None,
+    )
+    .await;
     meta.print("metadata-only reports via HTTP");
 
     let photo = Arc::new(bench_photo());
@@ -103,8 +131,15 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         one_core.as_secs_f64() * 1e3,
         std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 / one_core.as_secs_f64()
     );
-    let with_photo =
-        run_clients(&client, &base, area, &tokens, Duration::from_secs(b.photo_seconds), Some(photo)).await;
+    let with_photo = run_clients(
+        &client,
+        &base,
+        area,
+        &tokens,
+        Duration::from_secs(b.photo_seconds),
+        Some(photo),
+    )
+    .await;
     with_photo.print("reports with a 1600 px photo via HTTP");
 
     let ceiling = ceiling(&pool, area, b.clients, Duration::from_secs(b.seconds)).await?;
@@ -122,7 +157,10 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn database(cfg: &Config, tmp: &std::path::Path) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+async fn database(
+    cfg: &Config,
+    tmp: &std::path::Path,
+) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     if let Some(url) = &cfg.database_url {
         let pool = db::connect(url.parse()?, cfg.db_pool_size.max(64) + 8).await?;
         db::MIGRATOR.run(&pool).await?;
@@ -189,20 +227,41 @@ async fn run_clients(
     let deadline = start + duration;
     let mut tasks = vec![];
     for token in tokens {
-        let (client, base, token, photo) = (client.clone(), base.to_string(), token.clone(), photo.clone());
+        let (client, base, token, photo) = (
+            client.clone(),
+            base.to_string(),
+            token.clone(),
+            photo.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (vec![], 0);
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let b = body(area);
                 let ok = async {
-                    let res = client.post(format!("{base}/api/v1/incidents")).bearer_auth(&token).json(&b).send().await.ok()?;
+                    let res = client
+                        .post(format!("{base}/api/v1/incidents"))
+                        .bearer_auth(&token)
+                        .json(&b)
+                        .send()
+                        .await
+                        .ok()?;
                     if res.status() != 201 {
                         return None;
                     }
                     if let Some(photo) = &photo {
-                        let url = format!("{base}/api/v1/incidents/{}/photos/{}", b["id"].as_str()?, Uuid::new_v4());
-                        let res = client.put(url).bearer_auth(&token).body(photo.to_vec()).send().await.ok()?;
+                        let url = format!(
+                            "{base}/api/v1/incidents/{}/photos/{}",
+                            b["id"].as_str()?,
+                            Uuid::new_v4()
+                        );
+                        let res = client
+                            .put(url)
+                            .bearer_auth(&token)
+                            .body(photo.to_vec())
+                            .send()
+                            .await
+                            .ok()?;
                         if res.status() != 201 {
                             return None;
                         }
@@ -218,7 +277,11 @@ async fn run_clients(
             (lat, errors)
         }));
     }
-    let mut phase = Phase { latencies: vec![], elapsed: Duration::ZERO, errors: 0 };
+    let mut phase = Phase {
+        latencies: vec![],
+        elapsed: Duration::ZERO,
+        errors: 0,
+    };
     for t in tasks {
         if let Ok((l, e)) = t.await {
             phase.latencies.extend(l);
@@ -230,12 +293,18 @@ async fn run_clients(
 }
 
 /// The same rows, through the same statement, over `clients` connections, with no server.
-async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) -> anyhow::Result<Phase> {
-    let reporter: Uuid = sqlx::query_scalar("SELECT person_id FROM memberships WHERE area_id = $1 LIMIT 1")
-        .bind(area)
-        .fetch_one(pool)
-        .await
-        .context("bench reporter")?;
+async fn ceiling(
+    pool: &PgPool,
+    area: Uuid,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Phase> {
+    let reporter: Uuid =
+        sqlx::query_scalar("SELECT person_id FROM memberships WHERE area_id = $1 LIMIT 1")
+            .bind(area)
+            .fetch_one(pool)
+            .await
+            .context("bench reporter")?;
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = vec![];
@@ -279,7 +348,11 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
             (lat, errors)
         }));
     }
-    let mut phase = Phase { latencies: vec![], elapsed: Duration::ZERO, errors: 0 };
+    let mut phase = Phase {
+        latencies: vec![],
+        elapsed: Duration::ZERO,
+        errors: 0,
+    };
     for t in tasks {
         let (l, e) = t.await?;
         phase.latencies.extend(l);

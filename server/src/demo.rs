@@ -13,8 +13,8 @@ use std::io::Write;
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use geo::{Intersects, Point};
-use kvo_api::{wire::AreaKind, Role};
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use kvo_api::{Role, wire::AreaKind};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -44,7 +44,10 @@ const LAGE_WEIDE: &str = r#"{"type":"Polygon","coordinates":[[[5.0560,52.1000],[
 const LAGE_WEIDE_ZONES: [(&str, [f64; 4]); 3] = [
     ("Lage Weide Noord", [5.0640, 52.1110, 5.0860, 52.1175]),
     ("Lage Weide Midden", [5.0600, 52.1045, 5.0885, 52.1110]),
-    ("Lage Weide Zuid (havens)", [5.0590, 52.0985, 5.0875, 52.1045]),
+    (
+        "Lage Weide Zuid (havens)",
+        [5.0590, 52.0985, 5.0875, 52.1045],
+    ),
 ];
 
 fn rect(b: [f64; 4]) -> geo::MultiPolygon<f64> {
@@ -70,12 +73,24 @@ struct Pattern {
     descriptions: &'static [&'static str],
 }
 
-const SHOP_HOURS: [u8; 24] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 5, 6, 6, 6, 7, 8, 8, 5, 1, 1, 0, 0, 0];
-const NIGHT: [u8; 24] = [8, 8, 7, 6, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 6, 8];
-const EVENING: [u8; 24] = [6, 5, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7];
-const MORNING: [u8; 24] = [0, 0, 0, 0, 0, 0, 1, 5, 8, 8, 6, 4, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
-const DAYTIME: [u8; 24] = [0, 0, 0, 0, 0, 0, 1, 3, 5, 6, 6, 6, 5, 5, 6, 6, 5, 4, 2, 1, 0, 0, 0, 0];
-const ANY: [u8; 24] = [1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 2, 1];
+const SHOP_HOURS: [u8; 24] = [
+    0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 5, 6, 6, 6, 7, 8, 8, 5, 1, 1, 0, 0, 0,
+];
+const NIGHT: [u8; 24] = [
+    8, 8, 7, 6, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 6, 8,
+];
+const EVENING: [u8; 24] = [
+    6, 5, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7,
+];
+const MORNING: [u8; 24] = [
+    0, 0, 0, 0, 0, 0, 1, 5, 8, 8, 6, 4, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+];
+const DAYTIME: [u8; 24] = [
+    0, 0, 0, 0, 0, 0, 1, 3, 5, 6, 6, 6, 5, 5, 6, 6, 5, 4, 2, 1, 0, 0, 0, 0,
+];
+const ANY: [u8; 24] = [
+    1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 2, 1,
+];
 const WEEK: [u8; 7] = [5, 5, 5, 5, 6, 4, 2];
 const SHOP_WEEK: [u8; 7] = [4, 5, 5, 6, 7, 10, 3];
 const WEEKEND: [u8; 7] = [2, 2, 2, 3, 6, 8, 5];
@@ -90,7 +105,15 @@ fn p(
     days: [u8; 7],
     descriptions: &'static [&'static str],
 ) -> Pattern {
-    Pattern { category, count, hotspot, hours, days, change: None, descriptions }
+    Pattern {
+        category,
+        count,
+        hotspot,
+        hours,
+        days,
+        change: None,
+        descriptions,
+    }
 }
 
 fn winkelgebied_patterns() -> Vec<Pattern> {
@@ -98,22 +121,184 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
     let bisschop = (6.1570, 52.2548);
     let berg = (6.1548, 52.2494);
     vec![
-        p("diefstal", 520, Some((brink, 60.0)), SHOP_HOURS, SHOP_WEEK, &["Winkeldiefstal, dader weggerend richting Brink", "Diefstal van cosmetica, camerabeelden beschikbaar", "Tas gestolen van terras", "Poging winkeldiefstal, dader aangehouden"]),
-        p("diefstal", 380, Some((bisschop, 70.0)), SHOP_HOURS, SHOP_WEEK, &["Winkeldiefstal kleding", "Twee jongeren met gevulde tas naar buiten", "Diefstal uit kassa tijdens drukte"]),
-        p("zwerfvuil", 330, None, MORNING, WEEKEND, &["Afval naast volle container", "Zwerfvuil na het weekend", "Vuilniszakken opengescheurd door meeuwen"]),
-        p("graffiti", 190, Some((berg, 45.0)), MORNING, FLAT, &["Nieuwe tags op gevel", "Graffiti op rolluik", "Wildplakken op elektriciteitskast"]),
-        p("overlast_personen", 340, Some((brink, 40.0)), EVENING, WEEKEND, &["Luidruchtige groep bij horeca", "Groep jongeren hangt bij portiek", "Dronken persoon valt bezoekers lastig"]),
-        p("vandalisme", 240, Some((brink, 80.0)), NIGHT, WEEKEND, &["Fietsenrek vernield", "Ruit ingegooid", "Bloembak omgetrapt"]),
-        Pattern { change: Some((200, 0.05)), ..p("kapotte_verlichting", 150, Some((berg, 25.0)), EVENING, FLAT, &["Straatlantaarn in steeg brandt niet", "Verlichting in de steeg al dagen uit", "Lamp knippert"]) },
-        p("agressie", 80, Some((brink, 60.0)), EVENING, WEEKEND, &["Klant bedreigt personeel", "Vechtpartij voor café", "Verbale agressie bij kassa"]),
-        p("verdachte_situatie", 190, None, ANY, FLAT, &["Persoon kijkt langdurig naar kassa", "Man probeert deuren van fietsen", "Onbekende bus staat lang stil"]),
-        p("inbraak", 60, None, NIGHT, FLAT, &["Inbraak via achterdeur", "Poging tot inbraak, braaksporen aan deur"]),
-        p("verloedering", 120, None, DAYTIME, WEEK, &["Losliggende tegels", "Kapotte bank op plein", "Leeg pand met dichtgetimmerde ramen"]),
-        p("overval", 6, Some((bisschop, 80.0)), SHOP_HOURS, FLAT, &["Overval op winkel, politie ter plaatse"]),
-        p("brandgevaar", 40, None, DAYTIME, FLAT, &["Nooduitgang geblokkeerd door dozen", "Rook uit afvalbak"]),
-        p("verkeersonveilig", 80, Some((bisschop, 60.0)), SHOP_HOURS, WEEK, &["Bevoorrading in voetgangersgebied tijdens openingstijden", "Scooters rijden hard door winkelstraat"]),
-        p("leegstand", 30, None, DAYTIME, WEEK, &["Winkelpand staat al maanden leeg"]),
-        p("overig", 100, None, ANY, FLAT, &["Anders, zie foto", "Melding van bezoeker doorgegeven"]),
+        p(
+            "diefstal",
+            520,
+            Some((brink, 60.0)),
+            SHOP_HOURS,
+            SHOP_WEEK,
+            &[
+                "Winkeldiefstal, dader weggerend richting Brink",
+                "Diefstal van cosmetica, camerabeelden beschikbaar",
+                "Tas gestolen van terras",
+                "Poging winkeldiefstal, dader aangehouden",
+            ],
+        ),
+        p(
+            "diefstal",
+            380,
+            Some((bisschop, 70.0)),
+            SHOP_HOURS,
+            SHOP_WEEK,
+            &[
+                "Winkeldiefstal kleding",
+                "Twee jongeren met gevulde tas naar buiten",
+                "Diefstal uit kassa tijdens drukte",
+            ],
+        ),
+        p(
+            "zwerfvuil",
+            330,
+            None,
+            MORNING,
+            WEEKEND,
+            &[
+                "Afval naast volle container",
+                "Zwerfvuil na het weekend",
+                "Vuilniszakken opengescheurd door meeuwen",
+            ],
+        ),
+        p(
+            "graffiti",
+            190,
+            Some((berg, 45.0)),
+            MORNING,
+            FLAT,
+            &[
+                "Nieuwe tags op gevel",
+                "Graffiti op rolluik",
+                "Wildplakken op elektriciteitskast",
+            ],
+        ),
+        p(
+            "overlast_personen",
+            340,
+            Some((brink, 40.0)),
+            EVENING,
+            WEEKEND,
+            &[
+                "Luidruchtige groep bij horeca",
+                "Groep jongeren hangt bij portiek",
+                "Dronken persoon valt bezoekers lastig",
+            ],
+        ),
+        p(
+            "vandalisme",
+            240,
+            Some((brink, 80.0)),
+            NIGHT,
+            WEEKEND,
+            &[
+                "Fietsenrek vernield",
+                "Ruit ingegooid",
+                "Bloembak omgetrapt",
+            ],
+        ),
+        Pattern {
+            change: Some((200, 0.05)),
+            ..p(
+                "kapotte_verlichting",
+                150,
+                Some((berg, 25.0)),
+                EVENING,
+                FLAT,
+                &[
+                    "Straatlantaarn in steeg brandt niet",
+                    "Verlichting in de steeg al dagen uit",
+                    "Lamp knippert",
+                ],
+            )
+        },
+        p(
+            "agressie",
+            80,
+            Some((brink, 60.0)),
+            EVENING,
+            WEEKEND,
+            &[
+                "Klant bedreigt personeel",
+                "Vechtpartij voor café",
+                "Verbale agressie bij kassa",
+            ],
+        ),
+        p(
+            "verdachte_situatie",
+            190,
+            None,
+            ANY,
+            FLAT,
+            &[
+                "Persoon kijkt langdurig naar kassa",
+                "Man probeert deuren van fietsen",
+                "Onbekende bus staat lang stil",
+            ],
+        ),
+        p(
+            "inbraak",
+            60,
+            None,
+            NIGHT,
+            FLAT,
+            &[
+                "Inbraak via achterdeur",
+                "Poging tot inbraak, braaksporen aan deur",
+            ],
+        ),
+        p(
+            "verloedering",
+            120,
+            None,
+            DAYTIME,
+            WEEK,
+            &[
+                "Losliggende tegels",
+                "Kapotte bank op plein",
+                "Leeg pand met dichtgetimmerde ramen",
+            ],
+        ),
+        p(
+            "overval",
+            6,
+            Some((bisschop, 80.0)),
+            SHOP_HOURS,
+            FLAT,
+            &["Overval op winkel, politie ter plaatse"],
+        ),
+        p(
+            "brandgevaar",
+            40,
+            None,
+            DAYTIME,
+            FLAT,
+            &["Nooduitgang geblokkeerd door dozen", "Rook uit afvalbak"],
+        ),
+        p(
+            "verkeersonveilig",
+            80,
+            Some((bisschop, 60.0)),
+            SHOP_HOURS,
+            WEEK,
+            &[
+                "Bevoorrading in voetgangersgebied tijdens openingstijden",
+                "Scooters rijden hard door winkelstraat",
+            ],
+        ),
+        p(
+            "leegstand",
+            30,
+            None,
+            DAYTIME,
+            WEEK,
+            &["Winkelpand staat al maanden leeg"],
+        ),
+        p(
+            "overig",
+            100,
+            None,
+            ANY,
+            FLAT,
+            &["Anders, zie foto", "Melding van bezoeker doorgegeven"],
+        ),
     ]
 }
 
@@ -122,18 +307,137 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
     let rand_west = (5.0600, 52.1060);
     let noord = (5.0760, 52.1150);
     vec![
-        Pattern { change: Some((300, 0.35)), ..p("inbraak", 450, Some((haven, 150.0)), NIGHT, WEEKEND, &["Inbraak in bedrijfshal, gereedschap weg", "Hek opengeknipt", "Poging tot inbraak, alarm ging af", "Inbraak in bedrijfsbus"]) },
-        p("verdachte_situatie", 340, None, NIGHT, FLAT, &["Auto zonder verlichting rijdt rondjes", "Personen bij hek na sluitingstijd", "Busje staat 's nachts met draaiende motor"]),
-        p("illegale_dump", 290, Some((rand_west, 90.0)), NIGHT, WEEKEND, &["Bouwafval gedumpt langs de weg", "Vaten met onbekende vloeistof (mogelijk drugsafval)", "Grofvuil achtergelaten bij laadperron"]),
-        p("diefstal", 290, Some((haven, 200.0)), NIGHT, FLAT, &["Diesel afgetapt uit vrachtwagen", "Koperen kabels gestolen", "Aanhanger gestolen van terrein"]),
-        p("vandalisme", 150, None, NIGHT, WEEKEND, &["Camera vernield", "Slagboom kapotgereden"]),
-        p("brandgevaar", 100, None, DAYTIME, WORK_WEEK, &["Pallets tegen gevel opgestapeld", "Gasflessen onbeheerd buiten"]),
-        p("verkeersonveilig", 150, Some((noord, 120.0)), DAYTIME, WORK_WEEK, &["Vrachtwagens parkeren op fietspad", "Onoverzichtelijke kruising door geparkeerde trailers"]),
-        p("leegstand", 60, None, DAYTIME, WORK_WEEK, &["Bedrijfspand leeg, ramen kapot"]),
-        p("ondermijning", 50, Some((rand_west, 150.0)), ANY, FLAT, &["Loods verhuurd, maar er is nooit activiteit overdag", "Veel bezoek 's nachts bij afgeschermde unit"]),
-        p("cyberincident", 40, None, DAYTIME, WORK_WEEK, &["Phishingmail namens leverancier", "Ransomware op administratiesysteem"]),
-        p("kapotte_verlichting", 100, None, EVENING, FLAT, &["Lantaarnpaal bij ingang brandt niet", "Terreinverlichting defect"]),
-        p("zwerfvuil", 100, None, DAYTIME, WORK_WEEK, &["Zwerfafval langs de sloot"]),
+        Pattern {
+            change: Some((300, 0.35)),
+            ..p(
+                "inbraak",
+                450,
+                Some((haven, 150.0)),
+                NIGHT,
+                WEEKEND,
+                &[
+                    "Inbraak in bedrijfshal, gereedschap weg",
+                    "Hek opengeknipt",
+                    "Poging tot inbraak, alarm ging af",
+                    "Inbraak in bedrijfsbus",
+                ],
+            )
+        },
+        p(
+            "verdachte_situatie",
+            340,
+            None,
+            NIGHT,
+            FLAT,
+            &[
+                "Auto zonder verlichting rijdt rondjes",
+                "Personen bij hek na sluitingstijd",
+                "Busje staat 's nachts met draaiende motor",
+            ],
+        ),
+        p(
+            "illegale_dump",
+            290,
+            Some((rand_west, 90.0)),
+            NIGHT,
+            WEEKEND,
+            &[
+                "Bouwafval gedumpt langs de weg",
+                "Vaten met onbekende vloeistof (mogelijk drugsafval)",
+                "Grofvuil achtergelaten bij laadperron",
+            ],
+        ),
+        p(
+            "diefstal",
+            290,
+            Some((haven, 200.0)),
+            NIGHT,
+            FLAT,
+            &[
+                "Diesel afgetapt uit vrachtwagen",
+                "Koperen kabels gestolen",
+                "Aanhanger gestolen van terrein",
+            ],
+        ),
+        p(
+            "vandalisme",
+            150,
+            None,
+            NIGHT,
+            WEEKEND,
+            &["Camera vernield", "Slagboom kapotgereden"],
+        ),
+        p(
+            "brandgevaar",
+            100,
+            None,
+            DAYTIME,
+            WORK_WEEK,
+            &[
+                "Pallets tegen gevel opgestapeld",
+                "Gasflessen onbeheerd buiten",
+            ],
+        ),
+        p(
+            "verkeersonveilig",
+            150,
+            Some((noord, 120.0)),
+            DAYTIME,
+            WORK_WEEK,
+            &[
+                "Vrachtwagens parkeren op fietspad",
+                "Onoverzichtelijke kruising door geparkeerde trailers",
+            ],
+        ),
+        p(
+            "leegstand",
+            60,
+            None,
+            DAYTIME,
+            WORK_WEEK,
+            &["Bedrijfspand leeg, ramen kapot"],
+        ),
+        p(
+            "ondermijning",
+            50,
+            Some((rand_west, 150.0)),
+            ANY,
+            FLAT,
+            &[
+                "Loods verhuurd, maar er is nooit activiteit overdag",
+                "Veel bezoek 's nachts bij afgeschermde unit",
+            ],
+        ),
+        p(
+            "cyberincident",
+            40,
+            None,
+            DAYTIME,
+            WORK_WEEK,
+            &[
+                "Phishingmail namens leverancier",
+                "Ransomware op administratiesysteem",
+            ],
+        ),
+        p(
+            "kapotte_verlichting",
+            100,
+            None,
+            EVENING,
+            FLAT,
+            &[
+                "Lantaarnpaal bij ingang brandt niet",
+                "Terreinverlichting defect",
+            ],
+        ),
+        p(
+            "zwerfvuil",
+            100,
+            None,
+            DAYTIME,
+            WORK_WEEK,
+            &["Zwerfafval langs de sloot"],
+        ),
         p("overig", 50, None, ANY, FLAT, &["Overige melding"]),
     ]
 }
@@ -142,14 +446,19 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
 /// October at 01:00 UTC (the EU rule).
 fn nl_offset_hours(utc: DateTime<Utc>) -> i64 {
     fn last_sunday(year: i32, month: u32) -> DateTime<Utc> {
-        let mut d = NaiveDate::from_ymd_opt(year, month + 1, 1).expect("valid date") - Duration::days(1);
+        let mut d =
+            NaiveDate::from_ymd_opt(year, month + 1, 1).expect("valid date") - Duration::days(1);
         while d.weekday() != Weekday::Sun {
             d -= Duration::days(1);
         }
         Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0).expect("valid time"))
     }
     let y = utc.year();
-    if utc >= last_sunday(y, 3) && utc < last_sunday(y, 10) { 2 } else { 1 }
+    if utc >= last_sunday(y, 3) && utc < last_sunday(y, 10) {
+        2
+    } else {
+        1
+    }
 }
 
 fn pick(rng: &mut StdRng, weights: &[u8]) -> usize {
@@ -195,16 +504,19 @@ fn generate(
                 continue;
             }
             let hour = pick(rng, &pat.hours) as u32;
-            let local = day.and_hms_opt(hour, rng.random_range(0..60), rng.random_range(0..60)).expect("valid time");
+            let local = day
+                .and_hms_opt(hour, rng.random_range(0..60), rng.random_range(0..60))
+                .expect("valid time");
             let guess = Utc.from_utc_datetime(&local);
             let at = guess - Duration::hours(nl_offset_hours(guess));
             if at > now - Duration::minutes(30) {
                 continue;
             }
-            if let Some((days_ago, rate)) = pat.change {
-                if at > now - Duration::days(days_ago) && rng.random::<f64>() > rate {
-                    continue;
-                }
+            if let Some((days_ago, rate)) = pat.change
+                && at > now - Duration::days(days_ago)
+                && rng.random::<f64>() > rate
+            {
+                continue;
             }
             let (lon, lat) = match pat.hotspot {
                 Some(((x, y), sigma_m)) => {
@@ -212,13 +524,22 @@ fn generate(
                     let dy = gaussian(rng) * sigma_m / 110_574.0;
                     (x + dx, y + dy)
                 }
-                None => (rng.random_range(bbox[0]..bbox[2]), rng.random_range(bbox[1]..bbox[3])),
+                None => (
+                    rng.random_range(bbox[0]..bbox[2]),
+                    rng.random_range(bbox[1]..bbox[3]),
+                ),
             };
             if !boundary.intersects(&Point::new(lon, lat)) {
                 continue;
             }
             let description = pat.descriptions[rng.random_range(0..pat.descriptions.len())];
-            out.push(Generated { at, lon, lat, category: pat.category, description });
+            out.push(Generated {
+                at,
+                lon,
+                lat,
+                category: pat.category,
+                description,
+            });
             made += 1;
         }
     }
@@ -228,7 +549,9 @@ fn generate(
 
 /// Whether any area exists yet.
 pub async fn has_areas(pool: &PgPool) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM areas)").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM areas)")
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Creates both demo areas with zones, people and incidents. `scale` multiplies
@@ -238,11 +561,46 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
     let mut rng = StdRng::seed_from_u64(2026);
     let mut total = 0;
     let mut ids = vec![];
-    let specs: [(&str, AreaKind, &str, &str, &[(&str, [f64; 4])], Vec<Pattern>, &[&str]); 2] = [
-        ("Binnenstad Deventer", AreaKind::KvoW, "Deventer", DEVENTER, &DEVENTER_ZONES, winkelgebied_patterns(),
-         &["Bakkerij Van Dijk", "Boekhandel De Brink", "Drogisterij Centrum", "Modehuis Jansen", "Café De Waag", "Juwelier Smit"]),
-        ("Bedrijventerrein Lage Weide", AreaKind::KvoB, "Utrecht", LAGE_WEIDE, &LAGE_WEIDE_ZONES, bedrijventerrein_patterns(),
-         &["Transportbedrijf Vos", "Metaalbewerking Utrecht", "Groothandel Kanaal", "Bouwbedrijf De Haven"]),
+    type Spec<'a> = (
+        &'a str,
+        AreaKind,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, [f64; 4])],
+        Vec<Pattern>,
+        &'a [&'a str],
+    );
+    let specs: [Spec; 2] = [
+        (
+            "Binnenstad Deventer",
+            AreaKind::KvoW,
+            "Deventer",
+            DEVENTER,
+            &DEVENTER_ZONES,
+            winkelgebied_patterns(),
+            &[
+                "Bakkerij Van Dijk",
+                "Boekhandel De Brink",
+                "Drogisterij Centrum",
+                "Modehuis Jansen",
+                "Café De Waag",
+                "Juwelier Smit",
+            ],
+        ),
+        (
+            "Bedrijventerrein Lage Weide",
+            AreaKind::KvoB,
+            "Utrecht",
+            LAGE_WEIDE,
+            &LAGE_WEIDE_ZONES,
+            bedrijventerrein_patterns(),
+            &[
+                "Transportbedrijf Vos",
+                "Metaalbewerking Utrecht",
+                "Groothandel Kanaal",
+                "Bouwbedrijf De Haven",
+            ],
+        ),
     ];
     for (name, kind, municipality, boundary, zones, patterns, businesses) in specs {
         let boundary = areas::parse_polygon_geojson(boundary)?;
@@ -254,19 +612,56 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
         for b in businesses {
             ondernemers.push(add_person(pool, area_id, b, Role::Ondernemer).await?);
         }
-        let guard = add_person(pool, area_id, "Beveiliging Regio (collectief)", Role::Beveiliger).await?;
-        auth::upsert_web_user(pool, DEMO_EMAIL, "Werkgroep demo", DEMO_PASSWORD, area_id, Role::Werkgroep).await?;
+        let guard = add_person(
+            pool,
+            area_id,
+            "Beveiliging Regio (collectief)",
+            Role::Beveiliger,
+        )
+        .await?;
+        auth::upsert_web_user(
+            pool,
+            DEMO_EMAIL,
+            "Werkgroep demo",
+            DEMO_PASSWORD,
+            area_id,
+            Role::Werkgroep,
+        )
+        .await?;
 
-        let scaled: Vec<Pattern> =
-            patterns.into_iter().map(|p| Pattern { count: (p.count as f64 * scale).round() as usize, ..p }).collect();
+        let scaled: Vec<Pattern> = patterns
+            .into_iter()
+            .map(|p| Pattern {
+                count: (p.count as f64 * scale).round() as usize,
+                ..p
+            })
+            .collect();
         let bbox = bbox_of(&boundary);
         let events = generate(&mut rng, &scaled, &boundary, bbox, now);
-        let index = crate::areas::AreaCache::default().get(pool, area_id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        insert_incidents(pool, &mut rng, area_id, &index, &events, &ondernemers, guard, now, name).await?;
+        let index = crate::areas::AreaCache::default()
+            .get(pool, area_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        insert_incidents(
+            pool,
+            &mut rng,
+            area_id,
+            &index,
+            &events,
+            &ondernemers,
+            guard,
+            now,
+            name,
+        )
+        .await?;
         total += events.len();
         ids.push(area_id);
     }
-    Ok(Demo { winkelgebied: ids[0], bedrijventerrein: ids[1], incidents: total })
+    Ok(Demo {
+        winkelgebied: ids[0],
+        bedrijventerrein: ids[1],
+        incidents: total,
+    })
 }
 
 fn bbox_of(mp: &geo::MultiPolygon<f64>) -> [f64; 4] {
@@ -277,7 +672,11 @@ fn bbox_of(mp: &geo::MultiPolygon<f64>) -> [f64; 4] {
 
 async fn add_person(pool: &PgPool, area_id: Uuid, name: &str, role: Role) -> anyhow::Result<Uuid> {
     let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, $2)").bind(id).bind(name).execute(pool).await?;
+    sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, $2)")
+        .bind(id)
+        .bind(name)
+        .execute(pool)
+        .await?;
     sqlx::query("INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)")
         .bind(area_id)
         .bind(id)
@@ -328,7 +727,10 @@ async fn insert_incidents(
         let mut tx = pool.begin().await?;
         for g in chunk {
             let id = Uuid::new_v4();
-            let hour_local = (g.at + Duration::hours(nl_offset_hours(g.at))).time().format("%H").to_string();
+            let hour_local = (g.at + Duration::hours(nl_offset_hours(g.at)))
+                .time()
+                .format("%H")
+                .to_string();
             let night = !(7..20).contains(&hour_local.parse::<u32>().unwrap_or(12));
             let reporter = if night || rng.random::<f64>() < 0.15 {
                 guard
@@ -337,7 +739,10 @@ async fn insert_incidents(
             };
             let received = g.at + Duration::minutes(rng.random_range(1..90));
             let received = received.min(now);
-            let zone = index.place(g.category, g.lat, g.lon, 1_000.0).ok().and_then(|p| p.zone_id);
+            let zone = index
+                .place(g.category, g.lat, g.lon, 1_000.0)
+                .ok()
+                .and_then(|p| p.zone_id);
             let steps = follow_up(rng, now - g.at);
             let status = steps.last().map_or("nieuw", |(s, _)| *s);
             sqlx::query(
@@ -378,7 +783,11 @@ async fn insert_incidents(
         }
         tx.commit().await?;
         let done = ((n + 1) * BATCH).min(events.len());
-        eprint!("\r  {label}: {done}/{} meldingen ({}%)   ", events.len(), done * 100 / events.len().max(1));
+        eprint!(
+            "\r  {label}: {done}/{} meldingen ({}%)   ",
+            events.len(),
+            done * 100 / events.len().max(1)
+        );
         let _ = std::io::stderr().flush();
     }
     eprintln!();
@@ -396,8 +805,14 @@ mod tests {
         assert_eq!(nl_offset_hours(winter), 1);
         assert_eq!(nl_offset_hours(summer), 2);
         // 2026-03-29 is the last Sunday of March; the change is at 01:00 UTC.
-        assert_eq!(nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()), 1);
-        assert_eq!(nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()), 2);
+        assert_eq!(
+            nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()),
+            1
+        );
+        assert_eq!(
+            nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()),
+            2
+        );
     }
 
     #[test]
@@ -405,16 +820,40 @@ mod tests {
         let boundary = areas::parse_polygon_geojson(LAGE_WEIDE).unwrap();
         let mut rng = StdRng::seed_from_u64(1);
         let now = Utc::now();
-        let events = generate(&mut rng, &bedrijventerrein_patterns()[..1], &boundary, bbox_of(&boundary), now);
+        let events = generate(
+            &mut rng,
+            &bedrijventerrein_patterns()[..1],
+            &boundary,
+            bbox_of(&boundary),
+            now,
+        );
         assert_eq!(events.len(), 450);
-        assert!(events.iter().all(|e| boundary.intersects(&Point::new(e.lon, e.lat))));
-        let local_hour = |e: &Generated| (e.at + Duration::hours(nl_offset_hours(e.at))).format("%H").to_string();
-        let night = events.iter().filter(|e| !(7..19).contains(&local_hour(e).parse::<u32>().unwrap())).count();
-        assert!(night as f64 > 0.9 * events.len() as f64, "{night} of {} at night", events.len());
+        assert!(
+            events
+                .iter()
+                .all(|e| boundary.intersects(&Point::new(e.lon, e.lat)))
+        );
+        let local_hour = |e: &Generated| {
+            (e.at + Duration::hours(nl_offset_hours(e.at)))
+                .format("%H")
+                .to_string()
+        };
+        let night = events
+            .iter()
+            .filter(|e| !(7..19).contains(&local_hour(e).parse::<u32>().unwrap()))
+            .count();
+        assert!(
+            night as f64 > 0.9 * events.len() as f64,
+            "{night} of {} at night",
+            events.len()
+        );
         // Break-ins fall after the cameras (300 days ago): the rate per day drops.
         let cut = now - Duration::days(300);
         let before = events.iter().filter(|e| e.at < cut).count() as f64 / 430.0;
         let after = events.iter().filter(|e| e.at >= cut).count() as f64 / 300.0;
-        assert!(after < 0.5 * before, "before {before:.2}/day, after {after:.2}/day");
+        assert!(
+            after < 0.5 * before,
+            "before {before:.2}/day, after {after:.2}/day"
+        );
     }
 }

@@ -4,12 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use kvo_api::{wire::AreaKind, Role};
-use kvo_server::{areas, auth, config::Config, db::Database, demo, AppState};
+use kvo_api::{Role, wire::AreaKind};
+use kvo_server::{AppState, areas, auth, config::Config, db::Database, demo};
 use uuid::Uuid;
 
 #[derive(Parser)]
-#[command(name = "kvo", version, about = "KVO meldingen: server en beheer / server and administration")]
+#[command(
+    name = "kvo",
+    version,
+    about = "KVO meldingen: server en beheer / server and administration"
+)]
 struct Cli {
     /// A TOML configuration file (also `KVO_CONFIG`).
     #[arg(long, global = true)]
@@ -169,8 +173,20 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&cfg);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(cfg, demo).await,
-        Command::Bench(BenchCmd::Ingest { clients, seconds, photo_seconds }) => {
-            kvo_server::bench::ingest(&cfg, kvo_server::bench::IngestBench { clients, seconds, photo_seconds }).await
+        Command::Bench(BenchCmd::Ingest {
+            clients,
+            seconds,
+            photo_seconds,
+        }) => {
+            kvo_server::bench::ingest(
+                &cfg,
+                kvo_server::bench::IngestBench {
+                    clients,
+                    seconds,
+                    photo_seconds,
+                },
+            )
+            .await
         }
         other => {
             let db = Database::open(&cfg).await?;
@@ -184,7 +200,9 @@ async fn main() -> anyhow::Result<()> {
 fn init_tracing(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -217,14 +235,35 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
 }
 
 async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow::Result<()> {
-    let areas: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM areas ORDER BY created_at").fetch_all(&db.pool).await?;
+    let areas: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, name FROM areas ORDER BY created_at")
+            .fetch_all(&db.pool)
+            .await?;
     println!("\nKVO meldingen draait / is running\n");
     println!("  Kaart / map:        http://{addr}/");
     println!("  API:                http://{addr}/api/v1/openapi.json");
-    println!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
+    println!(
+        "  Web-aanmelding:     {} / {}",
+        demo::DEMO_EMAIL,
+        demo::DEMO_PASSWORD
+    );
     for (id, name) in areas {
-        let invite = auth::create_invite(&db.pool, id, Role::Ondernemer, 10, chrono::Duration::days(7)).await?;
-        let guard = auth::create_invite(&db.pool, id, Role::Beveiliger, 10, chrono::Duration::days(7)).await?;
+        let invite = auth::create_invite(
+            &db.pool,
+            id,
+            Role::Ondernemer,
+            10,
+            chrono::Duration::days(7),
+        )
+        .await?;
+        let guard = auth::create_invite(
+            &db.pool,
+            id,
+            Role::Beveiliger,
+            10,
+            chrono::Duration::days(7),
+        )
+        .await?;
         println!("  {name}:");
         println!("    uitnodiging telefoon (ondernemer): {}", invite.code);
         println!("    uitnodiging telefoon (beveiliger): {}", guard.code);
@@ -237,8 +276,14 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
     match cmd {
         Command::Serve { .. } | Command::Bench(_) => unreachable!("handled in main"),
-        Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
-            let text = std::fs::read_to_string(&boundary).with_context(|| format!("reading {}", boundary.display()))?;
+        Command::Area(AreaCmd::Create {
+            name,
+            kind,
+            boundary,
+            municipality,
+        }) => {
+            let text = std::fs::read_to_string(&boundary)
+                .with_context(|| format!("reading {}", boundary.display()))?;
             let mp = areas::parse_polygon_geojson(&text)?;
             let kind = match kind {
                 Kind::KvoW => AreaKind::KvoW,
@@ -258,25 +303,54 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
                 println!("{id}  {kind}  {name}  ({n} meldingen)");
             }
         }
-        Command::Zone(ZoneCmd::Add { area, name, geometry }) => {
-            let text = std::fs::read_to_string(&geometry).with_context(|| format!("reading {}", geometry.display()))?;
-            println!("{}", areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?);
+        Command::Zone(ZoneCmd::Add {
+            area,
+            name,
+            geometry,
+        }) => {
+            let text = std::fs::read_to_string(&geometry)
+                .with_context(|| format!("reading {}", geometry.display()))?;
+            println!(
+                "{}",
+                areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?
+            );
         }
-        Command::Category(CategoryCmd::Enable { area, code }) => areas::set_category_enabled(pool, area, &code, true).await?,
+        Command::Category(CategoryCmd::Enable { area, code }) => {
+            areas::set_category_enabled(pool, area, &code, true).await?
+        }
         Command::Category(CategoryCmd::Disable { area, code }) => {
             areas::set_category_enabled(pool, area, &code, false).await?
         }
-        Command::Invite(InviteCmd::Create { area, role, uses, days }) => {
-            let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
-            println!("{}  (geldig tot / valid until {}, {uses}×)", inv.code, inv.expires_at.format("%Y-%m-%d %H:%M UTC"));
+        Command::Invite(InviteCmd::Create {
+            area,
+            role,
+            uses,
+            days,
+        }) => {
+            let inv =
+                auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
+            println!(
+                "{}  (geldig tot / valid until {}, {uses}×)",
+                inv.code,
+                inv.expires_at.format("%Y-%m-%d %H:%M UTC")
+            );
         }
-        Command::User(UserCmd::Create { area, role, email, name, password }) => {
+        Command::User(UserCmd::Create {
+            area,
+            role,
+            email,
+            name,
+            password,
+        }) => {
             let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;
             println!("{id}");
         }
         Command::Demo(DemoCmd::Seed { scale }) => {
             let d = demo::seed(pool, scale).await?;
-            println!("winkelgebied {}\nbedrijventerrein {}\n{} meldingen", d.winkelgebied, d.bedrijventerrein, d.incidents);
+            println!(
+                "winkelgebied {}\nbedrijventerrein {}\n{} meldingen",
+                d.winkelgebied, d.bedrijventerrein, d.incidents
+            );
         }
     }
     Ok(())

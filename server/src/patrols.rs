@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
+    Location, Role, ValidationError,
     validate::check_occurred_at,
     wire::{NewPatrol, Patrol, RoutePoints},
-    Location, Role, ValidationError,
 };
 use uuid::Uuid;
 
@@ -21,7 +21,9 @@ pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
 fn may_patrol(role: Role) -> AppResult<()> {
     match role {
         Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
-        _ => Err(AppError::Forbidden("alleen beveiligers lopen surveillancerondes / only guards patrol")),
+        _ => Err(AppError::Forbidden(
+            "alleen beveiligers lopen surveillancerondes / only guards patrol",
+        )),
     }
 }
 
@@ -71,12 +73,13 @@ fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
 
 /// The patrol's area, if the principal is its guard and it is still open.
 async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Uuid> {
-    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)")
-            .bind(id)
-            .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
-            .fetch_optional(&state.pool)
-            .await?;
+    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)",
+    )
+    .bind(id)
+    .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
+    .fetch_optional(&state.pool)
+    .await?;
     let (area_id, guard, ended) = row.ok_or(AppError::NotFound)?;
     if guard != p.person_id {
         return Err(AppError::NotFound);
@@ -91,7 +94,12 @@ async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult
 }
 
 /// Appends route points; points already stored (same time) are skipped.
-pub async fn add_points(state: &AppState, p: &Principal, id: Uuid, req: RoutePoints) -> AppResult<Patrol> {
+pub async fn add_points(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    req: RoutePoints,
+) -> AppResult<Patrol> {
     if req.points.len() > MAX_POINTS_PER_REQUEST {
         return Err(AppError::BadRequest {
             field: Some("points"),
@@ -124,7 +132,12 @@ pub async fn add_points(state: &AppState, p: &Principal, id: Uuid, req: RoutePoi
 }
 
 /// Ends a patrol and stores its route line.
-pub async fn end(state: &AppState, p: &Principal, id: Uuid, ended_at: DateTime<Utc>) -> AppResult<Patrol> {
+pub async fn end(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    ended_at: DateTime<Utc>,
+) -> AppResult<Patrol> {
     let area_id = match own_open_patrol(state, p, id).await {
         Err(AppError::Conflict { .. }) => return get(state, p, id).await, // already ended: idempotent
         other => other?,
@@ -151,22 +164,44 @@ pub async fn end(state: &AppState, p: &Principal, id: Uuid, ended_at: DateTime<U
     get(state, p, id).await
 }
 
+#[derive(sqlx::FromRow)]
+struct PatrolRow {
+    id: Uuid,
+    area_id: Uuid,
+    guard_id: Uuid,
+    started_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    point_count: i64,
+    route: Option<String>,
+}
+
 /// A patrol with its route (stored, or built from the points so far).
 pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Patrol> {
-    let row: Option<(Uuid, Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>, i64, Option<String>)> =
-        sqlx::query_as(
-            "SELECT pa.id, pa.area_id, pa.guard_id, pa.started_at, pa.ended_at,
-                    (SELECT count(*) FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id),
-                    ST_AsGeoJSON(COALESCE(pa.route,
-                        (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
-                           FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id)), 7)
-               FROM patrols pa WHERE pa.id = $1 AND pa.area_id = ANY($2)",
-        )
-        .bind(id)
-        .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
-        .fetch_optional(&state.pool)
-        .await?;
-    let (id, area_id, guard_id, started_at, ended_at, point_count, route) = row.ok_or(AppError::NotFound)?;
-    let route = route.map(|r| serde_json::from_str(&r)).transpose().map_err(anyhow::Error::from)?;
-    Ok(Patrol { id, area_id, guard_id, started_at, ended_at, point_count, route })
+    let row: Option<PatrolRow> = sqlx::query_as(
+        "SELECT pa.id, pa.area_id, pa.guard_id, pa.started_at, pa.ended_at,
+                (SELECT count(*) FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id) AS point_count,
+                ST_AsGeoJSON(COALESCE(pa.route,
+                    (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
+                       FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id)), 7) AS route
+           FROM patrols pa WHERE pa.id = $1 AND pa.area_id = ANY($2)",
+    )
+    .bind(id)
+    .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
+    .fetch_optional(&state.pool)
+    .await?;
+    let r = row.ok_or(AppError::NotFound)?;
+    let route = r
+        .route
+        .map(|g| serde_json::from_str(&g))
+        .transpose()
+        .map_err(anyhow::Error::from)?;
+    Ok(Patrol {
+        id: r.id,
+        area_id: r.area_id,
+        guard_id: r.guard_id,
+        started_at: r.started_at,
+        ended_at: r.ended_at,
+        point_count: r.point_count,
+        route,
+    })
 }

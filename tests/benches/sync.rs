@@ -13,10 +13,16 @@ const REPORTS: usize = 1_000;
 fn photo(i: usize) -> Vec<u8> {
     let i = i as u32;
     let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
-        image::Rgb([((x / 7 + i) % 256) as u8, ((y / 5) % 256) as u8, (((x ^ y) / 3 + i * 7) % 256) as u8])
+        image::Rgb([
+            ((x / 7 + i) % 256) as u8,
+            ((y / 5) % 256) as u8,
+            (((x ^ y) / 3 + i * 7) % 256) as u8,
+        ])
     });
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .unwrap();
     out
 }
 
@@ -24,7 +30,15 @@ fn photo(i: usize) -> Vec<u8> {
 async fn main() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    let invite = kvo_server::auth::create_invite(&app.pool, area, Role::Ondernemer, 1, chrono::Duration::days(1)).await.unwrap();
+    let invite = kvo_server::auth::create_invite(
+        &app.pool,
+        area,
+        Role::Ondernemer,
+        1,
+        chrono::Duration::days(1),
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = app.url("");
     let data = dir.path().to_string_lossy().to_string();
@@ -61,8 +75,14 @@ async fn main() {
     })
     .await
     .unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents").fetch_one(&app.pool).await.unwrap();
-    let p: i64 = sqlx::query_scalar("SELECT count(*) FROM photos").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let p: i64 = sqlx::query_scalar("SELECT count(*) FROM photos")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     println!(
         "sync of {REPORTS} reports + {REPORTS} photos to a server on loopback: {:.1} s ({:.0} requests/s, {:.1} MB/s); server holds {n} incidents, {p} photos; {} wedged",
         elapsed.as_secs_f64(),

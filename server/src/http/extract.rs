@@ -3,8 +3,8 @@
 
 use axum::{
     body::Bytes,
-    extract::{rejection::BytesRejection, FromRequest, FromRequestParts, Request},
-    http::{header, request::Parts, StatusCode},
+    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    http::{StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -22,7 +22,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(AppError::BadRequest {
                 field: None,
@@ -68,17 +72,20 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        Bytes::from_request(req, state).await.map(RawBody).map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::BadRequest {
-                    field: None,
-                    nl: "Het verzoek kon niet volledig worden gelezen.".into(),
-                    en: "The request body could not be read completely.".into(),
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadRequest {
+                        field: None,
+                        nl: "Het verzoek kon niet volledig worden gelezen.".into(),
+                        en: "The request body could not be read completely.".into(),
+                    }
                 }
-            }
-        })
+            })
     }
 }
 
@@ -95,16 +102,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn serde_urlencoded_parse<T: DeserializeOwned>(q: &str) -> Result<T, AppError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().expect("a valid URI")).map(|q| q.0).map_err(
-        |e| {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().expect("a valid URI"))
+        .map(|q| q.0)
+        .map_err(|e| {
             let msg = e.body_text();
             AppError::BadRequest {
                 field: None,
                 nl: format!("Ongeldige zoekparameters: {msg}"),
                 en: format!("Invalid query parameters: {msg}"),
             }
-        },
-    )
+        })
 }
 
 #[cfg(test)]
@@ -124,6 +131,9 @@ mod tests {
 
     #[test]
     fn malformed_json_is_bad_json() {
-        assert!(matches!(parse_json::<NewIncident>(b"{\"id\":"), Err(AppError::BadJson(_))));
+        assert!(matches!(
+            parse_json::<NewIncident>(b"{\"id\":"),
+            Err(AppError::BadJson(_))
+        ));
     }
 }

@@ -6,16 +6,16 @@ pub mod openapi;
 pub mod v1;
 
 use axum::{
+    Json, Router,
     extract::{DefaultBodyLimit, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{HeaderValue, StatusCode, header},
     middleware,
     response::{Html, IntoResponse, Response},
     routing::{delete, get, post, put},
-    Json, Router,
 };
 use tower_http::{
-    catch_panic::CatchPanicLayer, services::ServeDir, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer,
-    trace::TraceLayer,
+    catch_panic::CatchPanicLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer, trace::TraceLayer,
 };
 
 use crate::{db, error::render_problems, metrics, state::AppState};
@@ -39,7 +39,10 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(v1::me))
         .route("/areas/{id}", get(v1::area))
         .route("/areas/{id}/categories", get(v1::categories))
-        .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
+        .route(
+            "/incidents",
+            post(v1::create_incident).get(v1::list_incidents),
+        )
         .route("/incidents/{id}", get(v1::get_incident))
         .route("/patrols", post(v1::start_patrol))
         .route("/patrols/{id}", get(v1::get_patrol))
@@ -48,12 +51,24 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout()));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            cfg.request_timeout(),
+        ));
     let photos = Router::new()
-        .route("/incidents/{id}/photos/{photo_id}", put(v1::upload_photo).get(v1::get_photo))
-        .route("/incidents/{id}/photos/{photo_id}/thumbnail", get(v1::get_thumbnail))
+        .route(
+            "/incidents/{id}/photos/{photo_id}",
+            put(v1::upload_photo).get(v1::get_photo),
+        )
+        .route(
+            "/incidents/{id}/photos/{photo_id}/thumbnail",
+            get(v1::get_thumbnail),
+        )
         .layer(DefaultBodyLimit::max(cfg.max_photo_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.upload_timeout()));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            cfg.upload_timeout(),
+        ));
     let map_ui = ServeDir::new(&cfg.map_ui_dir).fallback(get(placeholder));
 
     Router::new()
@@ -61,16 +76,28 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback_service(map_ui)
         .layer(middleware::from_fn(render_problems))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -84,18 +111,27 @@ async fn healthz() -> &'static str {
 async fn readyz(State(s): State<AppState>) -> Response {
     match db::migrations_applied(&s.pool).await {
         Ok(true) => Json(serde_json::json!({"status": "ready"})).into_response(),
-        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "migrations pending"})))
+        Ok(false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "migrations pending"})),
+        )
             .into_response(),
         Err(e) => {
             tracing::warn!(error = ?e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database unreachable"})),
+            )
                 .into_response()
         }
     }
 }
 
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
 }
 
 /// Served at `/` until the map UI has been built into `map_ui_dir`.

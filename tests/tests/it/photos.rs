@@ -1,10 +1,10 @@
 use std::time::{Duration, Instant};
 
 use kvo_api::{
-    wire::{Incident, Photo},
     Role,
+    wire::{Incident, Photo},
 };
-use kvo_tests::{jpeg, report, TestApp};
+use kvo_tests::{TestApp, jpeg, report};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -32,7 +32,14 @@ fn exif_segment() -> Vec<u8> {
     entry(&mut t, 0x0003, 2, 2, *b"E\0\0\0");
     entry(&mut t, 0x0004, 5, 3, 116u32.to_be_bytes());
     t.extend_from_slice(&0u32.to_be_bytes());
-    for (num, den) in [(52u32, 1u32), (15, 1), (532, 100), (6, 1), (9, 1), (3312, 100)] {
+    for (num, den) in [
+        (52u32, 1u32),
+        (15, 1),
+        (532, 100),
+        (6, 1),
+        (9, 1),
+        (3312, 100),
+    ] {
         t.extend_from_slice(&num.to_be_bytes());
         t.extend_from_slice(&den.to_be_bytes());
     }
@@ -80,7 +87,10 @@ async fn incident_with_device(app: &TestApp) -> (Uuid, String) {
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
     let dev = app.device(area, Role::Ondernemer).await;
     let r = report(area);
-    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
+    assert_eq!(
+        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
+        201
+    );
     (r.id, dev.token)
 }
 
@@ -89,9 +99,18 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
     let app = TestApp::spawn().await;
     let (incident, token) = incident_with_device(&app).await;
     let original = geotagged_jpeg();
-    assert!(jpeg_markers(&original).contains(&0xE1), "the test input does carry APP1");
+    assert!(
+        jpeg_markers(&original).contains(&0xE1),
+        "the test input does carry APP1"
+    );
     let photo_id = Uuid::new_v4();
-    let res = app.put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{photo_id}"), original.clone()).await;
+    let res = app
+        .put_bytes(
+            &token,
+            &format!("/api/v1/incidents/{incident}/photos/{photo_id}"),
+            original.clone(),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let photo: Photo = res.json().await.unwrap();
     assert_eq!(photo.upload_sha256, hex::encode(Sha256::digest(&original)));
@@ -104,15 +123,31 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
         assert_eq!(res.headers()["content-type"], "image/jpeg");
         let bytes = res.bytes().await.unwrap().to_vec();
         let markers = jpeg_markers(&bytes);
-        assert!(markers.iter().all(|m| !(0xE1..=0xEF).contains(m)), "metadata segment left: {markers:x?}");
+        assert!(
+            markers.iter().all(|m| !(0xE1..=0xEF).contains(m)),
+            "metadata segment left: {markers:x?}"
+        );
         for needle in [b"Exif".as_slice(), b"GPS", b"xmpmeta", b"ns.adobe.com"] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} found", String::from_utf8_lossy(needle));
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} found",
+                String::from_utf8_lossy(needle)
+            );
         }
-        let mut decoder = image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().unwrap().into_decoder().unwrap();
+        let mut decoder = image::ImageReader::new(std::io::Cursor::new(&bytes))
+            .with_guessed_format()
+            .unwrap()
+            .into_decoder()
+            .unwrap();
         use image::ImageDecoder;
         assert!(decoder.exif_metadata().unwrap().is_none());
     }
-    let stored: Incident = app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
+    let stored: Incident = app
+        .get(&token, &format!("/api/v1/incidents/{incident}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored.photos, vec![photo]);
 }
 
@@ -121,16 +156,36 @@ async fn photo_upload_is_idempotent_and_may_come_later() {
     let app = TestApp::spawn().await;
     let (incident, token) = incident_with_device(&app).await;
     let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
-    assert_eq!(app.put_bytes(&token, &path, jpeg(800, 600)).await.status(), 201);
-    assert_eq!(app.put_bytes(&token, &path, jpeg(800, 600)).await.status(), 200);
-    assert_eq!(app.put_bytes(&token, &path, jpeg(640, 480)).await.status(), 409);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM photos").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(
+        app.put_bytes(&token, &path, jpeg(800, 600)).await.status(),
+        201
+    );
+    assert_eq!(
+        app.put_bytes(&token, &path, jpeg(800, 600)).await.status(),
+        200
+    );
+    assert_eq!(
+        app.put_bytes(&token, &path, jpeg(640, 480)).await.status(),
+        409
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM photos")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     // Days later, after a restart, a second photo still attaches to the incident.
     let app = app.restart().await;
     let path2 = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
-    assert_eq!(app.put_bytes(&token, &path2, jpeg(300, 300)).await.status(), 201);
-    let stored: Incident = app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
+    assert_eq!(
+        app.put_bytes(&token, &path2, jpeg(300, 300)).await.status(),
+        201
+    );
+    let stored: Incident = app
+        .get(&token, &format!("/api/v1/incidents/{incident}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(stored.photos.len(), 2);
 }
 
@@ -139,11 +194,20 @@ async fn non_images_are_415_judged_by_content() {
     let app = TestApp::spawn().await;
     let (incident, token) = incident_with_device(&app).await;
     let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
-    let res = app.client.put(app.url(&path)).bearer_auth(&token).header("content-type", "image/jpeg")
-        .body(b"GIF89a\x01\x00\x01\x00 pretending to be a jpeg".to_vec()).send().await.unwrap();
+    let res = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&token)
+        .header("content-type", "image/jpeg")
+        .body(b"GIF89a\x01\x00\x01\x00 pretending to be a jpeg".to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let res = app.put_bytes(&token, &path, b"%PDF-1.7 report.pdf".to_vec()).await;
+    let res = app
+        .put_bytes(&token, &path, b"%PDF-1.7 report.pdf".to_vec())
+        .await;
     assert_eq!(res.status(), 415);
     assert_no_files(&app);
 }
@@ -176,7 +240,14 @@ fn decompression_bomb() -> Vec<u8> {
     ihdr.extend_from_slice(&50_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     chunk(&mut png, b"IHDR", &ihdr);
-    chunk(&mut png, b"IDAT", &[0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &[
+            0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    );
     chunk(&mut png, b"IEND", &[]);
     png
 }
@@ -186,7 +257,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -216,7 +291,13 @@ async fn a_corrupt_image_is_422_and_leaves_nothing() {
     let (incident, token) = incident_with_device(&app).await;
     let mut broken = jpeg(200, 200);
     broken.truncate(30);
-    let res = app.put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()), broken).await;
+    let res = app
+        .put_bytes(
+            &token,
+            &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()),
+            broken,
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert_no_files(&app);
 }
@@ -224,7 +305,10 @@ async fn a_corrupt_image_is_422_and_leaves_nothing() {
 /// No blob was written (the store's temp folder aside).
 fn assert_no_files(app: &TestApp) {
     let root = app.data_dir.path().join("photos");
-    let files: Vec<_> = walk(&root).into_iter().filter(|p| !p.starts_with(root.join("tmp"))).collect();
+    let files: Vec<_> = walk(&root)
+        .into_iter()
+        .filter(|p| !p.starts_with(root.join("tmp")))
+        .collect();
     assert!(files.is_empty(), "orphan files: {files:?}");
 }
 

@@ -1,10 +1,14 @@
-use kvo_api::{wire::Problem, Role};
-use kvo_tests::{report, TestApp};
+use kvo_api::{Role, wire::Problem};
+use kvo_tests::{TestApp, report};
 use serde_json::json;
 
 async fn problem(res: reqwest::Response) -> (u16, Problem) {
     let status = res.status().as_u16();
-    assert_eq!(res.headers()["content-type"], "application/problem+json", "status {status}");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "status {status}"
+    );
     (status, res.json().await.unwrap())
 }
 
@@ -12,7 +16,9 @@ async fn problem(res: reqwest::Response) -> (u16, Problem) {
 async fn every_bad_report_gets_its_own_problem() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    kvo_server::areas::set_category_enabled(&app.pool, area, "cyberincident", false).await.unwrap();
+    kvo_server::areas::set_category_enabled(&app.pool, area, "cyberincident", false)
+        .await
+        .unwrap();
     let dev = app.device(area, Role::Ondernemer).await;
     let now = chrono::Utc::now();
 
@@ -24,16 +30,76 @@ async fn every_bad_report_gets_its_own_problem() {
         f(&mut v);
         v
     };
-    cases.push(("latitude", with(&|v| v["location"]["lat"] = json!(200.0)), 422, "coordinates-out-of-range", "location.lat"));
-    cases.push(("longitude", with(&|v| v["location"]["lon"] = json!(-190.0)), 422, "coordinates-out-of-range", "location.lon"));
-    cases.push(("outside", with(&|v| v["location"]["lat"] = json!(52.26)), 422, "outside-area", "location"));
-    cases.push(("future", with(&|v| v["occurred_at"] = json!(now + chrono::Duration::hours(3))), 422, "occurred-in-future", "occurred_at"));
-    cases.push(("old", with(&|v| v["occurred_at"] = json!(now - chrono::Duration::days(400))), 422, "occurred-too-long-ago", "occurred_at"));
-    cases.push(("long text", with(&|v| v["description"] = json!("x".repeat(2001))), 422, "description-too-long", "description"));
-    cases.push(("disabled category", with(&|v| v["category"] = json!("cyberincident")), 422, "category-not-enabled", "category"));
-    cases.push(("unknown category", with(&|v| v["category"] = json!("ufo")), 422, "category-not-enabled", "category"));
-    cases.push(("unknown field", with(&|v| v["prioriteit"] = json!("hoog")), 400, "unknown-field", "prioriteit"));
-    cases.push(("wrong type", with(&|v| v["location"]["lat"] = json!("noord")), 400, "bad-request", ""));
+    cases.push((
+        "latitude",
+        with(&|v| v["location"]["lat"] = json!(200.0)),
+        422,
+        "coordinates-out-of-range",
+        "location.lat",
+    ));
+    cases.push((
+        "longitude",
+        with(&|v| v["location"]["lon"] = json!(-190.0)),
+        422,
+        "coordinates-out-of-range",
+        "location.lon",
+    ));
+    cases.push((
+        "outside",
+        with(&|v| v["location"]["lat"] = json!(52.26)),
+        422,
+        "outside-area",
+        "location",
+    ));
+    cases.push((
+        "future",
+        with(&|v| v["occurred_at"] = json!(now + chrono::Duration::hours(3))),
+        422,
+        "occurred-in-future",
+        "occurred_at",
+    ));
+    cases.push((
+        "old",
+        with(&|v| v["occurred_at"] = json!(now - chrono::Duration::days(400))),
+        422,
+        "occurred-too-long-ago",
+        "occurred_at",
+    ));
+    cases.push((
+        "long text",
+        with(&|v| v["description"] = json!("x".repeat(2001))),
+        422,
+        "description-too-long",
+        "description",
+    ));
+    cases.push((
+        "disabled category",
+        with(&|v| v["category"] = json!("cyberincident")),
+        422,
+        "category-not-enabled",
+        "category",
+    ));
+    cases.push((
+        "unknown category",
+        with(&|v| v["category"] = json!("ufo")),
+        422,
+        "category-not-enabled",
+        "category",
+    ));
+    cases.push((
+        "unknown field",
+        with(&|v| v["prioriteit"] = json!("hoog")),
+        400,
+        "unknown-field",
+        "prioriteit",
+    ));
+    cases.push((
+        "wrong type",
+        with(&|v| v["location"]["lat"] = json!("noord")),
+        400,
+        "bad-request",
+        "",
+    ));
 
     for (name, body, status, slug, field) in cases {
         let (got, p) = problem(app.post(&dev.token, "/api/v1/incidents", &body).await).await;
@@ -44,7 +110,10 @@ async fn every_bad_report_gets_its_own_problem() {
         }
         assert!(!p.detail.is_empty());
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0, "nothing invalid was stored");
 }
 
@@ -55,11 +124,18 @@ async fn the_margin_outside_the_area_is_stated_and_applied() {
     let dev = app.device(area, Role::Ondernemer).await;
     let mut r = report(area);
     r.location.lat = 52.2553; // about 33 m north of the boundary: within the 50 m margin
-    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
+    assert_eq!(
+        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
+        201
+    );
     let mut far = report(area);
     far.location.lat = 52.2560; // about 111 m north
     let (_, p) = problem(app.post(&dev.token, "/api/v1/incidents", &far).await).await;
-    assert!(p.detail.contains("111 m buiten het gebied") && p.detail.contains("marge 50 m"), "{}", p.detail);
+    assert!(
+        p.detail.contains("111 m buiten het gebied") && p.detail.contains("marge 50 m"),
+        "{}",
+        p.detail
+    );
 }
 
 #[tokio::test]
@@ -68,11 +144,29 @@ async fn malformed_json_and_wrong_content_type() {
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
     let dev = app.device(area, Role::Ondernemer).await;
     let url = app.url("/api/v1/incidents");
-    let res = app.client.post(&url).bearer_auth(&dev.token).header("content-type", "application/json")
-        .body("{\"id\": ").send().await.unwrap();
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&dev.token)
+        .header("content-type", "application/json")
+        .body("{\"id\": ")
+        .send()
+        .await
+        .unwrap();
     let (s, p) = problem(res).await;
-    assert_eq!((s, p.type_.ends_with("malformed-json")), (400, true), "{p:?}");
-    let res = app.client.post(&url).bearer_auth(&dev.token).body("id=1").send().await.unwrap();
+    assert_eq!(
+        (s, p.type_.ends_with("malformed-json")),
+        (400, true),
+        "{p:?}"
+    );
+    let res = app
+        .client
+        .post(&url)
+        .bearer_auth(&dev.token)
+        .body("id=1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(res).await.0, 400);
 }
 
@@ -83,11 +177,20 @@ async fn problems_speak_english_on_request() {
     let dev = app.device(area, Role::Ondernemer).await;
     let mut r = report(area);
     r.location.lat = 95.0;
-    let nl = problem(app.post(&dev.token, "/api/v1/incidents", &r).await).await.1;
+    let nl = problem(app.post(&dev.token, "/api/v1/incidents", &r).await)
+        .await
+        .1;
     assert_eq!(nl.title, "Ongeldige invoer");
     assert!(nl.detail.contains("breedtegraad"));
-    let res = app.client.post(app.url("/api/v1/incidents")).bearer_auth(&dev.token)
-        .header("accept-language", "en-GB,en;q=0.9,nl;q=0.5").json(&r).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/incidents"))
+        .bearer_auth(&dev.token)
+        .header("accept-language", "en-GB,en;q=0.9,nl;q=0.5")
+        .json(&r)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-language"], "en");
     let en = problem(res).await.1;
     assert_eq!(en.title, "Invalid input");
@@ -97,14 +200,36 @@ async fn problems_speak_english_on_request() {
 #[tokio::test]
 async fn framework_errors_are_problems_too() {
     let app = TestApp::spawn().await;
-    let res = app.client.get(app.url("/api/v1/bestaat-niet")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/bestaat-niet"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(res).await.0, 404);
-    let res = app.client.get(app.url("/api/v1/incidents")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/incidents"))
+        .send()
+        .await
+        .unwrap();
     let (s, p) = problem(res).await;
     assert_eq!((s, p.title.as_str()), (401, "Niet aangemeld"));
-    let res = app.client.get(app.url("/api/v1/incidents")).bearer_auth("kvod_forged").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/incidents"))
+        .bearer_auth("kvod_forged")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(problem(res).await.0, 401);
-    let res = app.client.get(app.url("/api/v1/incidents?limit=zeven")).bearer_auth("x").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/incidents?limit=zeven"))
+        .bearer_auth("x")
+        .send()
+        .await
+        .unwrap();
     assert!(res.status().is_client_error());
 }
 
@@ -115,17 +240,25 @@ async fn a_slow_upload_times_out_with_a_problem() {
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
     let dev = app.device(area, Role::Ondernemer).await;
     let r = report(area);
-    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
+    assert_eq!(
+        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
+        201
+    );
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "PUT /api/v1/incidents/{}/photos/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 1000000\r\n\r\n",
-        r.id, uuid::Uuid::new_v4(), dev.token
+        r.id,
+        uuid::Uuid::new_v4(),
+        dev.token
     );
     s.write_all(head.as_bytes()).await.unwrap();
     s.write_all(&[0xFF, 0xD8, 0xFF, 0xE0]).await.unwrap();
     let start = std::time::Instant::now();
     let mut buf = vec![0; 4096];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf)).await.expect("server answered").unwrap();
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .expect("server answered")
+        .unwrap();
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("application/problem+json"));
