@@ -95,13 +95,7 @@ const fn cat(
     dimension: Option<Dimension>,
     theme: Option<Theme>,
 ) -> Category {
-    Category {
-        code,
-        label_nl,
-        label_en,
-        dimension,
-        theme,
-    }
+    Category { code, label_nl, label_en, dimension, theme }
 }
 
 use Dimension::{Heel, Schoon, Veilig};
@@ -117,13 +111,7 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
         Some(Heel),
         Some(Criminaliteit),
     ),
-    cat(
-        "diefstal",
-        "Diefstal / winkeldiefstal",
-        "Theft / shoplifting",
-        Some(Veilig),
-        Some(Criminaliteit),
-    ),
+    cat("diefstal", "Diefstal / winkeldiefstal", "Theft / shoplifting", Some(Veilig), Some(Criminaliteit)),
     cat(
         "inbraak",
         "Inbraak of poging tot inbraak",
@@ -131,20 +119,8 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
         Some(Veilig),
         Some(Criminaliteit),
     ),
-    cat(
-        "overval",
-        "Overval",
-        "Robbery",
-        Some(Veilig),
-        Some(Criminaliteit),
-    ),
-    cat(
-        "agressie",
-        "Agressie en geweld",
-        "Aggression and violence",
-        Some(Veilig),
-        Some(Criminaliteit),
-    ),
+    cat("overval", "Overval", "Robbery", Some(Veilig), Some(Criminaliteit)),
+    cat("agressie", "Agressie en geweld", "Aggression and violence", Some(Veilig), Some(Criminaliteit)),
     cat(
         "verdachte_situatie",
         "Verdachte situatie",
@@ -173,20 +149,8 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
         Some(Veilig),
         Some(Overlast),
     ),
-    cat(
-        "graffiti",
-        "Graffiti / wildplakken",
-        "Graffiti / fly-posting",
-        Some(Schoon),
-        Some(Overlast),
-    ),
-    cat(
-        "zwerfvuil",
-        "Zwerfvuil / afval",
-        "Litter / waste",
-        Some(Schoon),
-        Some(Milieu),
-    ),
+    cat("graffiti", "Graffiti / wildplakken", "Graffiti / fly-posting", Some(Schoon), Some(Overlast)),
+    cat("zwerfvuil", "Zwerfvuil / afval", "Litter / waste", Some(Schoon), Some(Milieu)),
     cat(
         "illegale_dump",
         "Illegale dumping (ook drugsafval)",
@@ -194,20 +158,8 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
         Some(Schoon),
         Some(Milieu),
     ),
-    cat(
-        "brandgevaar",
-        "Brandgevaarlijke situatie",
-        "Fire hazard",
-        Some(Veilig),
-        Some(Brandveiligheid),
-    ),
-    cat(
-        "brandstichting",
-        "Brandstichting",
-        "Arson",
-        Some(Veilig),
-        Some(Brandveiligheid),
-    ),
+    cat("brandgevaar", "Brandgevaarlijke situatie", "Fire hazard", Some(Veilig), Some(Brandveiligheid)),
+    cat("brandstichting", "Brandstichting", "Arson", Some(Veilig), Some(Brandveiligheid)),
     cat(
         "verkeersonveilig",
         "Verkeersonveilige situatie",
@@ -215,13 +167,7 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
         Some(Veilig),
         Some(Verkeersveiligheid),
     ),
-    cat(
-        "leegstand",
-        "Leegstand / verpaupering",
-        "Vacancy / decay",
-        Some(Heel),
-        Some(Ondermijning),
-    ),
+    cat("leegstand", "Leegstand / verpaupering", "Vacancy / decay", Some(Heel), Some(Ondermijning)),
     cat(
         "ondermijning",
         "Signaal van ondermijning",
@@ -243,9 +189,7 @@ pub const DEFAULT_CATEGORIES: [Category; 19] = [
 /// Codes are stable identifiers, so the shape is strict.
 pub fn is_valid_code(code: &str) -> bool {
     (1..=40).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 #[cfg(test)]

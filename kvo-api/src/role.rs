@@ -88,10 +88,7 @@ mod tests {
 
     #[test]
     fn only_ondernemer_is_limited_to_own_reports() {
-        let limited: Vec<_> = Role::ALL
-            .into_iter()
-            .filter(|r| !r.sees_all_incidents())
-            .collect();
+        let limited: Vec<_> = Role::ALL.into_iter().filter(|r| !r.sees_all_incidents()).collect();
         assert_eq!(limited, vec![Role::Ondernemer]);
     }
 }

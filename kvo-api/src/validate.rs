@@ -39,11 +39,7 @@ pub enum ValidationError {
     #[error("location lies {distance_m:.0} m outside the area (allowed margin {margin_m:.0} m)")]
     OutsideArea { distance_m: f64, margin_m: f64 },
     #[error("{field}: {reason}")]
-    Other {
-        field: &'static str,
-        reason: &'static str,
-        reason_nl: &'static str,
-    },
+    Other { field: &'static str, reason: &'static str, reason_nl: &'static str },
 }
 
 impl ValidationError {
@@ -55,9 +51,7 @@ impl ValidationError {
             ValidationError::Longitude(_) => "location.lon",
             ValidationError::Accuracy(_) => "location.accuracy_m",
             ValidationError::DescriptionTooLong { .. } => "description",
-            ValidationError::OccurredInFuture { .. } | ValidationError::OccurredTooLongAgo => {
-                "occurred_at"
-            }
+            ValidationError::OccurredInFuture { .. } | ValidationError::OccurredTooLongAgo => "occurred_at",
             ValidationError::Category(_) => "category",
             ValidationError::OutsideArea { .. } => "location",
         }
@@ -67,9 +61,7 @@ impl ValidationError {
     pub fn code(&self) -> &'static str {
         match self {
             ValidationError::NotFinite { .. } => "not-finite",
-            ValidationError::Latitude(_) | ValidationError::Longitude(_) => {
-                "coordinates-out-of-range"
-            }
+            ValidationError::Latitude(_) | ValidationError::Longitude(_) => "coordinates-out-of-range",
             ValidationError::Accuracy(_) => "accuracy-out-of-range",
             ValidationError::DescriptionTooLong { .. } => "description-too-long",
             ValidationError::OccurredInFuture { .. } => "occurred-in-future",
@@ -110,15 +102,10 @@ impl ValidationError {
             ValidationError::Category(c) => {
                 format!("categorie `{c}` is in dit gebied niet ingeschakeld")
             }
-            ValidationError::OutsideArea {
-                distance_m,
-                margin_m,
-            } => format!(
+            ValidationError::OutsideArea { distance_m, margin_m } => format!(
                 "de locatie ligt {distance_m:.0} m buiten het gebied (toegestane marge {margin_m:.0} m)"
             ),
-            ValidationError::Other {
-                field, reason_nl, ..
-            } => format!("{field}: {reason_nl}"),
+            ValidationError::Other { field, reason_nl, .. } => format!("{field}: {reason_nl}"),
         }
     }
 }
@@ -135,14 +122,10 @@ impl Location {
     /// Parses raw coordinates; `accuracy_m` is the 68 % radius the phone reports.
     pub fn new(lat: f64, lon: f64, accuracy_m: Option<f64>) -> Result<Location, ValidationError> {
         if !lat.is_finite() {
-            return Err(ValidationError::NotFinite {
-                field: "location.lat",
-            });
+            return Err(ValidationError::NotFinite { field: "location.lat" });
         }
         if !lon.is_finite() {
-            return Err(ValidationError::NotFinite {
-                field: "location.lon",
-            });
+            return Err(ValidationError::NotFinite { field: "location.lon" });
         }
         if !(-90.0..=90.0).contains(&lat) {
             return Err(ValidationError::Latitude(lat));
@@ -155,11 +138,7 @@ impl Location {
         {
             return Err(ValidationError::Accuracy(a));
         }
-        Ok(Location {
-            lat,
-            lon,
-            accuracy_m,
-        })
+        Ok(Location { lat, lon, accuracy_m })
     }
 
     /// Latitude in degrees.
@@ -192,11 +171,8 @@ impl Description {
         if chars > MAX_DESCRIPTION_CHARS {
             return Err(ValidationError::DescriptionTooLong { chars });
         }
-        let cleaned: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-            .collect();
+        let cleaned: String =
+            raw.trim().chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
         Ok((!cleaned.is_empty()).then_some(Description(cleaned)))
     }
 
@@ -214,10 +190,7 @@ impl Description {
 /// Checks that an incident time is plausible relative to the receiver's clock
 /// `now`: not beyond the allowed clock skew in the future, and not more than a
 /// year back.
-pub fn check_occurred_at(
-    occurred_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), ValidationError> {
+pub fn check_occurred_at(occurred_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ValidationError> {
     if occurred_at > now + MAX_CLOCK_SKEW {
         let minutes = (occurred_at - now).num_minutes();
         return Err(ValidationError::OccurredInFuture { minutes });
@@ -234,22 +207,10 @@ mod tests {
 
     #[test]
     fn location_rejects_out_of_range_and_nan() {
-        assert_eq!(
-            Location::new(200.0, 5.0, None),
-            Err(ValidationError::Latitude(200.0))
-        );
-        assert_eq!(
-            Location::new(52.0, -181.0, None),
-            Err(ValidationError::Longitude(-181.0))
-        );
-        assert!(matches!(
-            Location::new(f64::NAN, 5.0, None),
-            Err(ValidationError::NotFinite { .. })
-        ));
-        assert_eq!(
-            Location::new(52.0, 5.0, Some(-1.0)),
-            Err(ValidationError::Accuracy(-1.0))
-        );
+        assert_eq!(Location::new(200.0, 5.0, None), Err(ValidationError::Latitude(200.0)));
+        assert_eq!(Location::new(52.0, -181.0, None), Err(ValidationError::Longitude(-181.0)));
+        assert!(matches!(Location::new(f64::NAN, 5.0, None), Err(ValidationError::NotFinite { .. })));
+        assert_eq!(Location::new(52.0, 5.0, Some(-1.0)), Err(ValidationError::Accuracy(-1.0)));
         let ok = Location::new(52.0, 5.0, Some(150.0)).unwrap();
         assert!(ok.is_poor());
         assert!(!Location::new(52.0, 5.0, Some(8.0)).unwrap().is_poor());
@@ -258,16 +219,12 @@ mod tests {
     #[test]
     fn description_limits_and_cleans() {
         assert_eq!(Description::parse("   ").unwrap(), None);
-        let d = Description::parse(" ruit\u{0007} ingegooid\n")
-            .unwrap()
-            .unwrap();
+        let d = Description::parse(" ruit\u{0007} ingegooid\n").unwrap().unwrap();
         assert_eq!(d.as_str(), "ruit ingegooid");
         let long = "é".repeat(MAX_DESCRIPTION_CHARS + 1);
         assert_eq!(
             Description::parse(&long),
-            Err(ValidationError::DescriptionTooLong {
-                chars: MAX_DESCRIPTION_CHARS + 1
-            })
+            Err(ValidationError::DescriptionTooLong { chars: MAX_DESCRIPTION_CHARS + 1 })
         );
         // The limit counts characters, not bytes: 2,000 two-byte characters pass.
         assert!(Description::parse(&"é".repeat(MAX_DESCRIPTION_CHARS)).is_ok());
@@ -291,10 +248,7 @@ mod tests {
     fn every_error_has_both_languages() {
         let errs = [
             ValidationError::Latitude(91.0),
-            ValidationError::OutsideArea {
-                distance_m: 812.0,
-                margin_m: 50.0,
-            },
+            ValidationError::OutsideArea { distance_m: 812.0, margin_m: 50.0 },
             ValidationError::Category("x".into()),
         ];
         for e in errs {

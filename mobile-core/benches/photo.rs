@@ -44,16 +44,10 @@ fn twelve_megapixels() -> Vec<u8> {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let n = (seed & 0x0F) as u32;
-        image::Rgb([
-            ((x / 16 + n) % 256) as u8,
-            ((y / 12 + n) % 256) as u8,
-            (((x + y) / 28 + n) % 256) as u8,
-        ])
+        image::Rgb([((x / 16 + n) % 256) as u8, ((y / 12 + n) % 256) as u8, (((x + y) / 28 + n) % 256) as u8])
     });
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&img)
-        .unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
     out
 }
 
@@ -82,13 +76,8 @@ fn measure(name: &str, runs: usize, f: &dyn Fn() -> usize) {
 
 fn main() {
     let original = twelve_megapixels();
-    println!(
-        "photo preparation, 12 MP JPEG ({} KB) to 1600 px, one thread",
-        original.len() / 1024
-    );
-    measure("fast: DCT-scaled decode + SIMD resize", 15, &|| {
-        photo::prepare(&original).unwrap().jpeg.len()
-    });
+    println!("photo preparation, 12 MP JPEG ({} KB) to 1600 px, one thread", original.len() / 1024);
+    measure("fast: DCT-scaled decode + SIMD resize", 15, &|| photo::prepare(&original).unwrap().jpeg.len());
     breakdown(&original);
     measure("naive: image decode + Lanczos3 + image JPEG", 5, &|| {
         photo::prepare_naive(&original).unwrap().len()

@@ -14,8 +14,8 @@ use kvo_api::{
     Description, Location,
     validate::check_occurred_at,
     wire::{
-        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, NewIncident, NewPatrol,
-        RoutePoint, RoutePoints, WireLocation,
+        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, NewIncident, NewPatrol, RoutePoint,
+        RoutePoints, WireLocation,
     },
 };
 use rand::Rng;
@@ -175,10 +175,7 @@ impl KvoClient {
         &self,
         draft: &ReportDraft,
     ) -> Result<(Option<Location>, Option<Description>, DateTime<Utc>)> {
-        let location = draft
-            .location
-            .map(|l| Location::new(l.lat, l.lon, l.accuracy_m))
-            .transpose()?;
+        let location = draft.location.map(|l| Location::new(l.lat, l.lon, l.accuracy_m)).transpose()?;
         let description = match &draft.description {
             Some(d) => Description::parse(d)?,
             None => None,
@@ -214,24 +211,13 @@ impl KvoClient {
     }
 
     fn to_report(&self, r: ReportRow) -> Result<Report> {
-        let photos = self
-            .db()
-            .photos(&r.id)?
-            .into_iter()
-            .map(photo_entry)
-            .collect();
+        let photos = self.db().photos(&r.id)?.into_iter().map(photo_entry).collect();
         let location = match (r.lat, r.lon) {
-            (Some(lat), Some(lon)) => Some(GeoFix {
-                lat,
-                lon,
-                accuracy_m: r.accuracy_m,
-            }),
+            (Some(lat), Some(lon)) => Some(GeoFix { lat, lon, accuracy_m: r.accuracy_m }),
             _ => None,
         };
         Ok(Report {
-            poor_location: r
-                .accuracy_m
-                .is_some_and(|a| a > kvo_api::validate::POOR_ACCURACY_M),
+            poor_location: r.accuracy_m.is_some_and(|a| a > kvo_api::validate::POOR_ACCURACY_M),
             id: r.id,
             category: r.category,
             location,
@@ -269,8 +255,7 @@ impl KvoClient {
                 let r = self.db().report(&item.entity_id)?;
                 let body = NewIncident {
                     id: Uuid::parse_str(&r.id).map_err(|_| Error::State("corrupt report id"))?,
-                    area_id: Uuid::parse_str(&r.area_id)
-                        .map_err(|_| Error::State("corrupt area id"))?,
+                    area_id: Uuid::parse_str(&r.area_id).map_err(|_| Error::State("corrupt area id"))?,
                     category: r.category.clone(),
                     location: WireLocation {
                         lat: r.lat.unwrap_or_default(),
@@ -300,19 +285,13 @@ impl KvoClient {
                 let p = self.db().photo(&item.entity_id)?;
                 let bytes = std::fs::read(&p.file)?;
                 let path = format!("/api/v1/incidents/{}/photos/{}", p.report_id, p.id);
-                Ok(answer(
-                    self.http
-                        .request("PUT", &path, Some(token), Body::Jpeg(&bytes), None),
-                )?
-                .0)
+                Ok(answer(self.http.request("PUT", &path, Some(token), Body::Jpeg(&bytes), None))?.0)
             }
             Kind::PatrolStart => {
                 let (area_id, started_at, _) = self.db().patrol(&item.entity_id)?;
                 let body = NewPatrol {
-                    id: Uuid::parse_str(&item.entity_id)
-                        .map_err(|_| Error::State("corrupt patrol id"))?,
-                    area_id: Uuid::parse_str(&area_id)
-                        .map_err(|_| Error::State("corrupt area id"))?,
+                    id: Uuid::parse_str(&item.entity_id).map_err(|_| Error::State("corrupt patrol id"))?,
+                    area_id: Uuid::parse_str(&area_id).map_err(|_| Error::State("corrupt area id"))?,
                     started_at,
                 };
                 Ok(answer(self.http.request(
@@ -330,10 +309,7 @@ impl KvoClient {
                 let base = format!("/api/v1/patrols/{}", item.entity_id);
                 for chunk in points.chunks(POINTS_PER_REQUEST) {
                     let body = RoutePoints {
-                        points: chunk
-                            .iter()
-                            .map(|&(at, lat, lon)| RoutePoint { lat, lon, at })
-                            .collect(),
+                        points: chunk.iter().map(|&(at, lat, lon)| RoutePoint { lat, lon, at }).collect(),
                     };
                     let (attempt, _) = answer(self.http.request(
                         "POST",
@@ -342,19 +318,11 @@ impl KvoClient {
                         Body::Json(serde_json::to_vec(&body)?),
                         None,
                     ))?;
-                    if !matches!(
-                        attempt,
-                        Attempt::Answered {
-                            status: 200..=299,
-                            ..
-                        }
-                    ) {
+                    if !matches!(attempt, Attempt::Answered { status: 200..=299, .. }) {
                         return Ok(attempt);
                     }
                 }
-                let body = EndPatrol {
-                    ended_at: ended_at.ok_or(Error::State("patrol has not ended"))?,
-                };
+                let body = EndPatrol { ended_at: ended_at.ok_or(Error::State("patrol has not ended"))? };
                 Ok(answer(self.http.request(
                     "POST",
                     &format!("{base}/end"),
@@ -371,11 +339,7 @@ impl KvoClient {
     /// in queue order, an item whose dependency is not yet sent waits, and a
     /// transient failure pauses every worker (the server or the network is the
     /// problem, not the item).
-    fn sync_inner(
-        &self,
-        budget: Duration,
-        observer: Option<Arc<dyn SyncObserver>>,
-    ) -> Result<QueueState> {
+    fn sync_inner(&self, budget: Duration, observer: Option<Arc<dyn SyncObserver>>) -> Result<QueueState> {
         let token = self.token()?;
         let run = Run {
             deadline: Instant::now() + budget,
@@ -388,15 +352,11 @@ impl KvoClient {
         };
         run.notify(self)?;
         let results: Vec<Result<()>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..SYNC_WORKERS)
-                .map(|_| scope.spawn(|| self.worker(&run, &token)))
-                .collect();
+            let workers: Vec<_> =
+                (0..SYNC_WORKERS).map(|_| scope.spawn(|| self.worker(&run, &token))).collect();
             workers
                 .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or(Err(Error::State("sync worker panicked")))
-                })
+                .map(|w| w.join().unwrap_or(Err(Error::State("sync worker panicked"))))
                 .collect()
         });
         if run.signed_out.load(Ordering::SeqCst) {
@@ -464,8 +424,7 @@ impl KvoClient {
                 run.bytes_sent.fetch_add(item.bytes, Ordering::SeqCst);
             }
             Decision::RetryAfter(d) => {
-                self.db()
-                    .mark_retry(item.seq, now_ms + d.as_millis() as i64)?;
+                self.db().mark_retry(item.seq, now_ms + d.as_millis() as i64)?;
                 let mut p = run.paused_until.lock().unwrap_or_else(|p| p.into_inner());
                 let until = Instant::now() + d;
                 *p = Some(p.map_or(until, |old| old.max(until)));
@@ -523,10 +482,7 @@ impl KvoClient {
     /// Opens the client on `data_dir` (created if missing) for the server at
     /// `server_url`. Work that was under way when the app was killed is queued again.
     #[uniffi::constructor]
-    pub fn open(
-        data_dir: String,
-        server_url: String,
-    ) -> std::result::Result<Arc<KvoClient>, ApiError> {
+    pub fn open(data_dir: String, server_url: String) -> std::result::Result<Arc<KvoClient>, ApiError> {
         let store = Store::open(std::path::Path::new(&data_dir))?;
         Ok(Arc::new(KvoClient {
             store: Mutex::new(store),
@@ -558,7 +514,8 @@ impl KvoClient {
         display_name: Option<String>,
         device_name: Option<String>,
     ) -> std::result::Result<Session, ApiError> {
-        let body = serde_json::json!({"code": code, "display_name": display_name, "device_name": device_name});
+        let body =
+            serde_json::json!({"code": code, "display_name": display_name, "device_name": device_name});
         let answer = self.http.request(
             "POST",
             "/api/v1/devices/redeem",
@@ -577,10 +534,7 @@ impl KvoClient {
         db.set_meta(TOKEN_KEY, Some(&s.token))?;
         let mut stored = s.clone();
         stored.token = String::new();
-        db.set_meta(
-            SESSION_KEY,
-            Some(&serde_json::to_string(&stored).map_err(Error::from)?),
-        )?;
+        db.set_meta(SESSION_KEY, Some(&serde_json::to_string(&stored).map_err(Error::from)?))?;
         drop(db);
         Ok(self.session_inner()?)
     }
@@ -589,13 +543,7 @@ impl KvoClient {
     /// and forgets it. Unsent reports stay on the device.
     pub fn sign_out(&self) -> std::result::Result<(), ApiError> {
         if let Ok(token) = self.token() {
-            let _ = self.http.request(
-                "DELETE",
-                "/api/v1/devices/current",
-                Some(&token),
-                Body::None,
-                None,
-            );
+            let _ = self.http.request("DELETE", "/api/v1/devices/current", Some(&token), Body::None, None);
         }
         let db = self.db();
         db.set_meta(TOKEN_KEY, None)?;
@@ -614,19 +562,13 @@ impl KvoClient {
         let token = self.token()?;
         let etag = self.db().meta(CATEGORIES_ETAG_KEY)?;
         let path = format!("/api/v1/areas/{}/categories", session.area_id);
-        let a = self
-            .http
-            .request("GET", &path, Some(&token), Body::None, etag.as_deref())?
-            .ok()?;
+        let a = self.http.request("GET", &path, Some(&token), Body::None, etag.as_deref())?.ok()?;
         if a.status == 304 {
             return Ok(false);
         }
         let list: CategoryList = serde_json::from_slice(&a.body).map_err(Error::from)?;
         let db = self.db();
-        db.set_meta(
-            CATEGORIES_KEY,
-            Some(&serde_json::to_string(&list).map_err(Error::from)?),
-        )?;
+        db.set_meta(CATEGORIES_KEY, Some(&serde_json::to_string(&list).map_err(Error::from)?))?;
         db.set_meta(CATEGORIES_ETAG_KEY, a.etag.as_deref())?;
         Ok(true)
     }
@@ -658,11 +600,7 @@ impl KvoClient {
 
     /// Changes a report that has not been sent yet (a wedged report may be
     /// corrected and is then queued again).
-    pub fn update_report(
-        &self,
-        id: String,
-        draft: ReportDraft,
-    ) -> std::result::Result<Report, ApiError> {
+    pub fn update_report(&self, id: String, draft: ReportDraft) -> std::result::Result<Report, ApiError> {
         let (location, description, occurred_at) = self.validate(&draft)?;
         let mut row = self.db().report(&id)?;
         row.category = draft.category;
@@ -677,11 +615,7 @@ impl KvoClient {
     }
 
     /// Sets only the location of an unsent report (the user's pin, or a photo's position).
-    pub fn set_location(
-        &self,
-        id: String,
-        location: GeoFix,
-    ) -> std::result::Result<Report, ApiError> {
+    pub fn set_location(&self, id: String, location: GeoFix) -> std::result::Result<Report, ApiError> {
         let r = self.report(id.clone())?;
         let draft = ReportDraft {
             category: r.category,
@@ -701,10 +635,7 @@ impl KvoClient {
     /// Every report on this device, newest first.
     pub fn reports(&self) -> std::result::Result<Vec<Report>, ApiError> {
         let rows = self.db().reports()?;
-        Ok(rows
-            .into_iter()
-            .map(|r| self.to_report(r))
-            .collect::<Result<_>>()?)
+        Ok(rows.into_iter().map(|r| self.to_report(r)).collect::<Result<_>>()?)
     }
 
     /// Prepares a photo (EXIF orientation applied, metadata stripped, at most
@@ -731,47 +662,31 @@ impl KvoClient {
         };
         self.db().insert_photo(&row, &prepared.jpeg, Utc::now())?;
         let suggested_location = match (report.lat, prepared.gps) {
-            (None, Some((lat, lon))) => Some(GeoFix {
-                lat,
-                lon,
-                accuracy_m: None,
-            }),
+            (None, Some((lat, lon))) => Some(GeoFix { lat, lon, accuracy_m: None }),
             _ => None,
         };
         let photo = photo_entry(self.db().photo(&row.id)?);
-        Ok(AttachedPhoto {
-            photo,
-            suggested_location,
-        })
+        Ok(AttachedPhoto { photo, suggested_location })
     }
 
     /// Starts a surveillance round; reports made until it ends belong to it.
     pub fn start_patrol(&self) -> std::result::Result<String, ApiError> {
         let session = self.session_inner()?;
         if self.db().active_patrol()?.is_some() {
-            return Err(ApiError::State {
-                reason: "a patrol is already under way".into(),
-            });
+            return Err(ApiError::State { reason: "a patrol is already under way".into() });
         }
         let id = Uuid::new_v4().to_string();
-        self.db()
-            .insert_patrol(&id, &session.area_id, Utc::now().trunc_subsecs(6))?;
+        self.db().insert_patrol(&id, &session.area_id, Utc::now().trunc_subsecs(6))?;
         Ok(id)
     }
 
     /// Adds a point to the route of the patrol under way. Cheap enough to call
     /// every few seconds; points at an already stored time are ignored.
-    pub fn add_route_point(
-        &self,
-        lat: f64,
-        lon: f64,
-        at: SystemTime,
-    ) -> std::result::Result<(), ApiError> {
+    pub fn add_route_point(&self, lat: f64, lon: f64, at: SystemTime) -> std::result::Result<(), ApiError> {
         let loc = Location::new(lat, lon, None).map_err(Error::from)?;
         let db = self.db();
-        let (id, _, _) = db.active_patrol()?.ok_or(ApiError::State {
-            reason: "no patrol under way".into(),
-        })?;
+        let (id, _, _) =
+            db.active_patrol()?.ok_or(ApiError::State { reason: "no patrol under way".into() })?;
         db.add_point(&id, to_utc(at), loc.lat(), loc.lon())?;
         Ok(())
     }
@@ -779,9 +694,8 @@ impl KvoClient {
     /// Ends the patrol under way; its route is uploaded with it.
     pub fn end_patrol(&self) -> std::result::Result<(), ApiError> {
         let mut db = self.db();
-        let (id, _, _) = db.active_patrol()?.ok_or(ApiError::State {
-            reason: "no patrol under way".into(),
-        })?;
+        let (id, _, _) =
+            db.active_patrol()?.ok_or(ApiError::State { reason: "no patrol under way".into() })?;
         db.end_patrol(&id, Utc::now().trunc_subsecs(6))?;
         Ok(())
     }
@@ -806,9 +720,7 @@ impl KvoClient {
         observer: Option<Arc<dyn SyncObserver>>,
     ) -> std::result::Result<QueueState, ApiError> {
         if self.syncing.swap(true, Ordering::SeqCst) {
-            return Err(ApiError::State {
-                reason: "a sync is already running".into(),
-            });
+            return Err(ApiError::State { reason: "a sync is already running".into() });
         }
         self.stop.store(false, Ordering::SeqCst);
         let result = self.sync_inner(Duration::from_millis(budget_ms), observer);
@@ -827,10 +739,7 @@ impl KvoClient {
         let token = self.token()?;
         let mut cursor: Option<String> = None;
         loop {
-            let q = cursor
-                .as_ref()
-                .map(|c| format!("&cursor={c}"))
-                .unwrap_or_default();
+            let q = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
             let a = self
                 .http
                 .request(
@@ -843,8 +752,7 @@ impl KvoClient {
                 .ok()?;
             let page: IncidentPage = serde_json::from_slice(&a.body).map_err(Error::from)?;
             for inc in &page.items {
-                self.db()
-                    .set_server_status(&inc.id.to_string(), inc.status.code())?;
+                self.db().set_server_status(&inc.id.to_string(), inc.status.code())?;
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),

@@ -62,35 +62,22 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl From<kvo_api::ValidationError> for Error {
     fn from(e: kvo_api::ValidationError) -> Self {
-        Error::Invalid {
-            field: e.field().to_string(),
-            reason: e.message_en(),
-        }
+        Error::Invalid { field: e.field().to_string(), reason: e.message_en() }
     }
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Sqlite(e) => ApiError::Storage {
-                reason: e.to_string(),
-            },
-            Error::Io(e) => ApiError::Storage {
-                reason: e.kind().to_string(),
-            },
-            Error::Json(e) => ApiError::Storage {
-                reason: format!("corrupt record: {}", e.classify() as u8),
-            },
+            Error::Sqlite(e) => ApiError::Storage { reason: e.to_string() },
+            Error::Io(e) => ApiError::Storage { reason: e.kind().to_string() },
+            Error::Json(e) => ApiError::Storage { reason: format!("corrupt record: {}", e.classify() as u8) },
             Error::Invalid { field, reason } => ApiError::InvalidInput { field, reason },
-            Error::Photo(e) => ApiError::Photo {
-                reason: e.to_string(),
-            },
+            Error::Photo(e) => ApiError::Photo { reason: e.to_string() },
             Error::Transport(reason) => ApiError::Network { reason },
             Error::Unauthorized => ApiError::Unauthorized,
             Error::NotFound => ApiError::NotFound,
-            Error::State(reason) => ApiError::State {
-                reason: reason.to_string(),
-            },
+            Error::State(reason) => ApiError::State { reason: reason.to_string() },
             Error::Server { status, reason } => ApiError::Server { status, reason },
         }
     }

@@ -17,8 +17,8 @@ pub mod queue;
 pub mod store;
 
 pub use client::{
-    AttachedPhoto, Category, GeoFix, KvoClient, PhotoEntry, QueueState, Report, ReportDraft,
-    Session, SyncObserver,
+    AttachedPhoto, Category, GeoFix, KvoClient, PhotoEntry, QueueState, Report, ReportDraft, Session,
+    SyncObserver,
 };
 pub use error::ApiError;
 pub use kvo_api as api;

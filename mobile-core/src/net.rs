@@ -23,11 +23,7 @@ impl Answer {
 
     /// As the queue sees it.
     pub fn attempt(&self) -> Attempt {
-        Attempt::Answered {
-            status: self.status,
-            retry_after: self.retry_after,
-            detail: self.detail(),
-        }
+        Attempt::Answered { status: self.status, retry_after: self.retry_after, detail: self.detail() }
     }
 
     /// Fails unless 2xx (for calls outside the queue).
@@ -36,10 +32,7 @@ impl Answer {
             200..=299 | 304 => Ok(self),
             401 => Err(Error::Unauthorized),
             404 => Err(Error::NotFound),
-            status => Err(Error::Server {
-                status,
-                reason: self.detail().unwrap_or_default(),
-            }),
+            status => Err(Error::Server { status, reason: self.detail().unwrap_or_default() }),
         }
     }
 }
@@ -66,10 +59,7 @@ impl Http {
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
-        Http {
-            agent,
-            base: base.trim_end_matches('/').to_string(),
-        }
+        Http { agent, base: base.trim_end_matches('/').to_string() }
     }
 
     /// Makes one request. `Err` means no answer (network).
@@ -83,10 +73,7 @@ impl Http {
     ) -> Result<Answer, Error> {
         let url = format!("{}{path}", self.base);
         let auth = token.map(|t| format!("Bearer {t}"));
-        let mut b = ureq::http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("Accept-Language", "nl");
+        let mut b = ureq::http::Request::builder().method(method).uri(&url).header("Accept-Language", "nl");
         if let Some(a) = &auth {
             b = b.header("Authorization", a);
         }
@@ -94,9 +81,7 @@ impl Http {
             b = b.header("If-None-Match", e);
         }
         let result = match body {
-            Body::None => self
-                .agent
-                .run(b.body(()).map_err(|e| Error::Transport(e.to_string()))?),
+            Body::None => self.agent.run(b.body(()).map_err(|e| Error::Transport(e.to_string()))?),
             Body::Json(v) => self.agent.run(
                 b.header("Content-Type", "application/json")
                     .body(v)
@@ -109,24 +94,11 @@ impl Http {
             ),
         };
         let mut res = result.map_err(|e| Error::Transport(e.to_string()))?;
-        let header = |name: &str| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let retry_after = header("retry-after").and_then(|v| v.trim().parse().ok());
         let etag = header("etag");
         let status = res.status().as_u16();
-        let body = res
-            .body_mut()
-            .read_to_vec()
-            .map_err(|e| Error::Transport(e.to_string()))?;
-        Ok(Answer {
-            status,
-            retry_after,
-            etag,
-            body,
-        })
+        let body = res.body_mut().read_to_vec().map_err(|e| Error::Transport(e.to_string()))?;
+        Ok(Answer { status, retry_after, etag, body })
     }
 }

@@ -54,21 +54,7 @@ fn sniff(bytes: &[u8]) -> Option<Format> {
     match bytes {
         [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
         [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(Format::Png),
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => Some(Format::WebP),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(Format::WebP),
         _ => None,
     }
 }
@@ -86,9 +72,7 @@ pub fn prepare(original: &[u8]) -> Result<Prepared, PhotoError> {
     let size = imagesize::blob_size(original).map_err(|_| PhotoError::Corrupt)?;
     let pixels = size.width as u64 * size.height as u64;
     if pixels > MAX_PIXELS {
-        return Err(PhotoError::TooLarge {
-            megapixels: pixels as f64 / 1e6,
-        });
+        return Err(PhotoError::TooLarge { megapixels: pixels as f64 / 1e6 });
     }
     let (rgb, exif) = match format {
         Format::Jpeg => decode_jpeg_scaled(original)?,
@@ -99,13 +83,7 @@ pub fn prepare(original: &[u8]) -> Result<Prepared, PhotoError> {
     let upright = orient(small, exif.orientation);
     let jpeg = encode(&upright, QUALITY)?;
     let sha256 = hex::encode(Sha256::digest(&jpeg));
-    Ok(Prepared {
-        width: upright.width(),
-        height: upright.height(),
-        jpeg,
-        sha256,
-        gps: exif.gps,
-    })
+    Ok(Prepared { width: upright.width(), height: upright.height(), jpeg, sha256, gps: exif.gps })
 }
 
 /// Decodes a JPEG at the smallest DCT scale that keeps the long side at least [`MAX_SIDE`].
@@ -113,10 +91,7 @@ fn decode_jpeg_scaled(bytes: &[u8]) -> Result<(RgbImage, ExifFacts), PhotoError>
     let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     dec.read_info().map_err(|_| PhotoError::Corrupt)?;
     let info = dec.info().ok_or(PhotoError::Corrupt)?;
-    let exif = dec
-        .exif_data()
-        .map(|e| parse_exif(e.to_vec()))
-        .unwrap_or_default();
+    let exif = dec.exif_data().map(|e| parse_exif(e.to_vec())).unwrap_or_default();
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     let long = w.max(h);
     if long > MAX_SIDE {
@@ -133,14 +108,9 @@ fn decode_jpeg_scaled(bytes: &[u8]) -> Result<(RgbImage, ExifFacts), PhotoError>
         jpeg_decoder::PixelFormat::L8 => {
             RgbImage::from_raw(w, h, pixels.iter().flat_map(|&l| [l, l, l]).collect())
         }
-        jpeg_decoder::PixelFormat::L16 => RgbImage::from_raw(
-            w,
-            h,
-            pixels
-                .chunks_exact(2)
-                .flat_map(|c| [c[0], c[0], c[0]])
-                .collect(),
-        ),
+        jpeg_decoder::PixelFormat::L16 => {
+            RgbImage::from_raw(w, h, pixels.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0]]).collect())
+        }
         jpeg_decoder::PixelFormat::CMYK32 => RgbImage::from_raw(
             w,
             h,
@@ -157,25 +127,16 @@ fn decode_jpeg_scaled(bytes: &[u8]) -> Result<(RgbImage, ExifFacts), PhotoError>
 }
 
 fn decode_other(bytes: &[u8]) -> Result<(RgbImage, ExifFacts), PhotoError> {
-    let reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| PhotoError::Corrupt)?;
+    let reader =
+        image::ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| PhotoError::Corrupt)?;
     let mut dec = reader.into_decoder().map_err(|_| PhotoError::Corrupt)?;
-    let exif = dec
-        .exif_metadata()
-        .ok()
-        .flatten()
-        .map(|e| parse_exif(e.to_vec()))
-        .unwrap_or_default();
+    let exif = dec.exif_metadata().ok().flatten().map(|e| parse_exif(e.to_vec())).unwrap_or_default();
     let img = image::DynamicImage::from_decoder(dec).map_err(|_| PhotoError::Corrupt)?;
     Ok((img.into_rgb8(), exif))
 }
 
 fn parse_exif(raw: Vec<u8>) -> ExifFacts {
-    let tiff = raw
-        .strip_prefix(b"Exif\0\0")
-        .map(<[u8]>::to_vec)
-        .unwrap_or(raw);
+    let tiff = raw.strip_prefix(b"Exif\0\0").map(<[u8]>::to_vec).unwrap_or(raw);
     let Ok(exif) = exif::Reader::new().read_raw(tiff) else {
         return ExifFacts::default();
     };
@@ -193,9 +154,7 @@ fn parse_exif(raw: Vec<u8>) -> ExifFacts {
         };
         let v = d.to_f64() + m.to_f64() / 60.0 + s.to_f64() / 3600.0;
         let sign = match exif.get_field(ref_tag, exif::In::PRIMARY).map(|r| &r.value) {
-            Some(exif::Value::Ascii(a)) if a.first().and_then(|s| s.first()) == Some(&negative) => {
-                -1.0
-            }
+            Some(exif::Value::Ascii(a)) if a.first().and_then(|s| s.first()) == Some(&negative) => -1.0,
             _ => 1.0,
         };
         v.is_finite().then_some(sign * v)
@@ -203,9 +162,7 @@ fn parse_exif(raw: Vec<u8>) -> ExifFacts {
     let lat = coord(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, b'S');
     let lon = coord(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, b'W');
     let gps = match (lat, lon) {
-        (Some(lat), Some(lon))
-            if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
-        {
+        (Some(lat), Some(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => {
             Some((lat, lon))
         }
         _ => None,
@@ -223,11 +180,8 @@ fn resize(src: &RgbImage, max_side: u32) -> Result<RgbImage, PhotoError> {
     let dw = ((f64::from(w) * f).round() as u32).max(1);
     let dh = ((f64::from(h) * f).round() as u32).max(1);
     let mut dst = RgbImage::new(dw, dh);
-    let opts =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    fr::Resizer::new()
-        .resize(src, &mut dst, &opts)
-        .map_err(|_| PhotoError::Corrupt)?;
+    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new().resize(src, &mut dst, &opts).map_err(|_| PhotoError::Corrupt)?;
     Ok(dst)
 }
 
@@ -264,10 +218,7 @@ pub fn prepare_naive(original: &[u8]) -> Result<Vec<u8>, PhotoError> {
     let resized = img.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Lanczos3);
     let mut out = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, QUALITY);
-    resized
-        .to_rgb8()
-        .write_with_encoder(enc)
-        .map_err(|_| PhotoError::Corrupt)?;
+    resized.to_rgb8().write_with_encoder(enc).map_err(|_| PhotoError::Corrupt)?;
     Ok(out)
 }
 
@@ -277,11 +228,7 @@ pub mod testing {
     /// A JPEG of `w` × `h` with a smooth pattern.
     pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| {
-            image::Rgb([
-                (x * 255 / w.max(1)) as u8,
-                (y * 255 / h.max(1)) as u8,
-                ((x + y) % 200) as u8,
-            ])
+            image::Rgb([(x * 255 / w.max(1)) as u8, (y * 255 / h.max(1)) as u8, ((x + y) % 200) as u8])
         });
         super::encode(&img, 90).expect("encode")
     }
@@ -303,32 +250,16 @@ pub mod testing {
         entry(&mut t, 0x8825, 4, 1, 38u32.to_be_bytes());
         t.extend_from_slice(&0u32.to_be_bytes());
         t.extend_from_slice(&4u16.to_be_bytes());
-        entry(
-            &mut t,
-            0x0001,
-            2,
-            2,
-            [if lat < 0.0 { b'S' } else { b'N' }, 0, 0, 0],
-        );
+        entry(&mut t, 0x0001, 2, 2, [if lat < 0.0 { b'S' } else { b'N' }, 0, 0, 0]);
         entry(&mut t, 0x0002, 5, 3, 92u32.to_be_bytes());
-        entry(
-            &mut t,
-            0x0003,
-            2,
-            2,
-            [if lon < 0.0 { b'W' } else { b'E' }, 0, 0, 0],
-        );
+        entry(&mut t, 0x0003, 2, 2, [if lon < 0.0 { b'W' } else { b'E' }, 0, 0, 0]);
         entry(&mut t, 0x0004, 5, 3, 116u32.to_be_bytes());
         t.extend_from_slice(&0u32.to_be_bytes());
         for v in [lat.abs(), lon.abs()] {
             let d = v.trunc();
             let m = ((v - d) * 60.0).trunc();
             let s = ((v - d) * 60.0 - m) * 60.0;
-            for (num, den) in [
-                (d as u32, 1u32),
-                (m as u32, 1),
-                ((s * 10_000.0).round() as u32, 10_000),
-            ] {
+            for (num, den) in [(d as u32, 1u32), (m as u32, 1), ((s * 10_000.0).round() as u32, 10_000)] {
                 t.extend_from_slice(&num.to_be_bytes());
                 t.extend_from_slice(&den.to_be_bytes());
             }
@@ -364,10 +295,7 @@ mod tests {
         let p = prepare(&original).unwrap();
         assert_eq!((p.width, p.height), (800, 1600), "rotated upright");
         let (lat, lon) = p.gps.unwrap();
-        assert!(
-            (lat - 52.2512).abs() < 1e-6 && (lon - 6.1592).abs() < 1e-6,
-            "{lat} {lon}"
-        );
+        assert!((lat - 52.2512).abs() < 1e-6 && (lon - 6.1592).abs() < 1e-6, "{lat} {lon}");
         assert!(!p.jpeg.windows(4).any(|w| w == b"Exif"));
         let mut dec = jpeg_decoder::Decoder::new(Cursor::new(&p.jpeg));
         dec.read_info().unwrap();
@@ -386,8 +314,7 @@ mod tests {
     fn png_is_accepted_and_becomes_jpeg() {
         let img = image::RgbaImage::from_pixel(300, 200, image::Rgba([200, 10, 10, 255]));
         let mut png = Vec::new();
-        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
         let p = prepare(&png).unwrap();
         assert_eq!(&p.jpeg[..2], &[0xFF, 0xD8]);
         assert_eq!((p.width, p.height), (300, 200));
@@ -395,10 +322,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_not_a_crash() {
-        assert_eq!(
-            prepare(b"not an image").unwrap_err(),
-            PhotoError::Unsupported
-        );
+        assert_eq!(prepare(b"not an image").unwrap_err(), PhotoError::Unsupported);
         let mut j = jpeg(400, 300);
         j.truncate(j.len() / 3);
         // A truncated JPEG may decode with grey at the bottom or fail; it must not panic.

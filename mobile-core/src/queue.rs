@@ -53,11 +53,7 @@ impl ItemState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {
     /// An HTTP answer with its status, `Retry-After` (seconds) and problem detail.
-    Answered {
-        status: u16,
-        retry_after: Option<u64>,
-        detail: Option<String>,
-    },
+    Answered { status: u16, retry_after: Option<u64>, detail: Option<String> },
     /// No answer: connection refused, reset, time-out.
     NoAnswer,
 }
@@ -81,11 +77,7 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(300),
-            jitter: 0.25,
-        }
+        Backoff { base: Duration::from_secs(2), max: Duration::from_secs(300), jitter: 0.25 }
     }
 }
 
@@ -103,24 +95,15 @@ impl Backoff {
 pub fn decide(attempt: &Attempt, attempts: u32, backoff: &Backoff, r: f64) -> Decision {
     match attempt {
         Attempt::NoAnswer => Decision::RetryAfter(backoff.delay(attempts, r)),
-        Attempt::Answered {
-            status,
-            retry_after,
-            detail,
-        } => match *status {
+        Attempt::Answered { status, retry_after, detail } => match *status {
             200..=299 => Decision::Done,
             401 => Decision::SignInAgain,
             408 | 429 | 500..=599 => {
                 // The server's Retry-After wins over our own backoff, up to an hour.
-                let delay =
-                    retry_after.map_or_else(|| backoff.delay(attempts, r), Duration::from_secs);
+                let delay = retry_after.map_or_else(|| backoff.delay(attempts, r), Duration::from_secs);
                 Decision::RetryAfter(delay.min(Duration::from_secs(3600)))
             }
-            s => Decision::Wedge(
-                detail
-                    .clone()
-                    .unwrap_or_else(|| format!("de server weigerde dit ({s})")),
-            ),
+            s => Decision::Wedge(detail.clone().unwrap_or_else(|| format!("de server weigerde dit ({s})"))),
         },
     }
 }
@@ -130,11 +113,7 @@ mod tests {
     use super::*;
 
     fn answered(status: u16) -> Attempt {
-        Attempt::Answered {
-            status,
-            retry_after: None,
-            detail: None,
-        }
+        Attempt::Answered { status, retry_after: None, detail: None }
     }
 
     #[test]
@@ -147,11 +126,7 @@ mod tests {
 
     #[test]
     fn transient_failures_retry_with_growing_backoff() {
-        let b = Backoff {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-            jitter: 0.0,
-        };
+        let b = Backoff { base: Duration::from_secs(1), max: Duration::from_secs(60), jitter: 0.0 };
         let delays: Vec<_> = (1..=8)
             .map(|n| match decide(&Attempt::NoAnswer, n, &b, 0.5) {
                 Decision::RetryAfter(d) => d.as_secs(),
@@ -160,68 +135,34 @@ mod tests {
             .collect();
         assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 60, 60]);
         for s in [500, 502, 503, 408, 429] {
-            assert!(
-                matches!(decide(&answered(s), 1, &b, 0.5), Decision::RetryAfter(_)),
-                "{s}"
-            );
+            assert!(matches!(decide(&answered(s), 1, &b, 0.5), Decision::RetryAfter(_)), "{s}");
         }
     }
 
     #[test]
     fn jitter_spreads_within_bounds() {
-        let b = Backoff {
-            base: Duration::from_secs(10),
-            max: Duration::from_secs(60),
-            jitter: 0.25,
-        };
+        let b = Backoff { base: Duration::from_secs(10), max: Duration::from_secs(60), jitter: 0.25 };
         assert_eq!(b.delay(1, 0.0), Duration::from_secs_f64(7.5));
         assert_eq!(b.delay(1, 1.0), Duration::from_secs_f64(12.5));
     }
 
     #[test]
     fn retry_after_is_honoured() {
-        let b = Backoff {
-            base: Duration::from_millis(100),
-            max: Duration::from_secs(60),
-            jitter: 0.0,
-        };
-        let a = Attempt::Answered {
-            status: 429,
-            retry_after: Some(7),
-            detail: None,
-        };
-        assert_eq!(
-            decide(&a, 1, &b, 0.5),
-            Decision::RetryAfter(Duration::from_secs(7))
-        );
-        let absurd = Attempt::Answered {
-            status: 503,
-            retry_after: Some(1_000_000),
-            detail: None,
-        };
-        assert_eq!(
-            decide(&absurd, 1, &b, 0.5),
-            Decision::RetryAfter(Duration::from_secs(3600))
-        );
+        let b = Backoff { base: Duration::from_millis(100), max: Duration::from_secs(60), jitter: 0.0 };
+        let a = Attempt::Answered { status: 429, retry_after: Some(7), detail: None };
+        assert_eq!(decide(&a, 1, &b, 0.5), Decision::RetryAfter(Duration::from_secs(7)));
+        let absurd = Attempt::Answered { status: 503, retry_after: Some(1_000_000), detail: None };
+        assert_eq!(decide(&absurd, 1, &b, 0.5), Decision::RetryAfter(Duration::from_secs(3600)));
     }
 
     #[test]
     fn other_client_errors_wedge_with_the_servers_reason() {
         let b = Backoff::default();
-        let a = Attempt::Answered {
-            status: 422,
-            retry_after: None,
-            detail: Some("buiten het gebied".into()),
-        };
-        assert_eq!(
-            decide(&a, 1, &b, 0.5),
-            Decision::Wedge("buiten het gebied".into())
-        );
+        let a =
+            Attempt::Answered { status: 422, retry_after: None, detail: Some("buiten het gebied".into()) };
+        assert_eq!(decide(&a, 1, &b, 0.5), Decision::Wedge("buiten het gebied".into()));
         for s in [400, 403, 404, 409, 413, 415] {
-            assert!(
-                matches!(decide(&answered(s), 3, &b, 0.5), Decision::Wedge(_)),
-                "{s}"
-            );
+            assert!(matches!(decide(&answered(s), 3, &b, 0.5), Decision::Wedge(_)), "{s}");
         }
     }
 }

@@ -133,9 +133,7 @@ fn ts(t: DateTime<Utc>) -> String {
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 impl Store {
@@ -148,28 +146,18 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = Store {
-            conn,
-            dir: dir.to_path_buf(),
-        };
+        let mut store = Store { conn, dir: dir.to_path_buf() };
         store.migrate(MIGRATIONS.len())?;
-        store.conn.execute(
-            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'",
-            [],
-        )?;
+        store.conn.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'", [])?;
         Ok(store)
     }
 
     /// Applies migrations up to version `to`.
     fn migrate(&mut self, to: usize) -> Result<()> {
-        let current: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let current = current as usize;
         if current > MIGRATIONS.len() {
-            return Err(Error::State(
-                "the store was written by a newer version of the app",
-            ));
+            return Err(Error::State("the store was written by a newer version of the app"));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(current) {
             let tx = self.conn.transaction()?;
@@ -182,10 +170,7 @@ impl Store {
 
     /// A value from the key-value table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     /// Sets (or with `None` removes) a key-value entry.
@@ -200,13 +185,7 @@ impl Store {
         Ok(())
     }
 
-    fn enqueue(
-        &self,
-        kind: Kind,
-        entity_id: &str,
-        depends_on: Option<i64>,
-        bytes: u64,
-    ) -> Result<i64> {
+    fn enqueue(&self, kind: Kind, entity_id: &str, depends_on: Option<i64>, bytes: u64) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO outbox (kind, entity_id, depends_on, bytes) VALUES (?1, ?2, ?3, ?4)",
             params![kind.code(), entity_id, depends_on, bytes as i64],
@@ -277,11 +256,9 @@ impl Store {
     fn report_state(&self, id: &str) -> Result<Option<ItemState>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT state FROM outbox WHERE kind = 'report' AND entity_id = ?1",
-                [id],
-                |r| r.get::<_, String>(0),
-            )
+            .query_row("SELECT state FROM outbox WHERE kind = 'report' AND entity_id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })
             .optional()?
             .map(|s| ItemState::from_code(&s)))
     }
@@ -308,18 +285,13 @@ impl Store {
                FROM reports r JOIN outbox o ON o.kind = 'report' AND o.entity_id = r.id
               ORDER BY r.occurred_at DESC, r.id",
         )?;
-        let rows = stmt
-            .query_map([], report_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([], report_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Records the server's status of a sent report.
     pub fn set_server_status(&self, id: &str, status: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE reports SET server_status = ?2 WHERE id = ?1",
-            params![id, status],
-        )?;
+        self.conn.execute("UPDATE reports SET server_status = ?2 WHERE id = ?1", params![id, status])?;
         Ok(())
     }
 
@@ -330,9 +302,7 @@ impl Store {
         let mut f = std::fs::File::create(&path)?;
         f.write_all(jpeg)?;
         f.sync_all()?;
-        let report_seq = self
-            .seq_of(Kind::Report, &p.report_id)?
-            .ok_or(Error::NotFound)?;
+        let report_seq = self.seq_of(Kind::Report, &p.report_id)?.ok_or(Error::NotFound)?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO photos (id, report_id, file, sha256, bytes, width, height, created_at)
@@ -363,9 +333,7 @@ impl Store {
                FROM photos p JOIN outbox o ON o.kind = 'photo' AND o.entity_id = p.id
               WHERE p.report_id = ?1 ORDER BY o.seq",
         )?;
-        let rows = stmt
-            .query_map([report_id], photo_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt.query_map([report_id], photo_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -408,7 +376,9 @@ impl Store {
     /// one insert through a cached statement.
     pub fn add_point(&self, patrol_id: &str, at: DateTime<Utc>, lat: f64, lon: f64) -> Result<()> {
         self.conn
-            .prepare_cached("INSERT OR IGNORE INTO patrol_points (patrol_id, at, lat, lon) VALUES (?1, ?2, ?3, ?4)")?
+            .prepare_cached(
+                "INSERT OR IGNORE INTO patrol_points (patrol_id, at, lat, lon) VALUES (?1, ?2, ?3, ?4)",
+            )?
             .execute(params![patrol_id, ts(at), lat, lon])?;
         Ok(())
     }
@@ -434,31 +404,20 @@ impl Store {
     /// A patrol: (area id, started at, ended at).
     pub fn patrol(&self, id: &str) -> Result<(String, DateTime<Utc>, Option<DateTime<Utc>>)> {
         self.conn
-            .query_row(
-                "SELECT area_id, started_at, ended_at FROM patrols WHERE id = ?1",
-                [id],
-                |r| {
-                    let ended: Option<String> = r.get(2)?;
-                    Ok((
-                        r.get(0)?,
-                        parse_ts(&r.get::<_, String>(1)?)?,
-                        ended.map(|e| parse_ts(&e)).transpose()?,
-                    ))
-                },
-            )
+            .query_row("SELECT area_id, started_at, ended_at FROM patrols WHERE id = ?1", [id], |r| {
+                let ended: Option<String> = r.get(2)?;
+                Ok((r.get(0)?, parse_ts(&r.get::<_, String>(1)?)?, ended.map(|e| parse_ts(&e)).transpose()?))
+            })
             .optional()?
             .ok_or(Error::NotFound)
     }
 
     /// A patrol's route points in time order: (at, lat, lon).
     pub fn points(&self, patrol_id: &str) -> Result<Vec<(DateTime<Utc>, f64, f64)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT at, lat, lon FROM patrol_points WHERE patrol_id = ?1 ORDER BY at")?;
+        let mut stmt =
+            self.conn.prepare("SELECT at, lat, lon FROM patrol_points WHERE patrol_id = ?1 ORDER BY at")?;
         let rows = stmt
-            .query_map([patrol_id], |r| {
-                Ok((parse_ts(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?))
-            })?
+            .query_map([patrol_id], |r| Ok((parse_ts(&r.get::<_, String>(0)?)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -505,25 +464,18 @@ impl Store {
 
     /// Moves an item to `sending`.
     pub fn mark_sending(&self, seq: i64) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE seq = ?1",
-            [seq],
-        )?;
+        self.conn
+            .execute("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE seq = ?1", [seq])?;
         Ok(())
     }
 
     /// Marks an item sent; a sent photo's file is deleted (the server has it).
     pub fn mark_sent(&self, item: &Item) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET state = 'sent', reason = NULL WHERE seq = ?1",
-            [item.seq],
-        )?;
+        self.conn.execute("UPDATE outbox SET state = 'sent', reason = NULL WHERE seq = ?1", [item.seq])?;
         if item.kind == Kind::Photo {
-            let file: String = self.conn.query_row(
-                "SELECT file FROM photos WHERE id = ?1",
-                [&item.entity_id],
-                |r| r.get(0),
-            )?;
+            let file: String =
+                self.conn
+                    .query_row("SELECT file FROM photos WHERE id = ?1", [&item.entity_id], |r| r.get(0))?;
             let _ = std::fs::remove_file(file);
         }
         Ok(())
@@ -554,9 +506,7 @@ impl Store {
     /// Counts per state.
     pub fn counts(&self) -> Result<Counts> {
         let mut c = Counts::default();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+        let mut stmt = self.conn.prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (state, n) = row?;
             let n = n as u64;
@@ -644,13 +594,7 @@ mod tests {
         let idx = conn
             .prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name")
             .unwrap()
-            .query_map([], |r| {
-                Ok(format!(
-                    "index {}:{}",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?
-                ))
-            })
+            .query_map([], |r| Ok(format!("index {}:{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .unwrap()
             .map(|r| r.unwrap())
             .collect::<Vec<_>>();
@@ -663,10 +607,7 @@ mod tests {
         let old = tempfile::tempdir().unwrap();
         {
             let conn = Connection::open(old.path().join("kvo.sqlite3")).unwrap();
-            let mut s = Store {
-                conn,
-                dir: old.path().to_path_buf(),
-            };
+            let mut s = Store { conn, dir: old.path().to_path_buf() };
             s.migrate(1).unwrap();
             s.conn
                 .execute(
@@ -679,22 +620,12 @@ mod tests {
         let fresh_dir = tempfile::tempdir().unwrap();
         let fresh = Store::open(fresh_dir.path()).unwrap();
         assert_eq!(schema(&upgraded.conn), schema(&fresh.conn));
-        let v: i64 = upgraded
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
+        let v: i64 = upgraded.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
-        let kept: String = upgraded
-            .conn
-            .query_row("SELECT category FROM reports WHERE id = 'r'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let kept: String =
+            upgraded.conn.query_row("SELECT category FROM reports WHERE id = 'r'", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, "diefstal", "data survives the upgrade");
-        let mode: String = upgraded
-            .conn
-            .pragma_query_value(None, "journal_mode", |r| r.get(0))
-            .unwrap();
+        let mode: String = upgraded.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -748,10 +679,7 @@ mod tests {
         let first = s.next_due(i64::MAX).unwrap().unwrap();
         assert_eq!((first.kind, first.entity_id.as_str()), (Kind::Report, "r1"));
         s.mark_sending(first.seq).unwrap();
-        assert!(
-            s.next_due(i64::MAX).unwrap().is_none(),
-            "p1 waits for r1; r2 has no location"
-        );
+        assert!(s.next_due(i64::MAX).unwrap().is_none(), "p1 waits for r1; r2 has no location");
         s.mark_wedged(first.seq, "409").unwrap();
         assert_eq!(s.photo("p1").unwrap().state, ItemState::Wedged);
         assert_eq!(s.report("r1").unwrap().reason.as_deref(), Some("409"));
@@ -763,19 +691,8 @@ mod tests {
         assert_eq!(next.entity_id, "r2");
         s.mark_sent(&next).unwrap();
         assert_eq!(s.next_due(i64::MAX).unwrap().unwrap().entity_id, "p2");
-        assert!(
-            s.update_report(&r2).is_err(),
-            "a sent report cannot be edited"
-        );
-        assert_eq!(
-            s.counts().unwrap(),
-            Counts {
-                pending: 1,
-                sending: 0,
-                sent: 1,
-                wedged: 2
-            }
-        );
+        assert!(s.update_report(&r2).is_err(), "a sent report cannot be edited");
+        assert_eq!(s.counts().unwrap(), Counts { pending: 1, sending: 0, sent: 1, wedged: 2 });
     }
 
     #[test]

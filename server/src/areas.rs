@@ -65,12 +65,11 @@ fn to_geojson_text(mp: &MultiPolygon<f64>) -> String {
 }
 
 async fn check_valid(pool: &PgPool, geojson: &str) -> anyhow::Result<()> {
-    let reason: Option<String> = sqlx::query_scalar(
-        "SELECT NULLIF(ST_IsValidReason(ST_GeomFromGeoJSON($1)), 'Valid Geometry')",
-    )
-    .bind(geojson)
-    .fetch_one(pool)
-    .await?;
+    let reason: Option<String> =
+        sqlx::query_scalar("SELECT NULLIF(ST_IsValidReason(ST_GeomFromGeoJSON($1)), 'Valid Geometry')")
+            .bind(geojson)
+            .fetch_one(pool)
+            .await?;
     if let Some(r) = reason {
         bail!("the polygon is not valid: {r}");
     }
@@ -166,19 +165,17 @@ pub async fn set_category_enabled(
 
 /// Reads an area with its zones.
 pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
-    let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7) FROM areas WHERE id = $1",
-    )
-    .bind(area_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<(String, String, Option<String>, String)> =
+        sqlx::query_as("SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7) FROM areas WHERE id = $1")
+            .bind(area_id)
+            .fetch_optional(pool)
+            .await?;
     let (name, kind, municipality, boundary) = row.ok_or(AppError::NotFound)?;
-    let zones: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "SELECT id, name, ST_AsGeoJSON(geom, 7) FROM zones WHERE area_id = $1 ORDER BY name",
-    )
-    .bind(area_id)
-    .fetch_all(pool)
-    .await?;
+    let zones: Vec<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom, 7) FROM zones WHERE area_id = $1 ORDER BY name")
+            .bind(area_id)
+            .fetch_all(pool)
+            .await?;
     Ok(Area {
         id: area_id,
         name,
@@ -187,13 +184,7 @@ pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
         boundary: serde_json::from_str(&boundary).context("PostGIS GeoJSON")?,
         zones: zones
             .into_iter()
-            .map(|(id, name, g)| {
-                Ok(Zone {
-                    id,
-                    name,
-                    geometry: serde_json::from_str(&g)?,
-                })
-            })
+            .map(|(id, name, g)| Ok(Zone { id, name, geometry: serde_json::from_str(&g)? }))
             .collect::<anyhow::Result<_>>()?,
     })
 }
@@ -212,15 +203,13 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> AppResult<CategoryList>
         area_id,
         categories: rows
             .into_iter()
-            .map(
-                |(code, label_nl, label_en, theme, dimension)| CategoryInfo {
-                    code,
-                    label_nl,
-                    label_en,
-                    theme: theme.as_deref().and_then(Theme::from_code),
-                    dimension: dimension.as_deref().and_then(Dimension::from_code),
-                },
-            )
+            .map(|(code, label_nl, label_en, theme, dimension)| CategoryInfo {
+                code,
+                label_nl,
+                label_en,
+                theme: theme.as_deref().and_then(Theme::from_code),
+                dimension: dimension.as_deref().and_then(Dimension::from_code),
+            })
             .collect(),
     })
 }
@@ -250,35 +239,23 @@ impl AreaIndex {
         margin_m: f64,
     ) -> Result<Placement, ValidationError> {
         if !self.enabled.contains(category) {
-            return Err(ValidationError::Category(
-                category.chars().take(40).collect(),
-            ));
+            return Err(ValidationError::Category(category.chars().take(40).collect()));
         }
         let p = Point::new(lon, lat);
         if !self.boundary.intersects(&p) {
             let distance_m = distance_m(&self.boundary, p);
             if distance_m > margin_m {
-                return Err(ValidationError::OutsideArea {
-                    distance_m,
-                    margin_m,
-                });
+                return Err(ValidationError::OutsideArea { distance_m, margin_m });
             }
             return Ok(Placement { zone_id: None });
         }
-        let zone_id = self
-            .zones
-            .iter()
-            .find(|(_, _, g)| g.intersects(&p))
-            .map(|(id, _, _)| *id);
+        let zone_id = self.zones.iter().find(|(_, _, g)| g.intersects(&p)).map(|(id, _, _)| *id);
         Ok(Placement { zone_id })
     }
 
     /// The name of one of the area's zones.
     pub fn zone_name(&self, id: Uuid) -> Option<&str> {
-        self.zones
-            .iter()
-            .find(|(z, _, _)| *z == id)
-            .map(|(_, n, _)| n.as_str())
+        self.zones.iter().find(|(z, _, _)| *z == id).map(|(_, n, _)| n.as_str())
     }
 }
 
@@ -287,10 +264,8 @@ impl AreaIndex {
 fn distance_m(mp: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
     const M_PER_DEG_LAT: f64 = 110_574.0;
     let m_per_deg_lon = 111_320.0 * p.y().to_radians().cos();
-    let project = |c: Coord<f64>| Coord {
-        x: (c.x - p.x()) * m_per_deg_lon,
-        y: (c.y - p.y()) * M_PER_DEG_LAT,
-    };
+    let project =
+        |c: Coord<f64>| Coord { x: (c.x - p.x()) * m_per_deg_lon, y: (c.y - p.y()) * M_PER_DEG_LAT };
     let local = mp.map_coords(project);
     Euclidean.distance(&Point::new(0.0, 0.0), &local)
 }
@@ -304,20 +279,13 @@ pub struct AreaCache {
 impl AreaCache {
     /// The index of `area_id`, from memory or freshly loaded.
     pub async fn get(&self, pool: &PgPool, area_id: Uuid) -> AppResult<Arc<AreaIndex>> {
-        if let Some((t, idx)) = self
-            .entries
-            .lock()
-            .expect("area cache poisoned")
-            .get(&area_id)
+        if let Some((t, idx)) = self.entries.lock().expect("area cache poisoned").get(&area_id)
             && t.elapsed() < INDEX_TTL
         {
             return Ok(idx.clone());
         }
         let idx = Arc::new(load_index(pool, area_id).await?);
-        self.entries
-            .lock()
-            .expect("area cache poisoned")
-            .insert(area_id, (Instant::now(), idx.clone()));
+        self.entries.lock().expect("area cache poisoned").insert(area_id, (Instant::now(), idx.clone()));
         Ok(idx)
     }
 }
@@ -329,12 +297,11 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> AppResult<AreaIndex> {
             .fetch_optional(pool)
             .await?;
     let boundary = parse_polygon_geojson(&boundary.ok_or(AppError::NotFound)?)?;
-    let zone_rows: Vec<(Uuid, String, String)> = sqlx::query_as(
-        "SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name",
-    )
-    .bind(area_id)
-    .fetch_all(pool)
-    .await?;
+    let zone_rows: Vec<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name")
+            .bind(area_id)
+            .fetch_all(pool)
+            .await?;
     let zones = zone_rows
         .into_iter()
         .map(|(id, name, g)| Ok((id, name, parse_polygon_geojson(&g)?)))
@@ -344,11 +311,7 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> AppResult<AreaIndex> {
             .bind(area_id)
             .fetch_all(pool)
             .await?;
-    Ok(AreaIndex {
-        boundary,
-        zones,
-        enabled: enabled.into_iter().collect(),
-    })
+    Ok(AreaIndex { boundary, zones, enabled: enabled.into_iter().collect() })
 }
 
 #[cfg(test)]
@@ -361,11 +324,7 @@ mod tests {
         let zone = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.160,52.245],[6.160,52.250],[6.155,52.250],[6.155,52.245]]]}"#;
         AreaIndex {
             boundary: parse_polygon_geojson(gj).unwrap(),
-            zones: vec![(
-                Uuid::nil(),
-                "Brink".into(),
-                parse_polygon_geojson(zone).unwrap(),
-            )],
+            zones: vec![(Uuid::nil(), "Brink".into(), parse_polygon_geojson(zone).unwrap())],
             enabled: ["diefstal".to_string()].into(),
         }
     }
@@ -373,14 +332,8 @@ mod tests {
     #[test]
     fn inside_finds_zone_and_margin_is_measured_in_metres() {
         let a = square();
-        assert_eq!(
-            a.place("diefstal", 52.247, 6.157, 50.0).unwrap().zone_id,
-            Some(Uuid::nil())
-        );
-        assert_eq!(
-            a.place("diefstal", 52.252, 6.162, 50.0).unwrap().zone_id,
-            None
-        );
+        assert_eq!(a.place("diefstal", 52.247, 6.157, 50.0).unwrap().zone_id, Some(Uuid::nil()));
+        assert_eq!(a.place("diefstal", 52.252, 6.162, 50.0).unwrap().zone_id, None);
         // 0.0005° of latitude north of the boundary is about 55 m.
         let just_out = a.place("diefstal", 52.2555, 6.160, 100.0);
         assert_eq!(just_out.unwrap().zone_id, None);

@@ -60,9 +60,8 @@ pub fn new_token(prefix: &str) -> String {
 /// A fresh invite code like `KVO-7Q4M-XR2D-9KTB` (60 random bits).
 pub fn new_invite_code() -> String {
     let mut rng = rand::rng();
-    let chars: String = (0..12)
-        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
-        .collect();
+    let chars: String =
+        (0..12).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect();
     format!("KVO-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
 }
 
@@ -99,11 +98,7 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 async fn verify_password(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
             .unwrap_or(false)
     })
     .await
@@ -142,11 +137,7 @@ impl Principal {
         self.memberships
             .iter()
             .find(|(a, _)| *a == area_id)
-            .map(|&(area_id, role)| AreaAccess {
-                area_id,
-                person_id: self.person_id,
-                role,
-            })
+            .map(|&(area_id, role)| AreaAccess { area_id, person_id: self.person_id, role })
             .ok_or(AppError::NotFound)
     }
 
@@ -171,9 +162,7 @@ pub struct AuthCache {
 impl AuthCache {
     fn get(&self, key: &[u8]) -> Option<Principal> {
         let map = self.entries.lock().expect("auth cache poisoned");
-        map.get(key)
-            .filter(|(t, _)| t.elapsed() < CACHE_TTL)
-            .map(|(_, p)| p.clone())
+        map.get(key).filter(|(t, _)| t.elapsed() < CACHE_TTL).map(|(_, p)| p.clone())
     }
 
     fn put(&self, key: Vec<u8>, p: Principal) {
@@ -185,10 +174,7 @@ impl AuthCache {
     }
 
     fn forget(&self, key: &[u8]) {
-        self.entries
-            .lock()
-            .expect("auth cache poisoned")
-            .remove(key);
+        self.entries.lock().expect("auth cache poisoned").remove(key);
     }
 }
 
@@ -213,9 +199,7 @@ impl FromRequestParts<AppState> for Principal {
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
 /// The value of cookie `name`, if the request carries it.
@@ -245,11 +229,7 @@ async fn device_principal(state: &AppState, token: &str) -> AppResult<Principal>
     .await?;
     let (token_id, area_id, person_id, role) = row.ok_or(AppError::Unauthorized)?;
     let role = Role::from_code(&role).context("unknown role in database")?;
-    let p = Principal {
-        person_id,
-        memberships: Arc::from([(area_id, role)]),
-        via: Via::Device { token_id },
-    };
+    let p = Principal { person_id, memberships: Arc::from([(area_id, role)]), via: Via::Device { token_id } };
     state.auth.put(key, p.clone());
     Ok(p)
 }
@@ -270,10 +250,7 @@ async fn session_principal(state: &AppState, token: &str) -> AppResult<Principal
     let memberships = memberships_of(&state.pool, person_id).await?;
     let p = Principal {
         person_id,
-        memberships: memberships
-            .into_iter()
-            .map(|m| (m.area_id, m.role))
-            .collect(),
+        memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
         via: Via::Session { session_id },
     };
     state.auth.put(key, p.clone());
@@ -312,11 +289,7 @@ pub async fn me(pool: &PgPool, p: &Principal) -> AppResult<Me> {
         .into_iter()
         .filter(|m| p.access(m.area_id).is_ok())
         .collect();
-    Ok(Me {
-        person_id: p.person_id,
-        display_name,
-        memberships,
-    })
+    Ok(Me { person_id: p.person_id, display_name, memberships })
 }
 
 /// An invite just created; the code is shown once and stored only hashed.
@@ -350,11 +323,7 @@ pub async fn create_invite(
     .execute(pool)
     .await
     .context("inserting invite")?;
-    Ok(NewInvite {
-        id,
-        code,
-        expires_at,
-    })
+    Ok(NewInvite { id, code, expires_at })
 }
 
 /// Redeems an invite: creates the person, their membership and a device token.
@@ -382,10 +351,7 @@ pub async fn redeem_invite(
     };
     let role = Role::from_code(&role).context("unknown role in invite")?;
     let person_id = Uuid::new_v4();
-    let name = display_name
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(role.code());
+    let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(role.code());
     let name: String = name.chars().take(200).collect();
     let device: Option<String> = device_name.map(|d| d.chars().take(200).collect());
     let token = new_token("kvod");
@@ -416,33 +382,23 @@ pub async fn redeem_invite(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(DeviceSession {
-        token,
-        person_id,
-        area_id,
-        area_name,
-        role,
-    })
+    Ok(DeviceSession { token, person_id, area_id, area_name, role })
 }
 
 /// Revokes the credential a request was made with (sign out).
 pub async fn revoke(state: &AppState, p: &Principal, raw_token: &str) -> AppResult<()> {
     match p.via {
         Via::Device { token_id } => {
-            sqlx::query(
-                "UPDATE device_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(token_id)
-            .execute(&state.pool)
-            .await?;
+            sqlx::query("UPDATE device_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+                .bind(token_id)
+                .execute(&state.pool)
+                .await?;
         }
         Via::Session { session_id } => {
-            sqlx::query(
-                "UPDATE web_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(session_id)
-            .execute(&state.pool)
-            .await?;
+            sqlx::query("UPDATE web_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
+                .bind(session_id)
+                .execute(&state.pool)
+                .await?;
         }
     }
     state.auth.forget(&hash_secret(raw_token));
@@ -456,7 +412,8 @@ pub fn raw_credential(parts: &Parts) -> Option<&str> {
 
 /// A PHC string no password matches, verified when the e-mail is unknown so
 /// that response times do not reveal which addresses exist.
-const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Z8b3MW0ihJbqjpgRY3uVE2fJ7YbLw1C3kS9vcbXjv2Q";
+const DUMMY_PHC: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Z8b3MW0ihJbqjpgRY3uVE2fJ7YbLw1C3kS9vcbXjv2Q";
 
 /// Signs a web user in; returns the new session token and its principal.
 pub async fn login(pool: &PgPool, email: &str, password: &str) -> AppResult<(String, Principal)> {
@@ -482,22 +439,17 @@ pub async fn login(pool: &PgPool, email: &str, password: &str) -> AppResult<(Str
     };
     let token = new_token("kvos");
     let session_id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO web_sessions (id, person_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(session_id)
-    .bind(person_id)
-    .bind(hash_secret(&token))
-    .bind(Utc::now() + SESSION_TTL)
-    .execute(pool)
-    .await?;
+    sqlx::query("INSERT INTO web_sessions (id, person_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(session_id)
+        .bind(person_id)
+        .bind(hash_secret(&token))
+        .bind(Utc::now() + SESSION_TTL)
+        .execute(pool)
+        .await?;
     let memberships = memberships_of(pool, person_id).await?;
     let p = Principal {
         person_id,
-        memberships: memberships
-            .into_iter()
-            .map(|m| (m.area_id, m.role))
-            .collect(),
+        memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
         via: Via::Session { session_id },
     };
     Ok((token, p))
@@ -553,10 +505,7 @@ mod tests {
         assert_eq!(code.len(), "KVO-XXXX-XXXX-XXXX".len());
         let typed = code.to_lowercase().replace('-', " ");
         assert_eq!(normalize_invite_code(&typed), normalize_invite_code(&code));
-        assert_eq!(
-            normalize_invite_code("kvo-0ab1-..."),
-            normalize_invite_code("KVO-OAB1")
-        );
+        assert_eq!(normalize_invite_code("kvo-0ab1-..."), normalize_invite_code("KVO-OAB1"));
         assert_eq!(normalize_invite_code("KVO-IL00"), "1100");
     }
 

@@ -46,9 +46,7 @@ impl Phase {
     fn pct(&self, p: f64) -> Duration {
         let mut v = self.latencies.clone();
         v.sort();
-        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1))
-            .copied()
-            .unwrap_or_default()
+        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default()
     }
 
     fn print(&self, name: &str) {
@@ -79,8 +77,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     .await?;
     let mut tokens = vec![];
     for _ in 0..b.clients {
-        let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1))
-            .await?;
+        let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1)).await?;
         tokens.push(
             auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
                 .await
@@ -88,11 +85,8 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
                 .token,
         );
     }
-    let config = Config {
-        data_dir: tmp.path().join("data"),
-        db_pool_size: cfg.db_pool_size,
-        ..Config::default()
-    };
+    let config =
+        Config { data_dir: tmp.path().join("data"), db_pool_size: cfg.db_pool_size, ..Config::default() };
     let state = AppState::new(pool.clone(), config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -100,9 +94,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let server = tokio::spawn(crate::serve(listener, state, async {
         let _ = stop_rx.await;
     }));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(b.clients)
-        .build()?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients).build()?;
     println!(
         "ingest benchmark: {} clients, {} cores, PostgreSQL pool {}, synchronous_commit on",
         b.clients,
@@ -112,15 +104,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
 
     // Warm up connections, caches and the area index.
     run_clients(&client, &base, area, &tokens, Duration::from_secs(1), None).await;
-    let meta = run_clients(
-        &client,
-        &base,
-        area,
-        &tokens,
-        Duration::from_secs(b.seconds),
-        None,
-    )
-    .await;
+    let meta = run_clients(&client, &base, area, &tokens, Duration::from_secs(b.seconds), None).await;
     meta.print("metadata-only reports via HTTP");
 
     let photo = Arc::new(bench_photo());
@@ -131,15 +115,8 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         one_core.as_secs_f64() * 1e3,
         std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 / one_core.as_secs_f64()
     );
-    let with_photo = run_clients(
-        &client,
-        &base,
-        area,
-        &tokens,
-        Duration::from_secs(b.photo_seconds),
-        Some(photo),
-    )
-    .await;
+    let with_photo =
+        run_clients(&client, &base, area, &tokens, Duration::from_secs(b.photo_seconds), Some(photo)).await;
     with_photo.print("reports with a 1600 px photo via HTTP");
 
     let ceiling = ceiling(&pool, area, b.clients, Duration::from_secs(b.seconds)).await?;
@@ -157,10 +134,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn database(
-    cfg: &Config,
-    tmp: &std::path::Path,
-) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+async fn database(cfg: &Config, tmp: &std::path::Path) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     if let Some(url) = &cfg.database_url {
         let pool = db::connect(url.parse()?, cfg.db_pool_size.max(64) + 8).await?;
         db::MIGRATOR.run(&pool).await?;
@@ -227,12 +201,7 @@ async fn run_clients(
     let deadline = start + duration;
     let mut tasks = vec![];
     for token in tokens {
-        let (client, base, token, photo) = (
-            client.clone(),
-            base.to_string(),
-            token.clone(),
-            photo.clone(),
-        );
+        let (client, base, token, photo) = (client.clone(), base.to_string(), token.clone(), photo.clone());
         tasks.push(tokio::spawn(async move {
             let (mut lat, mut errors) = (vec![], 0);
             while Instant::now() < deadline {
@@ -255,13 +224,8 @@ async fn run_clients(
                             b["id"].as_str()?,
                             Uuid::new_v4()
                         );
-                        let res = client
-                            .put(url)
-                            .bearer_auth(&token)
-                            .body(photo.to_vec())
-                            .send()
-                            .await
-                            .ok()?;
+                        let res =
+                            client.put(url).bearer_auth(&token).body(photo.to_vec()).send().await.ok()?;
                         if res.status() != 201 {
                             return None;
                         }
@@ -277,11 +241,7 @@ async fn run_clients(
             (lat, errors)
         }));
     }
-    let mut phase = Phase {
-        latencies: vec![],
-        elapsed: Duration::ZERO,
-        errors: 0,
-    };
+    let mut phase = Phase { latencies: vec![], elapsed: Duration::ZERO, errors: 0 };
     for t in tasks {
         if let Ok((l, e)) = t.await {
             phase.latencies.extend(l);
@@ -293,18 +253,12 @@ async fn run_clients(
 }
 
 /// The same rows, through the same statement, over `clients` connections, with no server.
-async fn ceiling(
-    pool: &PgPool,
-    area: Uuid,
-    clients: usize,
-    duration: Duration,
-) -> anyhow::Result<Phase> {
-    let reporter: Uuid =
-        sqlx::query_scalar("SELECT person_id FROM memberships WHERE area_id = $1 LIMIT 1")
-            .bind(area)
-            .fetch_one(pool)
-            .await
-            .context("bench reporter")?;
+async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) -> anyhow::Result<Phase> {
+    let reporter: Uuid = sqlx::query_scalar("SELECT person_id FROM memberships WHERE area_id = $1 LIMIT 1")
+        .bind(area)
+        .fetch_one(pool)
+        .await
+        .context("bench reporter")?;
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = vec![];
@@ -348,11 +302,7 @@ async fn ceiling(
             (lat, errors)
         }));
     }
-    let mut phase = Phase {
-        latencies: vec![],
-        elapsed: Duration::ZERO,
-        errors: 0,
-    };
+    let mut phase = Phase { latencies: vec![], elapsed: Duration::ZERO, errors: 0 };
     for t in tasks {
         let (l, e) = t.await?;
         phase.latencies.extend(l);

@@ -66,8 +66,7 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(&p)
                     .with_context(|| format!("reading config file {}", p.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("parsing config file {}", p.display()))?
+                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))?
             }
             None => Config::default(),
         };
@@ -77,9 +76,7 @@ impl Config {
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = get("KVO_LISTEN") {
-            self.listen = v
-                .parse()
-                .with_context(|| format!("KVO_LISTEN={v} is not an address"))?;
+            self.listen = v.parse().with_context(|| format!("KVO_LISTEN={v} is not an address"))?;
         }
         if let Some(v) = get("KVO_DATA_DIR") {
             self.data_dir = v.into();
@@ -94,9 +91,7 @@ impl Config {
             self.map_ui_dir = v.into();
         }
         if let Some(v) = get("KVO_AREA_MARGIN_M") {
-            self.area_margin_m = v
-                .parse()
-                .with_context(|| format!("KVO_AREA_MARGIN_M={v}"))?;
+            self.area_margin_m = v.parse().with_context(|| format!("KVO_AREA_MARGIN_M={v}"))?;
         }
         if let Some(v) = get("KVO_DB_POOL") {
             self.db_pool_size = v.parse().with_context(|| format!("KVO_DB_POOL={v}"))?;
@@ -109,9 +104,7 @@ impl Config {
 
     /// Whether cookies must be `Secure`.
     pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 
     /// Time limit for ordinary requests.
@@ -134,13 +127,9 @@ mod tests {
         let mut c: Config = toml::from_str("area_margin_m = 10.0").unwrap();
         assert_eq!(c.area_margin_m, 10.0);
         assert_eq!(c.listen.port(), 8080);
-        c.apply_env(|k| (k == "KVO_LISTEN").then(|| "127.0.0.1:9999".to_string()))
-            .unwrap();
+        c.apply_env(|k| (k == "KVO_LISTEN").then(|| "127.0.0.1:9999".to_string())).unwrap();
         assert_eq!(c.listen.port(), 9999);
-        assert!(
-            c.apply_env(|k| (k == "KVO_LISTEN").then(|| "nonsense".into()))
-                .is_err()
-        );
+        assert!(c.apply_env(|k| (k == "KVO_LISTEN").then(|| "nonsense".into())).is_err());
         assert!(toml::from_str::<Config>("typo_field = 1").is_err());
     }
 }

@@ -44,10 +44,7 @@ const LAGE_WEIDE: &str = r#"{"type":"Polygon","coordinates":[[[5.0560,52.1000],[
 const LAGE_WEIDE_ZONES: [(&str, [f64; 4]); 3] = [
     ("Lage Weide Noord", [5.0640, 52.1110, 5.0860, 52.1175]),
     ("Lage Weide Midden", [5.0600, 52.1045, 5.0885, 52.1110]),
-    (
-        "Lage Weide Zuid (havens)",
-        [5.0590, 52.0985, 5.0875, 52.1045],
-    ),
+    ("Lage Weide Zuid (havens)", [5.0590, 52.0985, 5.0875, 52.1045]),
 ];
 
 fn rect(b: [f64; 4]) -> geo::MultiPolygon<f64> {
@@ -73,24 +70,12 @@ struct Pattern {
     descriptions: &'static [&'static str],
 }
 
-const SHOP_HOURS: [u8; 24] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 5, 6, 6, 6, 7, 8, 8, 5, 1, 1, 0, 0, 0,
-];
-const NIGHT: [u8; 24] = [
-    8, 8, 7, 6, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 6, 8,
-];
-const EVENING: [u8; 24] = [
-    6, 5, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7,
-];
-const MORNING: [u8; 24] = [
-    0, 0, 0, 0, 0, 0, 1, 5, 8, 8, 6, 4, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-];
-const DAYTIME: [u8; 24] = [
-    0, 0, 0, 0, 0, 0, 1, 3, 5, 6, 6, 6, 5, 5, 6, 6, 5, 4, 2, 1, 0, 0, 0, 0,
-];
-const ANY: [u8; 24] = [
-    1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 2, 1,
-];
+const SHOP_HOURS: [u8; 24] = [0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 4, 5, 6, 6, 6, 7, 8, 8, 5, 1, 1, 0, 0, 0];
+const NIGHT: [u8; 24] = [8, 8, 7, 6, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 6, 8];
+const EVENING: [u8; 24] = [6, 5, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7];
+const MORNING: [u8; 24] = [0, 0, 0, 0, 0, 0, 1, 5, 8, 8, 6, 4, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
+const DAYTIME: [u8; 24] = [0, 0, 0, 0, 0, 0, 1, 3, 5, 6, 6, 6, 5, 5, 6, 6, 5, 4, 2, 1, 0, 0, 0, 0];
+const ANY: [u8; 24] = [1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 2, 1];
 const WEEK: [u8; 7] = [5, 5, 5, 5, 6, 4, 2];
 const SHOP_WEEK: [u8; 7] = [4, 5, 5, 6, 7, 10, 3];
 const WEEKEND: [u8; 7] = [2, 2, 2, 3, 6, 8, 5];
@@ -105,15 +90,7 @@ fn p(
     days: [u8; 7],
     descriptions: &'static [&'static str],
 ) -> Pattern {
-    Pattern {
-        category,
-        count,
-        hotspot,
-        hours,
-        days,
-        change: None,
-        descriptions,
-    }
+    Pattern { category, count, hotspot, hours, days, change: None, descriptions }
 }
 
 fn winkelgebied_patterns() -> Vec<Pattern> {
@@ -164,11 +141,7 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
             Some((berg, 45.0)),
             MORNING,
             FLAT,
-            &[
-                "Nieuwe tags op gevel",
-                "Graffiti op rolluik",
-                "Wildplakken op elektriciteitskast",
-            ],
+            &["Nieuwe tags op gevel", "Graffiti op rolluik", "Wildplakken op elektriciteitskast"],
         ),
         p(
             "overlast_personen",
@@ -188,11 +161,7 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
             Some((brink, 80.0)),
             NIGHT,
             WEEKEND,
-            &[
-                "Fietsenrek vernield",
-                "Ruit ingegooid",
-                "Bloembak omgetrapt",
-            ],
+            &["Fietsenrek vernield", "Ruit ingegooid", "Bloembak omgetrapt"],
         ),
         Pattern {
             change: Some((200, 0.05)),
@@ -215,11 +184,7 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
             Some((brink, 60.0)),
             EVENING,
             WEEKEND,
-            &[
-                "Klant bedreigt personeel",
-                "Vechtpartij voor café",
-                "Verbale agressie bij kassa",
-            ],
+            &["Klant bedreigt personeel", "Vechtpartij voor café", "Verbale agressie bij kassa"],
         ),
         p(
             "verdachte_situatie",
@@ -239,10 +204,7 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
             None,
             NIGHT,
             FLAT,
-            &[
-                "Inbraak via achterdeur",
-                "Poging tot inbraak, braaksporen aan deur",
-            ],
+            &["Inbraak via achterdeur", "Poging tot inbraak, braaksporen aan deur"],
         ),
         p(
             "verloedering",
@@ -250,11 +212,7 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
             None,
             DAYTIME,
             WEEK,
-            &[
-                "Losliggende tegels",
-                "Kapotte bank op plein",
-                "Leeg pand met dichtgetimmerde ramen",
-            ],
+            &["Losliggende tegels", "Kapotte bank op plein", "Leeg pand met dichtgetimmerde ramen"],
         ),
         p(
             "overval",
@@ -283,22 +241,8 @@ fn winkelgebied_patterns() -> Vec<Pattern> {
                 "Scooters rijden hard door winkelstraat",
             ],
         ),
-        p(
-            "leegstand",
-            30,
-            None,
-            DAYTIME,
-            WEEK,
-            &["Winkelpand staat al maanden leeg"],
-        ),
-        p(
-            "overig",
-            100,
-            None,
-            ANY,
-            FLAT,
-            &["Anders, zie foto", "Melding van bezoeker doorgegeven"],
-        ),
+        p("leegstand", 30, None, DAYTIME, WEEK, &["Winkelpand staat al maanden leeg"]),
+        p("overig", 100, None, ANY, FLAT, &["Anders, zie foto", "Melding van bezoeker doorgegeven"]),
     ]
 }
 
@@ -353,30 +297,16 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
             Some((haven, 200.0)),
             NIGHT,
             FLAT,
-            &[
-                "Diesel afgetapt uit vrachtwagen",
-                "Koperen kabels gestolen",
-                "Aanhanger gestolen van terrein",
-            ],
+            &["Diesel afgetapt uit vrachtwagen", "Koperen kabels gestolen", "Aanhanger gestolen van terrein"],
         ),
-        p(
-            "vandalisme",
-            150,
-            None,
-            NIGHT,
-            WEEKEND,
-            &["Camera vernield", "Slagboom kapotgereden"],
-        ),
+        p("vandalisme", 150, None, NIGHT, WEEKEND, &["Camera vernield", "Slagboom kapotgereden"]),
         p(
             "brandgevaar",
             100,
             None,
             DAYTIME,
             WORK_WEEK,
-            &[
-                "Pallets tegen gevel opgestapeld",
-                "Gasflessen onbeheerd buiten",
-            ],
+            &["Pallets tegen gevel opgestapeld", "Gasflessen onbeheerd buiten"],
         ),
         p(
             "verkeersonveilig",
@@ -384,19 +314,9 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
             Some((noord, 120.0)),
             DAYTIME,
             WORK_WEEK,
-            &[
-                "Vrachtwagens parkeren op fietspad",
-                "Onoverzichtelijke kruising door geparkeerde trailers",
-            ],
+            &["Vrachtwagens parkeren op fietspad", "Onoverzichtelijke kruising door geparkeerde trailers"],
         ),
-        p(
-            "leegstand",
-            60,
-            None,
-            DAYTIME,
-            WORK_WEEK,
-            &["Bedrijfspand leeg, ramen kapot"],
-        ),
+        p("leegstand", 60, None, DAYTIME, WORK_WEEK, &["Bedrijfspand leeg, ramen kapot"]),
         p(
             "ondermijning",
             50,
@@ -414,10 +334,7 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
             None,
             DAYTIME,
             WORK_WEEK,
-            &[
-                "Phishingmail namens leverancier",
-                "Ransomware op administratiesysteem",
-            ],
+            &["Phishingmail namens leverancier", "Ransomware op administratiesysteem"],
         ),
         p(
             "kapotte_verlichting",
@@ -425,19 +342,9 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
             None,
             EVENING,
             FLAT,
-            &[
-                "Lantaarnpaal bij ingang brandt niet",
-                "Terreinverlichting defect",
-            ],
+            &["Lantaarnpaal bij ingang brandt niet", "Terreinverlichting defect"],
         ),
-        p(
-            "zwerfvuil",
-            100,
-            None,
-            DAYTIME,
-            WORK_WEEK,
-            &["Zwerfafval langs de sloot"],
-        ),
+        p("zwerfvuil", 100, None, DAYTIME, WORK_WEEK, &["Zwerfafval langs de sloot"]),
         p("overig", 50, None, ANY, FLAT, &["Overige melding"]),
     ]
 }
@@ -446,19 +353,14 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
 /// October at 01:00 UTC (the EU rule).
 fn nl_offset_hours(utc: DateTime<Utc>) -> i64 {
     fn last_sunday(year: i32, month: u32) -> DateTime<Utc> {
-        let mut d =
-            NaiveDate::from_ymd_opt(year, month + 1, 1).expect("valid date") - Duration::days(1);
+        let mut d = NaiveDate::from_ymd_opt(year, month + 1, 1).expect("valid date") - Duration::days(1);
         while d.weekday() != Weekday::Sun {
             d -= Duration::days(1);
         }
         Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0).expect("valid time"))
     }
     let y = utc.year();
-    if utc >= last_sunday(y, 3) && utc < last_sunday(y, 10) {
-        2
-    } else {
-        1
-    }
+    if utc >= last_sunday(y, 3) && utc < last_sunday(y, 10) { 2 } else { 1 }
 }
 
 fn pick(rng: &mut StdRng, weights: &[u8]) -> usize {
@@ -504,9 +406,8 @@ fn generate(
                 continue;
             }
             let hour = pick(rng, &pat.hours) as u32;
-            let local = day
-                .and_hms_opt(hour, rng.random_range(0..60), rng.random_range(0..60))
-                .expect("valid time");
+            let local =
+                day.and_hms_opt(hour, rng.random_range(0..60), rng.random_range(0..60)).expect("valid time");
             let guess = Utc.from_utc_datetime(&local);
             let at = guess - Duration::hours(nl_offset_hours(guess));
             if at > now - Duration::minutes(30) {
@@ -524,22 +425,13 @@ fn generate(
                     let dy = gaussian(rng) * sigma_m / 110_574.0;
                     (x + dx, y + dy)
                 }
-                None => (
-                    rng.random_range(bbox[0]..bbox[2]),
-                    rng.random_range(bbox[1]..bbox[3]),
-                ),
+                None => (rng.random_range(bbox[0]..bbox[2]), rng.random_range(bbox[1]..bbox[3])),
             };
             if !boundary.intersects(&Point::new(lon, lat)) {
                 continue;
             }
             let description = pat.descriptions[rng.random_range(0..pat.descriptions.len())];
-            out.push(Generated {
-                at,
-                lon,
-                lat,
-                category: pat.category,
-                description,
-            });
+            out.push(Generated { at, lon, lat, category: pat.category, description });
             made += 1;
         }
     }
@@ -549,9 +441,7 @@ fn generate(
 
 /// Whether any area exists yet.
 pub async fn has_areas(pool: &PgPool) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM areas)")
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM areas)").fetch_one(pool).await?)
 }
 
 /// Creates both demo areas with zones, people and incidents. `scale` multiplies
@@ -561,15 +451,8 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
     let mut rng = StdRng::seed_from_u64(2026);
     let mut total = 0;
     let mut ids = vec![];
-    type Spec<'a> = (
-        &'a str,
-        AreaKind,
-        &'a str,
-        &'a str,
-        &'a [(&'a str, [f64; 4])],
-        Vec<Pattern>,
-        &'a [&'a str],
-    );
+    type Spec<'a> =
+        (&'a str, AreaKind, &'a str, &'a str, &'a [(&'a str, [f64; 4])], Vec<Pattern>, &'a [&'a str]);
     let specs: [Spec; 2] = [
         (
             "Binnenstad Deventer",
@@ -612,29 +495,13 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
         for b in businesses {
             ondernemers.push(add_person(pool, area_id, b, Role::Ondernemer).await?);
         }
-        let guard = add_person(
-            pool,
-            area_id,
-            "Beveiliging Regio (collectief)",
-            Role::Beveiliger,
-        )
-        .await?;
-        auth::upsert_web_user(
-            pool,
-            DEMO_EMAIL,
-            "Werkgroep demo",
-            DEMO_PASSWORD,
-            area_id,
-            Role::Werkgroep,
-        )
-        .await?;
+        let guard = add_person(pool, area_id, "Beveiliging Regio (collectief)", Role::Beveiliger).await?;
+        auth::upsert_web_user(pool, DEMO_EMAIL, "Werkgroep demo", DEMO_PASSWORD, area_id, Role::Werkgroep)
+            .await?;
 
         let scaled: Vec<Pattern> = patterns
             .into_iter()
-            .map(|p| Pattern {
-                count: (p.count as f64 * scale).round() as usize,
-                ..p
-            })
+            .map(|p| Pattern { count: (p.count as f64 * scale).round() as usize, ..p })
             .collect();
         let bbox = bbox_of(&boundary);
         let events = generate(&mut rng, &scaled, &boundary, bbox, now);
@@ -642,26 +509,11 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
             .get(pool, area_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        insert_incidents(
-            pool,
-            &mut rng,
-            area_id,
-            &index,
-            &events,
-            &ondernemers,
-            guard,
-            now,
-            name,
-        )
-        .await?;
+        insert_incidents(pool, &mut rng, area_id, &index, &events, &ondernemers, guard, now, name).await?;
         total += events.len();
         ids.push(area_id);
     }
-    Ok(Demo {
-        winkelgebied: ids[0],
-        bedrijventerrein: ids[1],
-        incidents: total,
-    })
+    Ok(Demo { winkelgebied: ids[0], bedrijventerrein: ids[1], incidents: total })
 }
 
 fn bbox_of(mp: &geo::MultiPolygon<f64>) -> [f64; 4] {
@@ -727,10 +579,7 @@ async fn insert_incidents(
         let mut tx = pool.begin().await?;
         for g in chunk {
             let id = Uuid::new_v4();
-            let hour_local = (g.at + Duration::hours(nl_offset_hours(g.at)))
-                .time()
-                .format("%H")
-                .to_string();
+            let hour_local = (g.at + Duration::hours(nl_offset_hours(g.at))).time().format("%H").to_string();
             let night = !(7..20).contains(&hour_local.parse::<u32>().unwrap_or(12));
             let reporter = if night || rng.random::<f64>() < 0.15 {
                 guard
@@ -739,10 +588,7 @@ async fn insert_incidents(
             };
             let received = g.at + Duration::minutes(rng.random_range(1..90));
             let received = received.min(now);
-            let zone = index
-                .place(g.category, g.lat, g.lon, 1_000.0)
-                .ok()
-                .and_then(|p| p.zone_id);
+            let zone = index.place(g.category, g.lat, g.lon, 1_000.0).ok().and_then(|p| p.zone_id);
             let steps = follow_up(rng, now - g.at);
             let status = steps.last().map_or("nieuw", |(s, _)| *s);
             sqlx::query(
@@ -783,11 +629,7 @@ async fn insert_incidents(
         }
         tx.commit().await?;
         let done = ((n + 1) * BATCH).min(events.len());
-        eprint!(
-            "\r  {label}: {done}/{} meldingen ({}%)   ",
-            events.len(),
-            done * 100 / events.len().max(1)
-        );
+        eprint!("\r  {label}: {done}/{} meldingen ({}%)   ", events.len(), done * 100 / events.len().max(1));
         let _ = std::io::stderr().flush();
     }
     eprintln!();
@@ -805,14 +647,8 @@ mod tests {
         assert_eq!(nl_offset_hours(winter), 1);
         assert_eq!(nl_offset_hours(summer), 2);
         // 2026-03-29 is the last Sunday of March; the change is at 01:00 UTC.
-        assert_eq!(
-            nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()),
-            1
-        );
-        assert_eq!(
-            nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()),
-            2
-        );
+        assert_eq!(nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()), 1);
+        assert_eq!(nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()), 2);
     }
 
     #[test]
@@ -820,40 +656,19 @@ mod tests {
         let boundary = areas::parse_polygon_geojson(LAGE_WEIDE).unwrap();
         let mut rng = StdRng::seed_from_u64(1);
         let now = Utc::now();
-        let events = generate(
-            &mut rng,
-            &bedrijventerrein_patterns()[..1],
-            &boundary,
-            bbox_of(&boundary),
-            now,
-        );
+        let events =
+            generate(&mut rng, &bedrijventerrein_patterns()[..1], &boundary, bbox_of(&boundary), now);
         assert_eq!(events.len(), 450);
-        assert!(
-            events
-                .iter()
-                .all(|e| boundary.intersects(&Point::new(e.lon, e.lat)))
-        );
-        let local_hour = |e: &Generated| {
-            (e.at + Duration::hours(nl_offset_hours(e.at)))
-                .format("%H")
-                .to_string()
-        };
-        let night = events
-            .iter()
-            .filter(|e| !(7..19).contains(&local_hour(e).parse::<u32>().unwrap()))
-            .count();
-        assert!(
-            night as f64 > 0.9 * events.len() as f64,
-            "{night} of {} at night",
-            events.len()
-        );
+        assert!(events.iter().all(|e| boundary.intersects(&Point::new(e.lon, e.lat))));
+        let local_hour =
+            |e: &Generated| (e.at + Duration::hours(nl_offset_hours(e.at))).format("%H").to_string();
+        let night =
+            events.iter().filter(|e| !(7..19).contains(&local_hour(e).parse::<u32>().unwrap())).count();
+        assert!(night as f64 > 0.9 * events.len() as f64, "{night} of {} at night", events.len());
         // Break-ins fall after the cameras (300 days ago): the rate per day drops.
         let cut = now - Duration::days(300);
         let before = events.iter().filter(|e| e.at < cut).count() as f64 / 430.0;
         let after = events.iter().filter(|e| e.at >= cut).count() as f64 / 300.0;
-        assert!(
-            after < 0.5 * before,
-            "before {before:.2}/day, after {after:.2}/day"
-        );
+        assert!(after < 0.5 * before, "before {before:.2}/day, after {after:.2}/day");
     }
 }

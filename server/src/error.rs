@@ -25,11 +25,7 @@ pub enum AppError {
     #[error("unknown field `{0}`")]
     UnknownField(String),
     #[error("bad request: {en}")]
-    BadRequest {
-        field: Option<&'static str>,
-        nl: String,
-        en: String,
-    },
+    BadRequest { field: Option<&'static str>, nl: String, en: String },
     #[error("not signed in")]
     Unauthorized,
     #[error("forbidden: {0}")]
@@ -142,13 +138,7 @@ impl AppError {
             },
             AppError::BadRequest { field, nl, en } => Texts {
                 field: field.map(str::to_string),
-                ..t(
-                    "bad-request",
-                    "Ongeldig verzoek",
-                    "Bad request",
-                    nl.clone(),
-                    en.clone(),
-                )
+                ..t("bad-request", "Ongeldig verzoek", "Bad request", nl.clone(), en.clone())
             },
             AppError::Unauthorized => t(
                 "unauthorized",
@@ -171,13 +161,9 @@ impl AppError {
                 "Dit bestaat niet, of u heeft er geen toegang toe.".into(),
                 "This does not exist, or you have no access to it.".into(),
             ),
-            AppError::Conflict { nl, en } => t(
-                "conflict",
-                "Conflict",
-                "Conflict",
-                (*nl).into(),
-                (*en).into(),
-            ),
+            AppError::Conflict { nl, en } => {
+                t("conflict", "Conflict", "Conflict", (*nl).into(), (*en).into())
+            }
             AppError::UnsupportedMediaType => t(
                 "unsupported-media-type",
                 "Bestandstype niet ondersteund",
@@ -196,9 +182,7 @@ impl AppError {
                 "image-too-large",
                 "Afbeelding te groot",
                 "Image too large",
-                format!(
-                    "De afbeelding heeft {megapixels:.1} megapixel; hoogstens 40 is toegestaan."
-                ),
+                format!("De afbeelding heeft {megapixels:.1} megapixel; hoogstens 40 is toegestaan."),
                 format!("The image has {megapixels:.1} megapixels; at most 40 are allowed."),
             ),
             AppError::BadImage => t(
@@ -245,13 +229,7 @@ impl AppError {
                 detail: x.detail_nl,
                 field: x.field.clone(),
             },
-            en: Problem {
-                type_,
-                title: x.title_en.into(),
-                status,
-                detail: x.detail_en,
-                field: x.field,
-            },
+            en: Problem { type_, title: x.title_en.into(), status, detail: x.detail_en, field: x.field },
         }
     }
 }
@@ -266,8 +244,7 @@ impl IntoResponse for AppError {
         }
         let mut res = self.status().into_response();
         if matches!(self, AppError::Unauthorized) {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res.extensions_mut().insert(self.problem());
         res
@@ -285,10 +262,7 @@ impl Lang {
     /// Picks Dutch or English from `Accept-Language` by quality; Dutch when
     /// neither is named or the header is absent.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
-        let Some(value) = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-        else {
+        let Some(value) = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
             return Lang::Nl;
         };
         let mut best: Option<(f32, Lang)> = None;
@@ -296,11 +270,7 @@ impl Lang {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
                 .unwrap_or(1.0);
             let lang = if tag == "nl" || tag.starts_with("nl-") {
                 Lang::Nl
@@ -353,14 +323,8 @@ pub async fn render_problems(req: Request, next: Next) -> Response {
     };
     let mut out = (status, axum::Json(body)).into_response();
     let headers = out.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    headers.insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(content_language),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(content_language));
     for keep in [header::WWW_AUTHENTICATE, header::RETRY_AFTER, header::ALLOW] {
         if let Some(v) = res.headers().get(&keep) {
             headers.insert(keep, v.clone());

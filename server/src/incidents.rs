@@ -42,12 +42,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
     let occurred_at = req.occurred_at.trunc_subsecs(6);
     check_occurred_at(occurred_at, Utc::now())?;
     let area = state.areas.get(&state.pool, req.area_id).await?;
-    let placement = area.place(
-        &req.category,
-        loc.lat(),
-        loc.lon(),
-        state.config.area_margin_m,
-    )?;
+    let placement = area.place(&req.category, loc.lat(), loc.lon(), state.config.area_margin_m)?;
     let request_hash = request_hash(&req, access.person_id);
 
     let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(
@@ -94,20 +89,13 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
             id: req.id,
             area_id: req.area_id,
             category: req.category,
-            location: WireLocation {
-                lat: loc.lat(),
-                lon: loc.lon(),
-                accuracy_m: loc.accuracy_m(),
-            },
+            location: WireLocation { lat: loc.lat(), lon: loc.lon(), accuracy_m: loc.accuracy_m() },
             occurred_at,
             received_at,
             description: description.map(Description::into_inner),
             status: IncidentStatus::Nieuw,
             zone_id: placement.zone_id,
-            zone_name: placement
-                .zone_id
-                .and_then(|z| area.zone_name(z))
-                .map(str::to_string),
+            zone_name: placement.zone_id.and_then(|z| area.zone_name(z)).map(str::to_string),
             patrol_id: req.patrol_id,
             poor_accuracy: loc.is_poor(),
             photos: vec![],
@@ -156,8 +144,7 @@ struct IncidentRow {
     patrol_id: Option<Uuid>,
 }
 
-const SELECT_INCIDENTS: &str =
-    "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
+const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
         i.accuracy_m, i.occurred_at, i.received_at, i.description, i.status, i.zone_id,
         z.name AS zone_name, i.patrol_id
    FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
@@ -176,21 +163,14 @@ impl Visibility {
             p.access(a)?;
         }
         let (mut all, mut own) = (vec![], vec![]);
-        for a in p
-            .areas()
-            .filter(|a| only_area.is_none_or(|o| o == a.area_id))
-        {
+        for a in p.areas().filter(|a| only_area.is_none_or(|o| o == a.area_id)) {
             if a.role.sees_all_incidents() && !mine {
                 all.push(a.area_id);
             } else {
                 own.push(a.area_id);
             }
         }
-        Ok(Visibility {
-            all,
-            own,
-            person: p.person_id,
-        })
+        Ok(Visibility { all, own, person: p.person_id })
     }
 }
 
@@ -240,26 +220,15 @@ pub struct ListParams {
 }
 
 fn bad(field: &'static str, nl: &str, en: &str) -> AppError {
-    AppError::BadRequest {
-        field: Some(field),
-        nl: nl.into(),
-        en: en.into(),
-    }
+    AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
 }
 
 fn parse_bbox(raw: &str) -> AppResult<[f64; 4]> {
     let err = || {
-        bad(
-            "bbox",
-            "bbox moet minLon,minLat,maxLon,maxLat zijn",
-            "bbox must be minLon,minLat,maxLon,maxLat",
-        )
+        bad("bbox", "bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat")
     };
-    let v: Vec<f64> = raw
-        .split(',')
-        .map(|s| s.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| err())?;
+    let v: Vec<f64> =
+        raw.split(',').map(|s| s.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| err())?;
     let [a, b, c, d] = v[..] else {
         return Err(err());
     };
@@ -274,12 +243,7 @@ fn parse_bbox(raw: &str) -> AppResult<[f64; 4]> {
 }
 
 fn parse_list(raw: &Option<String>) -> Option<Vec<String>> {
-    raw.as_ref().map(|s| {
-        s.split(',')
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty())
-            .collect()
-    })
+    raw.as_ref().map(|s| s.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
 }
 
 fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
@@ -298,24 +262,12 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<Inc
     let vis = Visibility::of(p, q.area_id, q.mine.unwrap_or(false))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(bad(
-            "limit",
-            "limit moet tussen 1 en 500 liggen",
-            "limit must be between 1 and 500",
-        ));
+        return Err(bad("limit", "limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500"));
     }
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let statuses = parse_list(&q.status);
-    if let Some(s) = statuses
-        .iter()
-        .flatten()
-        .find(|s| IncidentStatus::from_code(s).is_none())
-    {
-        return Err(bad(
-            "status",
-            &format!("onbekende status `{s}`"),
-            &format!("unknown status `{s}`"),
-        ));
+    if let Some(s) = statuses.iter().flatten().find(|s| IncidentStatus::from_code(s).is_none()) {
+        return Err(bad("status", &format!("onbekende status `{s}`"), &format!("unknown status `{s}`")));
     }
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -348,15 +300,10 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<Inc
     .await?;
     let more = rows.len() as i64 > limit;
     let rows: Vec<IncidentRow> = rows.into_iter().take(limit as usize).collect();
-    let next_cursor = more
-        .then(|| rows.last().map(|r| encode_cursor(r.occurred_at, r.id)))
-        .flatten();
+    let next_cursor = more.then(|| rows.last().map(|r| encode_cursor(r.occurred_at, r.id))).flatten();
     let keys: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.area_id, r.id)).collect();
     let mut photos = photos_for(pool, &keys).await?;
-    Ok(IncidentPage {
-        items: rows.into_iter().map(|r| to_wire(r, &mut photos)).collect(),
-        next_cursor,
-    })
+    Ok(IncidentPage { items: rows.into_iter().map(|r| to_wire(r, &mut photos)).collect(), next_cursor })
 }
 
 fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Incident {
@@ -366,11 +313,7 @@ fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Incident {
         id: r.id,
         area_id: r.area_id,
         category: r.category,
-        location: WireLocation {
-            lat: r.lat,
-            lon: r.lon,
-            accuracy_m,
-        },
+        location: WireLocation { lat: r.lat, lon: r.lon, accuracy_m },
         occurred_at: r.occurred_at,
         received_at: r.received_at,
         description: r.description,

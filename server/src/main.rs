@@ -9,11 +9,7 @@ use kvo_server::{AppState, areas, auth, config::Config, db::Database, demo};
 use uuid::Uuid;
 
 #[derive(Parser)]
-#[command(
-    name = "kvo",
-    version,
-    about = "KVO meldingen: server en beheer / server and administration"
-)]
+#[command(name = "kvo", version, about = "KVO meldingen: server en beheer / server and administration")]
 struct Cli {
     /// A TOML configuration file (also `KVO_CONFIG`).
     #[arg(long, global = true)]
@@ -173,18 +169,10 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&cfg);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(cfg, demo).await,
-        Command::Bench(BenchCmd::Ingest {
-            clients,
-            seconds,
-            photo_seconds,
-        }) => {
+        Command::Bench(BenchCmd::Ingest { clients, seconds, photo_seconds }) => {
             kvo_server::bench::ingest(
                 &cfg,
-                kvo_server::bench::IngestBench {
-                    clients,
-                    seconds,
-                    photo_seconds,
-                },
+                kvo_server::bench::IngestBench { clients, seconds, photo_seconds },
             )
             .await
         }
@@ -200,9 +188,7 @@ async fn main() -> anyhow::Result<()> {
 fn init_tracing(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
     } else {
@@ -236,34 +222,22 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
 
 async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let areas: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM areas ORDER BY created_at")
-            .fetch_all(&db.pool)
-            .await?;
+        sqlx::query_as("SELECT id, name FROM areas ORDER BY created_at").fetch_all(&db.pool).await?;
     println!("\nKVO meldingen draait / is running\n");
     println!("  Kaart / map:        http://{addr}/");
     println!("  API:                http://{addr}/api/v1/openapi.json");
-    println!(
-        "  Web-aanmelding:     {} / {}",
-        demo::DEMO_EMAIL,
-        demo::DEMO_PASSWORD
-    );
+    let demo_user: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE email = $1)")
+        .bind(demo::DEMO_EMAIL)
+        .fetch_one(&db.pool)
+        .await?;
+    if demo_user {
+        println!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
+    }
     for (id, name) in areas {
-        let invite = auth::create_invite(
-            &db.pool,
-            id,
-            Role::Ondernemer,
-            10,
-            chrono::Duration::days(7),
-        )
-        .await?;
-        let guard = auth::create_invite(
-            &db.pool,
-            id,
-            Role::Beveiliger,
-            10,
-            chrono::Duration::days(7),
-        )
-        .await?;
+        let invite =
+            auth::create_invite(&db.pool, id, Role::Ondernemer, 10, chrono::Duration::days(7)).await?;
+        let guard =
+            auth::create_invite(&db.pool, id, Role::Beveiliger, 10, chrono::Duration::days(7)).await?;
         println!("  {name}:");
         println!("    uitnodiging telefoon (ondernemer): {}", invite.code);
         println!("    uitnodiging telefoon (beveiliger): {}", guard.code);
@@ -276,12 +250,7 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
     match cmd {
         Command::Serve { .. } | Command::Bench(_) => unreachable!("handled in main"),
-        Command::Area(AreaCmd::Create {
-            name,
-            kind,
-            boundary,
-            municipality,
-        }) => {
+        Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
             let text = std::fs::read_to_string(&boundary)
                 .with_context(|| format!("reading {}", boundary.display()))?;
             let mp = areas::parse_polygon_geojson(&text)?;
@@ -303,17 +272,10 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
                 println!("{id}  {kind}  {name}  ({n} meldingen)");
             }
         }
-        Command::Zone(ZoneCmd::Add {
-            area,
-            name,
-            geometry,
-        }) => {
+        Command::Zone(ZoneCmd::Add { area, name, geometry }) => {
             let text = std::fs::read_to_string(&geometry)
                 .with_context(|| format!("reading {}", geometry.display()))?;
-            println!(
-                "{}",
-                areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?
-            );
+            println!("{}", areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?);
         }
         Command::Category(CategoryCmd::Enable { area, code }) => {
             areas::set_category_enabled(pool, area, &code, true).await?
@@ -321,27 +283,15 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
         Command::Category(CategoryCmd::Disable { area, code }) => {
             areas::set_category_enabled(pool, area, &code, false).await?
         }
-        Command::Invite(InviteCmd::Create {
-            area,
-            role,
-            uses,
-            days,
-        }) => {
-            let inv =
-                auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
+        Command::Invite(InviteCmd::Create { area, role, uses, days }) => {
+            let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
             println!(
                 "{}  (geldig tot / valid until {}, {uses}×)",
                 inv.code,
                 inv.expires_at.format("%Y-%m-%d %H:%M UTC")
             );
         }
-        Command::User(UserCmd::Create {
-            area,
-            role,
-            email,
-            name,
-            password,
-        }) => {
+        Command::User(UserCmd::Create { area, role, email, name, password }) => {
             let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;
             println!("{id}");
         }

@@ -21,9 +21,7 @@ use axum::{
 use crate::state::AppState;
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -46,11 +44,7 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one `POST /incidents`: new, or a replay of a stored one.
     pub fn incident_ingested(&self, new: bool) {
-        let c = if new {
-            &self.incidents_created
-        } else {
-            &self.incidents_replayed
-        };
+        let c = if new { &self.incidents_created } else { &self.incidents_replayed };
         c.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -84,57 +78,33 @@ impl Metrics {
         out.push_str("# HELP kvo_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE kvo_http_requests_total counter\n");
         for ((m, r, s), n) in self.requests.lock().expect("metrics poisoned").iter() {
-            let _ = writeln!(
-                out,
-                "kvo_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}"
-            );
+            let _ =
+                writeln!(out, "kvo_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}");
         }
         out.push_str("# HELP kvo_http_request_duration_seconds HTTP request latency by route.\n");
         out.push_str("# TYPE kvo_http_request_duration_seconds histogram\n");
         for (r, h) in self.latency.lock().expect("metrics poisoned").iter() {
             for (b, c) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "kvo_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {c}"
-                );
+                let _ =
+                    writeln!(out, "kvo_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {c}");
             }
             let _ = writeln!(
                 out,
                 "kvo_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(
-                out,
-                "kvo_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "kvo_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "kvo_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
+            let _ = writeln!(out, "kvo_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
         }
         let counters = [
-            (
-                "kvo_incidents_created_total",
-                "Incidents stored.",
-                &self.incidents_created,
-            ),
+            ("kvo_incidents_created_total", "Incidents stored.", &self.incidents_created),
             (
                 "kvo_incidents_replayed_total",
                 "Incident posts answered from an earlier identical post.",
                 &self.incidents_replayed,
             ),
-            (
-                "kvo_photos_stored_total",
-                "Photos stored.",
-                &self.photos_stored,
-            ),
-            (
-                "kvo_photo_bytes_total",
-                "Bytes of stored photos.",
-                &self.photo_bytes,
-            ),
+            ("kvo_photos_stored_total", "Photos stored.", &self.photos_stored),
+            ("kvo_photo_bytes_total", "Bytes of stored photos.", &self.photo_bytes),
         ];
         for (name, help, c) in counters {
             let _ = writeln!(
@@ -150,19 +120,10 @@ impl Metrics {
 /// Middleware that records each request under its route template (never the
 /// raw path, which would hold ids).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
     let method = req.method().to_string();
     let start = Instant::now();
     let res = next.run(req).await;
-    state.metrics.observe(
-        &method,
-        &route,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    state.metrics.observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
 }

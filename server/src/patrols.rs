@@ -21,9 +21,7 @@ pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
 fn may_patrol(role: Role) -> AppResult<()> {
     match role {
         Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
-        _ => Err(AppError::Forbidden(
-            "alleen beveiligers lopen surveillancerondes / only guards patrol",
-        )),
+        _ => Err(AppError::Forbidden("alleen beveiligers lopen surveillancerondes / only guards patrol")),
     }
 }
 
@@ -57,11 +55,9 @@ pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult
 
 fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
     match e {
-        ValidationError::OccurredInFuture { .. } => ValidationError::Other {
-            field,
-            reason: "lies in the future",
-            reason_nl: "ligt in de toekomst",
-        },
+        ValidationError::OccurredInFuture { .. } => {
+            ValidationError::Other { field, reason: "lies in the future", reason_nl: "ligt in de toekomst" }
+        }
         ValidationError::OccurredTooLongAgo => ValidationError::Other {
             field,
             reason: "lies more than a year back",
@@ -73,13 +69,12 @@ fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
 
 /// The patrol's area, if the principal is its guard and it is still open.
 async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Uuid> {
-    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)",
-    )
-    .bind(id)
-    .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
-    .fetch_optional(&state.pool)
-    .await?;
+    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)")
+            .bind(id)
+            .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
+            .fetch_optional(&state.pool)
+            .await?;
     let (area_id, guard, ended) = row.ok_or(AppError::NotFound)?;
     if guard != p.person_id {
         return Err(AppError::NotFound);
@@ -94,12 +89,7 @@ async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult
 }
 
 /// Appends route points; points already stored (same time) are skipped.
-pub async fn add_points(
-    state: &AppState,
-    p: &Principal,
-    id: Uuid,
-    req: RoutePoints,
-) -> AppResult<Patrol> {
+pub async fn add_points(state: &AppState, p: &Principal, id: Uuid, req: RoutePoints) -> AppResult<Patrol> {
     if req.points.len() > MAX_POINTS_PER_REQUEST {
         return Err(AppError::BadRequest {
             field: Some("points"),
@@ -132,12 +122,7 @@ pub async fn add_points(
 }
 
 /// Ends a patrol and stores its route line.
-pub async fn end(
-    state: &AppState,
-    p: &Principal,
-    id: Uuid,
-    ended_at: DateTime<Utc>,
-) -> AppResult<Patrol> {
+pub async fn end(state: &AppState, p: &Principal, id: Uuid, ended_at: DateTime<Utc>) -> AppResult<Patrol> {
     let area_id = match own_open_patrol(state, p, id).await {
         Err(AppError::Conflict { .. }) => return get(state, p, id).await, // already ended: idempotent
         other => other?,
@@ -190,11 +175,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Patrol>
     .fetch_optional(&state.pool)
     .await?;
     let r = row.ok_or(AppError::NotFound)?;
-    let route = r
-        .route
-        .map(|g| serde_json::from_str(&g))
-        .transpose()
-        .map_err(anyhow::Error::from)?;
+    let route = r.route.map(|g| serde_json::from_str(&g)).transpose().map_err(anyhow::Error::from)?;
     Ok(Patrol {
         id: r.id,
         area_id: r.area_id,

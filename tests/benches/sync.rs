@@ -13,16 +13,10 @@ const REPORTS: usize = 1_000;
 fn photo(i: usize) -> Vec<u8> {
     let i = i as u32;
     let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
-        image::Rgb([
-            ((x / 7 + i) % 256) as u8,
-            ((y / 5) % 256) as u8,
-            (((x ^ y) / 3 + i * 7) % 256) as u8,
-        ])
+        image::Rgb([((x / 7 + i) % 256) as u8, ((y / 5) % 256) as u8, (((x ^ y) / 3 + i * 7) % 256) as u8])
     });
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(&img)
-        .unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
     out
 }
 
@@ -30,15 +24,10 @@ fn photo(i: usize) -> Vec<u8> {
 async fn main() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    let invite = kvo_server::auth::create_invite(
-        &app.pool,
-        area,
-        Role::Ondernemer,
-        1,
-        chrono::Duration::days(1),
-    )
-    .await
-    .unwrap();
+    let invite =
+        kvo_server::auth::create_invite(&app.pool, area, Role::Ondernemer, 1, chrono::Duration::days(1))
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = app.url("");
     let data = dir.path().to_string_lossy().to_string();
@@ -51,7 +40,11 @@ async fn main() {
         for i in 0..REPORTS {
             let draft = ReportDraft {
                 category: "diefstal".into(),
-                location: Some(GeoFix { lat: 52.246 + (i % 40) as f64 * 1e-4, lon: 6.156, accuracy_m: Some(8.0) }),
+                location: Some(GeoFix {
+                    lat: 52.246 + (i % 40) as f64 * 1e-4,
+                    lon: 6.156,
+                    accuracy_m: Some(8.0),
+                }),
                 occurred_at: SystemTime::now() - std::time::Duration::from_secs(60),
                 description: Some(format!("Melding {i}")),
             };
@@ -75,14 +68,8 @@ async fn main() {
     })
     .await
     .unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let p: i64 = sqlx::query_scalar("SELECT count(*) FROM photos")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents").fetch_one(&app.pool).await.unwrap();
+    let p: i64 = sqlx::query_scalar("SELECT count(*) FROM photos").fetch_one(&app.pool).await.unwrap();
     println!(
         "sync of {REPORTS} reports + {REPORTS} photos to a server on loopback: {:.1} s ({:.0} requests/s, {:.1} MB/s); server holds {n} incidents, {p} photos; {} wedged",
         elapsed.as_secs_f64(),

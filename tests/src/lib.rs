@@ -38,21 +38,11 @@ async fn cluster() -> &'static Cluster {
         .get_or_init(|| async {
             let dir = std::env::temp_dir().join(format!("kvo-test-pg-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
-            let pg = EmbeddedPostgres::start(&dir)
-                .await
-                .expect("starting the private test cluster");
-            pg.stop_when_process_exits(std::process::id(), Some(&dir))
-                .expect("cluster watchdog");
-            db::ensure_database(&pg, TEMPLATE)
-                .await
-                .expect("template database");
-            let pool = db::connect(pg.connect_options(TEMPLATE), 2)
-                .await
-                .expect("connect template");
-            db::MIGRATOR
-                .run(&pool)
-                .await
-                .expect("migrating the template");
+            let pg = EmbeddedPostgres::start(&dir).await.expect("starting the private test cluster");
+            pg.stop_when_process_exits(std::process::id(), Some(&dir)).expect("cluster watchdog");
+            db::ensure_database(&pg, TEMPLATE).await.expect("template database");
+            let pool = db::connect(pg.connect_options(TEMPLATE), 2).await.expect("connect template");
+            db::MIGRATOR.run(&pool).await.expect("migrating the template");
             pool.close().await;
             Cluster { pg, _dir: dir }
         })
@@ -63,20 +53,12 @@ async fn cluster() -> &'static Cluster {
 pub async fn fresh_database() -> PgPool {
     let c = cluster().await;
     let name = format!("t_{}", Uuid::new_v4().simple());
-    let mut admin =
-        c.pg.connect_options("postgres")
-            .connect()
-            .await
-            .expect("admin connection");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {name} TEMPLATE {TEMPLATE}"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("create test database");
-    db::connect(c.pg.connect_options(&name), 8)
+    let mut admin = c.pg.connect_options("postgres").connect().await.expect("admin connection");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}")))
+        .execute(&mut admin)
         .await
-        .expect("connect test database")
+        .expect("create test database");
+    db::connect(c.pg.connect_options(&name), 8).await.expect("connect test database")
 }
 
 /// The server, running in-process on 127.0.0.1 with its own database and data directory.
@@ -100,18 +82,13 @@ impl TestApp {
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let pool = fresh_database().await;
         let data_dir = tempfile::tempdir().expect("temp data dir");
-        let mut config = Config {
-            data_dir: data_dir.path().to_path_buf(),
-            ..Config::default()
-        };
+        let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
         tweak(&mut config);
         TestApp::start(pool, data_dir, config).await
     }
 
     async fn start(pool: PgPool, data_dir: tempfile::TempDir, config: Config) -> TestApp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let state = AppState::new(pool.clone(), config.clone()).expect("state");
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -122,26 +99,14 @@ impl TestApp {
             .await
             .expect("server");
         });
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client");
-        TestApp {
-            addr,
-            pool,
-            client,
-            data_dir,
-            config,
-            shutdown: Some(tx),
-            task: Some(task),
-        }
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        TestApp { addr, pool, client, data_dir, config, shutdown: Some(tx), task: Some(task) }
     }
 
     /// Stops the server and starts a new one on the same database and data directory.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
-        let data_dir =
-            std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
         TestApp::start(self.pool.clone(), data_dir, self.config.clone()).await
     }
 
@@ -162,16 +127,13 @@ impl TestApp {
     /// Creates an area (with the default categories).
     pub async fn area(&self, name: &str, geojson: &str) -> Uuid {
         let mp = areas::parse_polygon_geojson(geojson).expect("test polygon");
-        areas::create_area(&self.pool, name, AreaKind::KvoW, Some("Deventer"), &mp)
-            .await
-            .expect("area")
+        areas::create_area(&self.pool, name, AreaKind::KvoW, Some("Deventer"), &mp).await.expect("area")
     }
 
     /// Redeems a fresh invite through the API; returns the device session.
     pub async fn device(&self, area_id: Uuid, role: Role) -> DeviceSession {
-        let invite = auth::create_invite(&self.pool, area_id, role, 1, chrono::Duration::days(1))
-            .await
-            .unwrap();
+        let invite =
+            auth::create_invite(&self.pool, area_id, role, 1, chrono::Duration::days(1)).await.unwrap();
         let res = self
             .client
             .post(self.url("/api/v1/devices/redeem"))
@@ -184,40 +146,18 @@ impl TestApp {
     }
 
     /// POSTs a JSON body with a bearer token.
-    pub async fn post(
-        &self,
-        token: &str,
-        path: &str,
-        body: &impl serde::Serialize,
-    ) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+    pub async fn post(&self, token: &str, path: &str, body: &impl serde::Serialize) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
     }
 
     /// GETs with a bearer token.
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
     /// PUTs raw bytes with a bearer token.
     pub async fn put_bytes(&self, token: &str, path: &str, body: Vec<u8>) -> reqwest::Response {
-        self.client
-            .put(self.url(path))
-            .bearer_auth(token)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        self.client.put(self.url(path)).bearer_auth(token).body(body).send().await.unwrap()
     }
 }
 
@@ -235,11 +175,7 @@ pub fn report(area_id: Uuid) -> NewIncident {
         id: Uuid::new_v4(),
         area_id,
         category: "diefstal".into(),
-        location: WireLocation {
-            lat: 52.247,
-            lon: 6.157,
-            accuracy_m: Some(8.0),
-        },
+        location: WireLocation { lat: 52.247, lon: 6.157, accuracy_m: Some(8.0) },
         occurred_at: Utc::now() - chrono::Duration::minutes(5),
         description: Some("Winkeldiefstal, dader weggerend".into()),
         patrol_id: None,
@@ -248,8 +184,6 @@ pub fn report(area_id: Uuid) -> NewIncident {
 
 /// A JPEG of `w` × `h` pixels with a gradient.
 pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb([(x % 251) as u8, (y % 241) as u8, 90])
-    });
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
     kvo_server::photos::process::encode_jpeg(&img, 90).unwrap()
 }

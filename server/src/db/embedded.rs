@@ -50,11 +50,7 @@ impl EmbeddedPostgres {
         std::fs::create_dir_all(&pg.socket_dir)?;
         if let Some(user) = run_as {
             chown_to(user, &[&root, &pg.socket_dir]).await?;
-            let ok = pg
-                .command("test")
-                .args(["-w".as_ref(), root.as_os_str()])
-                .status()
-                .await?;
+            let ok = pg.command("test").args(["-w".as_ref(), root.as_os_str()]).status().await?;
             if !ok.success() {
                 bail!(
                     "PostgreSQL runs as the `{user}` user when started by root, and that user cannot \
@@ -76,19 +72,12 @@ impl EmbeddedPostgres {
 
     /// Connection options for database `db` on this cluster.
     pub fn connect_options(&self, db: &str) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .socket(&self.socket_dir)
-            .port(PORT)
-            .username(SUPERUSER)
-            .database(db)
+        PgConnectOptions::new().socket(&self.socket_dir).port(PORT).username(SUPERUSER).database(db)
     }
 
     /// A libpq-style URL for database `db`, for tools such as `psql`.
     pub fn url(&self, db: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@/{db}?host={}&port={PORT}",
-            self.socket_dir.display()
-        )
+        format!("postgres://{SUPERUSER}@/{db}?host={}&port={PORT}", self.socket_dir.display())
     }
 
     /// Whether this process started the cluster (and so should stop it).
@@ -113,10 +102,7 @@ impl EmbeddedPostgres {
             .output()
             .await?;
         if !out.status.success() {
-            bail!(
-                "pg_ctl stop failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bail!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(())
     }
@@ -126,13 +112,8 @@ impl EmbeddedPostgres {
     /// clusters are throw-away.
     pub fn stop_when_process_exits(&self, pid: u32, remove: Option<&Path>) -> anyhow::Result<()> {
         let pg_ctl = self.bin.join("pg_ctl");
-        let as_user = self
-            .run_as
-            .map(|u| format!("runuser -u {u} -- "))
-            .unwrap_or_default();
-        let rm = remove
-            .map(|p| format!("; rm -rf '{}'", p.display()))
-            .unwrap_or_default();
+        let as_user = self.run_as.map(|u| format!("runuser -u {u} -- ")).unwrap_or_default();
+        let rm = remove.map(|p| format!("; rm -rf '{}'", p.display())).unwrap_or_default();
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {as_user}'{}' stop -D '{}' -m immediate >/dev/null 2>&1{rm}",
             pg_ctl.display(),
@@ -154,13 +135,7 @@ impl EmbeddedPostgres {
             .command(self.bin.join("initdb"))
             .arg("-D")
             .arg(&self.data)
-            .args([
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ])
+            .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
             .output()
             .await
             .context("running initdb")?;
@@ -203,10 +178,7 @@ impl EmbeddedPostgres {
         if !out.status.success() {
             let tail = std::fs::read_to_string(&self.log).unwrap_or_default();
             let tail: String = tail.lines().rev().take(10).collect::<Vec<_>>().join("\n");
-            bail!(
-                "PostgreSQL did not start: {}\n{tail}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            bail!("PostgreSQL did not start: {}\n{tail}", String::from_utf8_lossy(&out.stderr));
         }
         tracing::info!(socket = %self.socket_dir.display(), "private PostgreSQL cluster started");
         Ok(())
@@ -272,17 +244,9 @@ fn socket_dir_for(root: &Path) -> PathBuf {
 
 async fn chown_to(user: &str, paths: &[&Path]) -> anyhow::Result<()> {
     for p in paths {
-        let status = Command::new("chown")
-            .arg("-R")
-            .arg(user)
-            .arg(p)
-            .status()
-            .await?;
+        let status = Command::new("chown").arg("-R").arg(user).arg(p).status().await?;
         if !status.success() {
-            bail!(
-                "chown {user} {} failed (does the `{user}` user exist?)",
-                p.display()
-            );
+            bail!("chown {user} {} failed (does the `{user}` user exist?)", p.display());
         }
     }
     Ok(())

@@ -32,11 +32,7 @@ impl Database {
     /// on first use, applies pending migrations, and checks PostGIS.
     pub async fn open(cfg: &Config) -> anyhow::Result<Database> {
         let (options, embedded) = match &cfg.database_url {
-            Some(url) => (
-                url.parse::<PgConnectOptions>()
-                    .context("DATABASE_URL is not a valid URL")?,
-                None,
-            ),
+            Some(url) => (url.parse::<PgConnectOptions>().context("DATABASE_URL is not a valid URL")?, None),
             None => {
                 let pg = EmbeddedPostgres::start(&cfg.data_dir.join("postgres")).await?;
                 ensure_database(&pg, "kvo").await?;
@@ -73,24 +69,18 @@ pub async fn connect(options: PgConnectOptions, size: u32) -> anyhow::Result<PgP
 
 /// Creates database `name` on the embedded cluster if it is missing.
 pub async fn ensure_database(pg: &EmbeddedPostgres, name: &str) -> anyhow::Result<()> {
-    let mut conn = pg
-        .connect_options("postgres")
-        .connect()
-        .await
-        .context("connecting to the private cluster")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
+    let mut conn =
+        pg.connect_options("postgres").connect().await.context("connecting to the private cluster")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await?;
     if !exists {
         // Identifiers cannot be bound; `name` is one of our own constants or a test's generated name.
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             bail!("invalid database name {name}");
         }
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await?;
     }
     Ok(())
 }
@@ -104,19 +94,14 @@ pub async fn check_postgis(pool: &PgPool) -> anyhow::Result<String> {
     let mut parts = version.split('.').filter_map(|p| p.parse::<u32>().ok());
     let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     if found < MIN_POSTGIS {
-        bail!(
-            "PostGIS {version} is too old; {}.{} or newer is needed",
-            MIN_POSTGIS.0,
-            MIN_POSTGIS.1
-        );
+        bail!("PostGIS {version} is too old; {}.{} or newer is needed", MIN_POSTGIS.0, MIN_POSTGIS.1);
     }
     Ok(version)
 }
 
 /// Whether every embedded migration has been applied (for `/readyz`).
 pub async fn migrations_applied(pool: &PgPool) -> anyhow::Result<bool> {
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await?;
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?;
     Ok(applied as usize >= MIGRATOR.iter().count())
 }

@@ -18,14 +18,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
             });
         if !is_json {
             return Err(AppError::BadRequest {
@@ -72,20 +67,17 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        Bytes::from_request(req, state)
-            .await
-            .map(RawBody)
-            .map_err(|e: BytesRejection| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge
-                } else {
-                    AppError::BadRequest {
-                        field: None,
-                        nl: "Het verzoek kon niet volledig worden gelezen.".into(),
-                        en: "The request body could not be read completely.".into(),
-                    }
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest {
+                    field: None,
+                    nl: "Het verzoek kon niet volledig worden gelezen.".into(),
+                    en: "The request body could not be read completely.".into(),
                 }
-            })
+            }
+        })
     }
 }
 
@@ -131,9 +123,6 @@ mod tests {
 
     #[test]
     fn malformed_json_is_bad_json() {
-        assert!(matches!(
-            parse_json::<NewIncident>(b"{\"id\":"),
-            Err(AppError::BadJson(_))
-        ));
+        assert!(matches!(parse_json::<NewIncident>(b"{\"id\":"), Err(AppError::BadJson(_))));
     }
 }

@@ -39,10 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(v1::me))
         .route("/areas/{id}", get(v1::area))
         .route("/areas/{id}/categories", get(v1::categories))
-        .route(
-            "/incidents",
-            post(v1::create_incident).get(v1::list_incidents),
-        )
+        .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
         .route("/incidents/{id}", get(v1::get_incident))
         .route("/patrols", post(v1::start_patrol))
         .route("/patrols/{id}", get(v1::get_patrol))
@@ -51,24 +48,12 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::serve))
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            cfg.request_timeout(),
-        ));
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout()));
     let photos = Router::new()
-        .route(
-            "/incidents/{id}/photos/{photo_id}",
-            put(v1::upload_photo).get(v1::get_photo),
-        )
-        .route(
-            "/incidents/{id}/photos/{photo_id}/thumbnail",
-            get(v1::get_thumbnail),
-        )
+        .route("/incidents/{id}/photos/{photo_id}", put(v1::upload_photo).get(v1::get_photo))
+        .route("/incidents/{id}/photos/{photo_id}/thumbnail", get(v1::get_thumbnail))
         .layer(DefaultBodyLimit::max(cfg.max_photo_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            cfg.upload_timeout(),
-        ));
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.upload_timeout()));
     let map_ui = ServeDir::new(&cfg.map_ui_dir).fallback(get(placeholder));
 
     Router::new()
@@ -76,10 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback_service(map_ui)
         .layer(middleware::from_fn(render_problems))
         .layer(CatchPanicLayer::custom(|_| {
@@ -111,27 +93,20 @@ async fn healthz() -> &'static str {
 async fn readyz(State(s): State<AppState>) -> Response {
     match db::migrations_applied(&s.pool).await {
         Ok(true) => Json(serde_json::json!({"status": "ready"})).into_response(),
-        Ok(false) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "migrations pending"})),
-        )
-            .into_response(),
+        Ok(false) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "migrations pending"})))
+                .into_response()
+        }
         Err(e) => {
             tracing::warn!(error = ?e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "database unreachable"})),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"})))
                 .into_response()
         }
     }
 }
 
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
 }
 
 /// Served at `/` until the map UI has been built into `map_ui_dir`.

@@ -9,8 +9,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use kvo_api::wire::{
-    Area, CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, NewIncident,
-    NewPatrol, Patrol, Photo, Problem, RedeemInvite, RoutePoints,
+    Area, CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, NewIncident, NewPatrol,
+    Patrol, Photo, Problem, RedeemInvite, RoutePoints,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -29,28 +29,17 @@ use crate::{
 /// Redeem an invite code for a device token.
 #[utoipa::path(post, path = "/api/v1/devices/redeem", tag = "access", request_body = RedeemInvite,
     responses((status = 201, body = DeviceSession), (status = 400, body = Problem)))]
-pub async fn redeem(
-    State(s): State<AppState>,
-    ApiJson(req): ApiJson<RedeemInvite>,
-) -> AppResult<Response> {
-    let session = auth::redeem_invite(
-        &s.pool,
-        &req.code,
-        req.display_name.as_deref(),
-        req.device_name.as_deref(),
-    )
-    .await?;
+pub async fn redeem(State(s): State<AppState>, ApiJson(req): ApiJson<RedeemInvite>) -> AppResult<Response> {
+    let session =
+        auth::redeem_invite(&s.pool, &req.code, req.display_name.as_deref(), req.device_name.as_deref())
+            .await?;
     Ok((StatusCode::CREATED, Json(session)).into_response())
 }
 
 /// Sign this device out (revokes its token).
 #[utoipa::path(delete, path = "/api/v1/devices/current", tag = "access",
     responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
-pub async fn sign_out(
-    State(s): State<AppState>,
-    p: Principal,
-    parts: Parts,
-) -> AppResult<StatusCode> {
+pub async fn sign_out(State(s): State<AppState>, p: Principal, parts: Parts) -> AppResult<StatusCode> {
     let raw = auth::raw_credential(&parts).ok_or(AppError::Unauthorized)?;
     auth::revoke(&s, &p, raw).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -62,21 +51,15 @@ pub async fn sign_out(
 pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> AppResult<Response> {
     let (token, p) = auth::login(&s.pool, &req.email, &req.password).await?;
     let me = auth::me(&s.pool, &p).await?;
-    let secure = if s.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if s.config.secure_cookies() { "; Secure" } else { "" };
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         auth::SESSION_COOKIE,
         auth::SESSION_TTL.num_seconds()
     );
     let mut res = Json(me).into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
-    );
+    res.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?);
     Ok(res)
 }
 
@@ -85,10 +68,7 @@ pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> A
 pub async fn logout(State(s): State<AppState>, p: Principal, parts: Parts) -> AppResult<Response> {
     let raw = auth::raw_credential(&parts).ok_or(AppError::Unauthorized)?;
     auth::revoke(&s, &p, raw).await?;
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-        auth::SESSION_COOKIE
-    );
+    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", auth::SESSION_COOKIE);
     Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
 }
 
@@ -102,11 +82,7 @@ pub async fn me(State(s): State<AppState>, p: Principal) -> AppResult<Json<Me>> 
 /// An area with its boundary and zones.
 #[utoipa::path(get, path = "/api/v1/areas/{id}", tag = "areas", params(("id" = Uuid, Path)),
     responses((status = 200, body = Area), (status = 404, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
-pub async fn area(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-) -> AppResult<Json<Area>> {
+pub async fn area(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Area>> {
     p.access(id)?;
     Ok(Json(areas::get_area(&s.pool, id).await?))
 }
@@ -125,17 +101,11 @@ pub async fn categories(
     let list = areas::categories(&s.pool, id).await?;
     let body = serde_json::to_vec(&list).map_err(anyhow::Error::from)?;
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
-    let cache = [
-        (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, "private, no-cache".to_string()),
-    ];
+    let cache = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-cache".to_string())];
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
-        });
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
@@ -234,10 +204,7 @@ fn photo_response((bytes, content_type, sha): (Vec<u8>, String, String)) -> AppR
             (header::CONTENT_TYPE, content_type),
             (header::ETAG, format!("\"{sha}\"")),
             // Content-addressed, so it never changes; private, because it is area data.
-            (
-                header::CACHE_CONTROL,
-                "private, max-age=31536000, immutable".into(),
-            ),
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".into()),
         ],
         bytes,
     )
@@ -254,11 +221,7 @@ pub async fn start_patrol(
     ApiJson(req): ApiJson<NewPatrol>,
 ) -> AppResult<Response> {
     let (new, patrol) = patrols::start(&s, &p, req).await?;
-    let status = if new {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(patrol)).into_response())
 }
 

@@ -90,11 +90,7 @@ pub async fn upload(
     }
 
     let prepared = {
-        let _permit = state
-            .image_slots
-            .acquire()
-            .await
-            .context("image slots closed")?;
+        let _permit = state.image_slots.acquire().await.context("image slots closed")?;
         let max_pixels = state.config.max_photo_pixels;
         tokio::task::spawn_blocking(move || process::prepare(&body, max_pixels))
             .await
@@ -123,9 +119,7 @@ pub async fn upload(
     if let Err(e) = written {
         drop(tx);
         cleanup(state, &[&sha256, &thumb_sha256]).await;
-        return Err(AppError::Internal(
-            anyhow::Error::new(e).context("writing photo"),
-        ));
+        return Err(AppError::Internal(anyhow::Error::new(e).context("writing photo")));
     }
     let row: Result<Option<PhotoRow>, sqlx::Error> = sqlx::query_as(
         "INSERT INTO photos (area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
@@ -162,9 +156,7 @@ pub async fn upload(
         // Another upload of the same photo id won the race.
         Ok(None) => {
             cleanup(state, &[&sha256, &thumb_sha256]).await;
-            let existing = existing(state, area_id, photo_id)
-                .await?
-                .context("photo vanished")?;
+            let existing = existing(state, area_id, photo_id).await?.context("photo vanished")?;
             same_or_conflict(existing, incident_id, &upload_sha256)
         }
         Err(e) => {
@@ -175,20 +167,14 @@ pub async fn upload(
 }
 
 async fn existing(state: &AppState, area_id: Uuid, photo_id: Uuid) -> AppResult<Option<PhotoRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT_PHOTO} WHERE area_id = $1 AND id = $2"
-    )))
-    .bind(area_id)
-    .bind(photo_id)
-    .fetch_optional(&state.pool)
-    .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_PHOTO} WHERE area_id = $1 AND id = $2")))
+        .bind(area_id)
+        .bind(photo_id)
+        .fetch_optional(&state.pool)
+        .await?)
 }
 
-fn same_or_conflict(
-    existing: PhotoRow,
-    incident_id: Uuid,
-    upload_sha256: &[u8],
-) -> AppResult<Stored> {
+fn same_or_conflict(existing: PhotoRow, incident_id: Uuid, upload_sha256: &[u8]) -> AppResult<Stored> {
     if existing.incident_id == incident_id && existing.upload_sha256 == upload_sha256 {
         Ok(Stored::Existing(existing.to_wire()))
     } else {
@@ -201,17 +187,12 @@ fn same_or_conflict(
 
 /// Transaction-scoped advisory locks on content hashes, taken in a fixed order.
 async fn lock_content(conn: &mut sqlx::PgConnection, hashes: &[&[u8]]) -> Result<(), sqlx::Error> {
-    let mut keys: Vec<i64> = hashes
-        .iter()
-        .map(|h| i64::from_be_bytes(h[..8].try_into().expect("sha256 has 32 bytes")))
-        .collect();
+    let mut keys: Vec<i64> =
+        hashes.iter().map(|h| i64::from_be_bytes(h[..8].try_into().expect("sha256 has 32 bytes"))).collect();
     keys.sort_unstable();
     keys.dedup();
     for k in keys {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(k)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(k).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -260,9 +241,7 @@ pub async fn read(
     rendition: Rendition,
 ) -> AppResult<(Vec<u8>, String, String)> {
     let area_id = visible_incident(state, p, incident_id).await?;
-    let row = existing(state, area_id, photo_id)
-        .await?
-        .filter(|r| r.incident_id == incident_id);
+    let row = existing(state, area_id, photo_id).await?.filter(|r| r.incident_id == incident_id);
     let row = row.ok_or(AppError::NotFound)?;
     let (key, content_type) = match rendition {
         Rendition::Full => (hex::encode(&row.sha256), row.content_type),

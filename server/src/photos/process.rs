@@ -39,21 +39,7 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     match bytes {
         [0xFF, 0xD8, 0xFF, ..] => Some(ImageFormat::Jpeg),
         [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(ImageFormat::Png),
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => Some(ImageFormat::WebP),
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(ImageFormat::WebP),
         _ => None,
     }
 }
@@ -74,29 +60,17 @@ pub fn prepare(bytes: &[u8], max_pixels: u64) -> Result<Prepared, PhotoError> {
         _ => ("image/jpeg", encode_jpeg(&img.to_rgb8(), JPEG_QUALITY)?),
     };
     let thumb = encode_jpeg(&thumbnail(&img)?, THUMB_QUALITY)?;
-    Ok(Prepared {
-        content_type,
-        bytes: out,
-        width,
-        height,
-        thumb,
-    })
+    Ok(Prepared { content_type, bytes: out, width, height, thumb })
 }
 
 /// Reads the header first and refuses an image over `max_pixels` before any
 /// pixel is decoded; `image::Limits` guards the decoder's allocations too.
-fn decode_limited(
-    bytes: &[u8],
-    format: ImageFormat,
-    max_pixels: u64,
-) -> Result<DynamicImage, PhotoError> {
+fn decode_limited(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<DynamicImage, PhotoError> {
     // The header alone says how large the image claims to be.
     let size = imagesize::blob_size(bytes).map_err(|e| PhotoError::Corrupt(e.to_string()))?;
     let claimed = size.width as u64 * size.height as u64;
     if claimed > max_pixels {
-        return Err(PhotoError::TooLarge {
-            megapixels: claimed as f64 / 1e6,
-        });
+        return Err(PhotoError::TooLarge { megapixels: claimed as f64 / 1e6 });
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
@@ -105,19 +79,13 @@ fn decode_limited(
     // Four bytes per pixel (RGBA8) plus room for the decoder's own buffers.
     limits.max_alloc = Some(max_pixels * 4 + 64 * 1024 * 1024);
     reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(map_decode_error(max_pixels))?;
+    let mut decoder = reader.into_decoder().map_err(map_decode_error(max_pixels))?;
     let (w, h) = decoder.dimensions();
     let pixels = u64::from(w) * u64::from(h);
     if pixels > max_pixels {
-        return Err(PhotoError::TooLarge {
-            megapixels: pixels as f64 / 1e6,
-        });
+        return Err(PhotoError::TooLarge { megapixels: pixels as f64 / 1e6 });
     }
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(map_decode_error(max_pixels))?;
     img.apply_orientation(orientation);
     Ok(img)
@@ -125,9 +93,7 @@ fn decode_limited(
 
 fn map_decode_error(max_pixels: u64) -> impl Fn(image::ImageError) -> PhotoError {
     move |e| match e {
-        image::ImageError::Limits(_) => PhotoError::TooLarge {
-            megapixels: max_pixels as f64 / 1e6,
-        },
+        image::ImageError::Limits(_) => PhotoError::TooLarge { megapixels: max_pixels as f64 / 1e6 },
         image::ImageError::Unsupported(_) => PhotoError::Unsupported,
         other => PhotoError::Corrupt(other.to_string()),
     }
@@ -165,11 +131,8 @@ pub fn resize_rgb(src: &image::RgbImage, max_side: u32) -> Result<image::RgbImag
     let dh = ((f64::from(h) * scale).round() as u32).max(1);
     let mut dst = image::RgbImage::new(dw, dh);
     let mut resizer = fr::Resizer::new();
-    let opts =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    resizer
-        .resize(src, &mut dst, &opts)
-        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let opts = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    resizer.resize(src, &mut dst, &opts).map_err(|e| PhotoError::Corrupt(e.to_string()))?;
     Ok(dst)
 }
 
@@ -178,9 +141,7 @@ mod tests {
     use super::*;
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
-        let img = image::RgbImage::from_fn(w, h, |x, y| {
-            image::Rgb([(x % 256) as u8, (y % 256) as u8, 80])
-        });
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 80]));
         encode_jpeg(&img, 90).unwrap()
     }
 
@@ -203,18 +164,14 @@ mod tests {
     #[test]
     fn refuses_a_header_that_claims_too_many_pixels() {
         // A PNG header claiming 50000 × 50000 pixels with no real pixel data.
-        let mut png = vec![
-            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R',
-        ];
+        let mut png =
+            vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
         png.extend_from_slice(&50_000u32.to_be_bytes());
         png.extend_from_slice(&50_000u32.to_be_bytes());
         png.extend_from_slice(&[8, 2, 0, 0, 0]);
         let crc = crc32(&png[12..]);
         png.extend_from_slice(&crc.to_be_bytes());
-        assert!(matches!(
-            prepare(&png, 40_000_000),
-            Err(PhotoError::TooLarge { .. })
-        ));
+        assert!(matches!(prepare(&png, 40_000_000), Err(PhotoError::TooLarge { .. })));
     }
 
     #[test]
@@ -222,17 +179,8 @@ mod tests {
         let mut j = jpeg(64, 64);
         j.truncate(20);
         assert!(prepare(&j, 40_000_000).is_err());
-        assert!(
-            prepare(
-                &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 1, 2],
-                40_000_000
-            )
-            .is_err()
-        );
-        assert_eq!(
-            prepare(b"hello", 40_000_000).unwrap_err(),
-            PhotoError::Unsupported
-        );
+        assert!(prepare(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 1, 2], 40_000_000).is_err());
+        assert_eq!(prepare(b"hello", 40_000_000).unwrap_err(), PhotoError::Unsupported);
     }
 
     fn crc32(data: &[u8]) -> u32 {
@@ -240,11 +188,7 @@ mod tests {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
             }
         }
         !crc

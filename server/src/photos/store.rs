@@ -37,10 +37,7 @@ impl LocalDisk {
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "invalid blob key",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "invalid blob key"));
         }
         Ok(self.root.join(&key[0..2]).join(&key[2..4]).join(key))
     }

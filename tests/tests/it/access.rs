@@ -9,15 +9,10 @@ use serde_json::json;
 async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    let invite = kvo_server::auth::create_invite(
-        &app.pool,
-        area,
-        Role::Ondernemer,
-        1,
-        chrono::Duration::days(1),
-    )
-    .await
-    .unwrap();
+    let invite =
+        kvo_server::auth::create_invite(&app.pool, area, Role::Ondernemer, 1, chrono::Duration::days(1))
+            .await
+            .unwrap();
     // Typed in lower case with spaces: still accepted.
     let typed = invite.code.to_lowercase().replace('-', " ");
     let res = app
@@ -39,18 +34,11 @@ async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
         .unwrap();
     assert_eq!(again.status(), 400, "used up");
 
-    let me: Me = app
-        .get(&session.token, "/api/v1/me")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Me = app.get(&session.token, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(me.display_name, "Bakkerij");
     assert_eq!(me.memberships.len(), 1);
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM device_tokens")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT token_hash FROM device_tokens").fetch_one(&app.pool).await.unwrap();
     assert_ne!(stored, session.token.as_bytes(), "tokens are stored hashed");
 
     let res = app
@@ -95,23 +83,14 @@ async fn web_sign_in_sets_a_protected_cookie_and_state_changes_need_the_csrf_hea
         .unwrap();
     assert_eq!(res.status(), 200);
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
     let pair = cookie.split(';').next().unwrap().to_string();
     let me: Me = res.json().await.unwrap();
     assert_eq!(me.memberships[0].role, Role::Werkgroep);
 
     let r = report(area);
-    let no_csrf = app
-        .client
-        .post(app.url("/api/v1/incidents"))
-        .header("cookie", &pair)
-        .json(&r)
-        .send()
-        .await
-        .unwrap();
+    let no_csrf =
+        app.client.post(app.url("/api/v1/incidents")).header("cookie", &pair).json(&r).send().await.unwrap();
     assert_eq!(no_csrf.status(), 403);
     let ok = app
         .client
@@ -140,13 +119,7 @@ async fn web_sign_in_sets_a_protected_cookie_and_state_changes_need_the_csrf_hea
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    let after = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let after = app.client.get(app.url("/api/v1/me")).header("cookie", &pair).send().await.unwrap();
     assert_eq!(after.status(), 401);
     let hash: String =
         sqlx::query_scalar("SELECT password_hash FROM people WHERE email = 'gemeente@example.org'")
@@ -176,9 +149,7 @@ async fn categories_carry_an_etag_for_offline_caching() {
         .await
         .unwrap();
     assert_eq!(cached.status(), 304);
-    kvo_server::areas::set_category_enabled(&app.pool, area, "overval", false)
-        .await
-        .unwrap();
+    kvo_server::areas::set_category_enabled(&app.pool, area, "overval", false).await.unwrap();
     let changed = app
         .client
         .get(app.url(&path))

@@ -39,10 +39,7 @@ async fn same_id_different_body_is_a_conflict() {
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
     let dev = app.device(area, Role::Ondernemer).await;
     let r = report(area);
-    assert_eq!(
-        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
-        201
-    );
+    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
     let mut changed = r.clone();
     changed.description = Some("Iets anders".into());
     let res = app.post(&dev.token, "/api/v1/incidents", &changed).await;
@@ -50,12 +47,7 @@ async fn same_id_different_body_is_a_conflict() {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     // Another person replaying the same body is not the same request either.
     let other = app.device(area, Role::Ondernemer).await;
-    assert_eq!(
-        app.post(&other.token, "/api/v1/incidents", &r)
-            .await
-            .status(),
-        409
-    );
+    assert_eq!(app.post(&other.token, "/api/v1/incidents", &r).await.status(), 409);
     assert_eq!(rows(&app, r.id).await, 1);
 }
 
@@ -67,22 +59,10 @@ async fn twenty_concurrent_posts_leave_one_row() {
     let r = report(area);
     let mut tasks = vec![];
     for _ in 0..20 {
-        let (client, url, token, body) = (
-            app.client.clone(),
-            app.url("/api/v1/incidents"),
-            dev.token.clone(),
-            r.clone(),
-        );
+        let (client, url, token, body) =
+            (app.client.clone(), app.url("/api/v1/incidents"), dev.token.clone(), r.clone());
         tasks.push(tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            client.post(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16()
         }));
     }
     let mut statuses = vec![];
@@ -90,15 +70,7 @@ async fn twenty_concurrent_posts_leave_one_row() {
         statuses.push(t.await.unwrap());
     }
     statuses.sort();
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        19,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 19, "{statuses:?}");
     assert_eq!(rows(&app, r.id).await, 1);
 }

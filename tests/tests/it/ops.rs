@@ -4,24 +4,9 @@ use kvo_tests::{TestApp, report};
 #[tokio::test]
 async fn health_readiness_and_metrics() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let ready: serde_json::Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let ready: serde_json::Value =
+        app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
 
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
@@ -29,40 +14,22 @@ async fn health_readiness_and_metrics() {
     let r = report(area);
     app.post(&dev.token, "/api/v1/incidents", &r).await;
     app.post(&dev.token, "/api/v1/incidents", &r).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("kvo_incidents_created_total 1"), "{text}");
     assert!(text.contains("kvo_incidents_replayed_total 1"));
-    assert!(text.contains(
-        r#"kvo_http_requests_total{method="POST",route="/api/v1/incidents",status="201"} 1"#
-    ));
-    assert!(text.contains(
-        "kvo_http_request_duration_seconds_bucket{route=\"/api/v1/incidents\",le=\"+Inf\"} 2"
-    ));
+    assert!(
+        text.contains(r#"kvo_http_requests_total{method="POST",route="/api/v1/incidents",status="201"} 1"#)
+    );
+    assert!(
+        text.contains("kvo_http_request_duration_seconds_bucket{route=\"/api/v1/incidents\",le=\"+Inf\"} 2")
+    );
 }
 
 #[tokio::test]
 async fn the_openapi_document_describes_the_phone_paths() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        res.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("default-src 'self'")
-    );
+    let res = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
     let doc: serde_json::Value = res.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();

@@ -32,14 +32,7 @@ fn exif_segment() -> Vec<u8> {
     entry(&mut t, 0x0003, 2, 2, *b"E\0\0\0");
     entry(&mut t, 0x0004, 5, 3, 116u32.to_be_bytes());
     t.extend_from_slice(&0u32.to_be_bytes());
-    for (num, den) in [
-        (52u32, 1u32),
-        (15, 1),
-        (532, 100),
-        (6, 1),
-        (9, 1),
-        (3312, 100),
-    ] {
+    for (num, den) in [(52u32, 1u32), (15, 1), (532, 100), (6, 1), (9, 1), (3312, 100)] {
         t.extend_from_slice(&num.to_be_bytes());
         t.extend_from_slice(&den.to_be_bytes());
     }
@@ -87,10 +80,7 @@ async fn incident_with_device(app: &TestApp) -> (Uuid, String) {
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
     let dev = app.device(area, Role::Ondernemer).await;
     let r = report(area);
-    assert_eq!(
-        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
-        201
-    );
+    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
     (r.id, dev.token)
 }
 
@@ -99,17 +89,10 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
     let app = TestApp::spawn().await;
     let (incident, token) = incident_with_device(&app).await;
     let original = geotagged_jpeg();
-    assert!(
-        jpeg_markers(&original).contains(&0xE1),
-        "the test input does carry APP1"
-    );
+    assert!(jpeg_markers(&original).contains(&0xE1), "the test input does carry APP1");
     let photo_id = Uuid::new_v4();
     let res = app
-        .put_bytes(
-            &token,
-            &format!("/api/v1/incidents/{incident}/photos/{photo_id}"),
-            original.clone(),
-        )
+        .put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{photo_id}"), original.clone())
         .await;
     assert_eq!(res.status(), 201);
     let photo: Photo = res.json().await.unwrap();
@@ -123,10 +106,7 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
         assert_eq!(res.headers()["content-type"], "image/jpeg");
         let bytes = res.bytes().await.unwrap().to_vec();
         let markers = jpeg_markers(&bytes);
-        assert!(
-            markers.iter().all(|m| !(0xE1..=0xEF).contains(m)),
-            "metadata segment left: {markers:x?}"
-        );
+        assert!(markers.iter().all(|m| !(0xE1..=0xEF).contains(m)), "metadata segment left: {markers:x?}");
         for needle in [b"Exif".as_slice(), b"GPS", b"xmpmeta", b"ns.adobe.com"] {
             assert!(
                 !bytes.windows(needle.len()).any(|w| w == needle),
@@ -142,12 +122,8 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
         use image::ImageDecoder;
         assert!(decoder.exif_metadata().unwrap().is_none());
     }
-    let stored: Incident = app
-        .get(&token, &format!("/api/v1/incidents/{incident}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Incident =
+        app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
     assert_eq!(stored.photos, vec![photo]);
 }
 
@@ -156,36 +132,17 @@ async fn photo_upload_is_idempotent_and_may_come_later() {
     let app = TestApp::spawn().await;
     let (incident, token) = incident_with_device(&app).await;
     let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
-    assert_eq!(
-        app.put_bytes(&token, &path, jpeg(800, 600)).await.status(),
-        201
-    );
-    assert_eq!(
-        app.put_bytes(&token, &path, jpeg(800, 600)).await.status(),
-        200
-    );
-    assert_eq!(
-        app.put_bytes(&token, &path, jpeg(640, 480)).await.status(),
-        409
-    );
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM photos")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert_eq!(app.put_bytes(&token, &path, jpeg(800, 600)).await.status(), 201);
+    assert_eq!(app.put_bytes(&token, &path, jpeg(800, 600)).await.status(), 200);
+    assert_eq!(app.put_bytes(&token, &path, jpeg(640, 480)).await.status(), 409);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM photos").fetch_one(&app.pool).await.unwrap();
     assert_eq!(n, 1);
     // Days later, after a restart, a second photo still attaches to the incident.
     let app = app.restart().await;
     let path2 = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
-    assert_eq!(
-        app.put_bytes(&token, &path2, jpeg(300, 300)).await.status(),
-        201
-    );
-    let stored: Incident = app
-        .get(&token, &format!("/api/v1/incidents/{incident}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.put_bytes(&token, &path2, jpeg(300, 300)).await.status(), 201);
+    let stored: Incident =
+        app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
     assert_eq!(stored.photos.len(), 2);
 }
 
@@ -205,9 +162,7 @@ async fn non_images_are_415_judged_by_content() {
         .unwrap();
     assert_eq!(res.status(), 415);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let res = app
-        .put_bytes(&token, &path, b"%PDF-1.7 report.pdf".to_vec())
-        .await;
+    let res = app.put_bytes(&token, &path, b"%PDF-1.7 report.pdf".to_vec()).await;
     assert_eq!(res.status(), 415);
     assert_no_files(&app);
 }
@@ -244,8 +199,8 @@ fn decompression_bomb() -> Vec<u8> {
         &mut png,
         b"IDAT",
         &[
-            0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0,
+            0x78, 0x9C, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0,
         ],
     );
     chunk(&mut png, b"IEND", &[]);
@@ -257,11 +212,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -292,11 +243,7 @@ async fn a_corrupt_image_is_422_and_leaves_nothing() {
     let mut broken = jpeg(200, 200);
     broken.truncate(30);
     let res = app
-        .put_bytes(
-            &token,
-            &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()),
-            broken,
-        )
+        .put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()), broken)
         .await;
     assert_eq!(res.status(), 422);
     assert_no_files(&app);
@@ -305,10 +252,7 @@ async fn a_corrupt_image_is_422_and_leaves_nothing() {
 /// No blob was written (the store's temp folder aside).
 fn assert_no_files(app: &TestApp) {
     let root = app.data_dir.path().join("photos");
-    let files: Vec<_> = walk(&root)
-        .into_iter()
-        .filter(|p| !p.starts_with(root.join("tmp")))
-        .collect();
+    let files: Vec<_> = walk(&root).into_iter().filter(|p| !p.starts_with(root.join("tmp"))).collect();
     assert!(files.is_empty(), "orphan files: {files:?}");
 }
 

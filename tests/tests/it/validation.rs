@@ -4,11 +4,7 @@ use serde_json::json;
 
 async fn problem(res: reqwest::Response) -> (u16, Problem) {
     let status = res.status().as_u16();
-    assert_eq!(
-        res.headers()["content-type"],
-        "application/problem+json",
-        "status {status}"
-    );
+    assert_eq!(res.headers()["content-type"], "application/problem+json", "status {status}");
     (status, res.json().await.unwrap())
 }
 
@@ -16,9 +12,7 @@ async fn problem(res: reqwest::Response) -> (u16, Problem) {
 async fn every_bad_report_gets_its_own_problem() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    kvo_server::areas::set_category_enabled(&app.pool, area, "cyberincident", false)
-        .await
-        .unwrap();
+    kvo_server::areas::set_category_enabled(&app.pool, area, "cyberincident", false).await.unwrap();
     let dev = app.device(area, Role::Ondernemer).await;
     let now = chrono::Utc::now();
 
@@ -44,13 +38,7 @@ async fn every_bad_report_gets_its_own_problem() {
         "coordinates-out-of-range",
         "location.lon",
     ));
-    cases.push((
-        "outside",
-        with(&|v| v["location"]["lat"] = json!(52.26)),
-        422,
-        "outside-area",
-        "location",
-    ));
+    cases.push(("outside", with(&|v| v["location"]["lat"] = json!(52.26)), 422, "outside-area", "location"));
     cases.push((
         "future",
         with(&|v| v["occurred_at"] = json!(now + chrono::Duration::hours(3))),
@@ -93,13 +81,7 @@ async fn every_bad_report_gets_its_own_problem() {
         "unknown-field",
         "prioriteit",
     ));
-    cases.push((
-        "wrong type",
-        with(&|v| v["location"]["lat"] = json!("noord")),
-        400,
-        "bad-request",
-        "",
-    ));
+    cases.push(("wrong type", with(&|v| v["location"]["lat"] = json!("noord")), 400, "bad-request", ""));
 
     for (name, body, status, slug, field) in cases {
         let (got, p) = problem(app.post(&dev.token, "/api/v1/incidents", &body).await).await;
@@ -110,10 +92,7 @@ async fn every_bad_report_gets_its_own_problem() {
         }
         assert!(!p.detail.is_empty());
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents").fetch_one(&app.pool).await.unwrap();
     assert_eq!(n, 0, "nothing invalid was stored");
 }
 
@@ -124,18 +103,11 @@ async fn the_margin_outside_the_area_is_stated_and_applied() {
     let dev = app.device(area, Role::Ondernemer).await;
     let mut r = report(area);
     r.location.lat = 52.2553; // about 33 m north of the boundary: within the 50 m margin
-    assert_eq!(
-        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
-        201
-    );
+    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
     let mut far = report(area);
     far.location.lat = 52.2560; // about 111 m north
     let (_, p) = problem(app.post(&dev.token, "/api/v1/incidents", &far).await).await;
-    assert!(
-        p.detail.contains("111 m buiten het gebied") && p.detail.contains("marge 50 m"),
-        "{}",
-        p.detail
-    );
+    assert!(p.detail.contains("111 m buiten het gebied") && p.detail.contains("marge 50 m"), "{}", p.detail);
 }
 
 #[tokio::test]
@@ -154,19 +126,8 @@ async fn malformed_json_and_wrong_content_type() {
         .await
         .unwrap();
     let (s, p) = problem(res).await;
-    assert_eq!(
-        (s, p.type_.ends_with("malformed-json")),
-        (400, true),
-        "{p:?}"
-    );
-    let res = app
-        .client
-        .post(&url)
-        .bearer_auth(&dev.token)
-        .body("id=1")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!((s, p.type_.ends_with("malformed-json")), (400, true), "{p:?}");
+    let res = app.client.post(&url).bearer_auth(&dev.token).body("id=1").send().await.unwrap();
     assert_eq!(problem(res).await.0, 400);
 }
 
@@ -177,9 +138,7 @@ async fn problems_speak_english_on_request() {
     let dev = app.device(area, Role::Ondernemer).await;
     let mut r = report(area);
     r.location.lat = 95.0;
-    let nl = problem(app.post(&dev.token, "/api/v1/incidents", &r).await)
-        .await
-        .1;
+    let nl = problem(app.post(&dev.token, "/api/v1/incidents", &r).await).await.1;
     assert_eq!(nl.title, "Ongeldige invoer");
     assert!(nl.detail.contains("breedtegraad"));
     let res = app
@@ -200,36 +159,14 @@ async fn problems_speak_english_on_request() {
 #[tokio::test]
 async fn framework_errors_are_problems_too() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(app.url("/api/v1/bestaat-niet"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/bestaat-niet")).send().await.unwrap();
     assert_eq!(problem(res).await.0, 404);
-    let res = app
-        .client
-        .get(app.url("/api/v1/incidents"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/incidents")).send().await.unwrap();
     let (s, p) = problem(res).await;
     assert_eq!((s, p.title.as_str()), (401, "Niet aangemeld"));
-    let res = app
-        .client
-        .get(app.url("/api/v1/incidents"))
-        .bearer_auth("kvod_forged")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/incidents")).bearer_auth("kvod_forged").send().await.unwrap();
     assert_eq!(problem(res).await.0, 401);
-    let res = app
-        .client
-        .get(app.url("/api/v1/incidents?limit=zeven"))
-        .bearer_auth("x")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/incidents?limit=zeven")).bearer_auth("x").send().await.unwrap();
     assert!(res.status().is_client_error());
 }
 
@@ -240,10 +177,7 @@ async fn a_slow_upload_times_out_with_a_problem() {
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
     let dev = app.device(area, Role::Ondernemer).await;
     let r = report(area);
-    assert_eq!(
-        app.post(&dev.token, "/api/v1/incidents", &r).await.status(),
-        201
-    );
+    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
     let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "PUT /api/v1/incidents/{}/photos/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 1000000\r\n\r\n",
