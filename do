@@ -68,6 +68,8 @@ case "$cmd" in
     scripts/bindings debug >/dev/null
     python_env
     build/venv/bin/python -m pytest -q tests/python
+    say "Telefoon-buildscripts (syntaxis; geen NDK/Xcode hier) / phone build scripts (syntax only)…"
+    for s in scripts/*; do bash -n "$s"; done
     ;;
   bench)
     install_missing

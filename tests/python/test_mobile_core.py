@@ -104,6 +104,11 @@ def test_500_and_429_for_a_while_then_everything_arrives_once(server, proxy):
     # My reports: the server's status comes back to the device.
     mine = client.refresh_my_reports()
     assert {r.server_status for r in mine} == {"nieuw"}
+    # A photo may follow a report that was sent long ago.
+    late = client.attach_photo(ids[0], helpers.photo(300, 200))
+    assert client.sync(30_000, None).sent == 11
+    first = [i for i in server_incidents(server, data) if i["id"] == ids[0]][0]
+    assert [p["upload_sha256"] for p in first["photos"]][-1] == late.photo.sha256
 
 
 def test_a_409_and_a_422_wedge_only_their_own_items(server, proxy):
