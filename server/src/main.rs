@@ -212,12 +212,25 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, "listening");
     let state = AppState::new(db.pool.clone(), cfg)?;
+    tokio::spawn(sweep_orphans_periodically(state.clone()));
     kvo_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
     .await?;
     db.close().await
+}
+
+/// Removes photo blobs left behind by a crash mid-upload: at start-up and every six hours.
+async fn sweep_orphans_periodically(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+    loop {
+        every.tick().await;
+        if let Err(e) = kvo_server::photos::sweep_orphans(&state, std::time::Duration::from_secs(3600)).await
+        {
+            tracing::warn!(error = ?e, "orphaned photo sweep failed");
+        }
+    }
 }
 
 async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -225,6 +225,33 @@ async fn cleanup(state: &AppState, hashes: &[&[u8]]) {
     }
 }
 
+/// Deletes blobs that no row references and that were written more than
+/// `min_age` ago: what a crash between writing a blob and committing its row
+/// leaves behind. Uses the same locks as an upload, so it never deletes a blob
+/// an upload is about to reference. Returns how many were deleted.
+pub async fn sweep_orphans(state: &AppState, min_age: std::time::Duration) -> anyhow::Result<usize> {
+    let store = state.store.clone();
+    let keys = tokio::task::spawn_blocking(move || store.list()).await??;
+    let cutoff = std::time::SystemTime::now() - min_age;
+    let mut deleted = 0;
+    for (key, written) in keys.into_iter().filter(|(_, t)| *t < cutoff) {
+        let hash = hex::decode(&key)?;
+        let referenced: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM photos WHERE sha256 = $1)
+                 OR EXISTS (SELECT 1 FROM photos WHERE thumb_sha256 = $1)",
+        )
+        .bind(&hash)
+        .fetch_one(&state.pool)
+        .await?;
+        if !referenced {
+            cleanup(state, &[&hash]).await;
+            tracing::info!(%key, ?written, "removed an orphaned photo blob");
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 /// Which rendition of a photo to read.
 #[derive(Debug, Clone, Copy)]
 pub enum Rendition {

@@ -19,6 +19,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>>;
     /// Removes a blob; removing a missing blob is not an error.
     fn delete(&self, key: &str) -> io::Result<()>;
+    /// Every stored key with the time it was written.
+    fn list(&self) -> io::Result<Vec<(String, std::time::SystemTime)>>;
 }
 
 /// Blobs as files under `root/ab/cd/abcd…`, written to a temporary file,
@@ -79,6 +81,21 @@ impl BlobStore for LocalDisk {
             Err(e) => Err(e),
         }
     }
+
+    fn list(&self) -> io::Result<Vec<(String, std::time::SystemTime)>> {
+        let mut out = vec![];
+        for a in fs::read_dir(&self.root)?.flatten().filter(|e| e.file_name().len() == 2) {
+            for b in fs::read_dir(a.path())?.flatten() {
+                for f in fs::read_dir(b.path())?.flatten() {
+                    let name = f.file_name().to_string_lossy().to_string();
+                    if self.path(&name).is_ok() {
+                        out.push((name, f.metadata()?.modified()?));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -93,8 +110,10 @@ mod tests {
         assert_eq!(key, hex::encode(Sha256::digest(b"foto")));
         assert_eq!(s.put(b"foto").unwrap(), key);
         assert_eq!(s.get(&key).unwrap().unwrap(), b"foto");
+        assert_eq!(s.list().unwrap().into_iter().map(|(k, _)| k).collect::<Vec<_>>(), vec![key.clone()]);
         s.delete(&key).unwrap();
         assert_eq!(s.get(&key).unwrap(), None);
+        assert!(s.list().unwrap().is_empty());
         s.delete(&key).unwrap();
         assert!(s.get("../../etc/passwd").is_err());
     }
