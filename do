@@ -14,7 +14,7 @@ as_root() {
 }
 
 # Debian packages the build and the embedded PostGIS need.
-APT_PACKAGES=(postgresql-15-postgis-3 build-essential pkg-config libssl-dev)
+APT_PACKAGES=(postgresql-15-postgis-3 build-essential pkg-config libssl-dev nasm)
 
 install_missing() {
   local missing=()

@@ -3,7 +3,7 @@
 //! apply the orientation, and encode a fresh JPEG at quality 80 that carries
 //! no metadata at all. The original never leaves the device.
 //!
-//! Speed: a JPEG is decoded at a reduced DCT scale (1/2, 1/4 or 1/8) when that
+//! Speed: a JPEG is decoded by libjpeg-turbo (through mozjpeg) at a reduced DCT scale (n/8) when that
 //! still leaves at least 1600 px, so a 12-megapixel photo is never decoded at
 //! full size; the remaining scaling uses a SIMD convolution resizer, and the
 //! rotation happens after scaling, on the small image. Pure: bytes in, bytes out.
@@ -86,44 +86,29 @@ pub fn prepare(original: &[u8]) -> Result<Prepared, PhotoError> {
     Ok(Prepared { width: upright.width(), height: upright.height(), jpeg, sha256, gps: exif.gps })
 }
 
-/// Decodes a JPEG at the smallest DCT scale that keeps the long side at least [`MAX_SIDE`].
+/// Decodes a JPEG at the smallest DCT scale (n/8) that keeps the long side at
+/// least [`MAX_SIDE`], with libjpeg-turbo (through mozjpeg).
 fn decode_jpeg_scaled(bytes: &[u8]) -> Result<(RgbImage, ExifFacts), PhotoError> {
-    let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    dec.read_info().map_err(|_| PhotoError::Corrupt)?;
-    let info = dec.info().ok_or(PhotoError::Corrupt)?;
-    let exif = dec.exif_data().map(|e| parse_exif(e.to_vec())).unwrap_or_default();
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let long = w.max(h);
-    if long > MAX_SIDE {
-        let f = f64::from(MAX_SIDE) / f64::from(long);
-        let req_w = (f64::from(w) * f).ceil() as u16;
-        let req_h = (f64::from(h) * f).ceil() as u16;
-        dec.scale(req_w, req_h).map_err(|_| PhotoError::Corrupt)?;
-    }
-    let pixels = dec.decode().map_err(|_| PhotoError::Corrupt)?;
-    let info = dec.info().ok_or(PhotoError::Corrupt)?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels),
-        jpeg_decoder::PixelFormat::L8 => {
-            RgbImage::from_raw(w, h, pixels.iter().flat_map(|&l| [l, l, l]).collect())
-        }
-        jpeg_decoder::PixelFormat::L16 => {
-            RgbImage::from_raw(w, h, pixels.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0]]).collect())
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => RgbImage::from_raw(
-            w,
-            h,
-            pixels
-                .chunks_exact(4)
-                .flat_map(|c| {
-                    let k = u16::from(c[3]);
-                    [c[0], c[1], c[2]].map(|v| ((u16::from(v) * k) / 255) as u8)
-                })
-                .collect(),
-        ),
-    };
-    Ok((rgb.ok_or(PhotoError::Corrupt)?, exif))
+    let corrupt = |_| PhotoError::Corrupt;
+    let mut dec = mozjpeg::Decompress::builder()
+        .with_markers(&[mozjpeg::Marker::APP(1)])
+        .from_mem(bytes)
+        .map_err(corrupt)?;
+    let exif = dec
+        .markers()
+        .find(|m| m.data.starts_with(b"Exif\0\0"))
+        .map(|m| parse_exif(m.data.to_vec()))
+        .unwrap_or_default();
+    let long = dec.width().max(dec.height());
+    // libjpeg rounds the scaled size up: ceil(long × n / 8).
+    let n = (1..=8).find(|n| (long * n).div_ceil(8) >= MAX_SIDE as usize).unwrap_or(8);
+    dec.scale(n as u8);
+    let mut started = dec.rgb().map_err(corrupt)?;
+    let (w, h) = (started.width() as u32, started.height() as u32);
+    let pixels: Vec<u8> = started.read_scanlines().map_err(corrupt)?;
+    started.finish().map_err(corrupt)?;
+    let rgb = RgbImage::from_raw(w, h, pixels).ok_or(PhotoError::Corrupt)?;
+    Ok((rgb, exif))
 }
 
 fn decode_other(bytes: &[u8]) -> Result<(RgbImage, ExifFacts), PhotoError> {
@@ -200,15 +185,17 @@ fn orient(img: RgbImage, orientation: u32) -> RgbImage {
     }
 }
 
+/// Encodes a baseline JPEG with libjpeg-turbo's fast settings: a JFIF header
+/// and the image, nothing else.
 fn encode(img: &RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
-    let (Ok(w), Ok(h)) = (u16::try_from(img.width()), u16::try_from(img.height())) else {
-        return Err(PhotoError::Corrupt);
-    };
-    let mut out = Vec::with_capacity(img.as_raw().len() / 10);
-    jpeg_encoder::Encoder::new(&mut out, quality)
-        .encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
-        .map_err(|_| PhotoError::Corrupt)?;
-    Ok(out)
+    let corrupt = |_| PhotoError::Corrupt;
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_fastest_defaults();
+    c.set_quality(f32::from(quality));
+    c.set_size(img.width() as usize, img.height() as usize);
+    let mut started = c.start_compress(Vec::with_capacity(img.as_raw().len() / 10)).map_err(corrupt)?;
+    started.write_scanlines(img.as_raw()).map_err(corrupt)?;
+    started.finish().map_err(corrupt)
 }
 
 /// The straightforward way, for comparison in the benchmark: full decode with
@@ -297,9 +284,12 @@ mod tests {
         let (lat, lon) = p.gps.unwrap();
         assert!((lat - 52.2512).abs() < 1e-6 && (lon - 6.1592).abs() < 1e-6, "{lat} {lon}");
         assert!(!p.jpeg.windows(4).any(|w| w == b"Exif"));
-        let mut dec = jpeg_decoder::Decoder::new(Cursor::new(&p.jpeg));
-        dec.read_info().unwrap();
-        assert!(dec.exif_data().is_none());
+        let dec =
+            mozjpeg::Decompress::builder().with_markers(mozjpeg::ALL_MARKERS).from_mem(&p.jpeg).unwrap();
+        assert!(
+            dec.markers().all(|m| !matches!(m.marker, mozjpeg::Marker::APP(1..))),
+            "only JFIF (APP0) remains"
+        );
         assert_eq!(p.sha256, hex::encode(Sha256::digest(&p.jpeg)));
     }
 

@@ -99,19 +99,17 @@ fn map_decode_error(max_pixels: u64) -> impl Fn(image::ImageError) -> PhotoError
     }
 }
 
-/// Encodes RGB8 pixels as a baseline JPEG with no metadata segments.
+/// Encodes RGB8 pixels as a baseline JPEG (libjpeg-turbo's fast settings,
+/// through mozjpeg). Only a JFIF header precedes the image: no EXIF, no XMP.
 pub fn encode_jpeg(rgb: &image::RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
-    let mut out = Vec::with_capacity(rgb.as_raw().len() / 8);
-    let enc = jpeg_encoder::Encoder::new(&mut out, quality);
-    let (w, h) = (u16::try_from(rgb.width()), u16::try_from(rgb.height()));
-    let (Ok(w), Ok(h)) = (w, h) else {
-        return Err(PhotoError::TooLarge {
-            megapixels: f64::from(rgb.width()) * f64::from(rgb.height()) / 1e6,
-        });
-    };
-    enc.encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
-    Ok(out)
+    let corrupt = |e: std::io::Error| PhotoError::Corrupt(e.to_string());
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_fastest_defaults();
+    c.set_quality(f32::from(quality));
+    c.set_size(rgb.width() as usize, rgb.height() as usize);
+    let mut started = c.start_compress(Vec::with_capacity(rgb.as_raw().len() / 8)).map_err(corrupt)?;
+    started.write_scanlines(rgb.as_raw()).map_err(corrupt)?;
+    started.finish().map_err(corrupt)
 }
 
 /// Scales `img` to at most [`THUMB_SIZE`] on the long side (never up).
