@@ -98,7 +98,7 @@ pub async fn upload(
             .map_err(|e| match e {
                 PhotoError::Unsupported => AppError::UnsupportedMediaType,
                 PhotoError::TooLarge { megapixels } => AppError::ImageTooLarge { megapixels },
-                PhotoError::Corrupt(_) => AppError::BadImage,
+                PhotoError::Corrupt => AppError::BadImage,
             })?
     };
     let sha256 = Sha256::digest(&prepared.bytes).to_vec();
