@@ -12,7 +12,10 @@ use std::{
 
 use anyhow::Context;
 use chrono::Utc;
-use kvo_api::{Role, wire::AreaKind};
+use kvo_api::{
+    Role,
+    wire::{AreaKind, NewIncident, WireLocation},
+};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -176,17 +179,23 @@ pub fn bench_photo() -> Vec<u8> {
     encode_jpeg(&img, 85).expect("encoding the bench photo")
 }
 
-fn body(area: Uuid) -> serde_json::Value {
-    let mut rng = rand::rng();
+/// A report somewhere in the benchmark area, as a phone would send it.
+fn report(area: Uuid) -> NewIncident {
     use rand::Rng;
-    serde_json::json!({
-        "id": Uuid::new_v4(),
-        "area_id": area,
-        "category": "diefstal",
-        "location": {"lat": rng.random_range(52.2490..52.2540), "lon": rng.random_range(6.1560..6.1620), "accuracy_m": 8.0},
-        "occurred_at": Utc::now(),
-        "description": "Winkeldiefstal, dader weggerend richting Brink",
-    })
+    let mut rng = rand::rng();
+    NewIncident {
+        id: Uuid::new_v4(),
+        area_id: area,
+        category: "diefstal".into(),
+        location: WireLocation {
+            lat: rng.random_range(52.2490..52.2540),
+            lon: rng.random_range(6.1560..6.1620),
+            accuracy_m: Some(8.0),
+        },
+        occurred_at: Utc::now(),
+        description: Some("Winkeldiefstal, dader weggerend richting Brink".into()),
+        patrol_id: None,
+    }
 }
 
 async fn run_clients(
@@ -206,12 +215,16 @@ async fn run_clients(
             let (mut lat, mut errors) = (vec![], 0);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let b = body(area);
+                let r = report(area);
+                // Serialised like a phone does, off the server's clock: the generator
+                // shares the machine's two cores with the server and PostgreSQL.
+                let body = serde_json::to_vec(&r).expect("wire types serialise");
                 let ok = async {
                     let res = client
                         .post(format!("{base}/api/v1/incidents"))
                         .bearer_auth(&token)
-                        .json(&b)
+                        .header("content-type", "application/json")
+                        .body(body)
                         .send()
                         .await
                         .ok()?;
@@ -219,11 +232,7 @@ async fn run_clients(
                         return None;
                     }
                     if let Some(photo) = &photo {
-                        let url = format!(
-                            "{base}/api/v1/incidents/{}/photos/{}",
-                            b["id"].as_str()?,
-                            Uuid::new_v4()
-                        );
+                        let url = format!("{base}/api/v1/incidents/{}/photos/{}", r.id, Uuid::new_v4());
                         let res =
                             client.put(url).bearer_auth(&token).body(photo.to_vec()).send().await.ok()?;
                         if res.status() != 201 {
@@ -268,7 +277,7 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
             let (mut lat, mut errors) = (vec![], 0);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let b = body(area);
+                let b = report(area);
                 let r = sqlx::query(
                     "WITH ins AS (
                          INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
@@ -283,13 +292,13 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
                      SELECT received_at FROM ins",
                 )
                 .bind(area)
-                .bind(Uuid::parse_str(b["id"].as_str().unwrap_or_default()).unwrap_or_default())
+                .bind(b.id)
                 .bind("diefstal")
-                .bind(b["location"]["lon"].as_f64())
-                .bind(b["location"]["lat"].as_f64())
+                .bind(b.location.lon)
+                .bind(b.location.lat)
                 .bind(8.0f32)
                 .bind(Utc::now())
-                .bind(b["description"].as_str())
+                .bind(b.description.as_deref())
                 .bind(reporter)
                 .bind(vec![0u8; 32])
                 .fetch_optional(&pool)

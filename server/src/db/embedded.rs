@@ -161,7 +161,7 @@ impl EmbeddedPostgres {
     async fn pg_ctl_start(&self) -> anyhow::Result<()> {
         let opts = format!(
             "-c listen_addresses='' -k {} -p {PORT} -c max_connections=300 -c shared_buffers=256MB \
-             -c unix_socket_permissions=0700",
+             -c unix_socket_permissions=0700 -c commit_delay=200 -c commit_siblings=4",
             self.socket_dir.display()
         );
         let out = self
