@@ -278,31 +278,21 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let b = report(area);
-                let r = sqlx::query(
-                    "WITH ins AS (
-                         INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
-                                                reporter_id, zone_id, patrol_id, request_hash)
-                         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, NULL, NULL, $10)
-                         ON CONFLICT (area_id, id) DO NOTHING
-                         RETURNING area_id, id, reporter_id, received_at
-                     ), hist AS (
-                         INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, changed_at)
-                         SELECT area_id, id, 'nieuw', reporter_id, received_at FROM ins
-                     )
-                     SELECT received_at FROM ins",
-                )
-                .bind(area)
-                .bind(b.id)
-                .bind("diefstal")
-                .bind(b.location.lon)
-                .bind(b.location.lat)
-                .bind(8.0f32)
-                .bind(Utc::now())
-                .bind(b.description.as_deref())
-                .bind(reporter)
-                .bind(vec![0u8; 32])
-                .fetch_optional(&pool)
-                .await;
+                let r = sqlx::query(crate::incidents::INSERT_INCIDENT)
+                    .bind(area)
+                    .bind(b.id)
+                    .bind("diefstal")
+                    .bind(b.location.lon)
+                    .bind(b.location.lat)
+                    .bind(8.0f32)
+                    .bind(Utc::now())
+                    .bind(b.description.as_deref())
+                    .bind(reporter)
+                    .bind(None::<Uuid>)
+                    .bind(None::<Uuid>)
+                    .bind(vec![0u8; 32])
+                    .fetch_optional(&pool)
+                    .await;
                 match r {
                     Ok(_) => lat.push(t.elapsed()),
                     Err(_) => errors += 1,

@@ -8,37 +8,6 @@ use kvo_tests::{TestApp, jpeg, report};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// An EXIF APP1 segment (big-endian TIFF) with Orientation = 6 (rotate 90°
-/// clockwise) and a GPS position, like a phone camera writes.
-fn exif_segment() -> Vec<u8> {
-    let mut t = Vec::new();
-    t.extend_from_slice(b"MM\0\x2A");
-    t.extend_from_slice(&8u32.to_be_bytes());
-    let entry = |t: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: [u8; 4]| {
-        t.extend_from_slice(&tag.to_be_bytes());
-        t.extend_from_slice(&typ.to_be_bytes());
-        t.extend_from_slice(&count.to_be_bytes());
-        t.extend_from_slice(&value);
-    };
-    // IFD0 at 8: two entries; the GPS IFD follows at 8 + 2 + 24 + 4 = 38.
-    t.extend_from_slice(&2u16.to_be_bytes());
-    entry(&mut t, 0x0112, 3, 1, [0, 6, 0, 0]);
-    entry(&mut t, 0x8825, 4, 1, 38u32.to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    // GPS IFD at 38: four entries; the rationals follow at 38 + 2 + 48 + 4 = 92.
-    t.extend_from_slice(&4u16.to_be_bytes());
-    entry(&mut t, 0x0001, 2, 2, *b"N\0\0\0");
-    entry(&mut t, 0x0002, 5, 3, 92u32.to_be_bytes());
-    entry(&mut t, 0x0003, 2, 2, *b"E\0\0\0");
-    entry(&mut t, 0x0004, 5, 3, 116u32.to_be_bytes());
-    t.extend_from_slice(&0u32.to_be_bytes());
-    for (num, den) in [(52u32, 1u32), (15, 1), (532, 100), (6, 1), (9, 1), (3312, 100)] {
-        t.extend_from_slice(&num.to_be_bytes());
-        t.extend_from_slice(&den.to_be_bytes());
-    }
-    segment(0xE1, &[b"Exif\0\0".as_slice(), &t].concat())
-}
-
 fn xmp_segment() -> Vec<u8> {
     let xmp = br#"http://ns.adobe.com/xap/1.0/ <x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>52,15.0887N</exif:GPSLatitude></x:xmpmeta>"#;
     let mut v = xmp.to_vec();
@@ -56,7 +25,7 @@ fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
 /// A 64 × 32 JPEG from a phone: EXIF with GPS and orientation, and XMP.
 fn geotagged_jpeg() -> Vec<u8> {
     let plain = jpeg(64, 32);
-    [&plain[..2], &exif_segment(), &xmp_segment(), &plain[2..]].concat()
+    [&plain[..2], &kvo_photo::testing::exif_app1(6, 52.2512, 6.1592), &xmp_segment(), &plain[2..]].concat()
 }
 
 /// The markers of a JPEG's segments before the scan data.
