@@ -213,12 +213,25 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     let state = AppState::new(db.pool.clone(), cfg)?;
     tokio::spawn(sweep_orphans_periodically(state.clone()));
-    kvo_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
-    })
-    .await?;
-    db.close().await
+    kvo_server::serve(listener, state, shutdown_signal()).await?;
+    db.close_and_stop().await
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM (systemd, `kill`, container stop).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
 }
 
 /// Removes photo blobs left behind by a crash mid-upload: at start-up and every six hours.

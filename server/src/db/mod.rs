@@ -45,10 +45,22 @@ impl Database {
         Ok(Database { pool, embedded })
     }
 
-    /// Closes the pool and stops the embedded cluster if this process started it.
+    /// Closes the pool and stops the embedded cluster if this process started it
+    /// (an administration command leaves a server's cluster running).
     pub async fn close(self) -> anyhow::Result<()> {
+        let started_here = self.embedded.as_ref().is_some_and(EmbeddedPostgres::started_here);
+        self.shut_down(started_here).await
+    }
+
+    /// Closes the pool and stops the embedded cluster, also one found running
+    /// (left behind by a server that was killed): the server owns its cluster.
+    pub async fn close_and_stop(self) -> anyhow::Result<()> {
+        self.shut_down(true).await
+    }
+
+    async fn shut_down(self, stop: bool) -> anyhow::Result<()> {
         self.pool.close().await;
-        if let Some(pg) = self.embedded.filter(|pg| pg.started_here()) {
+        if let (true, Some(pg)) = (stop, self.embedded) {
             pg.stop().await?;
             tracing::info!("private PostgreSQL cluster stopped");
         }
