@@ -349,6 +349,7 @@ impl KvoClient {
             in_flight: AtomicUsize::new(0),
             signed_out: AtomicBool::new(false),
             observer,
+            notifying: Mutex::new(()),
         };
         run.notify(self)?;
         let results: Vec<Result<()>> = std::thread::scope(|scope| {
@@ -359,6 +360,8 @@ impl KvoClient {
                 .map(|w| w.join().unwrap_or(Err(Error::State("sync worker panicked"))))
                 .collect()
         });
+        // The last word is the final state, whatever order the workers' calls arrived in.
+        run.notify(self)?;
         if run.signed_out.load(Ordering::SeqCst) {
             return Err(Error::Unauthorized);
         }
@@ -448,11 +451,14 @@ struct Run {
     in_flight: AtomicUsize,
     signed_out: AtomicBool,
     observer: Option<Arc<dyn SyncObserver>>,
+    /// One progress call at a time, so the app never sees two at once.
+    notifying: Mutex<()>,
 }
 
 impl Run {
     fn notify(&self, client: &KvoClient) -> Result<()> {
         if let Some(o) = &self.observer {
+            let _one_at_a_time = self.notifying.lock().unwrap_or_else(|p| p.into_inner());
             o.on_progress(client.state(self.bytes_sent.load(Ordering::SeqCst), self.bytes_total)?);
         }
         Ok(())

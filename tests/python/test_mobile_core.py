@@ -97,7 +97,7 @@ def test_500_and_429_for_a_while_then_everything_arrives_once(server, proxy):
     assert proxy.failures == [], "every injected failure was met"
     assert (state.sent, state.pending, state.wedged) == (10, 0, 0)
     assert seen and seen[-1].sent == 10 and seen[-1].bytes_sent == seen[-1].bytes_total > 0
-    assert any(s.sending == 1 for s in seen)
+    assert any(s.sending >= 1 for s in seen)
     incidents = server_incidents(server, data)
     assert sorted(i["id"] for i in incidents) == sorted(ids)
     assert all(len(i["photos"]) == 1 for i in incidents)
