@@ -63,11 +63,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback_service(map_ui)
-        .layer(middleware::from_fn(render_problems))
+        // Inside the problem renderer, so that even a panic is answered as a problem.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a handler panicked");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))
+        .layer(middleware::from_fn(render_problems))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
