@@ -67,9 +67,9 @@ case "$cmd" in
     cargo build -p kvo-server
     scripts/bindings debug >/dev/null
     python_env
-    build/venv/bin/python -m pytest -q tests/python
     say "Telefoon-buildscripts (syntaxis; geen NDK/Xcode hier) / phone build scripts (syntax only)…"
     for s in scripts/*; do bash -n "$s"; done
+    build/venv/bin/python -m pytest -q tests/python
     ;;
   bench)
     install_missing
