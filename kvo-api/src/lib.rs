@@ -5,6 +5,7 @@
 //! untrusted input into the domain types of [`validate`] once, at their edge,
 //! so that a latitude of 200 or a 10 MB description cannot travel further.
 
+pub mod analysis;
 pub mod category;
 pub mod role;
 pub mod validate;

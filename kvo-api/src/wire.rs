@@ -85,6 +85,17 @@ impl IncidentStatus {
     pub fn from_code(code: &str) -> Option<IncidentStatus> {
         IncidentStatus::ALL.into_iter().find(|s| s.code() == code)
     }
+
+    /// The Dutch label.
+    pub fn label_nl(self) -> &'static str {
+        match self {
+            IncidentStatus::Nieuw => "Nieuw",
+            IncidentStatus::InBehandeling => "In behandeling",
+            IncidentStatus::Opgelost => "Opgelost",
+            IncidentStatus::Afgewezen => "Afgewezen",
+            IncidentStatus::Heropend => "Heropend",
+        }
+    }
 }
 
 /// A stored photo of an incident.
@@ -261,6 +272,12 @@ pub struct Area {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub boundary: serde_json::Value,
     pub zones: Vec<Zone>,
+    /// First day of the nul-meting (baseline) period, when the werkgroep set one.
+    #[serde(default)]
+    pub baseline_from: Option<chrono::NaiveDate>,
+    /// Last day (inclusive) of the nul-meting period.
+    #[serde(default)]
+    pub baseline_to: Option<chrono::NaiveDate>,
 }
 
 /// `POST /api/v1/patrols`: a beveiliger starts a surveillance round. `id` is

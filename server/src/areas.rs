@@ -5,12 +5,17 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use chrono::NaiveDate;
 use geo::{Coord, Distance, Euclidean, Intersects, MapCoords, MultiPolygon, Point};
+use h3o::{
+    CellIndex, Resolution,
+    geom::{ContainmentMode, TilerBuilder},
+};
 use kvo_api::{
     DEFAULT_CATEGORIES, Dimension, Theme, ValidationError,
     wire::{Area, AreaKind, CategoryInfo, CategoryList, Zone},
@@ -165,12 +170,15 @@ pub async fn set_category_enabled(
 
 /// Reads an area with its zones.
 pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
-    let row: Option<(String, String, Option<String>, String)> =
-        sqlx::query_as("SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7) FROM areas WHERE id = $1")
-            .bind(area_id)
-            .fetch_optional(pool)
-            .await?;
-    let (name, kind, municipality, boundary) = row.ok_or(AppError::NotFound)?;
+    type Row = (String, String, Option<String>, String, Option<NaiveDate>, Option<NaiveDate>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7), baseline_from, baseline_to
+           FROM areas WHERE id = $1",
+    )
+    .bind(area_id)
+    .fetch_optional(pool)
+    .await?;
+    let (name, kind, municipality, boundary, baseline_from, baseline_to) = row.ok_or(AppError::NotFound)?;
     let zones: Vec<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom, 7) FROM zones WHERE area_id = $1 ORDER BY name")
             .bind(area_id)
@@ -186,7 +194,33 @@ pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
             .into_iter()
             .map(|(id, name, g)| Ok(Zone { id, name, geometry: serde_json::from_str(&g)? }))
             .collect::<anyhow::Result<_>>()?,
+        baseline_from,
+        baseline_to,
     })
+}
+
+/// Sets (or clears) the area's nul-meting period, first and last day inclusive.
+pub async fn set_baseline(
+    pool: &PgPool,
+    area_id: Uuid,
+    period: Option<(NaiveDate, NaiveDate)>,
+) -> anyhow::Result<()> {
+    if let Some((from, to)) = period
+        && from > to
+    {
+        bail!("the baseline starts after it ends");
+    }
+    let n = sqlx::query("UPDATE areas SET baseline_from = $2, baseline_to = $3 WHERE id = $1")
+        .bind(area_id)
+        .bind(period.map(|p| p.0))
+        .bind(period.map(|p| p.1))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        bail!("area {area_id} does not exist");
+    }
+    Ok(())
 }
 
 /// The enabled categories of an area, in display order.
@@ -220,6 +254,22 @@ pub struct AreaIndex {
     boundary: MultiPolygon<f64>,
     zones: Vec<(Uuid, String, MultiPolygon<f64>)>,
     enabled: HashSet<String>,
+    /// Every category of the area, also disabled ones (their history still counts).
+    categories: Vec<CategoryMeta>,
+    /// The nul-meting period, inclusive.
+    baseline: Option<(NaiveDate, NaiveDate)>,
+    /// The H3 cells covering the area, per resolution 7–11, computed on first use.
+    coverage: [OnceLock<Arc<Vec<CellIndex>>>; 5],
+}
+
+/// What the analyses need to know of a category.
+#[derive(Debug, Clone)]
+pub struct CategoryMeta {
+    pub code: String,
+    pub label_nl: String,
+    pub label_en: String,
+    pub theme: Option<Theme>,
+    pub dimension: Option<Dimension>,
 }
 
 /// Where a reported point falls.
@@ -256,6 +306,45 @@ impl AreaIndex {
     /// The name of one of the area's zones.
     pub fn zone_name(&self, id: Uuid) -> Option<&str> {
         self.zones.iter().find(|(z, _, _)| *z == id).map(|(_, n, _)| n.as_str())
+    }
+
+    /// The zones as (id, name), sorted by name.
+    pub fn zones(&self) -> impl Iterator<Item = (Uuid, &str)> {
+        self.zones.iter().map(|(id, name, _)| (*id, name.as_str()))
+    }
+
+    /// Every category of the area, enabled or not, in display order.
+    pub fn categories(&self) -> &[CategoryMeta] {
+        &self.categories
+    }
+
+    /// One category by code.
+    pub fn category(&self, code: &str) -> Option<&CategoryMeta> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The nul-meting period (first and last day), if the werkgroep set one.
+    pub fn baseline(&self) -> Option<(NaiveDate, NaiveDate)> {
+        self.baseline
+    }
+
+    /// The H3 cells at `res` (7–11) that cover the area's boundary.
+    pub fn coverage(&self, res: Resolution) -> Arc<Vec<CellIndex>> {
+        let slot = &self.coverage[usize::from(u8::from(res)).saturating_sub(7).min(4)];
+        slot.get_or_init(|| {
+            let mut tiler = TilerBuilder::new(res).containment_mode(ContainmentMode::Covers).build();
+            for p in &self.boundary.0 {
+                // The boundary was validated by PostGIS when it was stored.
+                if let Err(e) = tiler.add(p.clone()) {
+                    tracing::warn!(error = %e, "area boundary cannot be tiled");
+                }
+            }
+            let mut cells: Vec<CellIndex> = tiler.into_coverage().collect();
+            cells.sort_unstable();
+            cells.dedup();
+            Arc::new(cells)
+        })
+        .clone()
     }
 }
 
@@ -306,12 +395,35 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> AppResult<AreaIndex> {
         .into_iter()
         .map(|(id, name, g)| Ok((id, name, parse_polygon_geojson(&g)?)))
         .collect::<anyhow::Result<_>>()?;
-    let enabled: Vec<String> =
-        sqlx::query_scalar("SELECT code FROM categories WHERE area_id = $1 AND enabled")
+    type CatRow = (String, String, String, Option<String>, Option<String>, bool);
+    let rows: Vec<CatRow> = sqlx::query_as(
+        "SELECT code, label_nl, label_en, theme, dimension, enabled FROM categories
+          WHERE area_id = $1 ORDER BY sort_order, code",
+    )
+    .bind(area_id)
+    .fetch_all(pool)
+    .await?;
+    let enabled = rows.iter().filter(|r| r.5).map(|r| r.0.clone()).collect();
+    let categories = rows
+        .into_iter()
+        .map(|(code, label_nl, label_en, theme, dimension, _)| CategoryMeta {
+            code,
+            label_nl,
+            label_en,
+            theme: theme.as_deref().and_then(Theme::from_code),
+            dimension: dimension.as_deref().and_then(Dimension::from_code),
+        })
+        .collect();
+    let baseline: (Option<NaiveDate>, Option<NaiveDate>) =
+        sqlx::query_as("SELECT baseline_from, baseline_to FROM areas WHERE id = $1")
             .bind(area_id)
-            .fetch_all(pool)
+            .fetch_one(pool)
             .await?;
-    Ok(AreaIndex { boundary, zones, enabled: enabled.into_iter().collect() })
+    let baseline = match baseline {
+        (Some(f), Some(t)) => Some((f, t)),
+        _ => None,
+    };
+    Ok(AreaIndex { boundary, zones, enabled, categories, baseline, coverage: Default::default() })
 }
 
 #[cfg(test)]
@@ -326,6 +438,9 @@ mod tests {
             boundary: parse_polygon_geojson(gj).unwrap(),
             zones: vec![(Uuid::nil(), "Brink".into(), parse_polygon_geojson(zone).unwrap())],
             enabled: ["diefstal".to_string()].into(),
+            categories: vec![],
+            baseline: None,
+            coverage: Default::default(),
         }
     }
 

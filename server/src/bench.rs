@@ -291,6 +291,7 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
                     .bind(None::<Uuid>)
                     .bind(None::<Uuid>)
                     .bind(vec![0u8; 32])
+                    .bind(crate::analytics::cells::cell_of(b.location.lat, b.location.lon))
                     .fetch_optional(&pool)
                     .await;
                 match r {

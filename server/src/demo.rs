@@ -11,14 +11,14 @@
 use std::io::Write;
 
 use anyhow::Context;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use geo::{Intersects, Point};
 use kvo_api::{Role, wire::AreaKind};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{areas, auth};
+use crate::{areas, auth, nl_time::offset_hours};
 
 /// The demo web user (werkgroep in both demo areas).
 pub const DEMO_EMAIL: &str = "werkgroep@example.org";
@@ -349,20 +349,6 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
     ]
 }
 
-/// Dutch local time: UTC+1, UTC+2 between the last Sundays of March and
-/// October at 01:00 UTC (the EU rule).
-fn nl_offset_hours(utc: DateTime<Utc>) -> i64 {
-    fn last_sunday(year: i32, month: u32) -> DateTime<Utc> {
-        let mut d = NaiveDate::from_ymd_opt(year, month + 1, 1).expect("valid date") - Duration::days(1);
-        while d.weekday() != Weekday::Sun {
-            d -= Duration::days(1);
-        }
-        Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0).expect("valid time"))
-    }
-    let y = utc.year();
-    if utc >= last_sunday(y, 3) && utc < last_sunday(y, 10) { 2 } else { 1 }
-}
-
 fn pick(rng: &mut StdRng, weights: &[u8]) -> usize {
     let total: u32 = weights.iter().map(|&w| u32::from(w)).sum();
     let mut x = rng.random_range(0..total);
@@ -409,7 +395,7 @@ fn generate(
             let local =
                 day.and_hms_opt(hour, rng.random_range(0..60), rng.random_range(0..60)).expect("valid time");
             let guess = Utc.from_utc_datetime(&local);
-            let at = guess - Duration::hours(nl_offset_hours(guess));
+            let at = guess - Duration::hours(offset_hours(guess));
             if at > now - Duration::minutes(30) {
                 continue;
             }
@@ -510,6 +496,9 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         insert_incidents(pool, &mut rng, area_id, &index, &events, &ondernemers, guard, now, name).await?;
+        // The werkgroep's nul-meting: the first quarter of the two years of data.
+        let first = crate::nl_time::local_date(now - Duration::days(730));
+        areas::set_baseline(pool, area_id, Some((first, first + Duration::days(90)))).await?;
         total += events.len();
         ids.push(area_id);
     }
@@ -579,7 +568,7 @@ async fn insert_incidents(
         let mut tx = pool.begin().await?;
         for g in chunk {
             let id = Uuid::new_v4();
-            let hour_local = (g.at + Duration::hours(nl_offset_hours(g.at))).time().format("%H").to_string();
+            let hour_local = (g.at + Duration::hours(offset_hours(g.at))).time().format("%H").to_string();
             let night = !(7..20).contains(&hour_local.parse::<u32>().unwrap_or(12));
             let reporter = if night || rng.random::<f64>() < 0.15 {
                 guard
@@ -591,10 +580,13 @@ async fn insert_incidents(
             let zone = index.place(g.category, g.lat, g.lon, 1_000.0).ok().and_then(|p| p.zone_id);
             let steps = follow_up(rng, now - g.at);
             let status = steps.last().map_or("nieuw", |(s, _)| *s);
+            let resolved_at =
+                steps.last().filter(|(s, _)| *s == "opgelost").map(|(_, d)| (received + *d).min(now));
             sqlx::query(
                 "INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, received_at,
-                                        description, reporter_id, zone_id, status, request_hash)
-                 VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12, '\\x00')",
+                                        description, reporter_id, zone_id, status, request_hash, cell, resolved_at)
+                 VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12,
+                         '\\x00', $13, $14)",
             )
             .bind(area_id)
             .bind(id)
@@ -608,6 +600,8 @@ async fn insert_incidents(
             .bind(reporter)
             .bind(zone)
             .bind(status)
+            .bind(crate::analytics::cells::cell_of(g.lat, g.lon))
+            .bind(resolved_at)
             .execute(&mut *tx)
             .await
             .context("inserting demo incident")?;
@@ -641,17 +635,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dutch_summer_time_follows_the_eu_rule() {
-        let winter = Utc.with_ymd_and_hms(2026, 1, 15, 12, 0, 0).unwrap();
-        let summer = Utc.with_ymd_and_hms(2026, 7, 15, 12, 0, 0).unwrap();
-        assert_eq!(nl_offset_hours(winter), 1);
-        assert_eq!(nl_offset_hours(summer), 2);
-        // 2026-03-29 is the last Sunday of March; the change is at 01:00 UTC.
-        assert_eq!(nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()), 1);
-        assert_eq!(nl_offset_hours(Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()), 2);
-    }
-
-    #[test]
     fn generated_incidents_follow_their_pattern() {
         let boundary = areas::parse_polygon_geojson(LAGE_WEIDE).unwrap();
         let mut rng = StdRng::seed_from_u64(1);
@@ -661,7 +644,7 @@ mod tests {
         assert_eq!(events.len(), 450);
         assert!(events.iter().all(|e| boundary.intersects(&Point::new(e.lon, e.lat))));
         let local_hour =
-            |e: &Generated| (e.at + Duration::hours(nl_offset_hours(e.at))).format("%H").to_string();
+            |e: &Generated| (e.at + Duration::hours(offset_hours(e.at))).format("%H").to_string();
         let night =
             events.iter().filter(|e| !(7..19).contains(&local_hour(e).parse::<u32>().unwrap())).count();
         assert!(night as f64 > 0.9 * events.len() as f64, "{night} of {} at night", events.len());

@@ -24,11 +24,12 @@ use crate::{
 /// Stores a report and its first status-history row in one statement; returns
 /// `received_at`, or no row when the id already exists. Binds: area, id,
 /// category, lon, lat, accuracy, occurred_at, description, reporter, zone,
-/// patrol, request hash. `bench ingest` measures its ceiling with this too.
+/// patrol, request hash, H3 cell. The rollup triggers count it in the same
+/// statement. `bench ingest` measures its ceiling with this too.
 pub const INSERT_INCIDENT: &str = "WITH ins AS (
          INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
-                                reporter_id, zone_id, patrol_id, request_hash)
-         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12)
+                                reporter_id, zone_id, patrol_id, request_hash, cell)
+         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (area_id, id) DO NOTHING
          RETURNING area_id, id, reporter_id, received_at
      ), hist AS (
@@ -60,6 +61,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
     let area = state.areas.get(&state.pool, req.area_id).await?;
     let placement = area.place(&req.category, loc.lat(), loc.lon(), state.config.area_margin_m)?;
     let request_hash = request_hash(&req, access.person_id);
+    let cell = crate::analytics::cells::cell_of(loc.lat(), loc.lon());
 
     let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(INSERT_INCIDENT)
         .bind(req.area_id)
@@ -74,6 +76,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
         .bind(placement.zone_id)
         .bind(req.patrol_id)
         .bind(&request_hash)
+        .bind(cell)
         .fetch_optional(&state.pool)
         .await
         .map_err(|e| match &e {

@@ -3,10 +3,10 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the bird's-eye view.
 
+pub mod analytics;
 pub mod areas;
 pub mod auth;
 pub mod bench;
-
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod incidents;
 pub mod metrics;
+pub mod nl_time;
 pub mod patrols;
 pub mod photos;
 pub mod state;

@@ -44,6 +44,8 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCmd),
+    /// Rebuild the heatmap rollup from the incidents (repair; normally never needed).
+    RebuildRollup,
     /// Benchmarks (run on a throw-away database).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -88,6 +90,16 @@ enum AreaCmd {
     },
     /// List areas.
     List,
+    /// Set the nul-meting (baseline) period the analysis compares with.
+    Baseline {
+        area: Uuid,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last day (inclusive), YYYY-MM-DD.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
 }
 
 #[derive(Subcommand)]
@@ -213,6 +225,7 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     let state = AppState::new(db.pool.clone(), cfg)?;
     tokio::spawn(sweep_orphans_periodically(state.clone()));
+    tokio::spawn(kvo_server::analytics::rollup::run_compactor(state.pool.clone()));
     kvo_server::serve(listener, state, shutdown_signal()).await?;
     db.close_and_stop().await
 }
@@ -297,6 +310,14 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
             for (id, name, kind, n) in rows {
                 println!("{id}  {kind}  {name}  ({n} meldingen)");
             }
+        }
+        Command::Area(AreaCmd::Baseline { area, from, to }) => {
+            areas::set_baseline(pool, area, Some((from, to))).await?;
+        }
+        Command::RebuildRollup => {
+            let started = std::time::Instant::now();
+            kvo_server::analytics::rollup::rebuild(pool).await?;
+            eprintln!("rollup opnieuw opgebouwd / rebuilt in {:.1} s", started.elapsed().as_secs_f64());
         }
         Command::Zone(ZoneCmd::Add { area, name, geometry }) => {
             let text = std::fs::read_to_string(&geometry)

@@ -39,6 +39,8 @@ pub struct Metrics {
     incidents_replayed: AtomicU64,
     photos_stored: AtomicU64,
     photo_bytes: AtomicU64,
+    tiles_cached: AtomicU64,
+    tiles_made: AtomicU64,
 }
 
 impl Metrics {
@@ -52,6 +54,12 @@ impl Metrics {
     pub fn photo_ingested(&self, bytes: u64) {
         self.photos_stored.fetch_add(1, Ordering::Relaxed);
         self.photo_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts one tile: from the cache, or made by PostGIS.
+    pub fn tile_served(&self, cached: bool) {
+        let c = if cached { &self.tiles_cached } else { &self.tiles_made };
+        c.fetch_add(1, Ordering::Relaxed);
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -105,6 +113,8 @@ impl Metrics {
             ),
             ("kvo_photos_stored_total", "Photos stored.", &self.photos_stored),
             ("kvo_photo_bytes_total", "Bytes of stored photos.", &self.photo_bytes),
+            ("kvo_tiles_cached_total", "Vector tiles served from the cache.", &self.tiles_cached),
+            ("kvo_tiles_made_total", "Vector tiles made by PostGIS.", &self.tiles_made),
         ];
         for (name, help, c) in counters {
             let _ = writeln!(

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
 use crate::{
+    analytics::tiles::TileCache,
     areas::AreaCache,
     auth::AuthCache,
     config::Config,
@@ -22,6 +23,7 @@ pub struct AppState {
     pub areas: Arc<AreaCache>,
     pub auth: Arc<AuthCache>,
     pub metrics: Arc<Metrics>,
+    pub tiles: Arc<TileCache>,
     /// Bounds how many photos are decoded at once: a 40-megapixel photo takes
     /// 160 MB while it is processed.
     pub image_slots: Arc<Semaphore>,
@@ -39,6 +41,7 @@ impl AppState {
             areas: Arc::default(),
             auth: Arc::default(),
             metrics: Arc::default(),
+            tiles: Arc::default(),
             image_slots: Arc::new(Semaphore::new(cores)),
         })
     }

@@ -42,6 +42,10 @@ impl Database {
         let pool = connect(options, cfg.db_pool_size).await?;
         MIGRATOR.run(&pool).await.context("applying migrations")?;
         check_postgis(&pool).await?;
+        let filled = crate::analytics::rollup::backfill_cells(&pool).await?;
+        if filled > 0 {
+            tracing::info!(incidents = filled, "computed H3 cells of incidents stored before migration 0004");
+        }
         Ok(Database { pool, embedded })
     }
 

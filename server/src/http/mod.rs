@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, the middleware stack, operations endpoints and
 //! the served map UI.
 
+pub mod analytics;
 pub mod extract;
 pub mod openapi;
 pub mod v1;
@@ -39,6 +40,12 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(v1::me))
         .route("/areas/{id}", get(v1::area))
         .route("/areas/{id}/categories", get(v1::categories))
+        .route("/areas/{id}/heatmap", get(analytics::heatmap))
+        .route("/areas/{id}/tiles/{z}/{x}/{y}", get(analytics::tile))
+        .route("/areas/{id}/analysis", get(analytics::analysis))
+        .route("/areas/{id}/export/incidents.csv", get(analytics::export_csv))
+        .route("/areas/{id}/export/incidents.geojson", get(analytics::export_geojson))
+        .route("/areas/{id}/export/analysis.json", get(analytics::export_analysis))
         .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
         .route("/incidents/{id}", get(v1::get_incident))
         .route("/patrols", post(v1::start_patrol))

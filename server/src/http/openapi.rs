@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::v1;
+use super::{analytics, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use super::v1;
         v1::create_incident, v1::list_incidents, v1::get_incident,
         v1::upload_photo, v1::get_photo, v1::get_thumbnail,
         v1::start_patrol, v1::get_patrol, v1::add_points, v1::end_patrol,
+        analytics::heatmap, analytics::tile, analytics::analysis,
+        analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
     ),
     components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension)),
     modifiers(&Security),

@@ -1,0 +1,129 @@
+//! H3 cells (h3o): the cell of an incident, resolutions, and cell outlines
+//! as RFC 7946 rings.
+
+use h3o::{CellIndex, LatLng, Resolution};
+
+use crate::error::AppResult;
+
+/// The resolution stored with every incident (about 25 m edge, 0.2 ha).
+pub const FINEST: Resolution = Resolution::Eleven;
+/// The resolutions the rollup keeps.
+pub const LEVELS: std::ops::RangeInclusive<u8> = 7..=11;
+
+/// The finest cell of a point, as stored in `incidents.cell`.
+pub fn cell_of(lat: f64, lon: f64) -> Option<i64> {
+    let ll = LatLng::new(lat, lon).ok()?;
+    Some(u64::from(ll.to_cell(FINEST)) as i64)
+}
+
+/// A stored cell id back as a cell.
+pub fn from_db(cell: i64) -> Option<CellIndex> {
+    CellIndex::try_from(cell as u64).ok()
+}
+
+/// Parses a `resolution` parameter (7–11).
+pub fn resolution(raw: Option<u8>, default: u8) -> AppResult<Resolution> {
+    let r = raw.unwrap_or(default);
+    if !LEVELS.contains(&r) {
+        return Err(super::bad(
+            "resolution",
+            format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
+            format!(
+                "resolution {r} does not exist; choose 7 (coarse, about 1.4 km) to 11 (fine, about 25 m)"
+            ),
+        ));
+    }
+    Ok(Resolution::try_from(r).expect("7-11 are resolutions"))
+}
+
+/// The cell's outline as a closed ring of `[lon, lat]`, counter-clockwise
+/// (the right-hand rule of RFC 7946 for an exterior ring).
+pub fn ring(cell: CellIndex) -> Vec<[f64; 2]> {
+    let mut ring: Vec<[f64; 2]> = cell.boundary().iter().map(|ll| [ll.lng(), ll.lat()]).collect();
+    if signed_area(&ring) < 0.0 {
+        ring.reverse();
+    }
+    if let Some(&first) = ring.first() {
+        ring.push(first);
+    }
+    ring
+}
+
+/// The centre of a cell as `[lon, lat]`.
+pub fn centre(cell: CellIndex) -> [f64; 2] {
+    let ll = LatLng::from(cell);
+    [ll.lng(), ll.lat()]
+}
+
+/// Twice the signed area (shoelace); positive when counter-clockwise.
+pub fn signed_area(ring: &[[f64; 2]]) -> f64 {
+    let n = ring.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum()
+}
+
+/// The bounding box `[minLon, minLat, maxLon, maxLat]` of a ring.
+pub fn bbox(ring: &[[f64; 2]]) -> [f64; 4] {
+    ring.iter().fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
+        [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])]
+    })
+}
+
+/// A polygon as OGC WKB (little-endian), for handing cells to PostGIS.
+pub fn wkb_polygon(ring: &[[f64; 2]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(13 + ring.len() * 16);
+    out.push(1);
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&(ring.len() as u32).to_le_bytes());
+    for p in ring {
+        out.extend_from_slice(&p[0].to_le_bytes());
+        out.extend_from_slice(&p[1].to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rings_are_closed_and_counter_clockwise() {
+        let cell = from_db(cell_of(52.2500, 6.1600).unwrap()).unwrap();
+        assert_eq!(cell.resolution(), FINEST);
+        let r = ring(cell);
+        assert_eq!(r.first(), r.last());
+        assert!(r.len() >= 7);
+        assert!(signed_area(&r) > 0.0);
+        let c = centre(cell);
+        let b = bbox(&r);
+        assert!(b[0] < c[0] && c[0] < b[2] && b[1] < c[1] && c[1] < b[3]);
+        assert!((c[0] - 6.16).abs() < 0.001 && (c[1] - 52.25).abs() < 0.001);
+    }
+
+    #[test]
+    fn resolutions_outside_the_rollup_are_refused() {
+        assert!(resolution(Some(6), 10).is_err());
+        assert!(resolution(Some(12), 10).is_err());
+        assert_eq!(resolution(None, 10).unwrap(), Resolution::Ten);
+    }
+
+    #[test]
+    fn sql_parent_formula_matches_h3o() {
+        // The same bit operation as kvo_h3_parent in migrations/0004.
+        let sql_parent = |cell: i64, res: i64| -> i64 {
+            (cell & !(15i64 << 52)) | (res << 52) | ((1i64 << (3 * (15 - res))) - 1)
+        };
+        for (lat, lon) in [(52.25, 6.16), (52.105, 5.07), (-33.9, 18.4), (64.1, -21.9)] {
+            let fine = cell_of(lat, lon).unwrap();
+            for r in LEVELS {
+                let want = from_db(fine).unwrap().parent(Resolution::try_from(r).unwrap()).unwrap();
+                assert_eq!(sql_parent(fine, i64::from(r)), u64::from(want) as i64, "res {r}");
+            }
+        }
+    }
+}

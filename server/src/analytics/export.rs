@@ -1,0 +1,252 @@
+//! Exports of a filtered set of incidents: CSV that opens correctly in Dutch
+//! Excel (UTF-8 with BOM, `;` separator, Dutch dates and decimal commas) and
+//! GeoJSON. Both are streamed from the database, so a large export holds
+//! little memory. Only roles that may see individual incidents export them.
+
+use std::fmt::Write;
+
+use axum::body::{Body, Bytes};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use kvo_api::wire::IncidentStatus;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Filter, FilterParams, privacy::Disclosure};
+use crate::{
+    areas::AreaIndex,
+    auth::AreaAccess,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    GeoJson,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    day: String,
+    time: String,
+    category: String,
+    status: String,
+    zone: Option<String>,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f32>,
+    description: Option<String>,
+    received: String,
+    resolved: Option<String>,
+    occurred_at: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+}
+
+const CSV_HEADER: &str = "id;datum;tijd;categorie;thema;dimensie;status;zone;breedtegraad;lengtegraad;\
+                          nauwkeurigheid_m;omschrijving;ontvangen;opgelost\r\n";
+
+/// Starts an export; the body streams as rows arrive. Returns the body and
+/// a file name.
+pub async fn export(
+    state: &AppState,
+    access: &AreaAccess,
+    q: &FilterParams,
+    format: Format,
+) -> AppResult<(Body, String)> {
+    if !Disclosure::of(access.role).individual_incidents() {
+        return Err(AppError::Forbidden("export van losse meldingen / export of individual incidents"));
+    }
+    let area = state.areas.get(&state.pool, access.area_id).await?;
+    let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
+    let name = format!(
+        "kvo-meldingen-{}-{}-tm-{}.{}",
+        &access.area_id.simple().to_string()[..8],
+        filter.from,
+        filter.until.pred_opt().unwrap_or(filter.until),
+        if format == Format::Csv { "csv" } else { "geojson" }
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let pool = state.pool.clone();
+    let area_id = access.area_id;
+    tokio::spawn(async move {
+        if let Err(e) = stream_rows(&pool, area_id, &area, &filter, format, &tx).await {
+            tracing::warn!(error = ?e, "export stopped");
+            let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    Ok((Body::from_stream(stream), name))
+}
+
+async fn stream_rows(
+    pool: &sqlx::PgPool,
+    area_id: Uuid,
+    area: &AreaIndex,
+    filter: &Filter,
+    format: Format,
+    tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> anyhow::Result<()> {
+    let mut buf = String::with_capacity(80 * 1024);
+    match format {
+        Format::Csv => {
+            buf.push('\u{feff}');
+            buf.push_str(CSV_HEADER);
+        }
+        Format::GeoJson => buf.push_str(r#"{"type":"FeatureCollection","features":["#),
+    }
+    let mut rows = sqlx::query_as::<_, Row>(
+        "SELECT i.id,
+                to_char(i.occurred_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY') AS day,
+                to_char(i.occurred_at AT TIME ZONE 'Europe/Amsterdam', 'HH24:MI') AS time,
+                i.category, i.status, z.name AS zone, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon, i.accuracy_m,
+                i.description,
+                to_char(i.received_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS received,
+                to_char(i.resolved_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS resolved,
+                i.occurred_at, i.resolved_at
+           FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
+          WHERE i.area_id = $1 AND i.cell IS NOT NULL
+            AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+            AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+            AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))
+          ORDER BY i.occurred_at, i.id",
+    )
+    .bind(area_id)
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(&filter.categories)
+    .bind(&filter.statuses)
+    .fetch(pool);
+    let mut first = true;
+    while let Some(row) = rows.next().await {
+        let r = row?;
+        match format {
+            Format::Csv => csv_row(&mut buf, &r, area),
+            Format::GeoJson => {
+                if !first {
+                    buf.push(',');
+                }
+                geojson_feature(&mut buf, &r, area);
+            }
+        }
+        first = false;
+        if buf.len() >= 64 * 1024 {
+            let chunk = Bytes::from(std::mem::replace(&mut buf, String::with_capacity(80 * 1024)));
+            if tx.send(Ok(chunk)).await.is_err() {
+                return Ok(()); // The client went away.
+            }
+        }
+    }
+    if format == Format::GeoJson {
+        buf.push_str("]}");
+    }
+    let _ = tx.send(Ok(Bytes::from(buf))).await;
+    Ok(())
+}
+
+fn csv_row(out: &mut String, r: &Row, area: &AreaIndex) {
+    let cat = area.category(&r.category);
+    let status =
+        IncidentStatus::from_code(&r.status).map_or_else(|| r.status.clone(), |s| s.label_nl().to_string());
+    let fields: [String; 14] = [
+        r.id.to_string(),
+        r.day.clone(),
+        r.time.clone(),
+        cat.map_or(r.category.clone(), |c| c.label_nl.clone()),
+        cat.and_then(|c| c.theme).map_or(String::new(), |t| t.code().to_string()),
+        cat.and_then(|c| c.dimension).map_or(String::new(), |d| d.code().to_string()),
+        status,
+        r.zone.clone().unwrap_or_default(),
+        decimal_comma(r.lat, 6),
+        decimal_comma(r.lon, 6),
+        r.accuracy_m.map_or(String::new(), |a| decimal_comma(f64::from(a), 0)),
+        r.description.clone().unwrap_or_default(),
+        r.received.clone(),
+        r.resolved.clone().unwrap_or_default(),
+    ];
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        csv_field(out, f);
+    }
+    out.push_str("\r\n");
+}
+
+/// One CSV field: quoted when it holds a separator, quote or line break, and
+/// prefixed with `'` when it starts like a formula (CSV injection).
+pub fn csv_field(out: &mut String, f: &str) {
+    let number = f.replacen(',', ".", 1).parse::<f64>().is_ok();
+    let formula = f.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number;
+    let quote = formula || f.contains([';', '"', '\n', '\r']);
+    if quote {
+        out.push('"');
+    }
+    if formula {
+        out.push('\'');
+    }
+    for c in f.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    if quote {
+        out.push('"');
+    }
+}
+
+/// A number as Dutch Excel reads it: a decimal comma, no thousands separator.
+pub fn decimal_comma(x: f64, decimals: usize) -> String {
+    format!("{x:.decimals$}").replace('.', ",")
+}
+
+fn geojson_feature(out: &mut String, r: &Row, area: &AreaIndex) {
+    let cat = area.category(&r.category);
+    let f = json!({
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round7(r.lon), round7(r.lat)]},
+        "properties": {
+            "id": r.id,
+            "category": r.category,
+            "category_label": cat.map(|c| c.label_nl.as_str()),
+            "theme": cat.and_then(|c| c.theme),
+            "dimension": cat.and_then(|c| c.dimension),
+            "status": r.status,
+            "occurred_at": r.occurred_at,
+            "resolved_at": r.resolved_at,
+            "zone": r.zone,
+            "accuracy_m": r.accuracy_m,
+            "description": r.description,
+        }
+    });
+    let _ = write!(out, "{f}");
+}
+
+fn round7(x: f64) -> f64 {
+    (x * 1e7).round() / 1e7
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        let f = |s: &str| {
+            let mut o = String::new();
+            csv_field(&mut o, s);
+            o
+        };
+        assert_eq!(f("gewoon"), "gewoon");
+        assert_eq!(f("a;b"), "\"a;b\"");
+        assert_eq!(f("zei \"hallo\""), "\"zei \"\"hallo\"\"\"");
+        assert_eq!(f("regel\nregel"), "\"regel\nregel\"");
+        assert_eq!(f("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(f("-12,5"), "-12,5", "a negative number stays a number");
+        assert_eq!(f("-rm -rf"), "\"'-rm -rf\"");
+        assert_eq!(decimal_comma(52.250_123_4, 6), "52,250123");
+    }
+}

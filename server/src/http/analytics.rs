@@ -1,0 +1,180 @@
+//! The handlers of the aggregate endpoints: heatmap, vector tiles, analysis
+//! and exports (see `crate::analytics`).
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use kvo_api::{analysis::Analysis, wire::Problem};
+use uuid::Uuid;
+
+use super::extract::ApiQuery;
+use crate::{
+    analytics::{
+        FilterParams, analysis,
+        analysis::AnalysisParams,
+        export::{self, Format},
+        heatmap::{self, HeatmapParams},
+        tiles,
+    },
+    auth::Principal,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+/// Incident counts per H3 cell as a GeoJSON FeatureCollection (RFC 7946):
+/// hexagons with `count` and `share`, or (`shape=points`) cell centres with a
+/// `weight` of 0–1 for a heatmap layer. Roles below the werkgroep get cells
+/// of at least 3 incidents only.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/heatmap", tag = "analysis",
+    params(("id" = Uuid, Path), HeatmapParams),
+    responses((status = 200, content_type = "application/geo+json", body = Object),
+              (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn heatmap(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<HeatmapParams>,
+) -> AppResult<Response> {
+    let access = p.access(id)?;
+    let fc = heatmap::build(&s, &access, &q).await?;
+    let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
+        .into_response())
+}
+
+/// A Mapbox vector tile of the area: layer `cells` (H3 cells with `count`)
+/// below zoom 16, layer `incidents` (id, category, status, occurred_at as
+/// Unix seconds; at most 5,000, the newest) from zoom 16 for roles that see
+/// individual incidents. Send `If-None-Match` for a 304.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/tiles/{z}/{x}/{y}", tag = "analysis",
+    params(("id" = Uuid, Path), ("z" = u8, Path, description = "Zoom 0–22"), ("x" = u32, Path), ("y" = u32, Path),
+           FilterParams),
+    responses((status = 200, content_type = "application/vnd.mapbox-vector-tile"), (status = 304),
+              (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn tile(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, z, x, y)): Path<(Uuid, u8, u32, u32)>,
+    ApiQuery(q): ApiQuery<FilterParams>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let access = p.access(id)?;
+    let t = tiles::tile(&s, &access, z, x, y, &q).await?;
+    let etag = HeaderValue::from_str(&t.etag).map_err(anyhow::Error::from)?;
+    let cache =
+        [(header::ETAG, etag), (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"))];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().trim_start_matches("W/") == t.etag));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let body = t.bytes.as_ref().clone();
+    Ok((
+        cache,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.mapbox-vector-tile"))],
+        body,
+    )
+        .into_response())
+}
+
+/// The schoon-heel-veilig analysis of a period against the previous period
+/// or the nul-meting: theme × dimension × zone with change, hour × weekday,
+/// weekly trend, follow-up, and significant hotspots (Getis-Ord Gi*).
+#[utoipa::path(get, path = "/api/v1/areas/{id}/analysis", tag = "analysis",
+    params(("id" = Uuid, Path), AnalysisParams),
+    responses((status = 200, body = Analysis), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn analysis(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<AnalysisParams>,
+) -> AppResult<Json<Analysis>> {
+    let access = p.access(id)?;
+    Ok(Json(analysis::analyse(&s, &access, &q).await?))
+}
+
+/// The filtered incidents as CSV for Dutch Excel (UTF-8 with BOM, `;`,
+/// Dutch dates, decimal commas). Werkgroep and partners only.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/export/incidents.csv", tag = "analysis",
+    params(("id" = Uuid, Path), FilterParams),
+    responses((status = 200, content_type = "text/csv"), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn export_csv(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<FilterParams>,
+) -> AppResult<Response> {
+    download(&s, &p, id, &q, Format::Csv).await
+}
+
+/// The filtered incidents as a GeoJSON FeatureCollection of points.
+/// Werkgroep and partners only.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/export/incidents.geojson", tag = "analysis",
+    params(("id" = Uuid, Path), FilterParams),
+    responses((status = 200, content_type = "application/geo+json"), (status = 403, body = Problem),
+              (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn export_geojson(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<FilterParams>,
+) -> AppResult<Response> {
+    download(&s, &p, id, &q, Format::GeoJson).await
+}
+
+/// The analysis as a JSON download.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/export/analysis.json", tag = "analysis",
+    params(("id" = Uuid, Path), AnalysisParams),
+    responses((status = 200, body = Analysis), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn export_analysis(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<AnalysisParams>,
+) -> AppResult<Response> {
+    let access = p.access(id)?;
+    let a = analysis::analyse(&s, &access, &q).await?;
+    let name =
+        format!("kvo-analyse-{}-{}-tm-{}.json", &id.simple().to_string()[..8], a.period.from, a.period.to);
+    Ok(([(header::CONTENT_DISPOSITION, attachment(&name)?)], Json(a)).into_response())
+}
+
+async fn download(
+    s: &AppState,
+    p: &Principal,
+    id: Uuid,
+    q: &FilterParams,
+    format: Format,
+) -> AppResult<Response> {
+    let access = p.access(id)?;
+    let (body, name) = export::export(s, &access, q, format).await?;
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::GeoJson => "application/geo+json",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, attachment(&name)?),
+            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn attachment(name: &str) -> AppResult<HeaderValue> {
+    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| AppError::Internal(anyhow::Error::from(e)))
+}
