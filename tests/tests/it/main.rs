@@ -2,6 +2,7 @@
 //! One test binary (faster to build and link than one per file).
 
 mod access;
+mod analytics;
 mod idempotency;
 mod isolation;
 mod ops;

@@ -43,11 +43,27 @@ async fn the_openapi_document_describes_the_phone_paths() {
         "/api/v1/patrols/{id}/points",
         "/api/v1/patrols/{id}/end",
         "/api/v1/devices/redeem",
+        "/api/v1/areas/{id}/heatmap",
+        "/api/v1/areas/{id}/tiles/{z}/{x}/{y}",
+        "/api/v1/areas/{id}/analysis",
+        "/api/v1/areas/{id}/export/incidents.csv",
+        "/api/v1/areas/{id}/export/incidents.geojson",
+        "/api/v1/areas/{id}/export/analysis.json",
     ] {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(paths["/api/v1/incidents"]["post"]["responses"]["409"].is_object());
     assert!(doc["components"]["schemas"]["NewIncident"].is_object());
+    assert!(doc["components"]["schemas"]["Analysis"].is_object());
+    let heat_params: Vec<&str> = paths["/api/v1/areas/{id}/heatmap"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for p in ["from", "to", "category", "theme", "dimension", "status", "resolution", "shape"] {
+        assert!(heat_params.contains(&p), "heatmap parameter {p} missing: {heat_params:?}");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,832 @@
+//! Heatmaps, tiles, the analysis and exports: the rollup against a brute-force
+//! count, GeoJSON validity, k-suppression, isolation, a hand-made analysis
+//! with a known answer, and absurd requests.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use h3o::Resolution;
+use kvo_api::{Role, analysis::Analysis};
+use kvo_server::{
+    analytics::{Filter, cells, rollup},
+    areas, nl_time,
+};
+use kvo_tests::{BRINK_ZONE, DEVENTER, LAGE_WEIDE, TestApp, report};
+use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const CATEGORIES: [&str; 6] =
+    ["diefstal", "vandalisme", "graffiti", "zwerfvuil", "kapotte_verlichting", "overig"];
+const STATUSES: [&str; 5] = ["nieuw", "in_behandeling", "opgelost", "afgewezen", "heropend"];
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// Stores an incident straight into the table (as an import would), with its cell.
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    pool: &PgPool,
+    area: Uuid,
+    reporter: Uuid,
+    (lat, lon): (f64, f64),
+    at: DateTime<Utc>,
+    category: &str,
+    status: &str,
+    zone: Option<Uuid>,
+    resolved_at: Option<DateTime<Utc>>,
+) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO incidents (area_id, id, category, geom, occurred_at, reporter_id, zone_id, status,
+                                request_hash, cell, resolved_at, description)
+         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, '\\x00', $10, $11, $12)",
+    )
+    .bind(area)
+    .bind(id)
+    .bind(category)
+    .bind(lon)
+    .bind(lat)
+    .bind(at)
+    .bind(reporter)
+    .bind(zone)
+    .bind(status)
+    .bind(cells::cell_of(lat, lon))
+    .bind(resolved_at)
+    .bind(format!("melding {category}"))
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// The count per cell straight from the raw incidents, with h3o and the Dutch
+/// calendar computed in Rust.
+async fn brute_force(pool: &PgPool, area: Uuid, res: Resolution, f: &Filter) -> BTreeMap<u64, i64> {
+    let rows: Vec<(f64, f64, DateTime<Utc>, String, String)> = sqlx::query_as(
+        "SELECT ST_Y(geom), ST_X(geom), occurred_at, category, status FROM incidents WHERE area_id = $1",
+    )
+    .bind(area)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    for (lat, lon, at, cat, status) in rows {
+        let d = nl_time::local_date(at);
+        if d < f.from || d >= f.until {
+            continue;
+        }
+        if f.categories.as_ref().is_some_and(|c| !c.contains(&cat)) {
+            continue;
+        }
+        if f.statuses.as_ref().is_some_and(|s| !s.contains(&status)) {
+            continue;
+        }
+        let cell = cells::from_db(cells::cell_of(lat, lon).unwrap()).unwrap().parent(res).unwrap();
+        *out.entry(u64::from(cell)).or_insert(0) += 1;
+    }
+    out
+}
+
+async fn rollup_counts(pool: &PgPool, area: Uuid, res: Resolution, f: &Filter) -> BTreeMap<u64, i64> {
+    let counts = rollup::cell_counts(pool, area, res, f).await.unwrap_or_else(|e| panic!("{e}"));
+    counts.into_iter().map(|(c, n)| (u64::from(c), n)).collect()
+}
+
+fn random_point(rng: &mut StdRng) -> (f64, f64) {
+    // Clustered: five hotspots with about 60 m of spread, and a uniform background.
+    const CENTRES: [(f64, f64); 5] =
+        [(52.2470, 6.1570), (52.2510, 6.1600), (52.2535, 6.1625), (52.2460, 6.1630), (52.2500, 6.1560)];
+    if rng.random_bool(0.75) {
+        let (lat, lon) = *CENTRES.choose(rng).unwrap();
+        (lat + rng.random_range(-0.0006..0.0006), lon + rng.random_range(-0.0009..0.0009))
+    } else {
+        (rng.random_range(52.2451..52.2549), rng.random_range(6.1551..6.1649))
+    }
+}
+
+fn random_time(rng: &mut StdRng) -> DateTime<Utc> {
+    // Two years, with extra weight on the hours around Dutch midnight and the
+    // DST switches, where a wrong time zone would put an incident on another day.
+    let base = utc("2024-11-01T00:00:00Z");
+    if rng.random_bool(0.3) {
+        let d = base + Duration::days(rng.random_range(0..730));
+        d + Duration::minutes(rng.random_range(21 * 60..25 * 60))
+    } else {
+        base + Duration::seconds(rng.random_range(0..730 * 86_400))
+    }
+}
+
+fn random_filter(rng: &mut StdRng) -> (Resolution, Filter) {
+    let res = Resolution::try_from(rng.random_range(7u8..=11)).unwrap();
+    let from = day("2024-10-15") + Duration::days(rng.random_range(0..720));
+    let len = *[1i64, 6, 27, 45, 91, 365, 700].choose(rng).unwrap();
+    let pick = |rng: &mut StdRng, all: &[&str]| -> Option<Vec<String>> {
+        rng.random_bool(0.5).then(|| {
+            let mut v: Vec<String> =
+                all.iter().filter(|_| rng.random_bool(0.5)).map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        })
+    };
+    let categories = pick(rng, &CATEGORIES);
+    let statuses = pick(rng, &STATUSES);
+    (res, Filter { from, until: from + Duration::days(len), categories, statuses })
+}
+
+#[tokio::test]
+async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_compaction() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let other = app.area("Lage Weide", LAGE_WEIDE).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let seed: u64 = rand::random();
+    eprintln!("seed {seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut ids = vec![];
+    for _ in 0..400 {
+        let (cat, st) = (*CATEGORIES.choose(&mut rng).unwrap(), *STATUSES.choose(&mut rng).unwrap());
+        ids.push(
+            insert(
+                &app.pool,
+                area,
+                reporter,
+                random_point(&mut rng),
+                random_time(&mut rng),
+                cat,
+                st,
+                None,
+                None,
+            )
+            .await,
+        );
+    }
+    // Another area's incidents must never count.
+    for _ in 0..50 {
+        insert(
+            &app.pool,
+            other,
+            reporter,
+            (52.105, 5.07),
+            random_time(&mut rng),
+            "diefstal",
+            "nieuw",
+            None,
+            None,
+        )
+        .await;
+    }
+
+    for round in 0..4 {
+        // Status changes (also back and forth), category changes, moves in time, deletions, new ones.
+        for _ in 0..40 {
+            let id = *ids.choose(&mut rng).unwrap();
+            sqlx::query("UPDATE incidents SET status = $3 WHERE area_id = $1 AND id = $2")
+                .bind(area)
+                .bind(id)
+                .bind(*STATUSES.choose(&mut rng).unwrap())
+                .execute(&app.pool)
+                .await
+                .unwrap();
+        }
+        for _ in 0..10 {
+            let id = *ids.choose(&mut rng).unwrap();
+            sqlx::query(
+                "UPDATE incidents SET category = $3, occurred_at = $4 WHERE area_id = $1 AND id = $2",
+            )
+            .bind(area)
+            .bind(id)
+            .bind(*CATEGORIES.choose(&mut rng).unwrap())
+            .bind(random_time(&mut rng))
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        }
+        // One statement changing many rows, and one changing nothing that counts.
+        sqlx::query("UPDATE incidents SET status = 'opgelost' WHERE area_id = $1 AND category = 'zwerfvuil' AND status = 'nieuw'")
+            .bind(area)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE incidents SET description = 'bijgewerkt' WHERE area_id = $1")
+            .bind(area)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        for _ in 0..15 {
+            let i = rng.random_range(0..ids.len());
+            let id = ids.swap_remove(i);
+            sqlx::query("DELETE FROM incidents WHERE area_id = $1 AND id = $2")
+                .bind(area)
+                .bind(id)
+                .execute(&app.pool)
+                .await
+                .unwrap();
+        }
+        for _ in 0..50 {
+            let (cat, st) = (*CATEGORIES.choose(&mut rng).unwrap(), *STATUSES.choose(&mut rng).unwrap());
+            ids.push(
+                insert(
+                    &app.pool,
+                    area,
+                    reporter,
+                    random_point(&mut rng),
+                    random_time(&mut rng),
+                    cat,
+                    st,
+                    None,
+                    None,
+                )
+                .await,
+            );
+        }
+        // Check with deltas pending, then (in some rounds) after folding them.
+        for compacted in [false, true] {
+            if compacted && round % 2 == 1 {
+                continue;
+            }
+            if compacted {
+                rollup::compact_all(&app.pool).await.unwrap();
+                let pending: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM heat_delta").fetch_one(&app.pool).await.unwrap();
+                assert_eq!(pending, 0);
+                let negative: i64 = sqlx::query_scalar("SELECT count(*) FROM heat_cells WHERE n <= 0")
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+                assert_eq!(negative, 0, "no empty or negative rollup rows remain");
+            }
+            for _ in 0..25 {
+                let (res, f) = random_filter(&mut rng);
+                let want = brute_force(&app.pool, area, res, &f).await;
+                let got = rollup_counts(&app.pool, area, res, &f).await;
+                assert_eq!(
+                    got, want,
+                    "round {round}, compacted {compacted}, res {res:?}, filter {f:?}, seed {seed}"
+                );
+            }
+        }
+    }
+    // The whole period at every resolution, after a full rebuild as well.
+    let all = Filter { from: day("2024-10-01"), until: day("2026-12-01"), categories: None, statuses: None };
+    let before = rollup_counts(&app.pool, area, Resolution::Eleven, &all).await;
+    rollup::rebuild(&app.pool).await.unwrap();
+    for r in 7..=11u8 {
+        let res = Resolution::try_from(r).unwrap();
+        assert_eq!(
+            rollup_counts(&app.pool, area, res, &all).await,
+            brute_force(&app.pool, area, res, &all).await
+        );
+    }
+    assert_eq!(before, rollup_counts(&app.pool, area, Resolution::Eleven, &all).await);
+    let total: i64 = before.values().sum();
+    assert_eq!(total, ids.len() as i64);
+}
+
+#[tokio::test]
+async fn incidents_stored_before_cells_existed_are_backfilled_into_the_rollup() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let at = utc("2026-05-05T10:00:00Z");
+    let id = insert(&app.pool, area, reporter, (52.247, 6.157), at, "diefstal", "nieuw", None, None).await;
+    sqlx::query("UPDATE incidents SET cell = NULL WHERE id = $1").bind(id).execute(&app.pool).await.unwrap();
+    let f = Filter { from: day("2026-05-01"), until: day("2026-06-01"), categories: None, statuses: None };
+    assert!(
+        rollup_counts(&app.pool, area, Resolution::Ten, &f).await.is_empty(),
+        "without a cell it does not count"
+    );
+    assert_eq!(rollup::backfill_cells(&app.pool).await.unwrap(), 1);
+    assert_eq!(rollup_counts(&app.pool, area, Resolution::Ten, &f).await.values().sum::<i64>(), 1);
+}
+
+async fn json(res: reqwest::Response) -> serde_json::Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn the_heatmap_is_valid_geojson_with_counts_where_the_reports_are() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let phone = app.device(area, Role::Beveiliger).await;
+    let werkgroep = app.device(area, Role::Werkgroep).await;
+    // Through the API: three at the Brink, one further north.
+    for (lat, lon) in [(52.247, 6.157), (52.247, 6.157), (52.2471, 6.1571), (52.2535, 6.1625)] {
+        let mut r = report(area);
+        r.location.lat = lat;
+        r.location.lon = lon;
+        assert_eq!(app.post(&phone.token, "/api/v1/incidents", &r).await.status(), 201);
+    }
+    let res = app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/heatmap?resolution=10")).await;
+    assert_eq!(res.headers()["content-type"], "application/geo+json");
+    let body = json(res).await;
+    let fc: geojson::FeatureCollection =
+        serde_json::from_value(body.clone()).expect("a GeoJSON FeatureCollection");
+    assert_eq!(body["total"], 4);
+    let mut counts = vec![];
+    let mut share = 0.0;
+    for f in &fc.features {
+        let Some(geojson::GeometryValue::Polygon { coordinates }) = f.geometry.as_ref().map(|g| &g.value)
+        else {
+            panic!("a polygon")
+        };
+        let ring: Vec<[f64; 2]> = coordinates[0].iter().map(|p| [p[0], p[1]]).collect();
+        assert!(ring.len() >= 4 && ring.first() == ring.last(), "closed ring");
+        assert!(
+            cells::signed_area(&ring) > 0.0,
+            "exterior ring counter-clockwise (RFC 7946 right-hand rule)"
+        );
+        assert!(
+            ring.iter().all(|p| (6.0..6.3).contains(&p[0]) && (52.0..52.5).contains(&p[1])),
+            "lon, lat order"
+        );
+        let props = f.properties.as_ref().unwrap();
+        counts.push(props["count"].as_i64().unwrap());
+        share += props["share"].as_f64().unwrap();
+        let cell: h3o::CellIndex = props["cell"].as_str().unwrap().parse().unwrap();
+        assert_eq!(u8::from(cell.resolution()), 10);
+    }
+    assert_eq!(counts, vec![3, 1], "busiest first");
+    assert!((share - 1.0).abs() < 1e-3);
+    // The weighted-point form for a heatmap layer.
+    let body = json(
+        app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/heatmap?resolution=10&shape=points")).await,
+    )
+    .await;
+    let fc: geojson::FeatureCollection = serde_json::from_value(body).unwrap();
+    let weights: Vec<f64> =
+        fc.features.iter().map(|f| f.properties.as_ref().unwrap()["weight"].as_f64().unwrap()).collect();
+    assert_eq!(weights, vec![1.0, 0.3333]);
+    assert!(matches!(fc.features[0].geometry.as_ref().unwrap().value, geojson::GeometryValue::Point { .. }));
+    // Filters: a category with nothing, a status with everything.
+    let body =
+        json(app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/heatmap?category=graffiti")).await)
+            .await;
+    assert_eq!(body["features"].as_array().unwrap().len(), 0);
+    let body = json(
+        app.get(
+            &werkgroep.token,
+            &format!("/api/v1/areas/{area}/heatmap?status=nieuw&theme=criminaliteit&dimension=veilig"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(body["total"], 4);
+}
+
+#[tokio::test]
+async fn ondernemers_see_only_cells_of_three_or_more_and_no_single_incidents() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let guard = app.device(area, Role::Beveiliger).await;
+    let shop = app.device(area, Role::Ondernemer).await;
+    let mut ids = vec![];
+    for (lat, lon, n) in [(52.247, 6.157, 5), (52.2535, 6.1625, 2), (52.2510, 6.1600, 1)] {
+        for _ in 0..n {
+            let mut r = report(area);
+            r.location.lat = lat;
+            r.location.lon = lon;
+            ids.push(r.id);
+            assert_eq!(app.post(&guard.token, "/api/v1/incidents", &r).await.status(), 201);
+        }
+    }
+    let heat = |token: String| {
+        let app = &app;
+        async move { json(app.get(&token, &format!("/api/v1/areas/{area}/heatmap?resolution=11")).await).await }
+    };
+    let full = heat(guard.token.clone()).await;
+    let counts = |b: &serde_json::Value| -> Vec<i64> {
+        b["features"].as_array().unwrap().iter().map(|f| f["properties"]["count"].as_i64().unwrap()).collect()
+    };
+    assert_eq!(counts(&full), vec![5, 2, 1]);
+    let agg = heat(shop.token.clone()).await;
+    assert_eq!(counts(&agg), vec![5], "cells of 1 and 2 are suppressed");
+    assert_eq!(agg["total"], 5);
+
+    // Tiles: zoomed in, the guard gets incidents, the ondernemer cells without ids.
+    let (x, y) = lonlat_tile(6.157, 52.247, 17);
+    let guard_tile =
+        app.get(&guard.token, &format!("/api/v1/areas/{area}/tiles/17/{x}/{y}")).await.bytes().await.unwrap();
+    assert!(contains(&guard_tile, b"incidents") && contains(&guard_tile, ids[0].to_string().as_bytes()));
+    let res = app.get(&shop.token, &format!("/api/v1/areas/{area}/tiles/17/{x}/{y}")).await;
+    assert_eq!(res.status(), 200);
+    let shop_tile = res.bytes().await.unwrap();
+    assert!(contains(&shop_tile, b"cells") && !contains(&shop_tile, b"incidents"));
+    assert!(ids.iter().all(|id| !contains(&shop_tile, id.to_string().as_bytes())));
+
+    // The analysis hides small counts; exports of single incidents are refused.
+    let a: Analysis = serde_json::from_value(
+        json(app.get(&shop.token, &format!("/api/v1/areas/{area}/analysis")).await).await,
+    )
+    .unwrap();
+    assert_eq!(a.totals.current, Some(8));
+    assert!(a.hour_weekday.iter().flatten().all(|c| c.is_none() || c.unwrap() >= 3));
+    let res = app.get(&shop.token, &format!("/api/v1/areas/{area}/export/incidents.csv")).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn lonlat_tile(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let l = lat.to_radians();
+    let y = ((1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    (x, y)
+}
+
+#[tokio::test]
+async fn tiles_have_etags_and_change_when_incidents_land() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let guard = app.device(area, Role::Beveiliger).await;
+    assert_eq!(app.post(&guard.token, "/api/v1/incidents", &report(area)).await.status(), 201);
+    let (x, y) = lonlat_tile(6.157, 52.247, 14);
+    let path = format!("/api/v1/areas/{area}/tiles/14/{x}/{y}");
+    let res = app.get(&guard.token, &path).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/vnd.mapbox-vector-tile");
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("no-cache"));
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let first = res.bytes().await.unwrap();
+    assert!(!first.is_empty() && first.len() < 500 * 1024 && contains(&first, b"cells"));
+    let again = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&guard.token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // A new report lands (not yet compacted): the tile is made again.
+    assert_eq!(app.post(&guard.token, "/api/v1/incidents", &report(area)).await.status(), 201);
+    let res = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&guard.token)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let etag2 = res.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(etag, etag2);
+    // Compaction changes the version too, but not the content.
+    rollup::compact_all(&app.pool).await.unwrap();
+    let res = app.get(&guard.token, &path).await;
+    assert_ne!(res.headers()["etag"].to_str().unwrap(), etag2);
+    // A tile far away is empty, not an error.
+    let (fx, fy) = lonlat_tile(4.9, 52.37, 14);
+    let res = app.get(&guard.token, &format!("/api/v1/areas/{area}/tiles/14/{fx}/{fy}")).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn absurd_and_malformed_requests_get_a_clear_400() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let w = app.device(area, Role::Werkgroep).await;
+    for (path, field) in [
+        (format!("/api/v1/areas/{area}/heatmap?resolution=11&from=2016-01-01&to=2025-12-31"), "resolution"),
+        (format!("/api/v1/areas/{area}/heatmap?from=2010-01-01&to=2025-12-31&resolution=7"), "from"),
+        (format!("/api/v1/areas/{area}/heatmap?resolution=12"), "resolution"),
+        (format!("/api/v1/areas/{area}/heatmap?category=ufo"), "category"),
+        (format!("/api/v1/areas/{area}/heatmap?theme=ufo"), "theme"),
+        (format!("/api/v1/areas/{area}/heatmap?dimension=nat"), "dimension"),
+        (format!("/api/v1/areas/{area}/heatmap?status=kwijt"), "status"),
+        (format!("/api/v1/areas/{area}/heatmap?shape=squares"), "shape"),
+        (format!("/api/v1/areas/{area}/heatmap?from=2026-02-01&to=2026-01-01"), "from"),
+        (format!("/api/v1/areas/{area}/tiles/25/0/0"), "z"),
+        (format!("/api/v1/areas/{area}/tiles/3/9/0"), "x"),
+        (format!("/api/v1/areas/{area}/analysis?compare=baseline"), "compare"),
+        (
+            format!(
+                "/api/v1/areas/{area}/analysis?compare=baseline&baseline_from=2026-01-01&baseline_to=2026-12-31&from=2026-03-01&to=2026-03-31"
+            ),
+            "baseline_from",
+        ),
+        (format!("/api/v1/areas/{area}/analysis?compare=sometimes"), "compare"),
+        (format!("/api/v1/areas/{area}/export/incidents.csv?category=ufo"), "category"),
+    ] {
+        let res = app.get(&w.token, &path).await;
+        assert_eq!(res.status(), 400, "{path}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let p: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(p["field"], field, "{path}: {p}");
+        assert!(!p["detail"].as_str().unwrap().is_empty());
+    }
+    // Unparseable values and unknown parameters are problems as well.
+    for path in [
+        format!("/api/v1/areas/{area}/heatmap?from=gisteren"),
+        format!("/api/v1/areas/{area}/heatmap?zoom=3"),
+        format!("/api/v1/areas/{area}/tiles/300/0/0"),
+    ] {
+        let res = app.get(&w.token, &path).await;
+        assert_eq!(res.status(), 400, "{path}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+}
+
+#[tokio::test]
+async fn no_aggregate_reaches_another_area() {
+    let app = TestApp::spawn().await;
+    let a = app.area("Binnenstad Deventer", DEVENTER).await;
+    let b = app.area("Lage Weide", LAGE_WEIDE).await;
+    let in_a = app.device(a, Role::Werkgroep).await;
+    let in_b = app.device(b, Role::Werkgroep).await;
+    assert_eq!(app.post(&in_a.token, "/api/v1/incidents", &report(a)).await.status(), 201);
+    let (x, y) = lonlat_tile(6.157, 52.247, 14);
+    for path in [
+        format!("/api/v1/areas/{a}/heatmap"),
+        format!("/api/v1/areas/{a}/tiles/14/{x}/{y}"),
+        format!("/api/v1/areas/{a}/analysis"),
+        format!("/api/v1/areas/{a}/export/incidents.csv"),
+        format!("/api/v1/areas/{a}/export/incidents.geojson"),
+        format!("/api/v1/areas/{a}/export/analysis.json"),
+    ] {
+        assert_eq!(app.get(&in_a.token, &path).await.status(), 200, "{path}");
+        let res = app.get(&in_b.token, &path).await;
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(!res.text().await.unwrap().contains("Winkeldiefstal"));
+        assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status(), 401, "{path} anonymously");
+    }
+}
+
+/// A small data set whose analysis is worked out by hand (see the comments).
+#[tokio::test]
+async fn the_analysis_of_a_hand_made_data_set() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let brink = areas::add_zone(&app.pool, area, "Brink", &areas::parse_polygon_geojson(BRINK_ZONE).unwrap())
+        .await
+        .unwrap();
+    areas::set_baseline(&app.pool, area, Some((day("2026-02-01"), day("2026-02-28")))).await.unwrap();
+    let w = app.device(area, Role::Werkgroep).await;
+    let p = &app.pool;
+    let (in_brink, outside) = ((52.247, 6.157), (52.252, 6.162));
+    let h = |at: &str, hours: i64| Some(utc(at) + Duration::hours(hours));
+    // Period 2 to 29 March 2026 (four weeks; summer time starts on the 29th).
+    // Tuesday 3 March 14:30 (UTC+1): three thefts in the Brink, resolved after 10, 20 and 30 hours.
+    for hours in [10, 20, 30] {
+        insert(
+            p,
+            area,
+            w.person_id,
+            in_brink,
+            utc("2026-03-03T13:30:00Z"),
+            "diefstal",
+            "opgelost",
+            Some(brink),
+            h("2026-03-03T13:30:00Z", hours),
+        )
+        .await;
+    }
+    // Saturday 7 March 23:15: two graffiti outside any zone, new.
+    for _ in 0..2 {
+        insert(p, area, w.person_id, outside, utc("2026-03-07T22:15:00Z"), "graffiti", "nieuw", None, None)
+            .await;
+    }
+    // Sunday 29 March 03:30 summer time (01:30 UTC): a broken lamp in the Brink, in progress.
+    insert(
+        p,
+        area,
+        w.person_id,
+        in_brink,
+        utc("2026-03-29T01:30:00Z"),
+        "kapotte_verlichting",
+        "in_behandeling",
+        Some(brink),
+        None,
+    )
+    .await;
+    // Monday 30 March 00:30 summer time is after the period.
+    insert(p, area, w.person_id, outside, utc("2026-03-29T22:30:00Z"), "graffiti", "nieuw", None, None).await;
+    // Previous period (2 Feb to 1 March): four thefts in the Brink resolved after 40 hours ...
+    for _ in 0..4 {
+        insert(
+            p,
+            area,
+            w.person_id,
+            in_brink,
+            utc("2026-02-10T09:00:00Z"),
+            "diefstal",
+            "opgelost",
+            Some(brink),
+            h("2026-02-10T09:00:00Z", 40),
+        )
+        .await;
+    }
+    // ... and vandalism at 23:30 on Sunday 1 March, its last day.
+    insert(
+        p,
+        area,
+        w.person_id,
+        in_brink,
+        utc("2026-03-01T22:30:00Z"),
+        "vandalisme",
+        "nieuw",
+        Some(brink),
+        None,
+    )
+    .await;
+
+    let a: Analysis = serde_json::from_value(
+        json(
+            app.get(&w.token, &format!("/api/v1/areas/{area}/analysis?from=2026-03-02&to=2026-03-29")).await,
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!((a.period.from, a.period.to), (day("2026-03-02"), day("2026-03-29")));
+    assert_eq!((a.comparison.from, a.comparison.to), (day("2026-02-02"), day("2026-03-01")));
+    assert_eq!((a.totals.current, a.totals.comparison, a.totals.change), (Some(6), Some(5), Some(1)));
+    assert_eq!(a.totals.change_pct, Some(20.0));
+    let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<f64>)> = a
+        .by_theme
+        .iter()
+        .map(|r| {
+            let code = |v: serde_json::Value| v.as_str().unwrap_or("-").to_string();
+            (
+                code(serde_json::to_value(r.theme).unwrap()),
+                code(serde_json::to_value(r.dimension).unwrap()),
+                r.counts.current,
+                r.counts.comparison,
+                r.counts.change_pct,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("criminaliteit".into(), "heel".into(), Some(1), Some(1), Some(0.0)),
+            ("criminaliteit".into(), "veilig".into(), Some(3), Some(4), Some(-25.0)),
+            ("overlast".into(), "schoon".into(), Some(2), Some(0), None),
+        ]
+    );
+    let zones: Vec<(Option<String>, Option<i64>, Option<i64>)> =
+        a.by_zone.iter().map(|r| (r.zone_name.clone(), r.counts.current, r.counts.comparison)).collect();
+    assert_eq!(
+        zones,
+        vec![
+            (Some("Brink".into()), Some(1), Some(1)),
+            (Some("Brink".into()), Some(3), Some(4)),
+            (None, Some(2), Some(0))
+        ]
+    );
+    // Monday first: Tuesday 14h, Saturday 23h, Sunday 03h.
+    let mut nonzero = vec![];
+    for (d, row) in a.hour_weekday.iter().enumerate() {
+        for (hour, c) in row.iter().enumerate() {
+            if c.unwrap() > 0 {
+                nonzero.push((d, hour, c.unwrap()));
+            }
+        }
+    }
+    assert_eq!(nonzero, vec![(1, 14, 3), (5, 23, 2), (6, 3, 1)]);
+    let weekly: Vec<(NaiveDate, i64)> = a.weekly.iter().map(|w| (w.week_start, w.count.unwrap())).collect();
+    assert_eq!(
+        weekly,
+        vec![(day("2026-03-02"), 5), (day("2026-03-09"), 0), (day("2026-03-16"), 0), (day("2026-03-23"), 1)]
+    );
+    assert_eq!((a.follow_up.open, a.follow_up.resolved, a.follow_up.rejected), (Some(3), Some(3), Some(0)));
+    assert_eq!(a.follow_up.median_hours_to_resolution, Some(20.0));
+    assert_eq!(a.follow_up.comparison_median_hours_to_resolution, Some(40.0));
+    assert!(a.hotspots.is_empty(), "six incidents make no significant cluster: {:?}", a.hotspots);
+
+    // Against the nul-meting instead (February, set before the first request).
+    let url = format!("/api/v1/areas/{area}/analysis?from=2026-03-02&to=2026-03-29&compare=baseline");
+    let a: Analysis = serde_json::from_value(json(app.get(&w.token, &url).await).await).unwrap();
+    assert_eq!(a.comparison_kind, kvo_api::analysis::ComparisonKind::Baseline);
+    assert_eq!((a.comparison.from, a.comparison.to), (day("2026-02-01"), day("2026-02-28")));
+    assert_eq!(a.totals.comparison, Some(4), "the vandalism of 1 March is outside February");
+
+    // A real cluster: 30 incidents in one spot in January, 8 spread around.
+    for i in 0..30 {
+        insert(
+            p,
+            area,
+            w.person_id,
+            (52.2531 + f64::from(i % 3) * 0.00002, 6.1621),
+            utc("2026-01-10T12:00:00Z"),
+            "diefstal",
+            "nieuw",
+            None,
+            None,
+        )
+        .await;
+    }
+    for (k, (lat, lon)) in [
+        (52.2455, 6.1555),
+        (52.2465, 6.1645),
+        (52.2545, 6.1555),
+        (52.2490, 6.1600),
+        (52.2500, 6.1645),
+        (52.2455, 6.1600),
+        (52.2520, 6.1560),
+        (52.2470, 6.1620),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        insert(
+            p,
+            area,
+            w.person_id,
+            (lat, lon),
+            utc("2026-01-11T12:00:00Z") + Duration::hours(k as i64),
+            "zwerfvuil",
+            "nieuw",
+            None,
+            None,
+        )
+        .await;
+    }
+    let a: Analysis = serde_json::from_value(
+        json(
+            app.get(
+                &w.token,
+                &format!("/api/v1/areas/{area}/analysis?from=2026-01-01&to=2026-01-31&resolution=10"),
+            )
+            .await,
+        )
+        .await,
+    )
+    .unwrap();
+    let cluster =
+        cells::from_db(cells::cell_of(52.2531, 6.1621).unwrap()).unwrap().parent(Resolution::Ten).unwrap();
+    // Gi* judges neighbourhoods: the cluster's cell and its six neighbours all
+    // stand out, and nothing else does.
+    let hot = a.hotspots.iter().find(|h| h.cell == cluster.to_string()).expect("the cluster is a hotspot");
+    assert_eq!(hot.count, Some(30));
+    assert!(hot.z > 3.0 && hot.p < 0.01 && hot.confidence == Some(99), "{hot:?}");
+    for h in &a.hotspots {
+        let c: h3o::CellIndex = h.cell.parse().unwrap();
+        assert!(c.grid_distance(cluster).unwrap() <= 1, "{h:?} is not next to the cluster");
+    }
+    assert!(a.hotspots.iter().all(|h| h.z > 0.0));
+}
+
+#[tokio::test]
+async fn exports_open_in_dutch_excel_and_as_geojson() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let w = app.device(area, Role::Werkgroep).await;
+    let mut r = report(area);
+    r.description = Some("Ruit ingegooid; \"flinke\" schade\n=SUM(A1)".into());
+    r.occurred_at = Utc::now() - Duration::hours(1);
+    assert_eq!(app.post(&w.token, "/api/v1/incidents", &r).await.status(), 201);
+    assert_eq!(app.post(&w.token, "/api/v1/incidents", &report(area)).await.status(), 201);
+    let res = app.get(&w.token, &format!("/api/v1/areas/{area}/export/incidents.csv")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"kvo-meldingen-")
+    );
+    let bytes = res.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 BOM");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut lines = text.split("\r\n");
+    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+    assert_eq!(header[..4], ["id", "datum", "tijd", "categorie"]);
+    assert!(text.contains(";Diefstal / winkeldiefstal;criminaliteit;veilig;Nieuw;"), "{text}");
+    assert!(
+        text.contains("\"Ruit ingegooid; \"\"flinke\"\" schade\n=SUM(A1)\""),
+        "quoted, with doubled quotes: {text}"
+    );
+    let today = nl_time::local_date(r.occurred_at).format("%d-%m-%Y").to_string();
+    assert!(text.contains(&format!(";{today};")), "Dutch date {today}: {text}");
+    assert!(text.contains(";52,247000;6,157000;"), "decimal commas: {text}");
+    assert_eq!(text.matches(&r.id.to_string()).count(), 1);
+    assert_eq!(text.trim_end().split("\r\n").count(), 3, "a header and two rows");
+
+    let res =
+        app.get(&w.token, &format!("/api/v1/areas/{area}/export/incidents.geojson?category=diefstal")).await;
+    assert_eq!(res.headers()["content-type"], "application/geo+json");
+    let fc: geojson::FeatureCollection = res.json().await.unwrap();
+    assert_eq!(fc.features.len(), 2);
+    let f = fc.features.iter().find(|f| f.properties.as_ref().unwrap()["id"] == r.id.to_string()).unwrap();
+    let Some(geojson::GeometryValue::Point { coordinates }) = f.geometry.as_ref().map(|g| &g.value) else {
+        panic!()
+    };
+    assert_eq!((coordinates[0], coordinates[1]), (6.157, 52.247));
+    let res = app.get(&w.token, &format!("/api/v1/areas/{area}/export/analysis.json")).await;
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("kvo-analyse-"));
+    let a: Analysis = res.json().await.unwrap();
+    assert_eq!(a.totals.current, Some(2));
+}
