@@ -65,6 +65,18 @@ enum BenchCmd {
         #[arg(long, default_value_t = 10)]
         photo_seconds: u64,
     },
+    /// Heatmap, tile and analysis latency at 1M and 10M incidents, next to the naive aggregate.
+    Heatmap {
+        /// Incident counts to measure at, ascending.
+        #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+        sizes: Vec<usize>,
+        /// Number of areas (sizes follow a Zipf-like distribution).
+        #[arg(long, default_value_t = 200)]
+        areas: usize,
+        /// Requests per filter mix and endpoint.
+        #[arg(long, default_value_t = 40)]
+        requests: usize,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -185,6 +197,16 @@ async fn main() -> anyhow::Result<()> {
             kvo_server::bench::ingest(
                 &cfg,
                 kvo_server::bench::IngestBench { clients, seconds, photo_seconds },
+            )
+            .await
+        }
+        Command::Bench(BenchCmd::Heatmap { sizes, areas, requests }) => {
+            if sizes.is_empty() || sizes.windows(2).any(|w| w[0] >= w[1]) || areas < 10 {
+                anyhow::bail!("--sizes must ascend and --areas must be at least 10");
+            }
+            kvo_server::bench::heatmap::run(
+                &cfg,
+                kvo_server::bench::heatmap::HeatmapBench { sizes, areas, requests },
             )
             .await
         }

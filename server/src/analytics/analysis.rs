@@ -112,8 +112,9 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
         code.as_deref().and_then(|c| area.category(c)).map_or((None, None), |c| (c.theme, c.dimension))
     };
     type Key = (Option<Theme>, Option<Dimension>);
+    type ZoneCounts = (Option<Uuid>, Key, [i64; 2]);
     let mut theme_counts: BTreeMap<(u8, u8), (Key, [i64; 2])> = BTreeMap::new();
-    let mut zone_counts: BTreeMap<(String, u8, u8), (Option<Uuid>, Key, [i64; 2])> = BTreeMap::new();
+    let mut zone_counts: BTreeMap<(String, u8, u8), ZoneCounts> = BTreeMap::new();
     let mut grid = vec![vec![0i64; 24]; 7];
     let mut weeks: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     let mut statuses: HashMap<String, i64> = HashMap::new();

@@ -654,7 +654,8 @@ async fn the_analysis_of_a_hand_made_data_set() {
     assert_eq!((a.comparison.from, a.comparison.to), (day("2026-02-02"), day("2026-03-01")));
     assert_eq!((a.totals.current, a.totals.comparison, a.totals.change), (Some(6), Some(5), Some(1)));
     assert_eq!(a.totals.change_pct, Some(20.0));
-    let rows: Vec<(String, String, Option<i64>, Option<i64>, Option<f64>)> = a
+    type Row = (String, String, Option<i64>, Option<i64>, Option<f64>);
+    let rows: Vec<Row> = a
         .by_theme
         .iter()
         .map(|r| {

@@ -1,9 +1,13 @@
+//! Benchmarks. `kvo bench heatmap` is in [`heatmap`].
+//!
 //! `kvo bench ingest`: reports per second and latency through the real HTTP
 //! server, next to the ceiling of the same rows inserted straight into
 //! PostgreSQL, in one run on one machine.
 //!
 //! It runs on a throw-away private cluster (or `DATABASE_URL`), never on the
 //! data directory of a running installation.
+
+pub mod heatmap;
 
 use std::{
     sync::Arc,
@@ -137,7 +141,10 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn database(cfg: &Config, tmp: &std::path::Path) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
+pub(crate) async fn database(
+    cfg: &Config,
+    tmp: &std::path::Path,
+) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     if let Some(url) = &cfg.database_url {
         let pool = db::connect(url.parse()?, cfg.db_pool_size.max(64) + 8).await?;
         db::MIGRATOR.run(&pool).await?;
