@@ -71,7 +71,7 @@ enum BenchCmd {
         #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
         sizes: Vec<usize>,
         /// Number of areas (sizes follow a Zipf-like distribution).
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 500)]
         areas: usize,
         /// Requests per filter mix and endpoint.
         #[arg(long, default_value_t = 40)]

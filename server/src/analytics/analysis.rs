@@ -18,7 +18,12 @@ use kvo_api::{
 use uuid::Uuid;
 
 use super::{Filter, bad, cells, check_period, filter_params, hotspots, privacy::Disclosure, rollup};
-use crate::{areas::AreaIndex, auth::AreaAccess, error::AppResult, state::AppState};
+use crate::{
+    areas::AreaIndex,
+    auth::AreaAccess,
+    error::{AppError, AppResult},
+    state::AppState,
+};
 
 filter_params! {
     /// The period, its comparison and the filters of the analysis.
@@ -49,7 +54,6 @@ struct Row {
     hour: Option<i32>,
     week: Option<NaiveDate>,
     n: i64,
-    median_h: Option<f64>,
 }
 
 /// Computes the analysis for `access.area_id`.
@@ -68,30 +72,33 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
     let (kind, cmp) = comparison(q, &area, &filter)?;
     let disclosure = Disclosure::of(access.role);
 
-    let rows: Vec<Row> = sqlx::query_as(
-        "WITH b AS (
+    // The same bounds and filters for both queries: the Dutch days as instants.
+    const SCOPE: &str = "WITH b AS (
              SELECT ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam') AS f1,
                     ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam') AS u1,
                     ($4::date::timestamp AT TIME ZONE 'Europe/Amsterdam') AS f2,
                     ($5::date::timestamp AT TIME ZONE 'Europe/Amsterdam') AS u2
          ), t AS (
-             SELECT i.category, i.zone_id, i.status,
-                    (i.occurred_at >= b.f1 AND i.occurred_at < b.u1) AS cur,
-                    extract(isodow FROM i.occurred_at AT TIME ZONE 'Europe/Amsterdam')::int4 AS dow,
-                    extract(hour FROM i.occurred_at AT TIME ZONE 'Europe/Amsterdam')::int4 AS hour,
-                    date_trunc('week', i.occurred_at AT TIME ZONE 'Europe/Amsterdam')::date AS week,
-                    extract(epoch FROM i.resolved_at - i.occurred_at) / 3600.0 AS hours
+             SELECT i.category, i.zone_id, i.status, i.occurred_at, i.resolved_at,
+                    (i.occurred_at >= b.f1 AND i.occurred_at < b.u1) AS cur
                FROM incidents i, b
               WHERE i.area_id = $1 AND i.cell IS NOT NULL
                 AND ((i.occurred_at >= b.f1 AND i.occurred_at < b.u1) OR (i.occurred_at >= b.f2 AND i.occurred_at < b.u2))
                 AND ($6::text[] IS NULL OR i.category = ANY($6)) AND ($7::text[] IS NULL OR i.status = ANY($7))
-         )
+         )";
+    // Counts by every grouping in one pass (hash aggregation; no ordered-set
+    // aggregate here, which would force a sort per grouping).
+    let counts = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "{SCOPE}
          SELECT GROUPING(category, zone_id, status, dow, hour, week)::int4 AS set, cur, category, zone_id, status,
-                dow, hour, week, count(*) AS n,
-                (percentile_cont(0.5) WITHIN GROUP (ORDER BY hours))::float8 AS median_h
-           FROM t
-          GROUP BY GROUPING SETS ((cur, category, zone_id), (cur, dow, hour), (cur, status), (cur, week))",
-    )
+                dow, hour, week, count(*) AS n
+           FROM (SELECT category, zone_id, status, cur,
+                        extract(isodow FROM occurred_at AT TIME ZONE 'Europe/Amsterdam')::int4 AS dow,
+                        extract(hour FROM occurred_at AT TIME ZONE 'Europe/Amsterdam')::int4 AS hour,
+                        date_trunc('week', occurred_at AT TIME ZONE 'Europe/Amsterdam')::date AS week
+                   FROM t) x
+          GROUP BY GROUPING SETS ((cur, category, zone_id), (cur, dow, hour), (cur, status), (cur, week))"
+    )))
     .bind(access.area_id)
     .bind(filter.from)
     .bind(filter.until)
@@ -99,8 +106,26 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
     .bind(cmp.1)
     .bind(&filter.categories)
     .bind(&filter.statuses)
-    .fetch_all(&state.pool)
-    .await?;
+    .fetch_all(&state.pool);
+    let medians = sqlx::query_as::<_, (bool, Option<f64>)>(sqlx::AssertSqlSafe(format!(
+        "{SCOPE}
+         SELECT cur, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - occurred_at)))::float8 / 3600.0
+           FROM t WHERE status = 'opgelost' AND resolved_at IS NOT NULL GROUP BY cur"
+    )))
+    .bind(access.area_id)
+    .bind(filter.from)
+    .bind(filter.until)
+    .bind(cmp.0)
+    .bind(cmp.1)
+    .bind(&filter.categories)
+    .bind(&filter.statuses)
+    .fetch_all(&state.pool);
+    let cells_at = rollup::cell_counts(&state.pool, access.area_id, res, &filter);
+    let (rows, medians, counts) = tokio::try_join!(
+        async { counts.await.map_err(AppError::from) },
+        async { medians.await.map_err(AppError::from) },
+        cells_at
+    )?;
 
     // GROUPING() bits, highest first: category, zone_id, status, dow, hour, week.
     const BY_CATEGORY_ZONE: i32 = 0b001111;
@@ -118,7 +143,8 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
     let mut grid = vec![vec![0i64; 24]; 7];
     let mut weeks: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     let mut statuses: HashMap<String, i64> = HashMap::new();
-    let (mut median, mut cmp_median) = (None, None);
+    let median = medians.iter().find(|m| m.0).and_then(|m| m.1);
+    let cmp_median = medians.iter().find(|m| !m.0).and_then(|m| m.1);
     let mut totals = [0i64; 2];
     for r in rows {
         let slot = usize::from(!r.cur);
@@ -140,13 +166,8 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
                     grid[(d - 1) as usize][h as usize] += r.n;
                 }
             }
-            BY_STATUS => {
-                if r.status.as_deref() == Some(IncidentStatus::Opgelost.code()) {
-                    if r.cur { median = r.median_h } else { cmp_median = r.median_h }
-                }
-                if r.cur {
-                    *statuses.entry(r.status.unwrap_or_default()).or_default() += r.n;
-                }
+            BY_STATUS if r.cur => {
+                *statuses.entry(r.status.unwrap_or_default()).or_default() += r.n;
             }
             BY_WEEK if r.cur => {
                 if let Some(w) = r.week {
@@ -180,7 +201,6 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
     let st = |s: IncidentStatus| statuses.get(s.code()).copied().unwrap_or(0);
     let open = st(IncidentStatus::Nieuw) + st(IncidentStatus::InBehandeling) + st(IncidentStatus::Heropend);
 
-    let counts = rollup::cell_counts(&state.pool, access.area_id, res, &filter).await?;
     let region = area.coverage(res);
     let hotspots = hotspots::gi_star(&region, &counts)
         .into_iter()
