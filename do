@@ -80,7 +80,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|photo|sync" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync" >&2
     exit 2
     ;;
 esac
