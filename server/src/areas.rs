@@ -135,8 +135,9 @@ pub async fn add_zone(
     check_valid(pool, &gj).await?;
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO zones (area_id, id, name, geom)
-         VALUES ($1, $2, $3, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)))",
+        "INSERT INTO zones (area_id, id, name, geom, num)
+         VALUES ($1, $2, $3, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)),
+                 (SELECT coalesce(max(num), 0) + 1 FROM zones WHERE area_id = $1))",
     )
     .bind(area_id)
     .bind(id)

@@ -2,16 +2,20 @@
 //!
 //! Triggers on `incidents` append a +1/-1 row to `heat_delta` in the same
 //! transaction as every insert, change and deletion. [`compact`] folds the
-//! deltas into `heat_cells` (resolutions 7–11, per day and per month), and
-//! [`cell_counts`] adds `heat_cells` and the deltas not yet folded, so an
-//! answer is exact and includes every committed change.
+//! deltas into `heat_counts` (per H3 cell at resolutions 7–11) and
+//! `margin_counts` (per zone, hour of the week, time to resolution, and in
+//! total), each per day and per month. A row holds its counts per
+//! (category, status) as two parallel arrays: the pairs' numbers in
+//! `rollup_keys` and their counts. Readers add the folded rows and the
+//! deltas not yet folded in one statement, so an answer is exact and
+//! includes every committed change.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use h3o::{CellIndex, Resolution};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use super::{Filter, cells};
@@ -22,6 +26,51 @@ const BATCH: i64 = 20_000;
 /// An arbitrary constant: the advisory lock that makes one compactor run at a time.
 const COMPACTOR_LOCK: i64 = 0x6b76_6f5f_726f_6c6c;
 
+/// The (category, status) pair behind each number in the rollup's arrays.
+#[derive(Debug, Default)]
+pub struct Keys(Vec<Option<(String, String)>>);
+
+impl Keys {
+    /// Reads every pair. Numbers are never reused, so a list read after the
+    /// rows knows every number in them.
+    pub async fn load<'e>(db: impl sqlx::Executor<'e, Database = Postgres>) -> AppResult<Keys> {
+        let rows: Vec<(i16, String, String)> =
+            sqlx::query_as("SELECT idx, category, status FROM rollup_keys").fetch_all(db).await?;
+        let mut keys = vec![None; rows.iter().map(|r| r.0 as usize + 1).max().unwrap_or(0)];
+        for (idx, category, status) in rows {
+            keys[idx as usize] = Some((category, status));
+        }
+        Ok(Keys(keys))
+    }
+
+    /// The pair behind `idx`.
+    pub fn get(&self, idx: i16) -> Option<(&str, &str)> {
+        self.0.get(usize::try_from(idx).ok()?)?.as_ref().map(|(c, s)| (c.as_str(), s.as_str()))
+    }
+
+    /// Per number: does the filter take it?
+    pub fn mask(&self, f: &Filter) -> Vec<bool> {
+        self.0
+            .iter()
+            .map(|k| {
+                k.as_ref().is_some_and(|(c, s)| {
+                    f.categories.as_ref().is_none_or(|cs| cs.contains(c))
+                        && f.statuses.as_ref().is_none_or(|ss| ss.contains(s))
+                })
+            })
+            .collect()
+    }
+}
+
+/// The sum of the counts of `ks`/`ns` that `mask` takes.
+pub fn masked_sum(mask: &[bool], ks: &[i16], ns: &[i32]) -> i64 {
+    ks.iter()
+        .zip(ns)
+        .filter(|(k, _)| mask.get(**k as usize).copied().unwrap_or(false))
+        .map(|(_, n)| i64::from(*n))
+        .sum()
+}
+
 /// Counts per cell at `res` for `f`, exact: the folded rollup plus the pending deltas.
 pub async fn cell_counts(
     pool: &PgPool,
@@ -30,25 +79,22 @@ pub async fn cell_counts(
     f: &Filter,
 ) -> AppResult<Vec<(CellIndex, i64)>> {
     let (m0, m1) = f.whole_months();
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT cell, sum(n)::int8 FROM (
-             SELECT cell, n FROM heat_cells
-              WHERE area_id = $1 AND res = $2 AND grain = 'm' AND bucket >= $3 AND bucket < $4
-                AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
-             UNION ALL
-             SELECT cell, n FROM heat_cells
-              WHERE area_id = $1 AND res = $2 AND grain = 'd' AND bucket >= $5 AND bucket < $3
-                AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
-             UNION ALL
-             SELECT cell, n FROM heat_cells
-              WHERE area_id = $1 AND res = $2 AND grain = 'd' AND bucket >= $4 AND bucket < $6
-                AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
-             UNION ALL
-             SELECT kvo_h3_parent(cell, $2::int4), n FROM heat_delta
-              WHERE area_id = $1 AND day >= $5 AND day < $6
-                AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
-         ) c
-         GROUP BY cell HAVING sum(n) > 0",
+    // Whole months from the month rows, the days at either end from the day
+    // rows, and the pending deltas (filtered here; `ks` NULL).
+    let rows: Vec<(i64, Option<Vec<i16>>, Vec<i32>)> = sqlx::query_as(
+        "SELECT cell, ks, ns FROM heat_counts
+          WHERE area_id = $1 AND res = $2 AND grain = 'm' AND bucket >= $3 AND bucket < $4
+         UNION ALL
+         SELECT cell, ks, ns FROM heat_counts
+          WHERE area_id = $1 AND res = $2 AND grain = 'd' AND bucket >= $5 AND bucket < $3
+         UNION ALL
+         SELECT cell, ks, ns FROM heat_counts
+          WHERE area_id = $1 AND res = $2 AND grain = 'd' AND bucket >= $4 AND bucket < $6
+         UNION ALL
+         SELECT kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] FROM heat_delta
+          WHERE area_id = $1 AND day >= $5 AND day < $6
+            AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
+          GROUP BY 1",
     )
     .bind(area_id)
     .bind(i16::from(u8::from(res)))
@@ -60,7 +106,93 @@ pub async fn cell_counts(
     .bind(&f.statuses)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().filter_map(|(c, n)| Some((cells::from_db(c)?, n))).collect())
+    let mask = Keys::load(pool).await?.mask(f);
+    let mut sums: HashMap<i64, i64> = HashMap::with_capacity(rows.len() / 4 + 1);
+    for (cell, ks, ns) in rows {
+        let n = match ks {
+            Some(ks) => masked_sum(&mask, &ks, &ns),
+            None => ns.iter().map(|&n| i64::from(n)).sum(),
+        };
+        if n != 0 {
+            *sums.entry(cell).or_default() += n;
+        }
+    }
+    Ok(sums.into_iter().filter(|&(_, n)| n > 0).filter_map(|(c, n)| Some((cells::from_db(c)?, n))).collect())
+}
+
+/// A row of the analysis's margins: a folded row (`ks` set) or a pending
+/// delta (`category`, `status` and `resolution_class` set; `key` is its hour
+/// of the week, `bucket` its day).
+#[derive(Debug, sqlx::FromRow)]
+pub struct MarginRow {
+    /// In the period (rather than its comparison).
+    pub cur: bool,
+    /// `t`, `z`, `w` or `r` (see `margin_counts`), or `d` for a delta.
+    pub kind: String,
+    pub bucket: NaiveDate,
+    pub key: i32,
+    pub zone_id: Option<Uuid>,
+    pub ks: Option<Vec<i16>>,
+    pub ns: Vec<i32>,
+    pub category: Option<String>,
+    pub status: Option<String>,
+    pub resolution_class: Option<i16>,
+}
+
+/// The margins of `f`'s period (totals per day; zones, hours of the week and
+/// times to resolution) and of the comparison period `cmp` (zones and times
+/// to resolution), folded rows plus pending deltas, in one statement.
+pub async fn margins(
+    pool: &PgPool,
+    area_id: Uuid,
+    f: &Filter,
+    cmp: (NaiveDate, NaiveDate),
+) -> AppResult<(Vec<MarginRow>, Keys)> {
+    let (m0, m1) = f.whole_months();
+    let (c0, c1) = f.with_period(cmp.0, cmp.1).whole_months();
+    let rows: Vec<MarginRow> = sqlx::query_as(
+        "WITH m AS (
+             SELECT true AS cur, kind, bucket, key, ks, ns FROM margin_counts
+              WHERE area_id = $1 AND kind IN ('z', 'w', 'r') AND grain = 'm' AND bucket >= $4 AND bucket < $5
+             UNION ALL
+             SELECT true, kind, bucket, key, ks, ns FROM margin_counts
+              WHERE area_id = $1 AND kind IN ('z', 'w', 'r') AND grain = 'd'
+                AND ((bucket >= $2 AND bucket < $4) OR (bucket >= $5 AND bucket < $3))
+             UNION ALL
+             SELECT true, kind, bucket, key, ks, ns FROM margin_counts
+              WHERE area_id = $1 AND kind = 't' AND grain = 'd' AND bucket >= $2 AND bucket < $3
+             UNION ALL
+             SELECT false, kind, bucket, key, ks, ns FROM margin_counts
+              WHERE area_id = $1 AND kind IN ('z', 'r') AND grain = 'm' AND bucket >= $8 AND bucket < $9
+             UNION ALL
+             SELECT false, kind, bucket, key, ks, ns FROM margin_counts
+              WHERE area_id = $1 AND kind IN ('z', 'r') AND grain = 'd'
+                AND ((bucket >= $6 AND bucket < $8) OR (bucket >= $9 AND bucket < $7))
+         )
+         SELECT m.cur, m.kind::text AS kind, m.bucket, m.key, z.id AS zone_id, m.ks, m.ns,
+                NULL::text AS category, NULL::text AS status, NULL::int2 AS resolution_class
+           FROM m LEFT JOIN zones z ON m.kind = 'z' AND z.area_id = $1 AND z.num = m.key
+         UNION ALL
+         SELECT d.day >= $2 AND d.day < $3, 'd', d.day, d.week_hour, d.zone_id, NULL, ARRAY[d.n],
+                d.category, d.status, d.resolution_class
+           FROM heat_delta d
+          WHERE d.area_id = $1 AND ((d.day >= $2 AND d.day < $3) OR (d.day >= $6 AND d.day < $7))
+            AND ($10::text[] IS NULL OR d.category = ANY($10)) AND ($11::text[] IS NULL OR d.status = ANY($11))",
+    )
+    .bind(area_id)
+    .bind(f.from)
+    .bind(f.until)
+    .bind(m0)
+    .bind(m1)
+    .bind(cmp.0)
+    .bind(cmp.1)
+    .bind(c0)
+    .bind(c1)
+    .bind(&f.categories)
+    .bind(&f.statuses)
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, Keys::load(pool).await?))
 }
 
 /// The version of an area's aggregated data: it changes whenever an incident
@@ -75,10 +207,25 @@ pub async fn version(pool: &PgPool, area_id: Uuid) -> AppResult<(i64, i64)> {
     .await?)
 }
 
-/// Folds up to [`BATCH`] pending deltas into `heat_cells`; returns how many
-/// it folded (0 when another process holds the compactor lock).
+/// Numbers the (category, status) pairs of the incidents or deltas in
+/// `source` (a table expression) that have none yet.
+fn number_new_keys(source: &str) -> String {
+    format!(
+        "INSERT INTO rollup_keys (idx, category, status)
+         SELECT (SELECT coalesce(max(idx), 0) FROM rollup_keys) + row_number() OVER (ORDER BY category, status),
+                category, status
+           FROM (SELECT DISTINCT category, status FROM {source}
+                 EXCEPT SELECT category, status FROM rollup_keys) s"
+    )
+}
+
+/// Folds up to [`BATCH`] pending deltas into the rollup; returns how many it
+/// folded (0 when another process holds the compactor lock).
 pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
+    // One snapshot for the whole fold: the deltas numbered, moved and folded
+    // are the same rows.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
         .bind(COMPACTOR_LOCK)
         .fetch_one(&mut *tx)
@@ -86,67 +233,72 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
     if !locked {
         return Ok(0);
     }
-    type Zeroes = (
-        i64,
-        Option<Vec<Uuid>>,
-        Option<Vec<i16>>,
-        Option<Vec<String>>,
-        Option<Vec<NaiveDate>>,
-        Option<Vec<i64>>,
-        Option<Vec<String>>,
-        Option<Vec<String>>,
-    );
-    let (moved, areas, res, grains, buckets, cells, cats, statuses): Zeroes = sqlx::query_as(
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT max(seq) FROM (SELECT seq FROM heat_delta ORDER BY seq LIMIT $1) s")
+            .bind(BATCH)
+            .fetch_one(&mut *tx)
+            .await?;
+    let Some(last) = last else {
+        return Ok(0);
+    };
+    let new_keys = number_new_keys("heat_delta WHERE seq <= $1");
+    sqlx::query(sqlx::AssertSqlSafe(new_keys)).bind(last).execute(&mut *tx).await?;
+    let moved: i64 = sqlx::query_scalar(
         "WITH moved AS (
-             DELETE FROM heat_delta WHERE seq IN (SELECT seq FROM heat_delta ORDER BY seq LIMIT $1)
-             RETURNING area_id, cell, day, category, status, n
-         ), folded AS (
-             SELECT m.area_id, r.res::int2 AS res, g.grain,
-                    CASE WHEN g.grain = 'd' THEN m.day ELSE date_trunc('month', m.day)::date END AS bucket,
-                    kvo_h3_parent(m.cell, r.res) AS cell, m.category, m.status, sum(m.n)::int4 AS n
+             DELETE FROM heat_delta WHERE seq <= $1
+             RETURNING area_id, cell, day, category, status, zone_id, week_hour, resolution_class, n
+         ), keyed AS (
+             SELECT m.area_id, m.cell, m.day, k.idx, coalesce(z.num, 0) AS zone, m.week_hour,
+                    m.resolution_class, m.n
                FROM moved m
-               CROSS JOIN generate_series(7, 11) AS r(res)
-               CROSS JOIN (VALUES ('d'::\"char\"), ('m'::\"char\")) AS g(grain)
-              GROUP BY 1, 2, 3, 4, 5, 6, 7
-             HAVING sum(m.n) <> 0
-         ), upserted AS (
-             INSERT INTO heat_cells AS h (area_id, res, grain, bucket, cell, category, status, n)
-             SELECT * FROM folded
-             ON CONFLICT (area_id, res, grain, bucket, cell, category, status) DO UPDATE SET n = h.n + EXCLUDED.n
-             RETURNING h.area_id, h.res, h.grain, h.bucket, h.cell, h.category, h.status, h.n
+               JOIN rollup_keys k ON k.category = m.category AND k.status = m.status
+               LEFT JOIN zones z ON z.area_id = m.area_id AND z.id = m.zone_id
+         ), grains AS (
+             SELECT k.*, g.grain,
+                    CASE WHEN g.grain = 'd' THEN k.day ELSE date_trunc('month', k.day)::date END AS bucket
+               FROM keyed k CROSS JOIN (VALUES ('d'::\"char\"), ('m'::\"char\")) AS g(grain)
+         ), heat AS (
+             SELECT area_id, res, grain, bucket, cell, array_agg(idx ORDER BY idx) AS ks,
+                    array_agg(n ORDER BY idx) AS ns
+               FROM (SELECT g.area_id, r.res::int2 AS res, g.grain, g.bucket,
+                            kvo_h3_parent(g.cell, r.res) AS cell, g.idx, sum(g.n)::int4 AS n
+                       FROM grains g CROSS JOIN generate_series(7, 11) AS r(res)
+                      GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(g.n) <> 0) f
+              GROUP BY 1, 2, 3, 4, 5
+         ), heat_up AS (
+             INSERT INTO heat_counts AS h (area_id, res, grain, bucket, cell, ks, ns)
+             SELECT * FROM heat
+             ON CONFLICT (area_id, res, grain, bucket, cell) DO UPDATE
+                SET (ks, ns) = (SELECT m.ks, m.ns FROM kvo_merge(h.ks, h.ns, EXCLUDED.ks, EXCLUDED.ns) m)
+         ), margins AS (
+             SELECT area_id, kind, grain, bucket, key, array_agg(idx ORDER BY idx) AS ks,
+                    array_agg(n ORDER BY idx) AS ns
+               FROM (SELECT g.area_id, x.kind, g.grain, g.bucket, x.key, g.idx, sum(g.n)::int4 AS n
+                       FROM grains g
+                      CROSS JOIN LATERAL (VALUES ('t'::\"char\", 0), ('z', g.zone), ('w', g.week_hour::int4),
+                                                 ('r', g.resolution_class::int4)) AS x(kind, key)
+                      WHERE x.key IS NOT NULL
+                      GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(g.n) <> 0) f
+              GROUP BY 1, 2, 3, 4, 5
+         ), margins_up AS (
+             INSERT INTO margin_counts AS h (area_id, kind, grain, bucket, key, ks, ns)
+             SELECT * FROM margins
+             ON CONFLICT (area_id, kind, grain, bucket, key) DO UPDATE
+                SET (ks, ns) = (SELECT m.ks, m.ns FROM kvo_merge(h.ks, h.ns, EXCLUDED.ks, EXCLUDED.ns) m)
          ), versions AS (
              INSERT INTO heat_version AS v (area_id, version)
              SELECT DISTINCT area_id, 1 FROM moved
              ON CONFLICT (area_id) DO UPDATE SET version = v.version + 1
          )
-         SELECT (SELECT count(*) FROM moved), array_agg(area_id), array_agg(res), array_agg(grain::text),
-                array_agg(bucket), array_agg(cell), array_agg(category), array_agg(status)
-           FROM upserted WHERE n = 0",
+         SELECT count(*) FROM moved",
     )
-    .bind(BATCH)
+    .bind(last)
     .fetch_one(&mut *tx)
     .await
     .context("folding heat deltas")?;
-    if let Some(areas) = areas {
-        // Keys whose count went back to zero (a status change moved them on).
-        sqlx::query(
-            "DELETE FROM heat_cells h
-              USING unnest($1::uuid[], $2::int2[], $3::text[], $4::date[], $5::int8[], $6::text[], $7::text[])
-                    AS k(area_id, res, grain, bucket, cell, category, status)
-              WHERE h.area_id = k.area_id AND h.res = k.res AND h.grain = k.grain::\"char\"
-                AND h.bucket = k.bucket AND h.cell = k.cell AND h.category = k.category
-                AND h.status = k.status AND h.n = 0",
-        )
-        .bind(areas)
-        .bind(res)
-        .bind(grains)
-        .bind(buckets)
-        .bind(cells)
-        .bind(cats)
-        .bind(statuses)
-        .execute(&mut *tx)
-        .await?;
-    }
+    // Rows whose counts all went back to zero (a status change moved them on).
+    sqlx::query("DELETE FROM heat_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM margin_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(moved as u64)
 }
@@ -208,32 +360,87 @@ pub async fn backfill_cells(pool: &PgPool) -> anyhow::Result<u64> {
     }
 }
 
-/// Rebuilds the whole rollup from the incidents, set-based (after a bulk load
-/// with the triggers disabled, or to repair). Takes an exclusive lock on the
-/// rollup tables while it runs.
+/// Rebuilds the whole rollup from the incidents, set-based and level by
+/// level (each resolution from the one below it), after a bulk load with the
+/// triggers disabled or as a repair. Locks the incidents against writes
+/// while it runs.
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(COMPACTOR_LOCK).execute(&mut *tx).await?;
     sqlx::query("LOCK TABLE incidents IN SHARE MODE").execute(&mut *tx).await?;
-    sqlx::query("TRUNCATE heat_cells, heat_delta").execute(&mut *tx).await?;
-    sqlx::query(
-        "INSERT INTO heat_cells (area_id, res, grain, bucket, cell, category, status, n)
-         WITH fine AS (
-             SELECT area_id, cell, kvo_local_day(occurred_at) AS day, category, status, count(*)::int4 AS n
-               FROM incidents WHERE cell IS NOT NULL
-              GROUP BY 1, 2, 3, 4, 5
-         )
-         SELECT f.area_id, r.res::int2, g.grain,
-                CASE WHEN g.grain = 'd' THEN f.day ELSE date_trunc('month', f.day)::date END,
-                kvo_h3_parent(f.cell, r.res), f.category, f.status, sum(f.n)::int4
-           FROM fine f
-           CROSS JOIN generate_series(7, 11) AS r(res)
-           CROSS JOIN (VALUES ('d'::\"char\"), ('m'::\"char\")) AS g(grain)
-          GROUP BY 1, 2, 3, 4, 5, 6, 7",
-    )
-    .execute(&mut *tx)
-    .await
-    .context("rebuilding heat_cells")?;
+    sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await?;
+    sqlx::query("TRUNCATE heat_counts, margin_counts, heat_delta").execute(&mut *tx).await?;
+    let new_keys = number_new_keys("incidents WHERE cell IS NOT NULL");
+    sqlx::query(sqlx::AssertSqlSafe(new_keys)).execute(&mut *tx).await?;
+    const PACK: &str = "array_agg(idx ORDER BY idx), array_agg(n ORDER BY idx)";
+    let statements = [
+        "CREATE TEMP TABLE kvo_level ON COMMIT DROP AS
+         SELECT i.area_id, i.cell, kvo_local_day(i.occurred_at) AS day, k.idx, count(*)::int4 AS n
+           FROM incidents i JOIN rollup_keys k ON k.category = i.category AND k.status = i.status
+          WHERE i.cell IS NOT NULL
+          GROUP BY 1, 2, 3, 4"
+            .to_string(),
+        "CREATE TEMP TABLE kvo_margin ON COMMIT DROP AS
+         SELECT x.area_id, x.day, coalesce(z.num, 0) AS zone, x.week_hour, x.resolution_class, x.idx,
+                count(*)::int4 AS n
+           FROM (SELECT i.area_id, i.zone_id, kvo_local_day(i.occurred_at) AS day,
+                        kvo_week_hour(i.occurred_at) AS week_hour,
+                        CASE WHEN i.status = 'opgelost' THEN kvo_resolution_class(i.occurred_at, i.resolved_at) END
+                            AS resolution_class,
+                        k.idx
+                   FROM incidents i JOIN rollup_keys k ON k.category = i.category AND k.status = i.status
+                  WHERE i.cell IS NOT NULL) x
+           LEFT JOIN zones z ON z.area_id = x.area_id AND z.id = x.zone_id
+          GROUP BY 1, 2, 3, 4, 5, 6"
+            .to_string(),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context("rebuilding the rollup")?;
+    }
+    for res in (7..=11).rev() {
+        let mut sql = vec![];
+        if res < 11 {
+            sql.push(format!(
+                "CREATE TEMP TABLE kvo_coarser ON COMMIT DROP AS
+                 SELECT area_id, kvo_h3_parent(cell, {res}) AS cell, day, idx, sum(n)::int4 AS n
+                   FROM kvo_level GROUP BY 1, 2, 3, 4"
+            ));
+            sql.push("DROP TABLE kvo_level".into());
+            sql.push("ALTER TABLE kvo_coarser RENAME TO kvo_level".into());
+        }
+        sql.push(format!(
+            "INSERT INTO heat_counts (area_id, res, grain, bucket, cell, ks, ns)
+             SELECT area_id, {res}, 'd', day, cell, {PACK} FROM kvo_level GROUP BY area_id, day, cell"
+        ));
+        sql.push(format!(
+            "INSERT INTO heat_counts (area_id, res, grain, bucket, cell, ks, ns)
+             SELECT area_id, {res}, 'm', month, cell, {PACK}
+               FROM (SELECT area_id, date_trunc('month', day)::date AS month, cell, idx, sum(n)::int4 AS n
+                       FROM kvo_level GROUP BY 1, 2, 3, 4) s
+              GROUP BY area_id, month, cell"
+        ));
+        for statement in sql {
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("rebuilding resolution {res}"))?;
+        }
+    }
+    for (kind, key) in [('t', "0"), ('z', "zone"), ('w', "week_hour"), ('r', "resolution_class")] {
+        for (grain, bucket) in [('d', "day"), ('m', "date_trunc('month', day)::date")] {
+            let sql = format!(
+                "INSERT INTO margin_counts (area_id, kind, grain, bucket, key, ks, ns)
+                 SELECT area_id, '{kind}', '{grain}', bucket, key, {PACK}
+                   FROM (SELECT area_id, {bucket} AS bucket, {key} AS key, idx, sum(n)::int4 AS n
+                           FROM kvo_margin WHERE {key} IS NOT NULL GROUP BY 1, 2, 3, 4) s
+                  GROUP BY area_id, bucket, key"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("rebuilding the {kind} margins"))?;
+        }
+    }
     sqlx::query(
         "INSERT INTO heat_version (area_id, version) SELECT id, 1 FROM areas
          ON CONFLICT (area_id) DO UPDATE SET version = heat_version.version + 1",
