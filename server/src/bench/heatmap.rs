@@ -57,6 +57,8 @@ struct AreaSpec {
     /// south, west, north, east
     bounds: [f64; 4],
     hotspots: Vec<(f64, f64, f64)>,
+    /// Three zones, west to east, each a third of the area.
+    zones: [Uuid; 3],
     weight: f64,
 }
 
@@ -127,13 +129,14 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
         let index_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         crate::analytics::rollup::rebuild(&pool).await?;
-        sqlx::query("VACUUM (ANALYZE) heat_cells").execute(&pool).await?;
+        sqlx::query("VACUUM (ANALYZE) heat_counts, margin_counts").execute(&pool).await?;
         sqlx::query("VACUUM (ANALYZE) incidents").execute(&pool).await?;
         let rollup_s = t.elapsed().as_secs_f64();
         loaded = size;
         let sizes: (i64, i64, i64) = sqlx::query_as(
-            "SELECT pg_total_relation_size('incidents'), pg_total_relation_size('heat_cells'),
-                    (SELECT count(*) FROM heat_cells)",
+            "SELECT pg_total_relation_size('incidents'),
+                    pg_total_relation_size('heat_counts') + pg_total_relation_size('margin_counts'),
+                    (SELECT count(*) FROM heat_counts) + (SELECT count(*) FROM margin_counts)",
         )
         .fetch_one(&pool)
         .await?;
@@ -201,7 +204,18 @@ async fn create_areas(
                 )
             })
             .collect();
-        specs.push(AreaSpec { id, bounds, hotspots, weight: share });
+        let mut zones = [Uuid::nil(); 3];
+        for (z, zone) in zones.iter_mut().enumerate() {
+            let third = (bounds[3] - bounds[1]) / 3.0;
+            let (w, e) = (bounds[1] + third * z as f64, bounds[1] + third * (z + 1) as f64);
+            let gj = format!(
+                r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#,
+                s = bounds[0],
+                n = bounds[2],
+            );
+            *zone = areas::add_zone(pool, id, &format!("Zone {}", z + 1), &areas::parse_polygon_geojson(&gj)?).await?;
+        }
+        specs.push(AreaSpec { id, bounds, hotspots, zones, weight: share });
     }
     Ok(specs)
 }
@@ -234,10 +248,11 @@ async fn load(
         let mut rng = StdRng::seed_from_u64(seed);
         let hours: Vec<(u32, u32)> = HOUR_WEIGHTS.iter().enumerate().map(|(h, w)| (h as u32, *w)).collect();
         let mut buf = String::with_capacity(16 << 20);
+        let mut printed = 0;
         for i in 0..n {
             let x: f64 = rng.random::<f64>() * cumulative[cumulative.len() - 1];
             let a = cumulative.partition_point(|c| *c < x).min(areas.len() - 1);
-            let AreaSpec { id: area, bounds: b, hotspots: hot, .. } = &areas[a];
+            let AreaSpec { id: area, bounds: b, hotspots: hot, zones, .. } = &areas[a];
             let (lat, lon) = if rng.random_bool(0.7) {
                 let (hl, hn, sd) = hot[rng.random_range(0..hot.len())];
                 (
@@ -276,10 +291,11 @@ async fn load(
                 "\\N".into()
             };
             let cell = cells::cell_of(lat, lon).expect("valid coordinates");
+            let zone = zones[(((lon - b[1]) / (b[3] - b[1]) * 3.0) as usize).min(2)];
             use std::fmt::Write;
             let _ = writeln!(
                 buf,
-                "{area}\t{}\t{category}\tSRID=4326;POINT({lon:.7} {lat:.7})\t{}\t{}\t{reporter}\t{status}\t\\\\x00\t{cell}\t{resolved}",
+                "{area}\t{}\t{category}\tSRID=4326;POINT({lon:.7} {lat:.7})\t{}\t{}\t{reporter}\t{status}\t\\\\x00\t{cell}\t{resolved}\t{zone}",
                 Uuid::new_v4(),
                 at.to_rfc3339(),
                 (at + Days::minutes(5)).min(now).to_rfc3339(),
@@ -288,7 +304,8 @@ async fn load(
                 if tx.blocking_send(std::mem::replace(&mut buf, String::with_capacity(16 << 20))).is_err() {
                     return;
                 }
-                if (i + 1) % 1_000_000 < 60_000 {
+                if (i + 1) / 1_000_000 > printed {
+                    printed = (i + 1) / 1_000_000;
                     eprint!("\r  {} / {n} generated   ", i + 1);
                 }
             }
@@ -304,7 +321,7 @@ async fn load(
     let mut copy = conn
         .copy_in_raw(
             "COPY incidents (area_id, id, category, geom, occurred_at, received_at, reporter_id, status,
-                             request_hash, cell, resolved_at) FROM STDIN",
+                             request_hash, cell, resolved_at, zone_id) FROM STDIN",
         )
         .await?;
     while let Some(chunk) = rx.recv().await {
