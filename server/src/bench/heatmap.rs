@@ -213,7 +213,9 @@ async fn create_areas(
                 s = bounds[0],
                 n = bounds[2],
             );
-            *zone = areas::add_zone(pool, id, &format!("Zone {}", z + 1), &areas::parse_polygon_geojson(&gj)?).await?;
+            *zone =
+                areas::add_zone(pool, id, &format!("Zone {}", z + 1), &areas::parse_polygon_geojson(&gj)?)
+                    .await?;
         }
         specs.push(AreaSpec { id, bounds, hotspots, zones, weight: share });
     }
