@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod category;
+pub mod follow_up;
 pub mod role;
 pub mod validate;
 pub mod wire;

@@ -137,6 +137,16 @@ pub struct Incident {
     /// Whether the phone's fix was worse than 100 m.
     pub poor_accuracy: bool,
     pub photos: Vec<Photo>,
+    /// The partner organisation following it up.
+    #[serde(default)]
+    pub assigned_to: Option<crate::follow_up::Organisation>,
+    /// The report this one was merged into as a duplicate; it then no longer counts.
+    #[serde(default)]
+    pub merged_into: Option<Uuid>,
+    /// Only in the answer to creating it: open reports of the same category
+    /// nearby ("this was already reported").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicates: Vec<crate::follow_up::PossibleDuplicate>,
 }
 
 /// A page of incidents, newest first, with a cursor for the next page.

@@ -188,7 +188,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(token) = cookie(parts, SESSION_COOKIE) {
             let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
             if !safe && !parts.headers.contains_key(CSRF_HEADER) {
-                return Err(AppError::Forbidden("CSRF header missing"));
+                return Err(AppError::Forbidden("CSRF header missing".into()));
             }
             return session_principal(state, token).await;
         }

@@ -29,11 +29,11 @@ pub enum AppError {
     #[error("not signed in")]
     Unauthorized,
     #[error("forbidden: {0}")]
-    Forbidden(&'static str),
+    Forbidden(std::borrow::Cow<'static, str>),
     #[error("not found")]
     NotFound,
     #[error("conflict: {en}")]
-    Conflict { nl: &'static str, en: &'static str },
+    Conflict { nl: std::borrow::Cow<'static, str>, en: std::borrow::Cow<'static, str> },
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("body too large")]
@@ -162,7 +162,7 @@ impl AppError {
                 "This does not exist, or you have no access to it.".into(),
             ),
             AppError::Conflict { nl, en } => {
-                t("conflict", "Conflict", "Conflict", (*nl).into(), (*en).into())
+                t("conflict", "Conflict", "Conflict", nl.to_string(), en.to_string())
             }
             AppError::UnsupportedMediaType => t(
                 "unsupported-media-type",

@@ -7,6 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
     Description, Location, ValidationError,
+    follow_up::Organisation,
     validate::check_occurred_at,
     wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
 };
@@ -92,6 +93,15 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
 
     if let Some(received_at) = inserted {
         state.metrics.incident_ingested(true);
+        let possible_duplicates = crate::follow_up::possible_duplicates(
+            &state.pool,
+            req.area_id,
+            req.id,
+            &req.category,
+            (loc.lon(), loc.lat()),
+            occurred_at,
+        )
+        .await;
         return Ok(Created::New(Incident {
             id: req.id,
             area_id: req.area_id,
@@ -106,6 +116,9 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
             patrol_id: req.patrol_id,
             poor_accuracy: loc.is_poor(),
             photos: vec![],
+            assigned_to: None,
+            merged_into: None,
+            possible_duplicates,
         }));
     }
     let stored: Vec<u8> =
@@ -116,12 +129,21 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
             .await?;
     if stored != request_hash {
         return Err(AppError::Conflict {
-            nl: "Er bestaat al een melding met dit id, met andere gegevens.",
-            en: "An incident with this id already exists, with different data.",
+            nl: "Er bestaat al een melding met dit id, met andere gegevens.".into(),
+            en: "An incident with this id already exists, with different data.".into(),
         });
     }
     state.metrics.incident_ingested(false);
-    let incident = get(&state.pool, p, req.id).await?;
+    let mut incident = get(&state.pool, p, req.id).await?;
+    incident.possible_duplicates = crate::follow_up::possible_duplicates(
+        &state.pool,
+        req.area_id,
+        req.id,
+        &req.category,
+        (loc.lon(), loc.lat()),
+        occurred_at,
+    )
+    .await;
     Ok(Created::Existing(incident))
 }
 
@@ -149,11 +171,13 @@ struct IncidentRow {
     zone_id: Option<Uuid>,
     zone_name: Option<String>,
     patrol_id: Option<Uuid>,
+    assigned_to: Option<String>,
+    merged_into: Option<Uuid>,
 }
 
 const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
         i.accuracy_m, i.occurred_at, i.received_at, i.description, i.status, i.zone_id,
-        z.name AS zone_name, i.patrol_id
+        z.name AS zone_name, i.patrol_id, i.assigned_to, i.merged_into
    FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
 
 /// The visibility rule as SQL bind values: areas where the principal sees
@@ -329,6 +353,9 @@ fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Incident {
         zone_name: r.zone_name,
         patrol_id: r.patrol_id,
         poor_accuracy: accuracy_m.is_some_and(|a| a > kvo_api::validate::POOR_ACCURACY_M),
+        assigned_to: r.assigned_to.as_deref().and_then(Organisation::from_code),
+        merged_into: r.merged_into,
+        possible_duplicates: vec![],
     }
 }
 

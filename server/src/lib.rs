@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod follow_up;
 pub mod http;
 pub mod incidents;
 pub mod metrics;

@@ -21,7 +21,9 @@ pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
 fn may_patrol(role: Role) -> AppResult<()> {
     match role {
         Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
-        _ => Err(AppError::Forbidden("alleen beveiligers lopen surveillancerondes / only guards patrol")),
+        _ => Err(AppError::Forbidden(
+            "alleen beveiligers lopen surveillancerondes / only guards patrol".into(),
+        )),
     }
 }
 
@@ -46,8 +48,8 @@ pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult
     let patrol = get(state, p, req.id).await?;
     if !inserted && (patrol.guard_id != access.person_id || patrol.started_at != started_at) {
         return Err(AppError::Conflict {
-            nl: "Er bestaat al een surveillanceronde met dit id.",
-            en: "A patrol with this id already exists.",
+            nl: "Er bestaat al een surveillanceronde met dit id.".into(),
+            en: "A patrol with this id already exists.".into(),
         });
     }
     Ok((inserted, patrol))
@@ -81,8 +83,8 @@ async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult
     }
     if ended.is_some() {
         return Err(AppError::Conflict {
-            nl: "Deze surveillanceronde is al beëindigd.",
-            en: "This patrol has already ended.",
+            nl: "Deze surveillanceronde is al beëindigd.".into(),
+            en: "This patrol has already ended.".into(),
         });
     }
     Ok(area_id)

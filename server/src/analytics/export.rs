@@ -57,7 +57,9 @@ pub async fn export(
     format: Format,
 ) -> AppResult<(Body, String)> {
     if !Disclosure::of(access.role).individual_incidents() {
-        return Err(AppError::Forbidden("export van losse meldingen / export of individual incidents"));
+        return Err(AppError::Forbidden(
+            "export van losse meldingen / export of individual incidents".into(),
+        ));
     }
     let area = state.areas.get(&state.pool, access.area_id).await?;
     let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
@@ -107,7 +109,7 @@ async fn stream_rows(
                 to_char(i.resolved_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS resolved,
                 i.occurred_at, i.resolved_at
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
-          WHERE i.area_id = $1 AND i.cell IS NOT NULL
+          WHERE i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
             AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
             AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
             AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))

@@ -370,14 +370,14 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query("LOCK TABLE incidents IN SHARE MODE").execute(&mut *tx).await?;
     sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await?;
     sqlx::query("TRUNCATE heat_counts, margin_counts, heat_delta").execute(&mut *tx).await?;
-    let new_keys = number_new_keys("incidents WHERE cell IS NOT NULL");
+    let new_keys = number_new_keys("incidents WHERE kvo_counts(cell, merged_into)");
     sqlx::query(sqlx::AssertSqlSafe(new_keys)).execute(&mut *tx).await?;
     const PACK: &str = "array_agg(idx ORDER BY idx), array_agg(n ORDER BY idx)";
     let statements = [
         "CREATE TEMP TABLE kvo_level ON COMMIT DROP AS
          SELECT i.area_id, i.cell, kvo_local_day(i.occurred_at) AS day, k.idx, count(*)::int4 AS n
            FROM incidents i JOIN rollup_keys k ON k.category = i.category AND k.status = i.status
-          WHERE i.cell IS NOT NULL
+          WHERE kvo_counts(i.cell, i.merged_into)
           GROUP BY 1, 2, 3, 4"
             .to_string(),
         "CREATE TEMP TABLE kvo_margin ON COMMIT DROP AS
@@ -389,7 +389,7 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                             AS resolution_class,
                         k.idx
                    FROM incidents i JOIN rollup_keys k ON k.category = i.category AND k.status = i.status
-                  WHERE i.cell IS NOT NULL) x
+                  WHERE kvo_counts(i.cell, i.merged_into)) x
            LEFT JOIN zones z ON z.area_id = x.area_id AND z.id = x.zone_id
           GROUP BY 1, 2, 3, 4, 5, 6"
             .to_string(),

@@ -180,7 +180,7 @@ async fn incident_tile(
                     i.id::text AS id, i.category, i.status,
                     extract(epoch FROM i.occurred_at)::int8 AS occurred_at
                FROM incidents i
-              WHERE i.area_id = $4 AND i.cell IS NOT NULL
+              WHERE i.area_id = $4 AND kvo_counts(i.cell, i.merged_into)
                 AND i.geom && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326)
                 AND i.occurred_at >= ($5::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
                 AND i.occurred_at < ($6::date::timestamp AT TIME ZONE 'Europe/Amsterdam')

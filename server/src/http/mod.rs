@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod extract;
+pub mod follow_up;
 pub mod openapi;
 pub mod v1;
 
@@ -12,7 +13,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     middleware,
     response::{Html, IntoResponse, Response},
-    routing::{delete, get, post, put},
+    routing::{delete, get, patch, post, put},
 };
 use tower_http::{
     catch_panic::CatchPanicLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
@@ -48,6 +49,12 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/export/analysis.json", get(analytics::export_analysis))
         .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
         .route("/incidents/{id}", get(v1::get_incident))
+        .route("/incidents/{id}/follow-up", get(follow_up::get))
+        .route("/incidents/{id}/status", post(follow_up::change_status))
+        .route("/incidents/{id}/assignment", post(follow_up::assign))
+        .route("/incidents/{id}/comments", post(follow_up::comment))
+        .route("/incidents/{id}/facts", patch(follow_up::set_facts))
+        .route("/incidents/{id}/merge", post(follow_up::merge))
         .route("/patrols", post(v1::start_patrol))
         .route("/patrols/{id}", get(v1::get_patrol))
         .route("/patrols/{id}/points", post(v1::add_points))

@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{analytics, v1};
+use super::{analytics, follow_up, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,8 @@ use super::{analytics, v1};
         v1::start_patrol, v1::get_patrol, v1::add_points, v1::end_patrol,
         analytics::heatmap, analytics::tile, analytics::analysis,
         analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
+        follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,
+        follow_up::set_facts, follow_up::merge,
     ),
     components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension)),
     modifiers(&Security),

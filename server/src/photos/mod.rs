@@ -179,8 +179,8 @@ fn same_or_conflict(existing: PhotoRow, incident_id: Uuid, upload_sha256: &[u8])
         Ok(Stored::Existing(existing.to_wire()))
     } else {
         Err(AppError::Conflict {
-            nl: "Er bestaat al een foto met dit id, met een andere inhoud.",
-            en: "A photo with this id already exists, with different content.",
+            nl: "Er bestaat al een foto met dit id, met een andere inhoud.".into(),
+            en: "A photo with this id already exists, with different content.".into(),
         })
     }
 }

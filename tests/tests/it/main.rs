@@ -3,6 +3,7 @@
 
 mod access;
 mod analytics;
+mod follow_up;
 mod idempotency;
 mod isolation;
 mod ops;

@@ -1,0 +1,371 @@
+//! The follow-up of an incident: who may do what, in one table
+//! ([`PERMISSIONS`], also in `docs/follow-up.md`), and which status each
+//! action leads to. The server enforces it; the apps use it to offer only
+//! what a person may do.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Role, wire::IncidentStatus};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// A partner organisation an incident can be assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Organisation {
+    Gemeente,
+    Politie,
+    Brandweer,
+    Beveiliger,
+}
+
+impl Organisation {
+    pub const ALL: [Organisation; 4] =
+        [Organisation::Gemeente, Organisation::Politie, Organisation::Brandweer, Organisation::Beveiliger];
+
+    /// The stable code stored in the database.
+    pub fn code(self) -> &'static str {
+        match self {
+            Organisation::Gemeente => "gemeente",
+            Organisation::Politie => "politie",
+            Organisation::Brandweer => "brandweer",
+            Organisation::Beveiliger => "beveiliger",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Organisation> {
+        Organisation::ALL.into_iter().find(|o| o.code() == code)
+    }
+
+    /// The organisation a role acts for, if any.
+    pub fn of(role: Role) -> Option<Organisation> {
+        match role {
+            Role::Gemeente => Some(Organisation::Gemeente),
+            Role::Politie => Some(Organisation::Politie),
+            Role::Brandweer => Some(Organisation::Brandweer),
+            Role::Beveiliger => Some(Organisation::Beveiliger),
+            Role::Ondernemer | Role::Werkgroep | Role::Beheerder => None,
+        }
+    }
+}
+
+/// Something a person does with an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// nieuw or heropend → in behandeling
+    TakeInHand,
+    /// nieuw, in behandeling or heropend → opgelost
+    Resolve,
+    /// nieuw, in behandeling or heropend → afgewezen
+    Reject,
+    /// opgelost or afgewezen → heropend
+    Reopen,
+    /// Assign to a partner organisation, with an optional due date.
+    Assign,
+    Comment,
+    /// Merge this report, a duplicate, into another one.
+    Merge,
+    /// Record whether a police report (aangifte) was filed.
+    Aangifte,
+    /// Record the damage in euros.
+    Damage,
+}
+
+impl Action {
+    pub const ALL: [Action; 9] = [
+        Action::TakeInHand,
+        Action::Resolve,
+        Action::Reject,
+        Action::Reopen,
+        Action::Assign,
+        Action::Comment,
+        Action::Merge,
+        Action::Aangifte,
+        Action::Damage,
+    ];
+
+    /// The status this action leads to from `from`: `Ok(None)` for an action
+    /// that leaves the status alone, `Err(())` when it cannot be done from `from`.
+    #[allow(clippy::result_unit_err)]
+    pub fn transition(self, from: IncidentStatus) -> Result<Option<IncidentStatus>, ()> {
+        use IncidentStatus::*;
+        let open = matches!(from, Nieuw | InBehandeling | Heropend);
+        match self {
+            Action::TakeInHand if matches!(from, Nieuw | Heropend) => Ok(Some(InBehandeling)),
+            Action::Resolve if open => Ok(Some(Opgelost)),
+            Action::Reject if open => Ok(Some(Afgewezen)),
+            Action::Reopen if matches!(from, Opgelost | Afgewezen) => Ok(Some(Heropend)),
+            Action::Assign | Action::Merge if open => Ok(None),
+            Action::Comment | Action::Aangifte | Action::Damage => Ok(None),
+            _ => Err(()),
+        }
+    }
+
+    /// Dutch and English, for messages.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            Action::TakeInHand => ("in behandeling nemen", "take in hand"),
+            Action::Resolve => ("afhandelen als opgelost", "resolve"),
+            Action::Reject => ("afwijzen", "reject"),
+            Action::Reopen => ("heropenen", "reopen"),
+            Action::Assign => ("toewijzen", "assign"),
+            Action::Comment => ("reageren", "comment"),
+            Action::Merge => ("samenvoegen", "merge"),
+            Action::Aangifte => ("aangifte vastleggen", "record the police report"),
+            Action::Damage => ("schade vastleggen", "record the damage"),
+        }
+    }
+}
+
+/// Who, relative to the incident, a role's permission covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Nobody in this role.
+    No,
+    /// The person who reported it.
+    Own,
+    /// Members of the organisation it is assigned to.
+    Assigned,
+    /// The reporter, or the organisation it is assigned to.
+    OwnOrAssigned,
+    /// Everyone in this role.
+    Yes,
+}
+
+/// How the acting person relates to the incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Relation {
+    /// They reported it.
+    pub reporter: bool,
+    /// It is assigned to the organisation their role acts for.
+    pub assigned: bool,
+}
+
+use Grant::{Assigned as A, No as N, Own as O, OwnOrAssigned as OA, Yes as Y};
+
+/// The permission table: per action, the grant of each role in the order of
+/// [`Role::ALL`]: ondernemer, beveiliger, werkgroep, gemeente, politie,
+/// brandweer, beheerder. `docs/follow-up.md` shows the same table (a test
+/// keeps them equal).
+pub const PERMISSIONS: [(Action, [Grant; 7]); 9] = [
+    (Action::TakeInHand, [N, A, Y, A, A, A, N]),
+    (Action::Resolve, [O, OA, Y, OA, OA, OA, N]),
+    (Action::Reject, [N, N, Y, N, N, N, N]),
+    (Action::Reopen, [O, O, Y, O, O, O, N]),
+    (Action::Assign, [N, N, Y, N, N, N, N]),
+    (Action::Comment, [O, Y, Y, Y, Y, Y, Y]),
+    (Action::Merge, [N, N, Y, N, N, N, N]),
+    (Action::Aangifte, [O, O, Y, O, Y, O, N]),
+    (Action::Damage, [O, O, Y, O, O, O, N]),
+];
+
+/// The grant of `role` for `action`.
+pub fn grant(role: Role, action: Action) -> Grant {
+    let column = Role::ALL.iter().position(|r| *r == role).expect("every role has a column");
+    PERMISSIONS.iter().find(|(a, _)| *a == action).map_or(Grant::No, |(_, g)| g[column])
+}
+
+/// Whether `role`, related to the incident as `rel`, may do `action`.
+pub fn allowed(role: Role, rel: Relation, action: Action) -> bool {
+    match grant(role, action) {
+        Grant::No => false,
+        Grant::Own => rel.reporter,
+        Grant::Assigned => rel.assigned,
+        Grant::OwnOrAssigned => rel.reporter || rel.assigned,
+        Grant::Yes => true,
+    }
+}
+
+/// The actions `role` may take now, on an incident in status `status`.
+pub fn available(role: Role, rel: Relation, status: IncidentStatus, merged: bool) -> Vec<Action> {
+    if merged {
+        return if allowed(role, rel, Action::Comment) { vec![Action::Comment] } else { vec![] };
+    }
+    Action::ALL.into_iter().filter(|a| allowed(role, rel, *a) && a.transition(status).is_ok()).collect()
+}
+
+/// `POST /api/v1/incidents/{id}/status`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: IncidentStatus,
+    /// Why (shown in the history); at most 1,000 characters.
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/assignment`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    pub organisation: Organisation,
+    pub due_date: Option<NaiveDate>,
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/comments`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    /// 1 to 2,000 characters.
+    pub body: String,
+}
+
+/// `PATCH /api/v1/incidents/{id}/facts`: fields left out stay as they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Facts {
+    /// Whether a police report (aangifte) was filed.
+    pub aangifte: Option<bool>,
+    /// The damage in euros (at most two decimals), 0 to 1,000,000,000.
+    pub damage_eur: Option<f64>,
+}
+
+/// `POST /api/v1/incidents/{id}/merge`: this report is a duplicate of `into`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    pub into: Uuid,
+    pub reason: Option<String>,
+}
+
+/// One line of an incident's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HistoryEntry {
+    /// `status`, `assign`, `aangifte`, `damage` or `merge`.
+    pub action: String,
+    /// The status after this entry.
+    pub status: IncidentStatus,
+    /// Who, by display name (absent when the person was removed).
+    pub by: Option<String>,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+    /// What was set: the organisation and due date, `ja`/`nee`, an amount, the other report.
+    pub detail: Option<String>,
+}
+
+/// A comment on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Comment {
+    pub id: Uuid,
+    pub author: Option<String>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where an incident stands in its follow-up, and what the caller may do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FollowUp {
+    pub incident_id: Uuid,
+    pub status: IncidentStatus,
+    pub assigned_to: Option<Organisation>,
+    pub due_date: Option<NaiveDate>,
+    pub aangifte: bool,
+    pub damage_eur: Option<f64>,
+    /// The report this one was merged into (then it no longer counts).
+    pub merged_into: Option<Uuid>,
+    /// Oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// Oldest first.
+    pub comments: Vec<Comment>,
+    /// What the caller may do now.
+    pub allowed: Vec<Action>,
+}
+
+/// An open report of the same category nearby: "this was already reported".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PossibleDuplicate {
+    pub id: Uuid,
+    pub category: String,
+    pub occurred_at: DateTime<Utc>,
+    pub status: IncidentStatus,
+    pub distance_m: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(reporter: bool, assigned: bool) -> Relation {
+        Relation { reporter, assigned }
+    }
+
+    #[test]
+    fn the_rules_of_the_issue_hold() {
+        // An ondernemer cannot close another's report, but may close their own.
+        assert!(!allowed(Role::Ondernemer, rel(false, false), Action::Resolve));
+        assert!(allowed(Role::Ondernemer, rel(true, false), Action::Resolve));
+        // An assigned partner may take it in hand and resolve it; an unassigned one may not.
+        for role in [Role::Gemeente, Role::Politie, Role::Brandweer, Role::Beveiliger] {
+            for action in [Action::TakeInHand, Action::Resolve] {
+                assert!(allowed(role, rel(false, true), action), "{role} {action:?}");
+                assert!(!allowed(role, rel(false, false), action), "{role} {action:?}");
+            }
+        }
+        // The werkgroep may assign, reject, reopen and merge; nobody else may assign, reject or merge.
+        for action in [Action::Assign, Action::Reject, Action::Reopen, Action::Merge] {
+            assert!(allowed(Role::Werkgroep, rel(false, false), action));
+        }
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::Werkgroep) {
+            for action in [Action::Assign, Action::Reject, Action::Merge] {
+                assert!(!allowed(role, rel(true, true), action), "{role} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn transitions_follow_the_workflow() {
+        use IncidentStatus::*;
+        let to = |a: Action, from| a.transition(from);
+        assert_eq!(to(Action::TakeInHand, Nieuw), Ok(Some(InBehandeling)));
+        assert_eq!(to(Action::TakeInHand, Heropend), Ok(Some(InBehandeling)));
+        assert_eq!(to(Action::TakeInHand, Opgelost), Err(()));
+        for from in [Nieuw, InBehandeling, Heropend] {
+            assert_eq!(to(Action::Resolve, from), Ok(Some(Opgelost)));
+            assert_eq!(to(Action::Reject, from), Ok(Some(Afgewezen)));
+            assert_eq!(to(Action::Reopen, from), Err(()));
+        }
+        for from in [Opgelost, Afgewezen] {
+            assert_eq!(to(Action::Reopen, from), Ok(Some(Heropend)));
+            assert_eq!(to(Action::Resolve, from), Err(()));
+            assert_eq!(to(Action::Assign, from), Err(()));
+            assert_eq!(to(Action::Comment, from), Ok(None));
+        }
+    }
+
+    /// The table in docs/follow-up.md is this table.
+    #[test]
+    fn the_docs_show_the_table_in_the_code() {
+        let docs = include_str!("../../docs/follow-up.md");
+        let cell = |g: Grant| match g {
+            Grant::No => "–",
+            Grant::Own => "own",
+            Grant::Assigned => "assigned",
+            Grant::OwnOrAssigned => "own, assigned",
+            Grant::Yes => "yes",
+        };
+        for (action, grants) in PERMISSIONS {
+            let code = serde_json::to_string(&action).unwrap();
+            let row = format!(
+                "| `{}` | {} |",
+                code.trim_matches('"'),
+                grants.iter().map(|g| cell(*g)).collect::<Vec<_>>().join(" | ")
+            );
+            assert!(docs.contains(&row), "docs/follow-up.md lacks the row\n{row}");
+        }
+    }
+}

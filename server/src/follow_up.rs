@@ -1,0 +1,476 @@
+//! The follow-up of incidents: status changes, assignment, comments, police
+//! report and damage, merging duplicates. Who may do what is decided by the
+//! one table in `kvo_api::follow_up`; every change takes a row lock on the
+//! incident and appends to its history in the same transaction.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kvo_api::{
+    follow_up::{
+        Action, Assignment, Comment, Facts, FollowUp, HistoryEntry, Merge, NewComment, Organisation,
+        PossibleDuplicate, Relation, StatusChange, allowed, available,
+    },
+    wire::IncidentStatus,
+};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::{
+    auth::{AreaAccess, Principal},
+    error::{AppError, AppResult},
+};
+
+/// How many possible duplicates a new report is answered with at most.
+const MAX_DUPLICATES: i64 = 5;
+
+/// The area of incident `id`, if `p` may see it (404 otherwise, as for reading it).
+async fn locate(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<AreaAccess> {
+    let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();
+    let rows: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT area_id, reporter_id FROM incidents WHERE id = $1 AND area_id = ANY($2)")
+            .bind(id)
+            .bind(&areas)
+            .fetch_all(pool)
+            .await?;
+    for (area_id, reporter) in rows {
+        let access = p.access(area_id)?;
+        if access.role.sees_all_incidents() || reporter == access.person_id {
+            return Ok(access);
+        }
+    }
+    Err(AppError::NotFound)
+}
+
+/// An incident's follow-up state, locked for the transaction.
+struct Locked {
+    status: IncidentStatus,
+    reporter: Uuid,
+    assigned_to: Option<Organisation>,
+    merged_into: Option<Uuid>,
+}
+
+impl Locked {
+    fn relation(&self, a: &AreaAccess) -> Relation {
+        Relation {
+            reporter: self.reporter == a.person_id,
+            assigned: self.assigned_to.is_some() && self.assigned_to == Organisation::of(a.role),
+        }
+    }
+}
+
+async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> AppResult<Locked> {
+    let row: (String, Uuid, Option<String>, Option<Uuid>) = sqlx::query_as(
+        "SELECT status, reporter_id, assigned_to, merged_into FROM incidents
+          WHERE area_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(area_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(Locked {
+        status: IncidentStatus::from_code(&row.0).unwrap_or(IncidentStatus::Nieuw),
+        reporter: row.1,
+        assigned_to: row.2.as_deref().and_then(Organisation::from_code),
+        merged_into: row.3,
+    })
+}
+
+/// Checks the permission table and the status: 403 when the role may not,
+/// 409 when the status (or a merge) does not allow it. Returns the new status.
+fn check(a: &AreaAccess, inc: &Locked, action: Action) -> AppResult<Option<IncidentStatus>> {
+    let (nl, en) = action.label();
+    if !allowed(a.role, inc.relation(a), action) {
+        return Err(AppError::Forbidden(format!("{nl} / {en}").into()));
+    }
+    if inc.merged_into.is_some() && action != Action::Comment {
+        return Err(AppError::Conflict {
+            nl: "Deze melding is samengevoegd met een andere; volg die op.".into(),
+            en: "This report was merged into another; follow that one up.".into(),
+        });
+    }
+    action.transition(inc.status).map_err(|()| AppError::Conflict {
+        nl: format!("Een melding met status ‘{}’ kunt u niet {nl}.", inc.status.label_nl()).into(),
+        en: format!("A report with status `{}` cannot {en}.", inc.status.code()).into(),
+    })
+}
+
+/// A reason or other short text: trimmed, empty is none, at most `max` characters.
+fn text(field: &'static str, raw: Option<&str>, max: usize) -> AppResult<Option<String>> {
+    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if t.chars().count() > max {
+        return Err(AppError::BadRequest {
+            field: Some(field),
+            nl: format!("{field} mag hoogstens {max} tekens lang zijn"),
+            en: format!("{field} may be at most {max} characters long"),
+        });
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::BadRequest {
+            field: Some(field),
+            nl: format!("{field} bevat stuurtekens"),
+            en: format!("{field} contains control characters"),
+        });
+    }
+    Ok(Some(t.to_string()))
+}
+
+async fn history(
+    tx: &mut Transaction<'_, Postgres>,
+    a: &AreaAccess,
+    id: Uuid,
+    action: &str,
+    status: IncidentStatus,
+    reason: Option<&str>,
+    detail: Option<&str>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, reason, action, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.area_id)
+    .bind(id)
+    .bind(status.code())
+    .bind(a.person_id)
+    .bind(reason)
+    .bind(action)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `POST /incidents/{id}/status`: the status actions, chosen by the target status.
+pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusChange) -> AppResult<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    let reason = text("reason", req.reason.as_deref(), 1_000)?;
+    let mut tx = pool.begin().await?;
+    let inc = lock(&mut tx, a.area_id, id).await?;
+    let action = match req.status {
+        IncidentStatus::InBehandeling => Action::TakeInHand,
+        IncidentStatus::Opgelost => Action::Resolve,
+        IncidentStatus::Afgewezen => Action::Reject,
+        IncidentStatus::Heropend => Action::Reopen,
+        IncidentStatus::Nieuw => {
+            return Err(AppError::BadRequest {
+                field: Some("status"),
+                nl: "een melding kan niet terug naar ‘nieuw’; heropen haar".into(),
+                en: "a report cannot go back to `nieuw`; reopen it".into(),
+            });
+        }
+    };
+    let to = check(&a, &inc, action)?.expect("status actions change the status");
+    sqlx::query(
+        "UPDATE incidents SET status = $3, resolved_at = CASE WHEN $3 = 'opgelost' THEN now() END
+          WHERE area_id = $1 AND id = $2",
+    )
+    .bind(a.area_id)
+    .bind(id)
+    .bind(to.code())
+    .execute(&mut *tx)
+    .await?;
+    history(&mut tx, &a, id, "status", to, reason.as_deref(), None).await?;
+    tx.commit().await?;
+    read(pool, &a, id).await
+}
+
+/// `POST /incidents/{id}/assignment`
+pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> AppResult<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    let reason = text("reason", req.reason.as_deref(), 1_000)?;
+    if let Some(due) = req.due_date
+        && due < crate::nl_time::today()
+    {
+        return Err(AppError::BadRequest {
+            field: Some("due_date"),
+            nl: "de streefdatum ligt in het verleden".into(),
+            en: "the due date lies in the past".into(),
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let inc = lock(&mut tx, a.area_id, id).await?;
+    check(&a, &inc, Action::Assign)?;
+    sqlx::query("UPDATE incidents SET assigned_to = $3, due_date = $4 WHERE area_id = $1 AND id = $2")
+        .bind(a.area_id)
+        .bind(id)
+        .bind(req.organisation.code())
+        .bind(req.due_date)
+        .execute(&mut *tx)
+        .await?;
+    let detail = match req.due_date {
+        Some(d) => format!("{} (uiterlijk {})", req.organisation.code(), d.format("%d-%m-%Y")),
+        None => req.organisation.code().to_string(),
+    };
+    history(&mut tx, &a, id, "assign", inc.status, reason.as_deref(), Some(&detail)).await?;
+    tx.commit().await?;
+    read(pool, &a, id).await
+}
+
+/// `POST /incidents/{id}/comments`
+pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) -> AppResult<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    let body = text("body", Some(&req.body), 2_000)?.ok_or_else(|| AppError::BadRequest {
+        field: Some("body"),
+        nl: "een reactie mag niet leeg zijn".into(),
+        en: "a comment may not be empty".into(),
+    })?;
+    let mut tx = pool.begin().await?;
+    let inc = lock(&mut tx, a.area_id, id).await?;
+    check(&a, &inc, Action::Comment)?;
+    sqlx::query(
+        "INSERT INTO incident_comments (area_id, incident_id, id, author_id, body) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(a.area_id)
+    .bind(id)
+    .bind(Uuid::new_v4())
+    .bind(a.person_id)
+    .bind(&body)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    read(pool, &a, id).await
+}
+
+/// `PATCH /incidents/{id}/facts`: police report and damage.
+pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> AppResult<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    let cents = match req.damage_eur {
+        None => None,
+        Some(eur) => {
+            let cents = (eur * 100.0).round();
+            if !eur.is_finite() || !(0.0..=1e9).contains(&eur) || (eur * 100.0 - cents).abs() > 1e-6 {
+                return Err(AppError::BadRequest {
+                    field: Some("damage_eur"),
+                    nl: "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen"
+                        .into(),
+                    en: "the damage is an amount in euros from 0 to 1 billion, with at most two decimals"
+                        .into(),
+                });
+            }
+            Some(cents as i64)
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let inc = lock(&mut tx, a.area_id, id).await?;
+    if let Some(filed) = req.aangifte {
+        check(&a, &inc, Action::Aangifte)?;
+        sqlx::query("UPDATE incidents SET aangifte = $3 WHERE area_id = $1 AND id = $2")
+            .bind(a.area_id)
+            .bind(id)
+            .bind(filed)
+            .execute(&mut *tx)
+            .await?;
+        history(&mut tx, &a, id, "aangifte", inc.status, None, Some(if filed { "ja" } else { "nee" }))
+            .await?;
+    }
+    if let Some(cents) = cents {
+        check(&a, &inc, Action::Damage)?;
+        sqlx::query("UPDATE incidents SET damage_cents = $3 WHERE area_id = $1 AND id = $2")
+            .bind(a.area_id)
+            .bind(id)
+            .bind(cents)
+            .execute(&mut *tx)
+            .await?;
+        let detail = format!("€ {},{:02}", cents / 100, cents % 100);
+        history(&mut tx, &a, id, "damage", inc.status, None, Some(&detail)).await?;
+    }
+    tx.commit().await?;
+    read(pool, &a, id).await
+}
+
+/// `POST /incidents/{id}/merge`: incident `id` is a duplicate of `req.into`.
+/// Reports merged into `id` before move along to `req.into`.
+pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> AppResult<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    let reason = text("reason", req.reason.as_deref(), 1_000)?;
+    if req.into == id {
+        return Err(AppError::BadRequest {
+            field: Some("into"),
+            nl: "een melding kan niet met zichzelf worden samengevoegd".into(),
+            en: "a report cannot be merged into itself".into(),
+        });
+    }
+    // May this person merge this report at all? (Before looking at the target,
+    // which they may not be able to see.)
+    {
+        let mut tx = pool.begin().await?;
+        check(&a, &lock(&mut tx, a.area_id, id).await?, Action::Merge)?;
+    }
+    let target = locate(pool, p, req.into).await?;
+    if target.area_id != a.area_id {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = pool.begin().await?;
+    // Both rows, always in the same order, so two merges cannot deadlock.
+    let (first, second) = if id < req.into { (id, req.into) } else { (req.into, id) };
+    let l1 = lock(&mut tx, a.area_id, first).await?;
+    let l2 = lock(&mut tx, a.area_id, second).await?;
+    let (dup, into) = if first == id { (l1, l2) } else { (l2, l1) };
+    check(&a, &dup, Action::Merge)?;
+    if into.merged_into.is_some() {
+        return Err(AppError::Conflict {
+            nl: "De melding waarmee u wilt samenvoegen is zelf al samengevoegd.".into(),
+            en: "The report to merge into was itself merged into another.".into(),
+        });
+    }
+    sqlx::query("UPDATE incidents SET merged_into = $3 WHERE area_id = $1 AND (id = $2 OR merged_into = $2)")
+        .bind(a.area_id)
+        .bind(id)
+        .bind(req.into)
+        .execute(&mut *tx)
+        .await?;
+    history(
+        &mut tx,
+        &a,
+        id,
+        "merge",
+        dup.status,
+        reason.as_deref(),
+        Some(&format!("samengevoegd met {}", req.into)),
+    )
+    .await?;
+    history(
+        &mut tx,
+        &a,
+        req.into,
+        "merge",
+        into.status,
+        reason.as_deref(),
+        Some(&format!("dubbele melding {id}")),
+    )
+    .await?;
+    tx.commit().await?;
+    read(pool, &a, id).await
+}
+
+/// `GET /incidents/{id}/follow-up`
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    read(pool, &a, id).await
+}
+
+async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> AppResult<FollowUp> {
+    type Row = (String, Uuid, Option<String>, Option<NaiveDate>, bool, Option<i64>, Option<Uuid>);
+    let (status, reporter, assigned_to, due_date, aangifte, damage_cents, merged_into): Row = sqlx::query_as(
+        "SELECT status, reporter_id, assigned_to, due_date, aangifte, damage_cents, merged_into
+           FROM incidents WHERE area_id = $1 AND id = $2",
+    )
+    .bind(a.area_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    type HistoryRow = (String, String, Option<String>, DateTime<Utc>, Option<String>, Option<String>);
+    let history: Vec<HistoryRow> = sqlx::query_as(
+        "SELECT h.action, h.status, p.display_name, h.changed_at, h.reason, h.detail
+           FROM incident_status_history h LEFT JOIN people p ON p.id = h.changed_by
+          WHERE h.area_id = $1 AND h.incident_id = $2 ORDER BY h.seq",
+    )
+    .bind(a.area_id)
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let comments: Vec<(Uuid, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT c.id, p.display_name, c.body, c.created_at
+           FROM incident_comments c LEFT JOIN people p ON p.id = c.author_id
+          WHERE c.area_id = $1 AND c.incident_id = $2 ORDER BY c.created_at, c.id",
+    )
+    .bind(a.area_id)
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let status = IncidentStatus::from_code(&status).unwrap_or(IncidentStatus::Nieuw);
+    let assigned_to = assigned_to.as_deref().and_then(Organisation::from_code);
+    let rel = Locked { status, reporter, assigned_to, merged_into }.relation(a);
+    Ok(FollowUp {
+        incident_id: id,
+        status,
+        assigned_to,
+        due_date,
+        aangifte,
+        damage_eur: damage_cents.map(|c| c as f64 / 100.0),
+        merged_into,
+        history: history
+            .into_iter()
+            .map(|(action, status, by, at, reason, detail)| HistoryEntry {
+                action,
+                status: IncidentStatus::from_code(&status).unwrap_or(IncidentStatus::Nieuw),
+                by,
+                at,
+                reason,
+                detail,
+            })
+            .collect(),
+        comments: comments
+            .into_iter()
+            .map(|(id, author, body, created_at)| Comment { id, author, body, created_at })
+            .collect(),
+        allowed: available(a.role, rel, status, merged_into.is_some()),
+    })
+}
+
+/// Open reports of `category` near `(lon, lat)` around `at`, within the
+/// category's radius and weeks: what a new report may duplicate. A hint
+/// only: the report is already stored, so a failure here is logged, not
+/// returned.
+pub async fn possible_duplicates(
+    pool: &PgPool,
+    area_id: Uuid,
+    id: Uuid,
+    category: &str,
+    at_point: (f64, f64),
+    at: DateTime<Utc>,
+) -> Vec<PossibleDuplicate> {
+    duplicates(pool, area_id, id, category, at_point, at).await.unwrap_or_else(|e| {
+        tracing::warn!(error = ?e, %id, "looking for possible duplicates failed");
+        vec![]
+    })
+}
+
+async fn duplicates(
+    pool: &PgPool,
+    area_id: Uuid,
+    id: Uuid,
+    category: &str,
+    (lon, lat): (f64, f64),
+    at: DateTime<Utc>,
+) -> AppResult<Vec<PossibleDuplicate>> {
+    // The bounding box (1° is at least 60 km up to 57° latitude) lets the
+    // spatial index find the candidates; the distance is then exact.
+    let rows: Vec<(Uuid, String, DateTime<Utc>, String, f64)> = sqlx::query_as(
+        "WITH c AS (
+             SELECT duplicate_radius_m AS r, make_interval(weeks => duplicate_weeks) AS w
+               FROM categories WHERE area_id = $1 AND code = $2
+         ), p AS (SELECT ST_SetSRID(ST_MakePoint($4, $5), 4326) AS g)
+         SELECT i.id, i.category, i.occurred_at, i.status,
+                ST_Distance(i.geom::geography, p.g::geography) AS d
+           FROM c, p, incidents i
+          WHERE i.area_id = $1 AND i.category = $2 AND i.id <> $3
+            AND i.geom && ST_Expand(p.g, c.r / 60000.0)
+            AND ST_DWithin(i.geom::geography, p.g::geography, c.r)
+            AND i.occurred_at BETWEEN $6 - c.w AND $6 + c.w
+            AND i.merged_into IS NULL AND i.status IN ('nieuw', 'in_behandeling', 'heropend')
+          ORDER BY d, i.occurred_at DESC
+          LIMIT $7",
+    )
+    .bind(area_id)
+    .bind(category)
+    .bind(id)
+    .bind(lon)
+    .bind(lat)
+    .bind(at)
+    .bind(MAX_DUPLICATES)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, category, occurred_at, status, d)| PossibleDuplicate {
+            id,
+            category,
+            occurred_at,
+            status: IncidentStatus::from_code(&status).unwrap_or(IncidentStatus::Nieuw),
+            distance_m: (d * 10.0).round() / 10.0,
+        })
+        .collect())
+}
