@@ -101,6 +101,9 @@ const fn cat(
 use Dimension::{Heel, Schoon, Veilig};
 use Theme::*;
 
+/// Categories whose reports go at once to everyone on duty (an area may change this).
+pub const URGENT_BY_DEFAULT: [&str; 3] = ["overval", "agressie", "brandgevaar"];
+
 /// The default category list of DOMAIN.md. Every new area starts with all of
 /// these enabled; a beheerder may disable them or add others.
 pub const DEFAULT_CATEGORIES: [Category; 19] = [

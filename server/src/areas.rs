@@ -107,8 +107,8 @@ pub async fn create_area(
     .context("inserting area")?;
     for (i, c) in DEFAULT_CATEGORIES.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order, urgent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(c.code)
@@ -117,6 +117,7 @@ pub async fn create_area(
         .bind(c.theme.map(Theme::code))
         .bind(c.dimension.map(Dimension::code))
         .bind(i as i32)
+        .bind(kvo_api::category::URGENT_BY_DEFAULT.contains(&c.code))
         .execute(&mut *tx)
         .await?;
     }

@@ -36,6 +36,14 @@ pub struct Config {
     pub db_pool_size: u32,
     /// `text` or `json` log lines (`KVO_LOG_FORMAT`).
     pub log_format: String,
+    /// Hosts push subscriptions may point at (`KVO_PUSH_HOSTS`, comma-separated;
+    /// a leading `.` allows subdomains): the browsers' push services. The
+    /// server posts to these, so anything else is refused (no requests into
+    /// the local network). Plain `http` is accepted only for loopback hosts.
+    pub push_hosts: Vec<String>,
+    /// The VAPID contact of whoever runs this server (`KVO_PUSH_SUBJECT`), a
+    /// `mailto:` or `https:` URL.
+    pub push_subject: String,
 }
 
 impl Default for Config {
@@ -53,6 +61,15 @@ impl Default for Config {
             upload_timeout_secs: 120,
             db_pool_size: 32,
             log_format: "text".into(),
+            push_hosts: [
+                "fcm.googleapis.com",
+                "updates.push.services.mozilla.com",
+                "web.push.apple.com",
+                ".notify.windows.com",
+            ]
+            .map(String::from)
+            .to_vec(),
+            push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
         }
     }
 }
@@ -98,6 +115,13 @@ impl Config {
         }
         if let Some(v) = get("KVO_LOG_FORMAT") {
             self.log_format = v;
+        }
+        if let Some(v) = get("KVO_PUSH_HOSTS") {
+            self.push_hosts =
+                v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
+        }
+        if let Some(v) = get("KVO_PUSH_SUBJECT") {
+            self.push_subject = v;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod nl_time;
 pub mod patrols;
 pub mod photos;
+pub mod push;
 pub mod state;
 
 use std::future::Future;
@@ -33,4 +34,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Starts the background work of a serving process: the rollup compactor and
+/// the push worker. Both are safe to run in several processes at once.
+pub fn spawn_workers(state: &AppState) {
+    tokio::spawn(analytics::rollup::run_compactor(state.pool.clone()));
+    tokio::spawn(push::worker::run(
+        state.pool.clone(),
+        (*state.vapid).clone(),
+        state.config.push_subject.clone(),
+    ));
 }

@@ -247,7 +247,7 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     let state = AppState::new(db.pool.clone(), cfg)?;
     tokio::spawn(sweep_orphans_periodically(state.clone()));
-    tokio::spawn(kvo_server::analytics::rollup::run_compactor(state.pool.clone()));
+    kvo_server::spawn_workers(&state);
     kvo_server::serve(listener, state, shutdown_signal()).await?;
     db.close_and_stop().await
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     /// Bounds how many photos are decoded at once: a 40-megapixel photo takes
     /// 160 MB while it is processed.
     pub image_slots: Arc<Semaphore>,
+    /// The VAPID key pair of Web Push.
+    pub vapid: Arc<crate::push::Vapid>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
         let store = LocalDisk::new(config.data_dir.join("photos"))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
+            vapid: Arc::new(crate::push::Vapid::load_or_create(&config.data_dir)?),
             pool,
             config: Arc::new(config),
             store: Arc::new(store),

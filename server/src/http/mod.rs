@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod extract;
 pub mod follow_up;
 pub mod openapi;
+pub mod push;
 pub mod v1;
 
 use axum::{
@@ -49,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/export/analysis.json", get(analytics::export_analysis))
         .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
         .route("/incidents/{id}", get(v1::get_incident))
+        .route("/push/key", get(push::key))
+        .route("/push/subscriptions", post(push::subscribe))
+        .route("/push/subscriptions/{id}", delete(push::unsubscribe))
+        .route("/areas/{id}/push/preferences", get(push::preferences).put(push::set_preferences))
         .route("/incidents/{id}/follow-up", get(follow_up::get))
         .route("/incidents/{id}/status", post(follow_up::change_status))
         .route("/incidents/{id}/assignment", post(follow_up::assign))

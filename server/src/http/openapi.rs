@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{analytics, follow_up, v1};
+use super::{analytics, follow_up, push, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use super::{analytics, follow_up, v1};
         analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,
         follow_up::set_facts, follow_up::merge,
+        push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,
     ),
     components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension)),
     modifiers(&Security),

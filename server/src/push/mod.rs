@@ -1,0 +1,211 @@
+//! Web Push (RFC 8030, 8291 aes128gcm, 8292 VAPID): the server's key,
+//! subscriptions and preferences. What to send is decided from events that
+//! the triggers of migration 0007 write in the transaction of the change;
+//! [`worker`] expands and sends them, never on a request's path.
+
+pub mod worker;
+
+use std::{io::Write, os::unix::fs::OpenOptionsExt, path::Path};
+
+use anyhow::Context;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use kvo_api::push::{NewSubscription, PushPreferences, Subscription};
+use sqlx::PgPool;
+use uuid::Uuid;
+use web_push::{PartialVapidSignatureBuilder, VapidSignatureBuilder};
+
+use crate::{
+    auth::{AreaAccess, Principal},
+    config::Config,
+    error::{AppError, AppResult},
+};
+
+/// The server's VAPID key pair, generated on first start and kept in the data
+/// directory (`vapid-private.key`, base64url of the P-256 scalar, mode 0600).
+#[derive(Clone)]
+pub struct Vapid {
+    signer: PartialVapidSignatureBuilder,
+    public: Vec<u8>,
+}
+
+impl Vapid {
+    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Vapid> {
+        let path = data_dir.join("vapid-private.key");
+        let encoded = match std::fs::read_to_string(&path) {
+            Ok(s) => s.trim().to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(data_dir)?;
+                // A random 32-byte scalar; the rare value outside the curve order is drawn again.
+                let encoded = loop {
+                    let candidate = B64.encode(rand::random::<[u8; 32]>());
+                    if VapidSignatureBuilder::from_base64_no_sub(&candidate).is_ok() {
+                        break candidate;
+                    }
+                };
+                let tmp = path.with_extension("tmp");
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)?;
+                f.write_all(encoded.as_bytes())?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                tracing::info!(path = %path.display(), "generated the VAPID key pair for Web Push");
+                encoded
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let signer = VapidSignatureBuilder::from_base64_no_sub(&encoded)
+            .map_err(|e| anyhow::anyhow!("{} holds no valid VAPID key: {e:?}", path.display()))?;
+        let public = signer.get_public_key();
+        Ok(Vapid { signer, public })
+    }
+
+    /// The public key for browsers, base64url.
+    pub fn public_key(&self) -> String {
+        B64.encode(&self.public)
+    }
+
+    pub(crate) fn signer(&self) -> PartialVapidSignatureBuilder {
+        self.signer.clone()
+    }
+}
+
+fn bad(field: &'static str, nl: &str, en: &str) -> AppError {
+    AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
+}
+
+/// Checks a subscription: an endpoint at an allowed push service, and keys
+/// that decode to a P-256 point and a 16-byte secret.
+fn check(cfg: &Config, s: &NewSubscription) -> AppResult<()> {
+    let url = reqwest::Url::parse(&s.endpoint)
+        .map_err(|_| bad("endpoint", "endpoint is geen geldige URL", "endpoint is not a valid URL"))?;
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let listed = cfg.push_hosts.iter().any(|h| match h.strip_prefix('.') {
+        Some(suffix) => host.ends_with(&format!(".{suffix}")),
+        None => host == *h,
+    });
+    let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !listed || !scheme_ok || s.endpoint.len() > 2000 {
+        return Err(bad(
+            "endpoint",
+            "dit is geen pushdienst die deze server kent",
+            "this is not a push service this server knows",
+        ));
+    }
+    let p256dh = B64.decode(s.keys.p256dh.trim_end_matches('=')).unwrap_or_default();
+    if p256dh.len() != 65 || p256dh[0] != 4 {
+        return Err(bad("keys.p256dh", "p256dh is geen P-256-sleutel", "p256dh is not a P-256 key"));
+    }
+    let auth = B64.decode(s.keys.auth.trim_end_matches('=')).unwrap_or_default();
+    if auth.len() != 16 {
+        return Err(bad("keys.auth", "auth moet 16 bytes zijn", "auth must be 16 bytes"));
+    }
+    Ok(())
+}
+
+/// Stores a subscription for the principal in its area; the same endpoint
+/// again replaces its keys (browsers renew them). Returns it and whether it is new.
+pub async fn subscribe(
+    pool: &PgPool,
+    cfg: &Config,
+    p: &Principal,
+    s: NewSubscription,
+) -> AppResult<(Subscription, bool)> {
+    let a = p.access(s.area_id)?;
+    check(cfg, &s)?;
+    let (p256dh, auth) = (s.keys.p256dh.trim_end_matches('='), s.keys.auth.trim_end_matches('='));
+    // A subscription moves to whoever subscribes with it last (one browser, one person).
+    let (id, new): (Uuid, bool) = sqlx::query_as(
+        "INSERT INTO push_subscriptions (area_id, id, person_id, endpoint, p256dh, auth)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (area_id, endpoint) DO UPDATE
+            SET person_id = EXCLUDED.person_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+         RETURNING id, (xmax = 0)",
+    )
+    .bind(a.area_id)
+    .bind(Uuid::new_v4())
+    .bind(a.person_id)
+    .bind(&s.endpoint)
+    .bind(p256dh)
+    .bind(auth)
+    .fetch_one(pool)
+    .await?;
+    Ok((Subscription { id, area_id: a.area_id, endpoint: s.endpoint }, new))
+}
+
+/// Removes one of the principal's subscriptions (404 for anyone else's).
+pub async fn unsubscribe(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<()> {
+    let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();
+    let gone =
+        sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND person_id = $2 AND area_id = ANY($3)")
+            .bind(id)
+            .bind(p.person_id)
+            .bind(&areas)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    if gone == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// The principal's preferences in an area (the defaults when none are stored).
+pub async fn preferences(pool: &PgPool, a: &AreaAccess) -> AppResult<PushPreferences> {
+    let row: Option<(Vec<String>, bool, bool, bool)> = sqlx::query_as(
+        "SELECT new_categories, urgent, own_status, on_duty FROM push_preferences
+          WHERE area_id = $1 AND person_id = $2",
+    )
+    .bind(a.area_id)
+    .bind(a.person_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or_else(PushPreferences::default, |(new_categories, urgent, own_status, on_duty)| {
+        PushPreferences { new_categories, urgent, own_status, on_duty }
+    }))
+}
+
+/// Stores the principal's preferences in an area. Following new reports is
+/// for roles that see every report; categories must be the area's.
+pub async fn set_preferences(
+    state: &crate::AppState,
+    a: &AreaAccess,
+    mut prefs: PushPreferences,
+) -> AppResult<PushPreferences> {
+    prefs.new_categories.sort();
+    prefs.new_categories.dedup();
+    if !prefs.new_categories.is_empty() && !a.role.sees_all_incidents() {
+        return Err(AppError::Forbidden(
+            "alleen wie alle meldingen ziet kan nieuwe meldingen volgen / only roles that see every report can follow new ones"
+                .into(),
+        ));
+    }
+    let area = state.areas.get(&state.pool, a.area_id).await?;
+    if let Some(unknown) = prefs.new_categories.iter().find(|c| area.category(c).is_none()) {
+        return Err(AppError::BadRequest {
+            field: Some("new_categories"),
+            nl: format!("onbekende categorie `{}`", unknown.chars().take(40).collect::<String>()),
+            en: format!("unknown category `{}`", unknown.chars().take(40).collect::<String>()),
+        });
+    }
+    sqlx::query(
+        "INSERT INTO push_preferences (area_id, person_id, new_categories, urgent, own_status, on_duty)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (area_id, person_id) DO UPDATE
+            SET new_categories = EXCLUDED.new_categories, urgent = EXCLUDED.urgent,
+                own_status = EXCLUDED.own_status, on_duty = EXCLUDED.on_duty",
+    )
+    .bind(a.area_id)
+    .bind(a.person_id)
+    .bind(&prefs.new_categories)
+    .bind(prefs.urgent)
+    .bind(prefs.own_status)
+    .bind(prefs.on_duty)
+    .execute(&state.pool)
+    .await?;
+    Ok(prefs)
+}
