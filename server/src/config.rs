@@ -44,6 +44,9 @@ pub struct Config {
     /// The VAPID contact of whoever runs this server (`KVO_PUSH_SUBJECT`), a
     /// `mailto:` or `https:` URL.
     pub push_subject: String,
+    /// How long a push sender holds the deliveries it claimed before they are
+    /// due again (`KVO_PUSH_LEASE_SECS`): the delay after a crash.
+    pub push_lease_secs: u64,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
+            push_lease_secs: 120,
         }
     }
 }
@@ -122,6 +126,9 @@ impl Config {
         }
         if let Some(v) = get("KVO_PUSH_SUBJECT") {
             self.push_subject = v;
+        }
+        if let Some(v) = get("KVO_PUSH_LEASE_SECS") {
+            self.push_lease_secs = v.parse().with_context(|| format!("KVO_PUSH_LEASE_SECS={v}"))?;
         }
         Ok(())
     }

@@ -43,6 +43,6 @@ pub fn spawn_workers(state: &AppState) {
     tokio::spawn(push::worker::run(
         state.pool.clone(),
         (*state.vapid).clone(),
-        state.config.push_subject.clone(),
+        push::worker::Settings::from_config(&state.config),
     ));
 }

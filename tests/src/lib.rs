@@ -2,6 +2,8 @@
 //! fresh database per test (copied from a migrated template, which is fast),
 //! and the server running in-process on a random loopback port.
 
+pub mod push;
+
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use chrono::Utc;
@@ -68,6 +70,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub config: Config,
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -91,16 +94,17 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let state = AppState::new(pool.clone(), config.clone()).expect("state");
+        let serving = state.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
-            kvo_server::serve(listener, state, async {
+            kvo_server::serve(listener, serving, async {
                 let _ = rx.await;
             })
             .await
             .expect("server");
         });
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        TestApp { addr, pool, client, data_dir, config, shutdown: Some(tx), task: Some(task) }
+        TestApp { addr, pool, client, data_dir, config, state, shutdown: Some(tx), task: Some(task) }
     }
 
     /// Stops the server and starts a new one on the same database and data directory.
@@ -117,6 +121,19 @@ impl TestApp {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+    }
+
+    /// Starts the background workers (rollup compactor, push sender), as
+    /// `kvo serve` does; they stop with the test's runtime.
+    pub fn start_workers(&self) {
+        kvo_server::spawn_workers(&self.state);
+    }
+
+    /// A connection URL of this test's database, for a child process.
+    pub async fn database_url(&self) -> String {
+        let name: String =
+            sqlx::query_scalar("SELECT current_database()").fetch_one(&self.pool).await.unwrap();
+        cluster().await.pg.url(&name)
     }
 
     /// An absolute URL for `path`.
@@ -153,6 +170,11 @@ impl TestApp {
     /// GETs with a bearer token.
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// PUTs a JSON body with a bearer token.
+    pub async fn put(&self, token: &str, path: &str, body: &impl serde::Serialize) -> reqwest::Response {
+        self.client.put(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
     }
 
     /// PUTs raw bytes with a bearer token.

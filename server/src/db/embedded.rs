@@ -75,9 +75,10 @@ impl EmbeddedPostgres {
         PgConnectOptions::new().socket(&self.socket_dir).port(PORT).username(SUPERUSER).database(db)
     }
 
-    /// A libpq-style URL for database `db`, for tools such as `psql`.
+    /// A URL for database `db` that both libpq (`psql`) and sqlx read (the
+    /// `host` parameter names the socket directory).
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://{SUPERUSER}@/{db}?host={}&port={PORT}", self.socket_dir.display())
+        format!("postgres://{SUPERUSER}@localhost/{db}?host={}&port={PORT}", self.socket_dir.display())
     }
 
     /// Whether this process started the cluster (and so should stop it).

@@ -13,10 +13,12 @@ use kvo_api::{
     wire::IncidentStatus,
 };
 use sqlx::PgPool;
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 use tokio::{sync::Semaphore, task::JoinSet};
 use uuid::Uuid;
-use web_push::{ContentEncoding, SubscriptionInfo, Urgency, WebPushMessageBuilder};
+use web_push::{
+    ContentEncoding, SubscriptionInfo, Urgency, VapidSignature, WebPushMessageBuilder,
+};
 
 use super::Vapid;
 
@@ -24,8 +26,20 @@ use super::Vapid;
 const CLAIM: i64 = 500;
 /// How many requests are in flight at once.
 const IN_FLIGHT: usize = 64;
-/// How long a claimed delivery stays with its sender before it is due again.
-const LEASE_SECS: i64 = 120;
+/// What the worker needs from the configuration.
+#[derive(Clone)]
+pub struct Settings {
+    /// The VAPID `sub` claim.
+    pub subject: String,
+    /// How long a claimed delivery stays with its sender before it is due again.
+    pub lease: Duration,
+}
+
+impl Settings {
+    pub fn from_config(c: &crate::config::Config) -> Settings {
+        Settings { subject: c.push_subject.clone(), lease: Duration::from_secs(c.push_lease_secs.max(1)) }
+    }
+}
 /// The largest payload before encryption (RFC 8291 allows 3,993 bytes in one record).
 pub const MAX_PAYLOAD: usize = 3_800;
 
@@ -121,7 +135,7 @@ fn message(d: &Due) -> (PushMessage, u32, Urgency) {
         "urgent" => (PushReason::Urgent, format!("Spoed: {label}"), 3_600, Urgency::High),
         "status" => (
             PushReason::Status,
-            format!("Uw melding is nu: {}", status.label_nl()),
+            format!("Uw melding is nu: {}", status.label_nl().to_lowercase()),
             3 * 86_400,
             Urgency::Normal,
         ),
@@ -145,7 +159,18 @@ fn message(d: &Due) -> (PushMessage, u32, Urgency) {
     (msg, ttl, urgency)
 }
 
-async fn send_one(client: &reqwest::Client, vapid: &Vapid, subject: &str, d: &Due) -> Outcome {
+/// The VAPID audience of an endpoint: scheme and host, without the port.
+fn audience(endpoint: &str) -> String {
+    reqwest::Url::parse(endpoint)
+        .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")))
+        .unwrap_or_default()
+}
+
+async fn send_one(client: &reqwest::Client, signature: Option<VapidSignature>, d: &Due) -> Outcome {
+    let Some(signature) = signature else {
+        // Signing failed (logged): not the subscription's fault.
+        return Outcome::Retry(Duration::from_secs(60));
+    };
     let (msg, ttl, urgency) = message(d);
     if d.created_at + chrono::Duration::seconds(i64::from(ttl)) < Utc::now() {
         return Outcome::Dropped;
@@ -156,24 +181,19 @@ async fn send_one(client: &reqwest::Client, vapid: &Vapid, subject: &str, d: &Du
         return Outcome::Dropped;
     }
     let info = SubscriptionInfo::new(d.endpoint.as_str(), d.p256dh.as_str(), d.auth.as_str());
-    let built = (|| {
-        let mut sig = vapid.signer().add_sub_info(&info);
-        sig.add_claim("sub", subject);
-        let mut b = WebPushMessageBuilder::new(&info);
-        b.set_payload(ContentEncoding::Aes128Gcm, &payload);
-        b.set_vapid_signature(sig.build()?);
-        b.set_ttl(ttl);
-        b.set_urgency(urgency);
-        if msg.reason == PushReason::Status {
-            // A newer status replaces an undelivered older one.
-            b.set_topic(d.incident_id.simple().to_string());
-        }
-        b.build()
-    })();
-    let request = match built {
+    let mut b = WebPushMessageBuilder::new(&info);
+    b.set_payload(ContentEncoding::Aes128Gcm, &payload);
+    b.set_vapid_signature(signature);
+    b.set_ttl(ttl);
+    b.set_urgency(urgency);
+    if msg.reason == PushReason::Status {
+        // A newer status replaces an undelivered older one.
+        b.set_topic(d.incident_id.simple().to_string());
+    }
+    let request = match b.build() {
         Ok(m) => web_push::request_builder::build_request::<Vec<u8>>(m),
         Err(e) => {
-            tracing::warn!(error = ?e, subscription = %d.subscription_id, "cannot encrypt for this subscription; dropped");
+            tracing::warn!(error = ?e, subscription = %d.subscription_id, "cannot encrypt for this subscription's keys; removed");
             return Outcome::Gone;
         }
     };
@@ -224,15 +244,30 @@ async fn send_all(
     subject: &str,
     due: &[Due],
 ) -> Vec<(usize, Outcome)> {
-    let ctx = Arc::new((client.clone(), vapid.clone(), subject.to_owned()));
+    // One VAPID token per push service and round (they are valid for 12 hours).
+    let mut signatures: HashMap<String, VapidSignature> = HashMap::new();
+    for d in due {
+        let aud = audience(&d.endpoint);
+        if let std::collections::hash_map::Entry::Vacant(slot) = signatures.entry(aud) {
+            let info = SubscriptionInfo::new(d.endpoint.as_str(), d.p256dh.as_str(), d.auth.as_str());
+            let mut b = vapid.signer().add_sub_info(&info);
+            b.add_claim("sub", subject);
+            match b.build() {
+                Ok(sig) => {
+                    slot.insert(sig);
+                }
+                Err(e) => tracing::error!(error = ?e, "cannot sign a VAPID token"),
+            }
+        }
+    }
     let gate = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut tasks = JoinSet::new();
     for (i, d) in due.iter().cloned().enumerate() {
         let Ok(permit) = gate.clone().acquire_owned().await else { break };
-        let ctx = ctx.clone();
+        let client = client.clone();
+        let signature = signatures.get(&audience(&d.endpoint)).cloned();
         tasks.spawn(async move {
-            let (client, vapid, subject) = &*ctx;
-            let outcome = send_one(client, vapid, subject, &d).await;
+            let outcome = send_one(&client, signature, &d).await;
             drop(permit);
             (i, outcome)
         });
@@ -254,7 +289,7 @@ pub async fn send_due(
     pool: &PgPool,
     client: &reqwest::Client,
     vapid: &Vapid,
-    subject: &str,
+    settings: &Settings,
 ) -> anyhow::Result<u64> {
     let due: Vec<Due> = sqlx::query_as(
         "WITH due AS (
@@ -274,13 +309,13 @@ pub async fn send_due(
            LEFT JOIN categories cat ON cat.area_id = c.area_id AND cat.code = c.category",
     )
     .bind(CLAIM)
-    .bind(LEASE_SECS as f64)
+    .bind(settings.lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
     if due.is_empty() {
         return Ok(0);
     }
-    let outcomes = send_all(client, vapid, subject, &due).await;
+    let outcomes = send_all(client, vapid, &settings.subject, &due).await;
     let (mut done_area, mut done_id) = (vec![], vec![]);
     let (mut gone_area, mut gone_sub) = (vec![], vec![]);
     let (mut retry_area, mut retry_id, mut retry_secs) = (vec![], vec![], vec![]);
@@ -336,7 +371,7 @@ pub async fn send_due(
 
 /// Expands and sends for as long as the server runs; idles half a second
 /// when there is nothing to do.
-pub async fn run(pool: PgPool, vapid: Vapid, subject: String) {
+pub async fn run(pool: PgPool, vapid: Vapid, settings: Settings) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .pool_max_idle_per_host(IN_FLIGHT)
@@ -351,7 +386,7 @@ pub async fn run(pool: PgPool, vapid: Vapid, subject: String) {
     loop {
         let round = async {
             let expanded = expand(&pool).await?;
-            let sent = send_due(&pool, &client, &vapid, &subject).await?;
+            let sent = send_due(&pool, &client, &vapid, &settings).await?;
             anyhow::Ok(expanded + sent)
         };
         match round.await {

@@ -9,5 +9,6 @@ mod isolation;
 mod ops;
 mod patrols;
 mod photos;
+mod push;
 mod restart;
 mod validation;
