@@ -76,11 +76,12 @@ case "$cmd" in
     case "${1:-}" in
       photo) exec cargo bench -p mobile-core --bench photo ;;
       sync) exec cargo bench -p kvo-tests --bench sync ;;
+      push) exec cargo bench -p kvo-tests --bench push ;;
       *) cargo build --release -p kvo-server; exec ./target/release/kvo bench "$@" ;;
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync|push" >&2
     exit 2
     ;;
 esac

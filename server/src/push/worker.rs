@@ -16,9 +16,7 @@ use sqlx::PgPool;
 use std::{collections::HashMap, sync::Arc};
 use tokio::{sync::Semaphore, task::JoinSet};
 use uuid::Uuid;
-use web_push::{
-    ContentEncoding, SubscriptionInfo, Urgency, VapidSignature, WebPushMessageBuilder,
-};
+use web_push::{ContentEncoding, SubscriptionInfo, Urgency, VapidSignature, WebPushMessageBuilder};
 
 use super::Vapid;
 
