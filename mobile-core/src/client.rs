@@ -12,10 +12,11 @@ use std::{
 use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
     Description, Location,
+    push::{PushMessage, PushReason},
     validate::check_occurred_at,
     wire::{
-        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, NewIncident, NewPatrol, RoutePoint,
-        RoutePoints, WireLocation,
+        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, IncidentStatus, NewIncident, NewPatrol,
+        RoutePoint, RoutePoints, WireLocation,
     },
 };
 use rand::Rng;
@@ -117,6 +118,39 @@ pub struct QueueState {
     /// Bytes sent in this sync run, of `bytes_total` that were waiting when it began.
     pub bytes_sent: u64,
     pub bytes_total: u64,
+}
+
+/// The server's status of one of my reports changed: what the app shows as
+/// a notification ("Uw melding is nu: opgelost").
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StatusChange {
+    pub report_id: String,
+    pub category: String,
+    /// The status the device knew before, if any.
+    pub previous: Option<String>,
+    /// nieuw, in_behandeling, opgelost, afgewezen or heropend.
+    pub status: String,
+    /// A Dutch line for the notification.
+    pub message: String,
+}
+
+/// Records `status` for report `id`; a change when the device knew another
+/// status, or knew none and the report has moved on from nieuw.
+fn status_change(db: &Store, id: &str, status: IncidentStatus) -> Result<Option<StatusChange>> {
+    let Some((category, previous)) = db.set_server_status(id, status.code())? else {
+        return Ok(None);
+    };
+    let changed = match &previous {
+        Some(p) => p != status.code(),
+        None => status != IncidentStatus::Nieuw,
+    };
+    Ok(changed.then(|| StatusChange {
+        report_id: id.to_string(),
+        category,
+        previous,
+        status: status.code().to_string(),
+        message: format!("Uw melding is nu: {}", status.label_nl().to_lowercase()),
+    }))
 }
 
 /// Receives progress while a sync runs (on the syncing thread).
@@ -742,8 +776,17 @@ impl KvoClient {
     /// Fetches the status of my reports from the server ("what happened to my
     /// report") and returns every report on the device.
     pub fn refresh_my_reports(&self) -> std::result::Result<Vec<Report>, ApiError> {
+        self.status_changes()?;
+        self.reports()
+    }
+
+    /// Fetches the status of my reports from the server and returns what
+    /// changed since the device last knew: for an app that polls, or that
+    /// woke up from a push it could not read.
+    pub fn status_changes(&self) -> std::result::Result<Vec<StatusChange>, ApiError> {
         let token = self.token()?;
         let mut cursor: Option<String> = None;
+        let mut changes = vec![];
         loop {
             let q = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
             let a = self
@@ -758,13 +801,28 @@ impl KvoClient {
                 .ok()?;
             let page: IncidentPage = serde_json::from_slice(&a.body).map_err(Error::from)?;
             for inc in &page.items {
-                self.db().set_server_status(&inc.id.to_string(), inc.status.code())?;
+                changes.extend(status_change(&self.db(), &inc.id.to_string(), inc.status)?);
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
-        self.reports()
+        Ok(changes)
+    }
+
+    /// Reads the decrypted payload of a push (Web Push, or the data of an FCM
+    /// or APNs message) and records a status change of one of my reports.
+    /// Returns the change, or `None` when the push is about something else or
+    /// tells nothing new (a repeated delivery).
+    pub fn handle_push(&self, payload: String) -> std::result::Result<Option<StatusChange>, ApiError> {
+        let msg: PushMessage = serde_json::from_str(&payload).map_err(|e| ApiError::InvalidInput {
+            field: "payload".into(),
+            reason: format!("geen KVO-pushbericht / not a KVO push message: {e}"),
+        })?;
+        if msg.reason != PushReason::Status {
+            return Ok(None);
+        }
+        Ok(status_change(&self.db(), &msg.incident_id.to_string(), msg.status)?)
     }
 }

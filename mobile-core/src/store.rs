@@ -289,10 +289,20 @@ impl Store {
         Ok(rows)
     }
 
-    /// Records the server's status of a sent report.
-    pub fn set_server_status(&self, id: &str, status: &str) -> Result<()> {
-        self.conn.execute("UPDATE reports SET server_status = ?2 WHERE id = ?1", params![id, status])?;
-        Ok(())
+    /// Records the server's status of a sent report. Returns the report's
+    /// category and the status known before, or `None` for a report that is
+    /// not on this device.
+    pub fn set_server_status(&self, id: &str, status: &str) -> Result<Option<(String, Option<String>)>> {
+        let before = self
+            .conn
+            .query_row("SELECT category, server_status FROM reports WHERE id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        if before.is_some() {
+            self.conn.execute("UPDATE reports SET server_status = ?2 WHERE id = ?1", params![id, status])?;
+        }
+        Ok(before)
     }
 
     /// Writes a prepared photo to disk (fsynced), then records and queues it.

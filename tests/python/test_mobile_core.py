@@ -1,10 +1,12 @@
 import hashlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -219,3 +221,35 @@ def test_a_patrol_uploads_its_route_and_its_findings(server, proxy):
     route = server.get(device_token(data), f"/api/v1/patrols/{patrol}")
     assert route["point_count"] == 30 and route["ended_at"] is not None
     assert route["route"]["type"] == "LineString"
+
+
+def test_status_changes_of_my_reports_reach_the_device(server, proxy):
+    proxy.start()
+    client, data, area = signed_in_device(server, proxy)
+    report = client.create_report(helpers.draft())
+    assert client.sync(30_000, None).sent == 1
+    assert client.status_changes() == [], "nieuw was known from the 201"
+    _, werkgroep_data, _ = signed_in_device(server, proxy, area, role="werkgroep")
+    werkgroep = device_token(werkgroep_data)
+    body = {"status": "in_behandeling", "reason": "gemeente ingelicht"}
+    assert server.post(werkgroep, f"/api/v1/incidents/{report.id}/status", body) == 200
+
+    changes = client.status_changes()
+    assert [(c.report_id, c.previous, c.status) for c in changes] == [(report.id, "nieuw", "in_behandeling")]
+    assert changes[0].message == "Uw melding is nu: in behandeling"
+    assert changes[0].category == "diefstal"
+    assert client.status_changes() == [], "told once"
+    assert client.report(report.id).server_status == "in_behandeling"
+
+    # A push carrying the next status (as the server's worker sends it).
+    push = {"id": "a-1", "reason": "status", "area_id": area, "incident_id": report.id, "category": "diefstal",
+            "status": "opgelost", "title": "Uw melding is nu: opgelost", "body": "Diefstal", "url": "/"}
+    change = client.handle_push(json.dumps(push))
+    assert (change.previous, change.status) == ("in_behandeling", "opgelost")
+    assert client.handle_push(json.dumps(push)) is None, "a repeated delivery tells nothing new"
+    assert client.handle_push(json.dumps(dict(push, reason="urgent"))) is None
+    assert client.handle_push(json.dumps(dict(push, incident_id=str(uuid.uuid4())))) is None, "not my report"
+    with pytest.raises(mc.ApiError.InvalidInput) as e:
+        client.handle_push("{niet json")
+    assert e.value.field == "payload"
+    assert client.report(report.id).server_status == "opgelost"
