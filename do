@@ -4,6 +4,8 @@
 #   ./do test    install what is missing, run every test
 #   ./do bench ingest [--clients N --seconds S]   server ingest figures (release build)
 #   ./do bench photo | ./do bench sync              mobile-core photo preparation / sync figures
+#   ./do bench push                                 Web Push fan-out to 10,000 subscriptions
+#   ./do bench map                                  the map in Chromium on an area of 1M incidents
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -41,6 +43,17 @@ default_data_dir() {
   fi
 }
 
+# The map UI: its API types generated from the server's OpenAPI document,
+# then built with Vite into map-ui/dist (served by the server at /).
+build_map_ui() {
+  local kvo=$1
+  command -v npm >/dev/null || install_missing nodejs npm
+  mkdir -p build
+  "$kvo" openapi > build/openapi.json
+  say "Kaart bouwen / building the map UI…"
+  (cd map-ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent gen && npm run --silent build) >&2
+}
+
 # A private Python environment with pytest and Pillow for the binding tests.
 python_env() {
   if [ ! -x build/venv/bin/python ]; then
@@ -57,6 +70,7 @@ case "$cmd" in
     default_data_dir
     say "Bouwen / building (release)…"
     cargo build --release -p kvo-server
+    build_map_ui ./target/release/kvo
     exec ./target/release/kvo serve --demo "$@"
     ;;
   test)
@@ -70,6 +84,10 @@ case "$cmd" in
     say "Telefoon-buildscripts (syntaxis; geen NDK/Xcode hier) / phone build scripts (syntax only)…"
     for s in scripts/*; do bash -n "$s"; done
     build/venv/bin/python -m pytest -q tests/python
+    say "De kaart in Chromium / the map UI in Chromium…"
+    install_missing chromium
+    build_map_ui ./target/debug/kvo
+    node map-ui/tests/browser.mjs
     ;;
   bench)
     install_missing
@@ -77,11 +95,17 @@ case "$cmd" in
       photo) exec cargo bench -p mobile-core --bench photo ;;
       sync) exec cargo bench -p kvo-tests --bench sync ;;
       push) exec cargo bench -p kvo-tests --bench push ;;
+      map)
+        install_missing chromium
+        cargo build --release -p kvo-server
+        build_map_ui ./target/release/kvo
+        exec node map-ui/tests/bench.mjs "${@:2}"
+        ;;
       *) cargo build --release -p kvo-server; exec ./target/release/kvo bench "$@" ;;
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync|push" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync|push|map" >&2
     exit 2
     ;;
 esac

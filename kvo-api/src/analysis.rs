@@ -85,7 +85,7 @@ pub struct StatusCount {
 
 /// Open versus resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", derive(ToSchema), schema(as = ResolutionSummary))]
 pub struct FollowUp {
     pub by_status: Vec<StatusCount>,
     /// nieuw + in_behandeling + heropend.

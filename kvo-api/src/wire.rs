@@ -357,3 +357,12 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
+
+/// `GET /api/v1/ui-config`: what the map UI needs before sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UiConfig {
+    /// XYZ raster tile URL of the basemap (`{z}/{x}/{y}`), or none.
+    pub basemap_url: Option<String>,
+    pub basemap_attribution: String,
+}

@@ -47,6 +47,12 @@ pub struct Config {
     /// How long a push sender holds the deliveries it claimed before they are
     /// due again (`KVO_PUSH_LEASE_SECS`): the delay after a crash.
     pub push_lease_secs: u64,
+    /// The map UI's basemap: an XYZ raster tile URL (`KVO_BASEMAP_URL`;
+    /// empty for none). Its origin is the only outside address the
+    /// Content-Security-Policy allows.
+    pub basemap_url: String,
+    /// The basemap's attribution (`KVO_BASEMAP_ATTRIBUTION`).
+    pub basemap_attribution: String,
 }
 
 impl Default for Config {
@@ -74,6 +80,9 @@ impl Default for Config {
             .to_vec(),
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
             push_lease_secs: 120,
+            basemap_url: "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+                .into(),
+            basemap_attribution: "Kaartgegevens © Kadaster (BRT-Achtergrondkaart)".into(),
         }
     }
 }
@@ -127,10 +136,22 @@ impl Config {
         if let Some(v) = get("KVO_PUSH_SUBJECT") {
             self.push_subject = v;
         }
+        if let Some(v) = get("KVO_BASEMAP_URL") {
+            self.basemap_url = v;
+        }
+        if let Some(v) = get("KVO_BASEMAP_ATTRIBUTION") {
+            self.basemap_attribution = v;
+        }
         if let Some(v) = get("KVO_PUSH_LEASE_SECS") {
             self.push_lease_secs = v.parse().with_context(|| format!("KVO_PUSH_LEASE_SECS={v}"))?;
         }
         Ok(())
+    }
+
+    /// The basemap's origin (`https://host[:port]`), if there is a basemap.
+    pub fn basemap_origin(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.basemap_url.replace(['{', '}'], "")).ok()?;
+        matches!(url.scheme(), "https" | "http").then(|| url.origin().ascii_serialization())
     }
 
     /// Whether cookies must be `Secure`.

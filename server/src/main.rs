@@ -46,6 +46,8 @@ enum Command {
     Demo(DemoCmd),
     /// Rebuild the heatmap rollup from the incidents (repair; normally never needed).
     RebuildRollup,
+    /// Print the OpenAPI document (the map UI's types are generated from it).
+    Openapi,
     /// Benchmarks (run on a throw-away database).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -76,6 +78,17 @@ enum BenchCmd {
         /// Requests per filter mix and endpoint.
         #[arg(long, default_value_t = 40)]
         requests: usize,
+    },
+    /// Fill the database with one area of synthetic incidents and a werkgroep
+    /// user (for `./do bench map`); prints the area's id.
+    LoadArea {
+        #[arg(long, default_value_t = 1_000_000)]
+        incidents: usize,
+        #[arg(long)]
+        email: String,
+        /// The user's password (`KVO_PASSWORD`).
+        #[arg(long, env = "KVO_PASSWORD")]
+        password: String,
     },
 }
 
@@ -193,6 +206,10 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&cfg);
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(cfg, demo).await,
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&kvo_server::http::openapi::document())?);
+            Ok(())
+        }
         Command::Bench(BenchCmd::Ingest { clients, seconds, photo_seconds }) => {
             kvo_server::bench::ingest(
                 &cfg,
@@ -209,6 +226,13 @@ async fn main() -> anyhow::Result<()> {
                 kvo_server::bench::heatmap::HeatmapBench { sizes, areas, requests },
             )
             .await
+        }
+        Command::Bench(BenchCmd::LoadArea { incidents, email, password }) => {
+            let db = Database::open(&cfg).await?;
+            let area = kvo_server::bench::heatmap::load_area(&db.pool, incidents, &email, &password).await;
+            db.close().await?;
+            println!("{}", area?);
+            Ok(())
         }
         other => {
             let db = Database::open(&cfg).await?;
@@ -310,7 +334,7 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
 async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
     match cmd {
-        Command::Serve { .. } | Command::Bench(_) => unreachable!("handled in main"),
+        Command::Serve { .. } | Command::Bench(_) | Command::Openapi => unreachable!("handled in main"),
         Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
             let text = std::fs::read_to_string(&boundary)
                 .with_context(|| format!("reading {}", boundary.display()))?;

@@ -575,3 +575,22 @@ fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
         ((1.0 - (l.tan() + 1.0 / l.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32,
     )
 }
+
+/// Fills the configured database with one area of `n` synthetic incidents
+/// (clustered as in the heatmap benchmark), with its rollup built, and a
+/// werkgroep web user `email` with `password` there. For `./do bench map`.
+pub async fn load_area(pool: &PgPool, n: usize, email: &str, password: &str) -> anyhow::Result<Uuid> {
+    let mut rng = StdRng::seed_from_u64(1_000_000);
+    let today = nl_time::today();
+    let specs = create_areas(pool, &mut rng, 1, today).await?;
+    let reporter = Uuid::new_v4();
+    sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, 'bench')").bind(reporter).execute(pool).await?;
+    let started = Instant::now();
+    load(pool, &specs, reporter, n, Utc::now(), &mut rng).await?;
+    create_indexes(pool).await?;
+    crate::analytics::rollup::rebuild(pool).await?;
+    sqlx::query("VACUUM (ANALYZE) incidents, heat_counts, margin_counts").execute(pool).await?;
+    eprintln!("{n} incidents loaded in {:.0} s", started.elapsed().as_secs_f64());
+    auth::upsert_web_user(pool, email, "Werkgroep bench", password, specs[0].id, Role::Werkgroep).await?;
+    Ok(specs[0].id)
+}

@@ -27,10 +27,15 @@ use crate::{db, error::render_problems, metrics, state::AppState};
 const JSON_BODY_LIMIT: usize = 1_000_000;
 
 /// The Content-Security-Policy of every response: only our own scripts,
-/// styles and data; no framing. The map UI's worker runs from a blob URL.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; \
-    connect-src 'self' https:; worker-src 'self' blob:; font-src 'self' data:; object-src 'none'; \
-    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// styles and data, and the configured basemap's tiles; no framing.
+fn csp(cfg: &crate::config::Config) -> String {
+    let basemap = cfg.basemap_origin().map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{basemap}; \
+         connect-src 'self'{basemap}; worker-src 'self' blob:; font-src 'self' data:; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 /// The whole application, built from its state so tests can run it in-process.
 pub fn router(state: AppState) -> Router {
@@ -65,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/patrols/{id}/points", post(v1::add_points))
         .route("/patrols/{id}/end", post(v1::end_patrol))
         .route("/openapi.json", get(openapi::serve))
+        .route("/ui-config", get(v1::ui_config))
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout()));
@@ -90,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(render_problems))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&csp(cfg)).expect("an ASCII policy"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -10,7 +10,7 @@ use axum::{
 };
 use kvo_api::wire::{
     Area, CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, NewIncident, NewPatrol,
-    Patrol, Photo, Problem, RedeemInvite, RoutePoints,
+    Patrol, Photo, Problem, RedeemInvite, RoutePoints, UiConfig,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -70,6 +70,16 @@ pub async fn logout(State(s): State<AppState>, p: Principal, parts: Parts) -> Ap
     auth::revoke(&s, &p, raw).await?;
     let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", auth::SESSION_COOKIE);
     Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
+}
+
+/// What the map UI needs before sign-in: the configured basemap.
+#[utoipa::path(get, path = "/api/v1/ui-config", tag = "access", responses((status = 200, body = UiConfig)))]
+pub async fn ui_config(State(s): State<AppState>) -> Json<UiConfig> {
+    let url = s.config.basemap_url.trim();
+    Json(UiConfig {
+        basemap_url: (!url.is_empty()).then(|| url.to_string()),
+        basemap_attribution: s.config.basemap_attribution.clone(),
+    })
 }
 
 /// Who is signed in, and in which areas with which role.

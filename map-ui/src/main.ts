@@ -1,0 +1,307 @@
+import './style.css';
+import type { Map as MlMap } from 'maplibre-gl';
+import { api, ApiError, type Analysis, type Area, type CategoryInfo, type IncidentPage, type Me, type UiConfig } from './api';
+import { el, replace } from './dom';
+import { readUrl, writeUrl, range, weeks, query, type Filters } from './filters';
+import { t, setLang, lang, label, STATUS, THEME, DIMENSION } from './i18n';
+import { createMap, showData, VIRIDIS, STATUS_COLOURS } from './map';
+import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
+import { incidentPopup, openFollowUp } from './incident';
+import { enableNotifications, registerServiceWorker } from './push';
+
+const root = document.getElementById('app')!;
+let filters: Filters = readUrl();
+setLang(filters.lang);
+
+interface Ctx { me: Me; cfg: UiConfig; area: Area; role: string; categories: CategoryInfo[]; map: MlMap | null }
+let ctx: Ctx | null = null;
+let seq = 0;
+let playing: number | null = null;
+
+/** Readiness for people and tests: `data-state` is `loading`, then `idle` once the map has drawn the data. */
+function setState(state: 'loading' | 'idle' | 'error') {
+  document.body.dataset.state = state;
+  if (state === 'idle') document.body.dataset.renderSeq = String(seq);
+}
+
+async function boot() {
+  registerServiceWorker();
+  setState('loading');
+  const cfg = await api<UiConfig>('/ui-config');
+  try {
+    const me = await api<Me>('/me');
+    await start(me, cfg);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) signIn(cfg);
+    else fail(e);
+  }
+}
+
+function fail(e: unknown) {
+  setState('error');
+  replace(root, el('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e instanceof Error ? e.message : String(e)}`));
+}
+
+function signIn(cfg: UiConfig) {
+  const email = el('input', { id: 'email', type: 'email', autocomplete: 'username', required: true });
+  const password = el('input', { id: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const message = el('p', { class: 'error', role: 'alert' });
+  const form = el('form', { class: 'signin', 'aria-labelledby': 'signin-title' },
+    el('h1', { id: 'signin-title' }, t('title')),
+    el('label', { for: 'email' }, t('email')), email,
+    el('label', { for: 'password' }, t('password')), password,
+    el('button', { type: 'submit' }, t('signIn')), message,
+    langButton());
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api('/session', { method: 'POST', body: { email: email.value, password: password.value } });
+      await start(await api<Me>('/me'), cfg);
+    } catch (e) {
+      message.textContent = `${t('signInFailed')}: ${e instanceof Error ? e.message : ''}`;
+    }
+  });
+  replace(root, form);
+  document.body.dataset.state = 'signin';
+  email.focus();
+}
+
+function langButton() {
+  return el('button', { type: 'button', class: 'link', lang: lang === 'nl' ? 'en' : 'nl', onclick: () => {
+    filters.lang = lang === 'nl' ? 'en' : 'nl';
+    writeUrl(filters);
+    location.reload();
+  } }, t('language'));
+}
+
+async function start(me: Me, cfg: UiConfig) {
+  const choices = me.memberships.filter((m) => m.role !== 'ondernemer');
+  if (!choices.length) { fail(new Error(t('notAllowed'))); return; }
+  const chosen = choices.find((m) => m.area_id === filters.area) ?? choices[0];
+  filters.area = chosen.area_id;
+  writeUrl(filters);
+  const [area, cats] = await Promise.all([
+    api<Area>(`/areas/${chosen.area_id}`),
+    api<{ categories: CategoryInfo[] }>(`/areas/${chosen.area_id}/categories`),
+  ]);
+  ctx = { me, cfg, area, role: chosen.role, categories: cats.categories, map: null };
+  if (filters.view === 'meeting') await meeting(ctx);
+  else layout(ctx, choices);
+}
+
+// ---------------------------------------------------------------- the map view
+
+function layout(c: Ctx, choices: Me['memberships']) {
+  const areaSelect = el('select', { id: 'area', 'aria-label': t('area') },
+    ...choices.map((m) => el('option', { value: m.area_id, selected: m.area_id === c.area.id }, m.area_name)));
+  areaSelect.addEventListener('change', () => { filters.area = areaSelect.value; filters.week = null; writeUrl(filters, true); location.reload(); });
+  const mapBox = el('div', { id: 'map', role: 'region', 'aria-label': t('mapLabel') });
+  const side = el('aside', { id: 'side', 'aria-label': t('filtersLabel') });
+  const header = el('header', {},
+    el('h1', {}, t('title')),
+    choices.length > 1 ? areaSelect : el('span', { class: 'area-name' }, c.area.name),
+    el('nav', {},
+      el('a', { href: meetingUrl(), id: 'meeting-link' }, t('meeting')),
+      el('button', { type: 'button', id: 'notify', onclick: () => enableNotifications(c.area.id) }, t('notifications')),
+      langButton(),
+      el('button', { type: 'button', onclick: async () => { await api('/session', { method: 'DELETE' }); location.reload(); } }, t('signOut'))));
+  replace(root, header, el('main', {}, side, el('div', { class: 'map-wrap' }, mapBox, legend())));
+  side.append(filterForm(c), el('section', { id: 'analysis', 'aria-live': 'polite' }));
+  c.map = createMap(mapBox, c.cfg, c.area);
+  (window as unknown as { kvoMap: MlMap }).kvoMap = c.map; // for the browser tests and the console
+  c.map.on('click', 'incidents', (e) => {
+    const id = e.features?.[0]?.properties?.id as string | undefined;
+    if (id) incidentPopup(c.map!, e.lngLat, id, c.categories, (inc) => openFollowUp(inc, refresh));
+  });
+  c.map.on('mouseenter', 'incidents', () => { c.map!.getCanvas().style.cursor = 'pointer'; });
+  c.map.on('mouseleave', 'incidents', () => { c.map!.getCanvas().style.cursor = ''; });
+  c.map.once('load', () => { void refresh(); });
+  window.addEventListener('popstate', () => { filters = readUrl(); void refresh(); });
+}
+
+function meetingUrl() {
+  const f = { ...filters, view: 'meeting' as const, week: null };
+  writeUrl(f); const url = location.href; writeUrl(filters);
+  return url;
+}
+
+function legend() {
+  const ramp = el('div', { class: 'ramp', 'aria-hidden': 'true' }, ...VIRIDIS.map((c) => { const s = el('span'); s.style.background = c; return s; }));
+  const box = el('section', { class: 'legend', 'aria-label': t('legend') },
+    el('h2', {}, t('legend')),
+    el('div', { class: 'ramp-row' }, el('span', {}, t('fewer')), ramp, el('span', {}, t('more'))),
+    el('ul', {}, ...Object.keys(STATUS_COLOURS).map((s) => el('li', {}, el('span', { class: `dot status-${s}`, 'aria-hidden': 'true' }), label(STATUS, s)))),
+    el('p', { class: 'small' }, el('span', { class: 'swatch boundary', 'aria-hidden': 'true' }), t('boundary'), ' · ',
+      el('span', { class: 'swatch zone', 'aria-hidden': 'true' }), t('zones')));
+  return box;
+}
+
+function checkGroup(name: string, legendText: string, options: [string, string][], selected: string[]) {
+  return el('fieldset', { class: 'checks' }, el('legend', {}, legendText),
+    ...options.map(([value, text]) => el('label', {},
+      el('input', { type: 'checkbox', name, value, checked: selected.includes(value) }), text)));
+}
+
+function filterForm(c: Ctx) {
+  const periods: [string, string][] = [['4w', t('last4w')], ['quarter', t('quarter')], ['year', t('year')], ['baseline', t('baseline')], ['custom', t('custom')]];
+  const period = el('select', { id: 'period', name: 'period' }, ...periods.map(([v, l]) => el('option', { value: v, selected: filters.period === v }, l)));
+  const r = range(filters, c.area);
+  const from = el('input', { type: 'date', id: 'from', name: 'from', value: r.from });
+  const to = el('input', { type: 'date', id: 'to', name: 'to', value: r.to });
+  const custom = el('div', { class: 'custom', hidden: filters.period !== 'custom' },
+    el('label', { for: 'from' }, t('from')), from, el('label', { for: 'to' }, t('to')), to);
+  const catOptions = c.categories.map((k): [string, string] => [k.code, lang === 'en' ? k.label_en : k.label_nl]);
+  const form = el('form', { id: 'filters', class: 'filters' },
+    el('h2', {}, t('filtersLabel')),
+    el('label', { for: 'period' }, t('period')), period, custom,
+    el('p', { class: 'count' }, el('strong', { id: 'total-count' }, '…'), ' ', t('incidents')),
+    slider(c),
+    checkGroup('dimension', t('dimensions'), Object.keys(DIMENSION).map((d) => [d, label(DIMENSION, d)]), filters.dimensions),
+    checkGroup('theme', t('themes'), Object.keys(THEME).map((d) => [d, label(THEME, d)]), filters.themes),
+    checkGroup('status', t('statuses'), Object.keys(STATUS).map((d) => [d, label(STATUS, d)]), filters.statuses),
+    el('details', {}, el('summary', {}, t('categories')), checkGroup('category', t('categories'), catOptions, filters.categories)));
+  form.addEventListener('change', () => {
+    const data = new FormData(form);
+    const prevPeriod = filters.period;
+    filters.period = data.get('period') as Filters['period'];
+    custom.hidden = filters.period !== 'custom';
+    if (filters.period === 'custom') { filters.from = from.value; filters.to = to.value; }
+    filters.categories = data.getAll('category') as string[];
+    filters.themes = data.getAll('theme') as string[];
+    filters.dimensions = data.getAll('dimension') as string[];
+    filters.statuses = data.getAll('status') as string[];
+    if (prevPeriod !== filters.period) {
+      filters.week = null;
+      const nr = range(filters, c.area); from.value = nr.from; to.value = nr.to;
+    }
+    writeUrl(filters, true);
+    void refresh();
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  return form;
+}
+
+function slider(c: Ctx) {
+  const input = el('input', { type: 'range', id: 'week', min: 0, value: 0, step: 1, 'aria-label': t('week') });
+  const out = el('output', { for: 'week', id: 'week-label' });
+  const play = el('button', { type: 'button', id: 'play', 'aria-pressed': 'false' }, t('play'));
+  const sync = () => {
+    const ws = weeks(range(filters, c.area));
+    input.max = String(ws.length);
+    input.value = String(filters.week === null || filters.week >= ws.length ? ws.length : filters.week);
+    out.textContent = filters.week === null || filters.week >= ws.length ? t('allWeeks') : `${t('week')} ${ws[filters.week].from} – ${ws[filters.week].to}`;
+  };
+  input.addEventListener('input', (e) => {
+    e.stopPropagation();
+    const ws = weeks(range(filters, c.area));
+    const v = Number(input.value);
+    filters.week = v >= ws.length ? null : v;
+    writeUrl(filters);
+    sync();
+    void refresh({ mapOnly: true });
+  });
+  input.addEventListener('change', (e) => e.stopPropagation());
+  play.addEventListener('click', () => {
+    if (playing !== null) { stop(); return; }
+    play.textContent = t('pause'); play.setAttribute('aria-pressed', 'true');
+    const ws = weeks(range(filters, c.area));
+    let i = filters.week === null || filters.week >= ws.length - 1 ? 0 : filters.week + 1;
+    const step = () => {
+      filters.week = i; writeUrl(filters); sync();
+      void refresh({ mapOnly: true }).then(() => {
+        i += 1;
+        if (playing === null) return;
+        if (i >= ws.length) { stop(); return; }
+        playing = window.setTimeout(step, 1200);
+      });
+    };
+    playing = window.setTimeout(step, 0);
+  });
+  const stop = () => {
+    if (playing !== null) window.clearTimeout(playing);
+    playing = null; play.textContent = t('play'); play.setAttribute('aria-pressed', 'false');
+  };
+  sync();
+  (root as HTMLElement & { syncSlider?: () => void }).syncSlider = sync;
+  return el('div', { class: 'slider' }, el('label', { for: 'week' }, t('week')), input, out, play);
+}
+
+function resolutionFor(days: number): number {
+  return days > 1_800 ? 8 : days > 700 ? 9 : 10;
+}
+
+async function refresh(opts: { mapOnly?: boolean } = {}) {
+  const c = ctx;
+  if (!c || !c.map) return;
+  const mine = ++seq;
+  setState('loading');
+  (root as HTMLElement & { syncSlider?: () => void }).syncSlider?.();
+  try {
+    const r = range(filters, c.area);
+    const ws = weeks(r);
+    const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
+    const q = query(filters, c.area, only);
+    const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
+    const heatQ = new URLSearchParams(q); heatQ.set('shape', 'points'); heatQ.set('resolution', String(resolutionFor(days)));
+    const heat = api<GeoJSON.FeatureCollection>(`/areas/${c.area.id}/heatmap?${heatQ}`);
+    const analysis = opts.mapOnly ? null : api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}`);
+    const open = opts.mapOnly ? null : api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=25`);
+    const fc = await heat;
+    if (mine !== seq) return;
+    const total = fc.features.reduce((s, f) => s + Number(f.properties?.count ?? 0), 0);
+    document.getElementById('total-count')!.textContent = total.toLocaleString(lang === 'en' ? 'en-GB' : 'nl-NL');
+    showData(c.map, c.area.id, fc, q.toString(), c.role !== 'ondernemer');
+    if (analysis && open) {
+      const [a, o] = await Promise.all([analysis, open]);
+      if (mine !== seq) return;
+      const box = document.getElementById('analysis')!;
+      replace(box, renderAnalysis(a, (lon, lat) => c.map!.flyTo({ center: [lon, lat], zoom: 17 })), renderOpen(o, c.categories, refresh));
+    }
+    await new Promise<void>((resolve) => {
+      if (c.map!.loaded() && !c.map!.isMoving()) c.map!.once('idle', () => resolve());
+      else c.map!.once('idle', () => resolve());
+      c.map!.triggerRepaint();
+    });
+    if (mine === seq) setState('idle');
+  } catch (e) {
+    if (mine === seq) {
+      setState('error');
+      const box = document.getElementById('analysis');
+      if (box) replace(box, el('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+}
+
+// ------------------------------------------------------------ the meeting view
+
+async function meeting(c: Ctx) {
+  const r = range(filters, c.area);
+  const q = query(filters, c.area);
+  const [a, open, heat] = await Promise.all([
+    api<Analysis>(`/areas/${c.area.id}/analysis?${q}`),
+    api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=20`),
+    api<GeoJSON.FeatureCollection>(`/areas/${c.area.id}/heatmap?${q}&shape=points&resolution=${resolutionFor((Date.parse(r.to) - Date.parse(r.from)) / 86_400_000 + 1)}`),
+  ]);
+  const back = { ...filters, view: 'map' as const };
+  writeUrl(back); const backUrl = location.href; writeUrl(filters);
+  const mapBox = el('div', { id: 'meeting-map', role: 'img', 'aria-label': t('mapLabel') });
+  const catLabel = (code: string) => { const k = c.categories.find((x) => x.code === code); return k ? (lang === 'en' ? k.label_en : k.label_nl) : code; };
+  replace(root, el('article', { class: 'meeting' },
+    el('header', {}, el('h1', {}, `${t('meeting')}: ${c.area.name}`),
+      el('p', {}, `${t('period')}: ${r.from} – ${r.to} · ${t('total')}: ${a.totals.current ?? '–'} ${t('incidents')}`),
+      el('nav', { class: 'no-print' }, el('button', { type: 'button', onclick: () => window.print() }, t('print')), ' ', el('a', { href: backUrl }, t('back')))),
+    el('section', { class: 'm-map' }, mapBox),
+    el('section', { class: 'm-hotspots' }, el('h2', {}, t('hotspots')), hotspotList(a, null)),
+    el('section', { class: 'm-trend' }, el('h2', {}, t('trend')), trendChart(a)),
+    el('section', { class: 'm-themes' }, el('h2', {}, t('analysis')), themeTable(a)),
+    el('section', { class: 'm-open' }, el('h2', {}, t('openItems')),
+      el('ol', {}, ...open.items.map((i) => el('li', {}, `${catLabel(i.category)} · ${label(STATUS, i.status)} · ${new Date(i.occurred_at).toLocaleDateString(lang === 'en' ? 'en-GB' : 'nl-NL')}`))))));
+  const map = createMap(mapBox, c.cfg, c.area, { print: true });
+  map.once('load', () => {
+    showData(map, c.area.id, heat, q.toString(), false);
+    map.once('idle', () => setState('idle'));
+  });
+}
+
+window.addEventListener('unhandledrejection', (e) => console.warn(e.reason));
+boot().catch(fail);

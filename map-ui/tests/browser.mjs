@@ -1,0 +1,281 @@
+// The map UI in Debian's Chromium, driven by playwright-core, against a real
+// `kvo serve --demo` (private PostGIS). Screenshots and the meeting view's PDF
+// are kept in build/artifacts/map-ui/. Run by `./do test`.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { ARTIFACTS, JPEG, idle, launch, startServer } from './harness.mjs';
+
+const EMAIL = 'werkgroep@example.org';
+const PASSWORD = 'demo-werkgroep-2026';
+const XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> Ruit ingegooid';
+
+const server = await startServer();
+const browser = await launch();
+const results = [];
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push([name, 'ok']);
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push([name, 'FAILED']);
+    console.log(`FAIL ${name}\n${e.stack ?? e}`);
+  }
+}
+
+/** Heat-coloured pixels: far from the plain background and saturated (viridis), not the grey or black lines. */
+function isHeat(r, g, b) {
+  const bg = Math.abs(r - 0xee) + Math.abs(g - 0xf0) + Math.abs(b - 0xec);
+  const sat = Math.max(r, g, b) - Math.min(r, g, b);
+  return bg > 90 && sat > 60;
+}
+function heatStats(png, box) {
+  const { width, data } = png;
+  let inside = 0, insideTotal = 0, outside = 0, outsideTotal = 0;
+  for (let y = 0; y < png.height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const heat = isHeat(data[i], data[i + 1], data[i + 2]);
+      const inBox = x >= box.x0 && x <= box.x1 && y >= box.y0 && y <= box.y1;
+      if (inBox) { insideTotal++; if (heat) inside++; } else { outsideTotal++; if (heat) outside++; }
+    }
+  }
+  return { inside: inside / Math.max(1, insideTotal), outside: outside / Math.max(1, outsideTotal), heatPixels: inside + outside };
+}
+function heatAround(png, px, py, r = 6) {
+  let n = 0, heat = 0;
+  for (let y = Math.round(py) - r; y <= Math.round(py) + r; y++) for (let x = Math.round(px) - r; x <= Math.round(px) + r; x++) {
+    if (x < 0 || y < 0 || x >= png.width || y >= png.height) continue;
+    const i = (y * png.width + x) * 4; n++; if (isHeat(png.data[i], png.data[i + 1], png.data[i + 2])) heat++;
+  }
+  return heat / Math.max(1, n);
+}
+
+async function signedIn(context, path = '/') {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  await page.goto(server.url + path);
+  await page.waitForFunction(() => ['signin', 'idle'].includes(document.body.dataset.state));
+  if (await page.evaluate(() => document.body.dataset.state === 'signin')) {
+    await page.getByLabel(/E-mailadres|Email/).fill(EMAIL);
+    await page.getByLabel(/Wachtwoord|Password/).fill(PASSWORD);
+    await page.getByRole('button', { name: /Inloggen|Sign in/ }).click();
+  }
+  return page;
+}
+
+/** A screenshot of the map without the overlays (legend, controls), decoded. */
+async function mapShot(page, name) {
+  const overlays = '.legend, .maplibregl-control-container';
+  await page.evaluate((sel) => document.querySelectorAll(sel).forEach((e) => { e.style.visibility = 'hidden'; }), overlays);
+  const buf = await page.locator('#map').screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  await page.evaluate((sel) => document.querySelectorAll(sel).forEach((e) => { e.style.visibility = ''; }), overlays);
+  return PNG.sync.read(buf);
+}
+
+/** The area's bounding box on screen, relative to #map. */
+async function areaBox(page) {
+  return page.evaluate(async () => {
+    const m = window.kvoMap;
+    const area = new URLSearchParams(location.search).get('area');
+    const a = await (await fetch(`/api/v1/areas/${area}`)).json();
+    const xs = [], ys = [];
+    const walk = (c) => (typeof c[0] === 'number' ? (() => { const p = m.project(c); xs.push(p.x); ys.push(p.y); })() : c.forEach(walk));
+    walk(a.boundary.coordinates);
+    return { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+  });
+}
+
+// A report with a photo and a hostile description, made by a phone.
+const areaLine = server.kvo('area', 'list').split('\n').find((l) => l.includes('Binnenstad'));
+const areaId = areaLine.split(/\s+/)[0];
+const invite = server.kvo('invite', 'create', '--area', areaId, '--role', 'ondernemer', '--uses', '1').split(/\s+/)[0];
+const device = await (await fetch(`${server.url}/api/v1/devices/redeem`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ code: invite, display_name: 'Browsertest' }) })).json();
+const area = await (await fetch(`${server.url}/api/v1/areas/${areaId}`, { headers: { Authorization: `Bearer ${device.token}` } })).json();
+const ring = area.boundary.type === 'Polygon' ? area.boundary.coordinates[0] : area.boundary.coordinates[0][0];
+const centre = ring.slice(0, -1).reduce(([x, y], [a, b], _, all) => [x + a / all.length, y + b / all.length], [0, 0]);
+const xssId = crypto.randomUUID();
+{
+  const res = await fetch(`${server.url}/api/v1/incidents`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${device.token}` },
+    body: JSON.stringify({ id: xssId, area_id: areaId, category: 'vandalisme', location: { lat: centre[1], lon: centre[0], accuracy_m: 5 },
+      occurred_at: new Date(Date.now() - 3_600_000).toISOString(), description: XSS }) });
+  assert.equal(res.status, 201, await res.text());
+  const photo = await fetch(`${server.url}/api/v1/incidents/${xssId}/photos/${crypto.randomUUID()}`, { method: 'PUT',
+    headers: { 'Content-Type': 'image/jpeg', Authorization: `Bearer ${device.token}` }, body: JPEG });
+  assert.ok(photo.status === 201 || photo.status === 200, await photo.text());
+}
+
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL' });
+let page;
+
+await test('sign in, choose the area, and the heatmap is drawn where the data is, with the basemap unreachable', async () => {
+  page = await signedIn(context, `/?area=${areaId}&period=year`);
+  await idle(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.basemap), 'unreachable', 'the basemap was tried and failed');
+  assert.equal(await page.locator('[role=alert]:visible').count(), 0, 'no error on screen');
+  const png = await mapShot(page, '01-map-year');
+  const box = await areaBox(page);
+  const s = heatStats(png, box);
+  console.log(`     heat pixels: ${(s.inside * 100).toFixed(1)} % inside the area's box, ${(s.outside * 100).toFixed(2)} % outside`);
+  assert.ok(s.inside > 0.1, 'the heatmap covers much of the area');
+  assert.ok(s.outside < s.inside / 4, 'and little outside it');
+  // The hottest cell of the server's answer is coloured on screen.
+  const hottest = await page.evaluate(async () => {
+    const q = new URLSearchParams(location.search);
+    const to = new Date().toISOString().slice(0, 10), from = new Date(Date.now() - 364 * 864e5).toISOString().slice(0, 10);
+    const fc = await (await fetch(`/api/v1/areas/${q.get('area')}/heatmap?from=${from}&to=${to}&shape=points&resolution=10`)).json();
+    const top = fc.features.sort((a, b) => b.properties.weight - a.properties.weight)[0];
+    const p = window.kvoMap.project(top.geometry.coordinates);
+    return { x: p.x, y: p.y };
+  });
+  assert.ok(heatAround(png, hottest.x, hottest.y) > 0.8, 'the hottest cell is drawn');
+  const count = Number((await page.locator('#total-count').textContent()).replace(/\D/g, ''));
+  assert.ok(count > 100, `the count shows the year's reports (${count})`);
+});
+
+await test('a filter change changes the counts, the map and the URL', async () => {
+  const before = Number((await page.locator('#total-count').textContent()).replace(/\D/g, ''));
+  const seq = Number(await page.evaluate(() => document.body.dataset.renderSeq));
+  const pngBefore = await mapShot(page, '02-before-filter');
+  await page.getByRole('checkbox', { name: 'Schoon' }).check();
+  await idle(page, seq);
+  const after = Number((await page.locator('#total-count').textContent()).replace(/\D/g, ''));
+  const pngAfter = await mapShot(page, '02-after-filter-schoon');
+  assert.ok(after < before && after > 0, `count ${before} → ${after}`);
+  let changed = 0;
+  for (let i = 0; i < pngBefore.data.length; i += 4) if (Math.abs(pngBefore.data[i] - pngAfter.data[i]) + Math.abs(pngBefore.data[i + 1] - pngAfter.data[i + 1]) > 30) changed++;
+  assert.ok(changed > 500, `the map changed (${changed} pixels)`);
+  assert.match(page.url(), /dimension=schoon/);
+  // The link shows the same: a fresh page from the URL.
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await idle(other);
+  assert.equal(Number((await other.locator('#total-count').textContent()).replace(/\D/g, '')), after);
+  assert.ok(await other.getByRole('checkbox', { name: 'Schoon' }).isChecked());
+  await other.close();
+  await page.getByRole('checkbox', { name: 'Schoon' }).uncheck();
+  await idle(page, seq + 1);
+});
+
+await test('the popup shows the photo, and a hostile description stays text', async () => {
+  const seq = Number(await page.evaluate(() => document.body.dataset.renderSeq));
+  await page.evaluate(([lon, lat]) => window.kvoMap.jumpTo({ center: [lon, lat], zoom: 20 }), centre);
+  await page.waitForFunction(() => window.kvoMap.loaded() && window.kvoMap.queryRenderedFeatures({ layers: ['incidents'] }).length > 0, null, { timeout: 30_000 });
+  const at = await page.evaluate(([lon, lat]) => { const p = window.kvoMap.project([lon, lat]); return { x: p.x, y: p.y }; }, centre);
+  await page.locator('#map canvas').click({ position: at });
+  const popup = page.locator('.maplibregl-popup');
+  await popup.waitFor();
+  await assert.doesNotReject(popup.locator('img').evaluate((img) => img.decode()));
+  assert.ok(await popup.locator('img').evaluate((img) => img.naturalWidth > 0), 'the thumbnail loaded');
+  assert.equal(await popup.locator('.description').textContent(), XSS, 'shown as text');
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'nothing ran');
+  assert.equal(await page.locator('.maplibregl-popup img[src="x"], script:not([src])').count(), 0);
+  await page.locator('#map').screenshot({ path: join(ARTIFACTS, '03-popup.png') });
+  await popup.locator('button.thumb').click();
+  const full = page.locator('dialog.photo img');
+  await full.evaluate((img) => img.decode());
+  assert.ok(await full.evaluate((img) => img.naturalWidth >= 96), 'the full photo');
+  await page.screenshot({ path: join(ARTIFACTS, '04-photo.png') });
+  await page.getByRole('button', { name: 'Sluiten' }).click();
+  void seq;
+});
+
+await test('follow-up: the werkgroep takes an open incident in hand and comments', async () => {
+  await page.locator('.maplibregl-popup button.follow-up').click();
+  const dialog = page.locator('dialog.follow-up-dialog');
+  await dialog.waitFor();
+  await dialog.getByLabel('Reden').fill('Gemeente ingelicht');
+  await dialog.locator('[data-action=take_in_hand]').click();
+  await dialog.locator('h2', { hasText: 'In behandeling' }).waitFor();
+  await dialog.getByLabel('Opmerking plaatsen').fill('<b>niet vet</b>');
+  await dialog.locator('[data-action=comment]').click();
+  await dialog.locator('.comments li', { hasText: '<b>niet vet</b>' }).waitFor();
+  assert.equal(await dialog.locator('.comments b').count(), 0, 'comment text is not HTML');
+  await page.screenshot({ path: join(ARTIFACTS, '05-follow-up.png') });
+  await dialog.getByRole('button', { name: 'Sluiten' }).click();
+  const res = await fetch(`${server.url}/api/v1/incidents/${xssId}`, { headers: { Authorization: `Bearer ${device.token}` } });
+  assert.equal((await res.json()).status, 'in_behandeling');
+});
+
+await test('the analysis panel: hotspots fly to the spot, the hour grid and trend are drawn', async () => {
+  await page.locator('#analysis table.themes').waitFor();
+  assert.ok(await page.locator('#analysis table.grid td').count() === 7 * 24);
+  assert.ok(await page.locator('#analysis svg.trend circle').count() > 10);
+  const hotspot = page.locator('button.hotspot').first();
+  if (await hotspot.count()) {
+    await hotspot.click();
+    await page.waitForFunction(() => window.kvoMap.getZoom() > 16 && !window.kvoMap.isMoving(), null, { timeout: 15_000 });
+  } else {
+    console.log('     (no significant hotspot in the demo year)');
+  }
+  await page.screenshot({ path: join(ARTIFACTS, '06-analysis.png'), fullPage: true });
+});
+
+await test('the meeting view renders and prints to A4 landscape', async () => {
+  const meeting = await context.newPage();
+  await meeting.goto(`${server.url}/?area=${areaId}&period=quarter&view=meeting`);
+  await meeting.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+  assert.match(await meeting.locator('h1').textContent(), /Overlegoverzicht/);
+  assert.ok(await meeting.locator('.m-open li').count() > 0, 'open items');
+  assert.ok(await meeting.locator('.m-trend svg').count() === 1);
+  await meeting.screenshot({ path: join(ARTIFACTS, '07-meeting.png'), fullPage: true });
+  await meeting.emulateMedia({ media: 'print' });
+  assert.equal(await meeting.locator('nav.no-print').isVisible(), false, 'controls are not printed');
+  const pdf = await meeting.pdf({ landscape: true, format: 'A4', printBackground: true, preferCSSPageSize: true });
+  writeFileSync(join(ARTIFACTS, 'meeting.pdf'), pdf);
+  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+  assert.ok(pdf.length > 20_000 && pages >= 1 && pages <= 3, `${pages} pages, ${pdf.length} bytes`);
+  await meeting.close();
+});
+
+await test('English, keyboard and a phone in portrait', async () => {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const p = await signedIn(phone, `/?area=${areaId}&lang=en`);
+  await idle(p);
+  assert.equal(await p.locator('header h1').textContent(), 'KVO reports');
+  await p.keyboard.press('Tab');
+  const focused = await p.evaluate(() => document.activeElement?.tagName);
+  assert.ok(['SELECT', 'A', 'BUTTON', 'INPUT'].includes(focused), `keyboard focus reaches a control (${focused})`);
+  const unlabelled = await p.evaluate(() => [...document.querySelectorAll('input, select, textarea')].filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && e.type !== 'hidden').length);
+  assert.equal(unlabelled, 0, 'every control has a label');
+  await p.screenshot({ path: join(ARTIFACTS, '08-phone-en.png'), fullPage: true });
+  await phone.close();
+});
+
+await test('the server sends a strict Content-Security-Policy and needs the CSRF header', async () => {
+  const res = await fetch(server.url + '/');
+  const csp = res.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self';/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https:;/);
+  const status = await page.evaluate(async () => (await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' })).status);
+  assert.equal(status, 403, 'a cookie without the CSRF header is refused');
+});
+
+await test('the service worker shows a push as a notification', async () => {
+  await context.grantPermissions(['notifications'], { origin: server.url });
+  const swPage = await context.newPage();
+  await swPage.goto(`${server.url}/?area=${areaId}`);
+  await swPage.evaluate(() => navigator.serviceWorker.ready);
+  const cdp = await context.newCDPSession(swPage);
+  const registration = new Promise((ok) => cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => { const r = e.registrations.find((x) => x.scopeURL.startsWith('http://127.0.0.1')); if (r) ok(r.registrationId); }));
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registration;
+  const message = { id: 'a-1', reason: 'urgent', area_id: areaId, incident_id: xssId, category: 'overval', status: 'nieuw', title: 'Spoed: Overval', body: 'Binnenstad', url: `/?incident=${xssId}` };
+  for (let i = 0; i < 2; i++) await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(message) });
+  const shown = await swPage.waitForFunction(async () => {
+    const n = await (await navigator.serviceWorker.ready).getNotifications();
+    return n.length ? n.map((x) => ({ title: x.title, tag: x.tag })) : null;
+  }, null, { timeout: 15_000 }).then((h) => h.jsonValue());
+  assert.deepEqual(shown, [{ title: 'Spoed: Overval', tag: 'a-1' }], 'one notification for a repeated message');
+  await swPage.close();
+});
+
+await browser.close();
+await server.stop();
+const failed = results.filter(([, r]) => r !== 'ok');
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed; screenshots in ${ARTIFACTS}`);
+process.exit(failed.length ? 1 : 0);
