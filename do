@@ -44,14 +44,16 @@ default_data_dir() {
 }
 
 # The map UI: its API types generated from the server's OpenAPI document,
-# then built with Vite into map-ui/dist (served by the server at /).
+# then built with Vite into map-ui/dist (served by the server at /). `npm ci`
+# refuses this lock file (npm 11 leaves other platforms' optional rollup
+# binaries out of it); `npm install` keeps to the locked versions.
 build_map_ui() {
   local kvo=$1
   command -v npm >/dev/null || install_missing nodejs npm
   mkdir -p build
   "$kvo" openapi > build/openapi.json
   say "Kaart bouwen / building the map UI…"
-  (cd map-ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent gen && npm run --silent build) >&2
+  (cd map-ui && npm install --no-audit --no-fund --loglevel=error && npm run --silent gen && npm run --silent build) >&2
 }
 
 # A private Python environment with pytest and Pillow for the binding tests.

@@ -16,6 +16,7 @@ setLang(filters.lang);
 interface Ctx { me: Me; cfg: UiConfig; area: Area; role: string; categories: CategoryInfo[]; map: MlMap | null }
 let ctx: Ctx | null = null;
 let seq = 0;
+let panelSeq = 0;
 let playing: number | null = null;
 
 /** Readiness for people and tests: `data-state` is `loading`, then `idle` once the map has drawn the data. */
@@ -27,9 +28,12 @@ function setState(state: 'loading' | 'idle' | 'error') {
 async function boot() {
   registerServiceWorker();
   setState('loading');
-  const cfg = await api<UiConfig>('/ui-config');
+  performance.mark('kvo-boot');
+  const config = api<UiConfig>('/ui-config');
+  const who = api<Me>('/me');
+  const cfg = await config;
   try {
-    const me = await api<Me>('/me');
+    const me = await who;
     await start(me, cfg);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) signIn(cfg);
@@ -115,7 +119,9 @@ function layout(c: Ctx, choices: Me['memberships']) {
   });
   c.map.on('mouseenter', 'incidents', () => { c.map!.getCanvas().style.cursor = 'pointer'; });
   c.map.on('mouseleave', 'incidents', () => { c.map!.getCanvas().style.cursor = ''; });
-  c.map.once('load', () => { void refresh(); });
+  // The first data is fetched while the map starts.
+  prefetched = heatRequest(c);
+  c.map.once('load', () => { performance.mark('kvo-map-load'); void refresh(); });
   window.addEventListener('popstate', () => { filters = readUrl(); void refresh(); });
 }
 
@@ -226,6 +232,23 @@ function slider(c: Ctx) {
   return el('div', { class: 'slider' }, el('label', { for: 'week' }, t('week')), input, out, play);
 }
 
+let prefetched: { key: string; data: Promise<GeoJSON.FeatureCollection> } | null = null;
+
+/** The heatmap request's path for the current filters (and the slider's week). */
+function heatPath(c: Ctx): string {
+  const ws = weeks(range(filters, c.area));
+  const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
+  const q = query(filters, c.area, only);
+  const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
+  q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days)));
+  return `/areas/${c.area.id}/heatmap?${q}`;
+}
+
+function heatRequest(c: Ctx): { key: string; data: Promise<GeoJSON.FeatureCollection> } {
+  const key = heatPath(c);
+  return { key, data: api<GeoJSON.FeatureCollection>(key) };
+}
+
 function resolutionFor(days: number): number {
   return days > 1_800 ? 8 : days > 700 ? 9 : 10;
 }
@@ -241,27 +264,35 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
     const ws = weeks(r);
     const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
     const q = query(filters, c.area, only);
-    const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
-    const heatQ = new URLSearchParams(q); heatQ.set('shape', 'points'); heatQ.set('resolution', String(resolutionFor(days)));
-    const heat = api<GeoJSON.FeatureCollection>(`/areas/${c.area.id}/heatmap?${heatQ}`);
+    const heat = prefetched && prefetched.key === heatPath(c) ? prefetched.data : heatRequest(c).data;
+    prefetched = null;
     const analysis = opts.mapOnly ? null : api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}`);
     const open = opts.mapOnly ? null : api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=25`);
     const fc = await heat;
+    performance.mark('kvo-heat-data');
     if (mine !== seq) return;
     const total = fc.features.reduce((s, f) => s + Number(f.properties?.count ?? 0), 0);
     document.getElementById('total-count')!.textContent = total.toLocaleString(lang === 'en' ? 'en-GB' : 'nl-NL');
     showData(c.map, c.area.id, fc, q.toString(), c.role !== 'ondernemer');
     if (analysis && open) {
-      const [a, o] = await Promise.all([analysis, open]);
-      if (mine !== seq) return;
-      const box = document.getElementById('analysis')!;
-      replace(box, renderAnalysis(a, (lon, lat) => c.map!.flyTo({ center: [lon, lat], zoom: 17 })), renderOpen(o, c.categories, refresh));
+      // The panels follow when their answers come; the map does not wait for them.
+      const minePanels = ++panelSeq;
+      Promise.all([analysis, open]).then(([a, o]) => {
+        if (minePanels !== panelSeq) return;
+        const box = document.getElementById('analysis')!;
+        replace(box, renderAnalysis(a, (lon, lat) => c.map!.flyTo({ center: [lon, lat], zoom: 17 })), renderOpen(o, c.categories, refresh));
+        document.body.dataset.panels = 'ready';
+      }).catch((e) => {
+        const box = document.getElementById('analysis');
+        if (box) replace(box, el('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e instanceof Error ? e.message : String(e)}`));
+      });
     }
     await new Promise<void>((resolve) => {
       if (c.map!.loaded() && !c.map!.isMoving()) c.map!.once('idle', () => resolve());
       else c.map!.once('idle', () => resolve());
       c.map!.triggerRepaint();
     });
+    performance.mark('kvo-idle');
     if (mine === seq) setState('idle');
   } catch (e) {
     if (mine === seq) {

@@ -161,6 +161,27 @@ await test('a filter change changes the counts, the map and the URL', async () =
   await idle(page, seq + 1);
 });
 
+await test('the week slider shows one week at a time and plays', async () => {
+  const all = Number((await page.locator('#total-count').textContent()).replace(/\D/g, ''));
+  let seq = Number(await page.evaluate(() => document.body.dataset.renderSeq));
+  const slider = page.getByRole('slider', { name: 'Week' });
+  await slider.focus();
+  await page.keyboard.press('Home');
+  seq = await idle(page, seq);
+  const week0 = Number((await page.locator('#total-count').textContent()).replace(/\D/g, ''));
+  assert.ok(week0 < all, `one week (${week0}) is less than the year (${all})`);
+  assert.match(page.url(), /week=0/);
+  assert.match(await page.locator('#week-label').textContent(), /^Week \d{4}-\d{2}-\d{2}/);
+  await page.getByRole('button', { name: 'Afspelen' }).click();
+  await page.waitForFunction(() => /week=2\b/.test(location.search), null, { timeout: 30_000 });
+  await page.getByRole('button', { name: 'Pauze' }).click();
+  await slider.focus();
+  await page.keyboard.press('End');
+  await page.waitForFunction(() => !/week=/.test(location.search));
+  await idle(page, seq);
+  await page.waitForFunction((n) => Number(document.getElementById('total-count').textContent.replace(/\D/g, '')) === n, all);
+});
+
 await test('the popup shows the photo, and a hostile description stays text', async () => {
   const seq = Number(await page.evaluate(() => document.body.dataset.renderSeq));
   await page.evaluate(([lon, lat]) => window.kvoMap.jumpTo({ center: [lon, lat], zoom: 20 }), centre);
