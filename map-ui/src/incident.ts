@@ -17,7 +17,7 @@ export async function incidentPopup(map: MlMap, at: LngLat, id: string, categori
     el('p', { class: 'description' }, inc.description ?? t('noDescription')),
     photo ? el('button', { type: 'button', class: 'thumb', 'aria-label': t('photo'), onclick: () => showPhoto(photo.url) },
       el('img', { src: photo.thumbnail_url, alt: t('photo'), width: 160 })) : null,
-    el('button', { type: 'button', class: 'follow-up', onclick: () => followUp(inc) }, t('history')));
+    el('button', { type: 'button', class: 'follow-up', onclick: () => followUp(inc) }, t('followUp')));
   popup?.remove();
   popup = new Popup({ maxWidth: '280px' }).setLngLat(at).setDOMContent(body).addTo(map);
 }

@@ -122,6 +122,10 @@ function layout(c: Ctx, choices: Me['memberships']) {
   // The first data is fetched while the map starts.
   prefetched = heatRequest(c);
   c.map.once('load', () => { performance.mark('kvo-map-load'); void refresh(); });
+  // Finer cells when zoomed in, coarser when zoomed out.
+  c.map.on('moveend', () => {
+    if (document.body.dataset.heat && heatPath(c) !== document.body.dataset.heat) void refresh({ mapOnly: true });
+  });
   window.addEventListener('popstate', () => { filters = readUrl(); void refresh(); });
 }
 
@@ -240,7 +244,7 @@ function heatPath(c: Ctx): string {
   const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
   const q = query(filters, c.area, only);
   const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
-  q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days)));
+  q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days, c.map?.getZoom())));
   return `/areas/${c.area.id}/heatmap?${q}`;
 }
 
@@ -249,8 +253,12 @@ function heatRequest(c: Ctx): { key: string; data: Promise<GeoJSON.FeatureCollec
   return { key, data: api<GeoJSON.FeatureCollection>(key) };
 }
 
-function resolutionFor(days: number): number {
-  return days > 1_800 ? 8 : days > 700 ? 9 : 10;
+/** The H3 resolution for a period and the map's zoom: about one cell per
+ * 15–40 pixels, and never finer than the server allows for long periods. */
+function resolutionFor(days: number, zoom = 15): number {
+  const byPeriod = days > 1_800 ? 8 : days > 700 ? 9 : 10;
+  const byZoom = zoom < 12.5 ? 8 : zoom < 13.5 ? 9 : 10;
+  return Math.min(byPeriod, byZoom);
 }
 
 async function refresh(opts: { mapOnly?: boolean } = {}) {
@@ -264,6 +272,7 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
     const ws = weeks(r);
     const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
     const q = query(filters, c.area, only);
+    document.body.dataset.heat = heatPath(c); // what the map shows (also for the tests)
     const heat = prefetched && prefetched.key === heatPath(c) ? prefetched.data : heatRequest(c).data;
     prefetched = null;
     const analysis = opts.mapOnly ? null : api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}`);

@@ -14,7 +14,7 @@ const kvo = join(ROOT, 'target/release/kvo');
 const server = await startServer({ kvo, demo: false });
 await server.stop(); // the loader uses the same private cluster, then the server starts again on it
 console.log(`loading one area with ${N.toLocaleString('en')} incidents (COPY, indexes, rollup)…`);
-const env = { ...process.env, KVO_DATA_DIR: join(server.dir, 'data'), KVO_PASSWORD: PASSWORD, RUST_LOG: 'warn' };
+const env = { ...process.env, KVO_DATA_DIR: join(server.dir, 'data'), KVO_PASSWORD: PASSWORD, RUST_LOG: 'error' };
 const area = execFileSync(kvo, ['bench', 'load-area', '--incidents', String(N), '--email', EMAIL], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 const again = await startServer({ kvo, demo: false, env: { KVO_DATA_DIR: join(server.dir, 'data') } });
 
