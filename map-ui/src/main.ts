@@ -31,12 +31,14 @@ async function boot() {
   performance.mark('kvo-boot');
   const config = api<UiConfig>('/ui-config');
   const who = api<Me>('/me');
+  // With the area in the URL (a shared link), fetch it at once too.
+  if (filters.area && /^[0-9a-f-]{36}$/.test(filters.area)) early = areaRequests(filters.area);
   const cfg = await config;
   try {
     const me = await who;
     await start(me, cfg);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) signIn(cfg);
+    if (e instanceof ApiError && e.status === 401) { early = null; signIn(cfg); }
     else fail(e);
   }
 }
@@ -78,16 +80,23 @@ function langButton() {
   } }, t('language'));
 }
 
+let early: { id: string; area: Promise<Area>; cats: Promise<{ categories: CategoryInfo[] }> } | null = null;
+
+function areaRequests(id: string) {
+  const r = { id, area: api<Area>(`/areas/${id}`), cats: api<{ categories: CategoryInfo[] }>(`/areas/${id}/categories`) };
+  r.area.catch(() => {}); r.cats.catch(() => {}); // awaited below, or not needed
+  return r;
+}
+
 async function start(me: Me, cfg: UiConfig) {
   const choices = me.memberships.filter((m) => m.role !== 'ondernemer');
   if (!choices.length) { fail(new Error(t('notAllowed'))); return; }
   const chosen = choices.find((m) => m.area_id === filters.area) ?? choices[0];
   filters.area = chosen.area_id;
   writeUrl(filters);
-  const [area, cats] = await Promise.all([
-    api<Area>(`/areas/${chosen.area_id}`),
-    api<{ categories: CategoryInfo[] }>(`/areas/${chosen.area_id}/categories`),
-  ]);
+  const requests = early?.id === chosen.area_id ? early : areaRequests(chosen.area_id);
+  early = null;
+  const [area, cats] = await Promise.all([requests.area, requests.cats]);
   ctx = { me, cfg, area, role: chosen.role, categories: cats.categories, map: null };
   if (filters.view === 'meeting') await meeting(ctx);
   else layout(ctx, choices);

@@ -15,8 +15,8 @@ use kvo_api::{
     push::{PushMessage, PushReason},
     validate::check_occurred_at,
     wire::{
-        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, IncidentStatus, NewIncident, NewPatrol,
-        RoutePoint, RoutePoints, WireLocation,
+        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, IncidentStatus, NewIncident,
+        NewPatrol, RoutePoint, RoutePoints, WireLocation,
     },
 };
 use rand::Rng;

@@ -80,8 +80,9 @@ impl Default for Config {
             .to_vec(),
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
             push_lease_secs: 120,
-            basemap_url: "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
-                .into(),
+            basemap_url:
+                "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+                    .into(),
             basemap_attribution: "Kaartgegevens © Kadaster (BRT-Achtergrondkaart)".into(),
         }
     }

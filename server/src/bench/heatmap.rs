@@ -584,7 +584,10 @@ pub async fn load_area(pool: &PgPool, n: usize, email: &str, password: &str) -> 
     let today = nl_time::today();
     let specs = create_areas(pool, &mut rng, 1, today).await?;
     let reporter = Uuid::new_v4();
-    sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, 'bench')").bind(reporter).execute(pool).await?;
+    sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, 'bench')")
+        .bind(reporter)
+        .execute(pool)
+        .await?;
     let started = Instant::now();
     load(pool, &specs, reporter, n, Utc::now(), &mut rng).await?;
     create_indexes(pool).await?;
