@@ -6,11 +6,13 @@ import { readUrl, writeUrl, range, weeks, query, type Filters } from './filters'
 import { t, setLang, lang, label, STATUS, THEME, DIMENSION } from './i18n';
 import { createMap, showData, VIRIDIS, STATUS_COLOURS } from './map';
 import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
-import { incidentPopup, openFollowUp } from './incident';
+import { incidentPopup, openFollowUp, openFollowUpById } from './incident';
 import { enableNotifications, registerServiceWorker } from './push';
 
 const root = document.getElementById('app')!;
 let filters: Filters = readUrl();
+/** `?incident=<id>`: the link of a push notification opens that incident. */
+const linkedIncident = new URLSearchParams(location.search).get('incident');
 setLang(filters.lang);
 
 interface Ctx { me: Me; cfg: UiConfig; area: Area; role: string; categories: CategoryInfo[]; map: MlMap | null }
@@ -131,6 +133,7 @@ function layout(c: Ctx, choices: Me['memberships']) {
   // The first data is fetched while the map starts.
   prefetched = heatRequest(c);
   c.map.once('load', () => { performance.mark('kvo-map-load'); void refresh(); });
+  if (linkedIncident && /^[0-9a-f-]{36}$/.test(linkedIncident)) void openFollowUpById(linkedIncident, refresh).catch(fail);
   // Finer cells when zoomed in, coarser when zoomed out.
   c.map.on('moveend', () => {
     if (document.body.dataset.heat && heatPath(c) !== document.body.dataset.heat) void refresh({ mapOnly: true });

@@ -290,6 +290,10 @@ await test('the service worker shows a push as a notification', async () => {
     return n.length ? n.map((x) => ({ title: x.title, tag: x.tag })) : null;
   }, null, { timeout: 15_000 }).then((h) => h.jsonValue());
   assert.deepEqual(shown, [{ title: 'Spoed: Overval', tag: 'a-1' }], 'one notification for a repeated message');
+  // The notification's link opens the incident.
+  await swPage.goto(`${server.url}${message.url}`);
+  await swPage.locator('dialog.follow-up-dialog .description').waitFor();
+  assert.equal(await swPage.locator('dialog.follow-up-dialog .description').textContent(), XSS);
   await swPage.close();
 });
 

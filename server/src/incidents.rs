@@ -91,9 +91,9 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
             _ => e.into(),
         })?;
 
-    if let Some(received_at) = inserted {
-        state.metrics.incident_ingested(true);
-        let possible_duplicates = crate::follow_up::possible_duplicates(
+    // Open reports nearby of the same category, offered on both answers.
+    let duplicates = || {
+        crate::follow_up::possible_duplicates(
             &state.pool,
             req.area_id,
             req.id,
@@ -101,7 +101,10 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
             (loc.lon(), loc.lat()),
             occurred_at,
         )
-        .await;
+    };
+    if let Some(received_at) = inserted {
+        state.metrics.incident_ingested(true);
+        let possible_duplicates = duplicates().await;
         return Ok(Created::New(Incident {
             id: req.id,
             area_id: req.area_id,
@@ -135,15 +138,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
     }
     state.metrics.incident_ingested(false);
     let mut incident = get(&state.pool, p, req.id).await?;
-    incident.possible_duplicates = crate::follow_up::possible_duplicates(
-        &state.pool,
-        req.area_id,
-        req.id,
-        &req.category,
-        (loc.lon(), loc.lat()),
-        occurred_at,
-    )
-    .await;
+    incident.possible_duplicates = duplicates().await;
     Ok(Created::Existing(incident))
 }
 
