@@ -4,7 +4,7 @@ import { api, ApiError, type Analysis, type Area, type CategoryInfo, type Incide
 import { el, replace } from './dom';
 import { readUrl, writeUrl, range, weeks, query, type Filters } from './filters';
 import { t, setLang, lang, label, STATUS, THEME, DIMENSION } from './i18n';
-import { createMap, showData, VIRIDIS, STATUS_COLOURS } from './map';
+import { bounds, createMap, fitZoom, showData, VIRIDIS, STATUS_COLOURS } from './map';
 import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
 import { incidentPopup, openFollowUp, openFollowUpById } from './incident';
 import { enableNotifications, registerServiceWorker } from './push';
@@ -122,7 +122,11 @@ function layout(c: Ctx, choices: Me['memberships']) {
       el('button', { type: 'button', onclick: async () => { await api('/session', { method: 'DELETE' }); location.reload(); } }, t('signOut'))));
   replace(root, header, el('main', {}, side, el('div', { class: 'map-wrap' }, mapBox, legend())));
   side.append(filterForm(c), el('section', { id: 'analysis', 'aria-live': 'polite' }));
+  // The first data is fetched while the map starts.
+  prefetched = heatRequest(c, fitZoom(bounds(c.area.boundary as unknown as GeoJSON.Geometry), mapBox.clientWidth, mapBox.clientHeight));
+  performance.mark('kvo-map-create');
   c.map = createMap(mapBox, c.cfg, c.area);
+  performance.mark('kvo-map-created');
   (window as unknown as { kvoMap: MlMap }).kvoMap = c.map; // for the browser tests and the console
   c.map.on('click', 'incidents', (e) => {
     const id = e.features?.[0]?.properties?.id as string | undefined;
@@ -130,8 +134,6 @@ function layout(c: Ctx, choices: Me['memberships']) {
   });
   c.map.on('mouseenter', 'incidents', () => { c.map!.getCanvas().style.cursor = 'pointer'; });
   c.map.on('mouseleave', 'incidents', () => { c.map!.getCanvas().style.cursor = ''; });
-  // The first data is fetched while the map starts.
-  prefetched = heatRequest(c);
   c.map.once('load', () => { performance.mark('kvo-map-load'); void refresh(); });
   if (linkedIncident && /^[0-9a-f-]{36}$/.test(linkedIncident)) void openFollowUpById(linkedIncident, refresh).catch(fail);
   // Finer cells when zoomed in, coarser when zoomed out.
@@ -251,17 +253,17 @@ function slider(c: Ctx) {
 let prefetched: { key: string; data: Promise<GeoJSON.FeatureCollection> } | null = null;
 
 /** The heatmap request's path for the current filters (and the slider's week). */
-function heatPath(c: Ctx): string {
+function heatPath(c: Ctx, zoom = c.map?.getZoom()): string {
   const ws = weeks(range(filters, c.area));
   const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
   const q = query(filters, c.area, only);
   const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
-  q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days, c.map?.getZoom())));
+  q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days, zoom)));
   return `/areas/${c.area.id}/heatmap?${q}`;
 }
 
-function heatRequest(c: Ctx): { key: string; data: Promise<GeoJSON.FeatureCollection> } {
-  const key = heatPath(c);
+function heatRequest(c: Ctx, zoom?: number): { key: string; data: Promise<GeoJSON.FeatureCollection> } {
+  const key = heatPath(c, zoom ?? c.map?.getZoom());
   return { key, data: api<GeoJSON.FeatureCollection>(key) };
 }
 

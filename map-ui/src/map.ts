@@ -27,6 +27,15 @@ export function bounds(geometry: GeoJSON.Geometry): [[number, number], [number, 
   return [[minX, minY], [maxX, maxY]];
 }
 
+/** The zoom at which the map will show `b` in a `width` × `height` box (with
+ * the padding of `createMap`), before the map exists. */
+export function fitZoom(b: [[number, number], [number, number]], width: number, height: number): number {
+  const merc = (lat: number) => Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360));
+  const zx = Math.log2(((width - 48) * 360) / (256 * Math.max(1e-9, b[1][0] - b[0][0])));
+  const zy = Math.log2(((height - 48) * 2 * Math.PI) / (256 * Math.max(1e-9, merc(b[1][1]) - merc(b[0][1]))));
+  return Math.min(zx, zy);
+}
+
 export function createMap(container: HTMLElement, cfg: UiConfig, area: Area, opts: { print?: boolean } = {}): MlMap {
   const sources: maplibregl.StyleSpecification['sources'] = {};
   const layers: maplibregl.LayerSpecification[] = [
