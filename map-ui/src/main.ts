@@ -310,9 +310,9 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
         if (box) replace(box, el('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e instanceof Error ? e.message : String(e)}`));
       });
     }
+    // Drawn: the map is idle after the new data (a repaint makes sure it gets there).
     await new Promise<void>((resolve) => {
-      if (c.map!.loaded() && !c.map!.isMoving()) c.map!.once('idle', () => resolve());
-      else c.map!.once('idle', () => resolve());
+      c.map!.once('idle', () => resolve());
       c.map!.triggerRepaint();
     });
     performance.mark('kvo-idle');
