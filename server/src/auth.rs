@@ -502,7 +502,10 @@ mod tests {
     #[test]
     fn invite_codes_normalise_typing_mistakes() {
         let code = new_invite_code();
-        assert_eq!(code.len(), "KVO-XXXX-XXXX-XXXX".len());
+        // KVO- and three groups of four characters.
+        let groups: Vec<&str> = code.split('-').collect();
+        assert_eq!(groups[0], "KVO", "{code}");
+        assert_eq!(groups[1..].iter().map(|g| g.chars().count()).collect::<Vec<_>>(), [4, 4, 4], "{code}");
         let typed = code.to_lowercase().replace('-', " ");
         assert_eq!(normalize_invite_code(&typed), normalize_invite_code(&code));
         assert_eq!(normalize_invite_code("kvo-0ab1-..."), normalize_invite_code("KVO-OAB1"));
