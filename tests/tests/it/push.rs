@@ -281,27 +281,9 @@ async fn subscriptions_to_unknown_push_services_or_with_bad_keys_are_refused() {
     assert_eq!(res.json::<Subscription>().await.unwrap().id, first.id);
 }
 
-/// Not a test of its own: the push sender as a separate process, for the
-/// SIGKILL test below, configured through the environment as `kvo serve` is.
-#[tokio::test]
-#[ignore = "started by push_messages_survive_a_sigkill_of_the_sender"]
-async fn push_sender_child() {
-    if std::env::var_os("KVO_PUSH_CHILD").is_none() {
-        return;
-    }
-    let config = kvo_server::config::Config::load(None).unwrap();
-    let db = kvo_server::db::Database::open(&config).await.unwrap();
-    let state = kvo_server::AppState::new(db.pool.clone(), config).unwrap();
-    kvo_server::spawn_workers(&state);
-    // Until killed (or, should the parent die, for two minutes at most).
-    tokio::time::sleep(Duration::from_secs(120)).await;
-}
-
 fn start_sender(app: &TestApp, url: &str) -> std::process::Child {
     let log = std::fs::File::create(app.data_dir.path().join("sender.log")).unwrap();
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["push::push_sender_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("KVO_PUSH_CHILD", "1")
+    std::process::Command::new(env!("CARGO_BIN_EXE_push-sender"))
         .env("DATABASE_URL", url)
         .env("KVO_DATA_DIR", app.data_dir.path())
         .env("KVO_PUSH_HOSTS", "127.0.0.1")
