@@ -39,7 +39,8 @@ export function readUrl(): Filters {
   };
 }
 
-export function writeUrl(f: Filters, push = false): void {
+/** The page's URL for filter state `f`. */
+export function urlFor(f: Filters): string {
   const q = new URLSearchParams();
   if (f.area) q.set('area', f.area);
   q.set('period', f.period);
@@ -51,7 +52,11 @@ export function writeUrl(f: Filters, push = false): void {
   if (f.week !== null) q.set('week', String(f.week));
   if (f.view === 'meeting') q.set('view', 'meeting');
   if (f.lang === 'en') q.set('lang', 'en');
-  const url = `${location.pathname}?${q}`;
+  return `${location.pathname}?${q}`;
+}
+
+export function writeUrl(f: Filters, push = false): void {
+  const url = urlFor(f);
   if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
 }
 

@@ -2,7 +2,7 @@ import './style.css';
 import type { Map as MlMap } from 'maplibre-gl';
 import { api, ApiError, type Analysis, type Area, type CategoryInfo, type IncidentPage, type Me, type UiConfig } from './api';
 import { el, replace } from './dom';
-import { readUrl, writeUrl, range, weeks, query, type Filters } from './filters';
+import { readUrl, writeUrl, urlFor, range, weeks, query, type Filters } from './filters';
 import { t, setLang, lang, label, STATUS, THEME, DIMENSION } from './i18n';
 import { bounds, createMap, fitZoom, showData, VIRIDIS, STATUS_COLOURS } from './map';
 import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
@@ -19,6 +19,8 @@ interface Ctx { me: Me; cfg: UiConfig; area: Area; role: string; categories: Cat
 let ctx: Ctx | null = null;
 let seq = 0;
 let panelSeq = 0;
+/** Brings the week slider in line with the filters (set once the slider exists). */
+let syncSlider: (() => void) | null = null;
 let playing: number | null = null;
 
 /** Readiness for people and tests: `data-state` is `loading`, then `idle` once the map has drawn the data. */
@@ -116,14 +118,15 @@ function layout(c: Ctx, choices: Me['memberships']) {
     el('h1', {}, t('title')),
     choices.length > 1 ? areaSelect : el('span', { class: 'area-name' }, c.area.name),
     el('nav', {},
-      el('a', { href: meetingUrl(), id: 'meeting-link' }, t('meeting')),
+      el('a', { href: urlFor({ ...filters, view: 'meeting', week: null }), id: 'meeting-link' }, t('meeting')),
       el('button', { type: 'button', id: 'notify', onclick: () => enableNotifications(c.area.id) }, t('notifications')),
       langButton(),
       el('button', { type: 'button', onclick: async () => { await api('/session', { method: 'DELETE' }); location.reload(); } }, t('signOut'))));
   replace(root, header, el('main', {}, side, el('div', { class: 'map-wrap' }, mapBox, legend())));
   side.append(filterForm(c), el('section', { id: 'analysis', 'aria-live': 'polite' }));
   // The first data is fetched while the map starts.
-  prefetched = heatRequest(c, fitZoom(bounds(c.area.boundary as unknown as GeoJSON.Geometry), mapBox.clientWidth, mapBox.clientHeight));
+  const first = heatPath(c, fitZoom(bounds(c.area.boundary as unknown as GeoJSON.Geometry), mapBox.clientWidth, mapBox.clientHeight));
+  prefetched = { key: first, data: api<GeoJSON.FeatureCollection>(first) };
   performance.mark('kvo-map-create');
   c.map = createMap(mapBox, c.cfg, c.area);
   performance.mark('kvo-map-created');
@@ -141,12 +144,6 @@ function layout(c: Ctx, choices: Me['memberships']) {
     if (document.body.dataset.heat && heatPath(c) !== document.body.dataset.heat) void refresh({ mapOnly: true });
   });
   window.addEventListener('popstate', () => { filters = readUrl(); void refresh(); });
-}
-
-function meetingUrl() {
-  const f = { ...filters, view: 'meeting' as const, week: null };
-  writeUrl(f); const url = location.href; writeUrl(filters);
-  return url;
 }
 
 function legend() {
@@ -246,25 +243,25 @@ function slider(c: Ctx) {
     playing = null; play.textContent = t('play'); play.setAttribute('aria-pressed', 'false');
   };
   sync();
-  (root as HTMLElement & { syncSlider?: () => void }).syncSlider = sync;
+  syncSlider = sync;
   return el('div', { class: 'slider' }, el('label', { for: 'week' }, t('week')), input, out, play);
 }
 
 let prefetched: { key: string; data: Promise<GeoJSON.FeatureCollection> } | null = null;
 
-/** The heatmap request's path for the current filters (and the slider's week). */
-function heatPath(c: Ctx, zoom = c.map?.getZoom()): string {
+/** The filter query of what the map shows: the filters, and the slider's week if one is chosen. */
+function shownQuery(c: Ctx): URLSearchParams {
   const ws = weeks(range(filters, c.area));
   const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
-  const q = query(filters, c.area, only);
+  return query(filters, c.area, only);
+}
+
+/** The heatmap request's path for what the map shows, at `zoom`. */
+function heatPath(c: Ctx, zoom = c.map?.getZoom()): string {
+  const q = shownQuery(c);
   const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
   q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days, zoom)));
   return `/areas/${c.area.id}/heatmap?${q}`;
-}
-
-function heatRequest(c: Ctx, zoom?: number): { key: string; data: Promise<GeoJSON.FeatureCollection> } {
-  const key = heatPath(c, zoom ?? c.map?.getZoom());
-  return { key, data: api<GeoJSON.FeatureCollection>(key) };
 }
 
 /** The H3 resolution for a period and the map's zoom: about one cell per
@@ -280,14 +277,14 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
   if (!c || !c.map) return;
   const mine = ++seq;
   setState('loading');
-  (root as HTMLElement & { syncSlider?: () => void }).syncSlider?.();
+  syncSlider?.();
+  // The meeting view of what is shown now.
+  document.getElementById('meeting-link')?.setAttribute('href', urlFor({ ...filters, view: 'meeting', week: null }));
   try {
-    const r = range(filters, c.area);
-    const ws = weeks(r);
-    const only = filters.week !== null && filters.week < ws.length ? ws[filters.week] : undefined;
-    const q = query(filters, c.area, only);
-    document.body.dataset.heat = heatPath(c); // what the map shows (also for the tests)
-    const heat = prefetched && prefetched.key === heatPath(c) ? prefetched.data : heatRequest(c).data;
+    const q = shownQuery(c);
+    const path = heatPath(c);
+    document.body.dataset.heat = path; // what the map shows (also for the tests)
+    const heat = prefetched && prefetched.key === path ? prefetched.data : api<GeoJSON.FeatureCollection>(path);
     prefetched = null;
     const analysis = opts.mapOnly ? null : api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}`);
     const open = opts.mapOnly ? null : api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=25`);
@@ -336,8 +333,7 @@ async function meeting(c: Ctx) {
     api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=20`),
     api<GeoJSON.FeatureCollection>(`/areas/${c.area.id}/heatmap?${q}&shape=points&resolution=${resolutionFor((Date.parse(r.to) - Date.parse(r.from)) / 86_400_000 + 1)}`),
   ]);
-  const back = { ...filters, view: 'map' as const };
-  writeUrl(back); const backUrl = location.href; writeUrl(filters);
+  const backUrl = urlFor({ ...filters, view: 'map' });
   const mapBox = el('div', { id: 'meeting-map', role: 'img', 'aria-label': t('mapLabel') });
   const catLabel = (code: string) => { const k = c.categories.find((x) => x.code === code); return k ? (lang === 'en' ? k.label_en : k.label_nl) : code; };
   replace(root, el('article', { class: 'meeting' },

@@ -148,6 +148,7 @@ await test('a filter change changes the counts, the map and the URL', async () =
   for (let i = 0; i < pngBefore.data.length; i += 4) if (Math.abs(pngBefore.data[i] - pngAfter.data[i]) + Math.abs(pngBefore.data[i + 1] - pngAfter.data[i + 1]) > 30) changed++;
   assert.ok(changed > 500, `the map changed (${changed} pixels)`);
   assert.match(page.url(), /dimension=schoon/);
+  assert.match(await page.locator('#meeting-link').getAttribute('href'), /dimension=schoon.*view=meeting/, 'the meeting view of what is shown');
   // The link shows the same: a fresh page from the URL.
   const other = await context.newPage();
   await other.goto(page.url());

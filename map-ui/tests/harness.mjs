@@ -18,9 +18,14 @@ async function freePort() {
   return new Promise((ok) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); }); });
 }
 
-export async function startServer({ kvo = join(ROOT, 'target/debug/kvo'), basemap, env = {}, demo = true } = {}) {
+/** A fresh directory the private cluster can use (it runs as postgres when we are root). */
+export function tempDir() {
   const dir = mkdtempSync(join(tmpdir(), 'kvo-map-'));
-  chmodSync(dir, 0o755); // the private cluster runs as postgres when we are root
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export async function startServer({ kvo = join(ROOT, 'target/debug/kvo'), basemap, env = {}, demo = true, dir = tempDir() } = {}) {
   const port = await freePort();
   // No basemap is reachable in the tests: a closed port on loopback.
   const closed = await freePort();
