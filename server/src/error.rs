@@ -81,6 +81,11 @@ struct Texts {
 }
 
 impl AppError {
+    /// A 400 that names the request field at fault, in Dutch and English.
+    pub fn bad_request(field: &'static str, nl: impl Into<String>, en: impl Into<String>) -> AppError {
+        AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
+    }
+
     /// The HTTP status, decided here and nowhere else.
     pub fn status(&self) -> StatusCode {
         match self {

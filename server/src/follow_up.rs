@@ -100,18 +100,18 @@ fn text(field: &'static str, raw: Option<&str>, max: usize) -> AppResult<Option<
         return Ok(None);
     };
     if t.chars().count() > max {
-        return Err(AppError::BadRequest {
-            field: Some(field),
-            nl: format!("{field} mag hoogstens {max} tekens lang zijn"),
-            en: format!("{field} may be at most {max} characters long"),
-        });
+        return Err(AppError::bad_request(
+            field,
+            format!("{field} mag hoogstens {max} tekens lang zijn"),
+            format!("{field} may be at most {max} characters long"),
+        ));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::BadRequest {
-            field: Some(field),
-            nl: format!("{field} bevat stuurtekens"),
-            en: format!("{field} contains control characters"),
-        });
+        return Err(AppError::bad_request(
+            field,
+            format!("{field} bevat stuurtekens"),
+            format!("{field} contains control characters"),
+        ));
     }
     Ok(Some(t.to_string()))
 }
@@ -153,11 +153,11 @@ pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusCh
         IncidentStatus::Afgewezen => Action::Reject,
         IncidentStatus::Heropend => Action::Reopen,
         IncidentStatus::Nieuw => {
-            return Err(AppError::BadRequest {
-                field: Some("status"),
-                nl: "een melding kan niet terug naar ‘nieuw’; heropen haar".into(),
-                en: "a report cannot go back to `nieuw`; reopen it".into(),
-            });
+            return Err(AppError::bad_request(
+                "status",
+                "een melding kan niet terug naar ‘nieuw’; heropen haar",
+                "a report cannot go back to `nieuw`; reopen it",
+            ));
         }
     };
     let to = check(&a, &inc, action)?.expect("status actions change the status");
@@ -182,11 +182,11 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> 
     if let Some(due) = req.due_date
         && due < crate::nl_time::today()
     {
-        return Err(AppError::BadRequest {
-            field: Some("due_date"),
-            nl: "de streefdatum ligt in het verleden".into(),
-            en: "the due date lies in the past".into(),
-        });
+        return Err(AppError::bad_request(
+            "due_date",
+            "de streefdatum ligt in het verleden",
+            "the due date lies in the past",
+        ));
     }
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
@@ -210,10 +210,8 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> 
 /// `POST /incidents/{id}/comments`
 pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) -> AppResult<FollowUp> {
     let a = locate(pool, p, id).await?;
-    let body = text("body", Some(&req.body), 2_000)?.ok_or_else(|| AppError::BadRequest {
-        field: Some("body"),
-        nl: "een reactie mag niet leeg zijn".into(),
-        en: "a comment may not be empty".into(),
+    let body = text("body", Some(&req.body), 2_000)?.ok_or_else(|| {
+        AppError::bad_request("body", "een reactie mag niet leeg zijn", "a comment may not be empty")
     })?;
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
@@ -240,13 +238,11 @@ pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Ap
         Some(eur) => {
             let cents = (eur * 100.0).round();
             if !eur.is_finite() || !(0.0..=1e9).contains(&eur) || (eur * 100.0 - cents).abs() > 1e-6 {
-                return Err(AppError::BadRequest {
-                    field: Some("damage_eur"),
-                    nl: "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen"
-                        .into(),
-                    en: "the damage is an amount in euros from 0 to 1 billion, with at most two decimals"
-                        .into(),
-                });
+                return Err(AppError::bad_request(
+                    "damage_eur",
+                    "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
+                    "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",
+                ));
             }
             Some(cents as i64)
         }
@@ -285,11 +281,11 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> AppRes
     let a = locate(pool, p, id).await?;
     let reason = text("reason", req.reason.as_deref(), 1_000)?;
     if req.into == id {
-        return Err(AppError::BadRequest {
-            field: Some("into"),
-            nl: "een melding kan niet met zichzelf worden samengevoegd".into(),
-            en: "a report cannot be merged into itself".into(),
-        });
+        return Err(AppError::bad_request(
+            "into",
+            "een melding kan niet met zichzelf worden samengevoegd",
+            "a report cannot be merged into itself",
+        ));
     }
     // May this person merge this report at all? (Before looking at the target,
     // which they may not be able to see.)

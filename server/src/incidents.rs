@@ -245,13 +245,13 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-fn bad(field: &'static str, nl: &str, en: &str) -> AppError {
-    AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
-}
-
 fn parse_bbox(raw: &str) -> AppResult<[f64; 4]> {
     let err = || {
-        bad("bbox", "bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat")
+        AppError::bad_request(
+            "bbox",
+            "bbox moet minLon,minLat,maxLon,maxLat zijn",
+            "bbox must be minLon,minLat,maxLon,maxLat",
+        )
     };
     let v: Vec<f64> =
         raw.split(',').map(|s| s.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| err())?;
@@ -277,7 +277,7 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
 }
 
 fn decode_cursor(raw: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
-    let err = || bad("cursor", "ongeldige cursor", "invalid cursor");
+    let err = || AppError::bad_request("cursor", "ongeldige cursor", "invalid cursor");
     let (ts, id) = raw.split_once('_').ok_or_else(err)?;
     let at = DateTime::from_timestamp_micros(ts.parse().map_err(|_| err())?).ok_or_else(err)?;
     Ok((at, Uuid::parse_str(id).map_err(|_| err())?))
@@ -288,12 +288,20 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<Inc
     let vis = Visibility::of(p, q.area_id, q.mine.unwrap_or(false))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(bad("limit", "limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500"));
+        return Err(AppError::bad_request(
+            "limit",
+            "limit moet tussen 1 en 500 liggen",
+            "limit must be between 1 and 500",
+        ));
     }
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let statuses = parse_list(&q.status);
     if let Some(s) = statuses.iter().flatten().find(|s| IncidentStatus::from_code(s).is_none()) {
-        return Err(bad("status", &format!("onbekende status `{s}`"), &format!("unknown status `{s}`")));
+        return Err(AppError::bad_request(
+            "status",
+            format!("onbekende status `{s}`"),
+            format!("unknown status `{s}`"),
+        ));
     }
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

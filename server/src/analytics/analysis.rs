@@ -18,8 +18,13 @@ use kvo_api::{
 };
 use uuid::Uuid;
 
-use super::{Filter, bad, cells, check_period, filter_params, hotspots, privacy::Disclosure, rollup};
-use crate::{areas::AreaIndex, auth::AreaAccess, error::AppResult, state::AppState};
+use super::{Filter, cells, check_period, filter_params, hotspots, privacy::Disclosure, rollup};
+use crate::{
+    areas::AreaIndex,
+    auth::AreaAccess,
+    error::{AppError, AppResult},
+    state::AppState,
+};
 
 filter_params! {
     /// The period, its comparison and the filters of the analysis.
@@ -45,7 +50,7 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
     let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
     let res = cells::resolution(q.resolution, 10)?;
     if u8::from(res) < 8 {
-        return Err(bad(
+        return Err(AppError::bad_request(
             "resolution",
             "kies voor hotspots resolutie 8 t/m 11",
             "choose resolution 8 to 11 for hotspots",
@@ -234,7 +239,7 @@ fn comparison(
     let (kind, cmp) = match q.compare.as_deref() {
         None | Some("previous") => {
             if q.baseline_from.is_some() || q.baseline_to.is_some() {
-                return Err(bad(
+                return Err(AppError::bad_request(
                     "compare",
                     "baseline_from en baseline_to horen bij compare=baseline",
                     "baseline_from and baseline_to need compare=baseline",
@@ -247,14 +252,14 @@ fn comparison(
                 (Some(from), Some(to), _) => (from, to),
                 (None, None, Some(b)) => b,
                 (None, None, None) => {
-                    return Err(bad(
+                    return Err(AppError::bad_request(
                         "compare",
                         "dit gebied heeft geen nul-meting; geef baseline_from en baseline_to op",
                         "this area has no baseline (nul-meting); give baseline_from and baseline_to",
                     ));
                 }
                 _ => {
-                    return Err(bad(
+                    return Err(AppError::bad_request(
                         "baseline_from",
                         "geef zowel baseline_from als baseline_to op",
                         "give both baseline_from and baseline_to",
@@ -264,7 +269,7 @@ fn comparison(
             (ComparisonKind::Baseline, check_period(from, to, "baseline_from")?)
         }
         Some(_) => {
-            return Err(bad(
+            return Err(AppError::bad_request(
                 "compare",
                 "compare moet previous of baseline zijn",
                 "compare must be previous or baseline",
@@ -272,14 +277,14 @@ fn comparison(
         }
     };
     if cmp.0 < f.until && f.from < cmp.1 {
-        return Err(bad(
+        return Err(AppError::bad_request(
             "baseline_from",
             "de vergelijkingsperiode overlapt de periode",
             "the comparison period overlaps the period",
         ));
     }
     if cmp.0 < NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date") {
-        return Err(bad(
+        return Err(AppError::bad_request(
             "from",
             "de vergelijkingsperiode ligt voor 2000",
             "the comparison period lies before 2000",

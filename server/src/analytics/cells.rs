@@ -3,7 +3,7 @@
 
 use h3o::{CellIndex, LatLng, Resolution};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// The resolution stored with every incident (about 25 m edge, 0.2 ha).
 pub const FINEST: Resolution = Resolution::Eleven;
@@ -25,7 +25,7 @@ pub fn from_db(cell: i64) -> Option<CellIndex> {
 pub fn resolution(raw: Option<u8>, default: u8) -> AppResult<Resolution> {
     let r = raw.unwrap_or(default);
     if !LEVELS.contains(&r) {
-        return Err(super::bad(
+        return Err(AppError::bad_request(
             "resolution",
             format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
             format!(

@@ -6,8 +6,12 @@ use geojson::{Feature, FeatureCollection, Geometry, GeometryValue, JsonObject};
 use h3o::Resolution;
 use serde_json::json;
 
-use super::{Filter, bad, cells, filter_params, privacy::Disclosure, rollup};
-use crate::{auth::AreaAccess, error::AppResult, state::AppState};
+use super::{Filter, cells, filter_params, privacy::Disclosure, rollup};
+use crate::{
+    auth::AreaAccess,
+    error::{AppError, AppResult},
+    state::AppState,
+};
 
 filter_params! {
     /// Filters and form of the heatmap.
@@ -34,7 +38,7 @@ pub fn check_cost(res: Resolution, f: &Filter) -> AppResult<()> {
     let max = max_days(res);
     if f.days() > max {
         let years = max / 365;
-        return Err(bad(
+        return Err(AppError::bad_request(
             "resolution",
             format!(
                 "resolutie {} kan hoogstens {years} jaar tonen; kies een grovere resolutie of een kortere periode",
@@ -58,7 +62,11 @@ pub async fn build(state: &AppState, access: &AreaAccess, q: &HeatmapParams) -> 
         None | Some("cells") => false,
         Some("points") => true,
         Some(_) => {
-            return Err(bad("shape", "shape moet cells of points zijn", "shape must be cells or points"));
+            return Err(AppError::bad_request(
+                "shape",
+                "shape moet cells of points zijn",
+                "shape must be cells or points",
+            ));
         }
     };
     check_cost(res, &filter)?;

@@ -90,10 +90,6 @@ pub struct Filter {
     pub statuses: Option<Vec<String>>,
 }
 
-pub(crate) fn bad(field: &'static str, nl: impl Into<String>, en: impl Into<String>) -> AppError {
-    AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
-}
-
 fn split(raw: Option<&str>) -> Option<Vec<&str>> {
     raw.map(|s| s.split(',').map(str::trim).filter(|c| !c.is_empty()).collect())
 }
@@ -117,7 +113,7 @@ impl Filter {
         if let Some(codes) = split(raw.category) {
             if let Some(unknown) = codes.iter().find(|c| area.category(c).is_none()) {
                 let shown: String = unknown.chars().take(40).collect();
-                return Err(bad(
+                return Err(AppError::bad_request(
                     "category",
                     format!("onbekende categorie `{shown}` in dit gebied"),
                     format!("unknown category `{shown}` in this area"),
@@ -131,7 +127,11 @@ impl Filter {
                 .map(|t| {
                     Theme::from_code(t).ok_or_else(|| {
                         let t: String = t.chars().take(40).collect();
-                        bad("theme", format!("onbekend thema `{t}`"), format!("unknown theme `{t}`"))
+                        AppError::bad_request(
+                            "theme",
+                            format!("onbekend thema `{t}`"),
+                            format!("unknown theme `{t}`"),
+                        )
                     })
                 })
                 .collect::<AppResult<Vec<_>>>()?;
@@ -143,7 +143,7 @@ impl Filter {
                 .map(|d| {
                     Dimension::from_code(d).ok_or_else(|| {
                         let d: String = d.chars().take(40).collect();
-                        bad(
+                        AppError::bad_request(
                             "dimension",
                             format!("onbekende dimensie `{d}` (schoon, heel of veilig)"),
                             format!("unknown dimension `{d}` (schoon, heel or veilig)"),
@@ -158,7 +158,7 @@ impl Filter {
             Some(list) => {
                 if let Some(s) = list.iter().find(|s| IncidentStatus::from_code(s).is_none()) {
                     let s: String = s.chars().take(40).collect();
-                    return Err(bad(
+                    return Err(AppError::bad_request(
                         "status",
                         format!("onbekende status `{s}`"),
                         format!("unknown status `{s}`"),
@@ -221,14 +221,26 @@ pub fn check_period(
     let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
     let latest = NaiveDate::from_ymd_opt(2100, 1, 1).expect("valid date");
     if from > to {
-        return Err(bad(field, "de periode begint na het einde", "the period starts after it ends"));
+        return Err(AppError::bad_request(
+            field,
+            "de periode begint na het einde",
+            "the period starts after it ends",
+        ));
     }
     if from < earliest || to >= latest {
-        return Err(bad(field, "de periode ligt buiten 2000–2099", "the period lies outside 2000–2099"));
+        return Err(AppError::bad_request(
+            field,
+            "de periode ligt buiten 2000–2099",
+            "the period lies outside 2000–2099",
+        ));
     }
     let until = to + Duration::days(1);
     if (until - from).num_days() > MAX_PERIOD_DAYS {
-        return Err(bad(field, "de periode is langer dan tien jaar", "the period is longer than ten years"));
+        return Err(AppError::bad_request(
+            field,
+            "de periode is langer dan tien jaar",
+            "the period is longer than ten years",
+        ));
     }
     Ok((from, until))
 }

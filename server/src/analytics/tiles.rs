@@ -16,8 +16,12 @@ use std::{
 use h3o::Resolution;
 use sha2::{Digest, Sha256};
 
-use super::{Filter, FilterParams, bad, cells, privacy::Disclosure, rollup};
-use crate::{auth::AreaAccess, error::AppResult, state::AppState};
+use super::{Filter, FilterParams, cells, privacy::Disclosure, rollup};
+use crate::{
+    auth::AreaAccess,
+    error::{AppError, AppResult},
+    state::AppState,
+};
 
 /// The deepest zoom served (MapLibre overzooms beyond it).
 pub const MAX_ZOOM: u8 = 22;
@@ -59,7 +63,7 @@ pub fn tile_bounds(z: u8, x: u32, y: u32) -> [f64; 4] {
 /// Checks the tile address.
 pub fn check_address(z: u8, x: u32, y: u32) -> AppResult<()> {
     if z > MAX_ZOOM {
-        return Err(bad(
+        return Err(AppError::bad_request(
             "z",
             format!("zoomniveau {z} bestaat niet; het hoogste is {MAX_ZOOM}"),
             format!("zoom level {z} does not exist; the highest is {MAX_ZOOM}"),
@@ -67,7 +71,7 @@ pub fn check_address(z: u8, x: u32, y: u32) -> AppResult<()> {
     }
     let n = 1u64 << z;
     if u64::from(x) >= n || u64::from(y) >= n {
-        return Err(bad(
+        return Err(AppError::bad_request(
             "x",
             "deze tegel bestaat niet op dit zoomniveau",
             "this tile does not exist at this zoom level",
@@ -107,7 +111,7 @@ pub async fn tile(
     };
     if bytes.len() > MAX_TILE_BYTES {
         // Cannot happen with MAX_POINTS; refuse rather than send a huge tile.
-        return Err(crate::error::AppError::Internal(anyhow::anyhow!("tile of {} bytes", bytes.len())));
+        return Err(AppError::Internal(anyhow::anyhow!("tile of {} bytes", bytes.len())));
     }
     let etag =
         format!("\"{}\"", &hex::encode(Sha256::digest(format!("{key}#{}.{}", version.0, version.1)))[..32]);

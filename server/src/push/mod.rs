@@ -73,15 +73,12 @@ impl Vapid {
     }
 }
 
-fn bad(field: &'static str, nl: &str, en: &str) -> AppError {
-    AppError::BadRequest { field: Some(field), nl: nl.into(), en: en.into() }
-}
-
 /// Checks a subscription: an endpoint at an allowed push service, and keys
 /// that decode to a P-256 point and a 16-byte secret.
 fn check(cfg: &Config, s: &NewSubscription) -> AppResult<()> {
-    let url = reqwest::Url::parse(&s.endpoint)
-        .map_err(|_| bad("endpoint", "endpoint is geen geldige URL", "endpoint is not a valid URL"))?;
+    let url = reqwest::Url::parse(&s.endpoint).map_err(|_| {
+        AppError::bad_request("endpoint", "endpoint is geen geldige URL", "endpoint is not a valid URL")
+    })?;
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
     let listed = cfg.push_hosts.iter().any(|h| match h.strip_prefix('.') {
         Some(suffix) => host.ends_with(&format!(".{suffix}")),
@@ -90,7 +87,7 @@ fn check(cfg: &Config, s: &NewSubscription) -> AppResult<()> {
     let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
     if !listed || !scheme_ok || s.endpoint.len() > 2000 {
-        return Err(bad(
+        return Err(AppError::bad_request(
             "endpoint",
             "dit is geen pushdienst die deze server kent",
             "this is not a push service this server knows",
@@ -98,11 +95,15 @@ fn check(cfg: &Config, s: &NewSubscription) -> AppResult<()> {
     }
     let p256dh = B64.decode(s.keys.p256dh.trim_end_matches('=')).unwrap_or_default();
     if p256dh.len() != 65 || p256dh[0] != 4 {
-        return Err(bad("keys.p256dh", "p256dh is geen P-256-sleutel", "p256dh is not a P-256 key"));
+        return Err(AppError::bad_request(
+            "keys.p256dh",
+            "p256dh is geen P-256-sleutel",
+            "p256dh is not a P-256 key",
+        ));
     }
     let auth = B64.decode(s.keys.auth.trim_end_matches('=')).unwrap_or_default();
     if auth.len() != 16 {
-        return Err(bad("keys.auth", "auth moet 16 bytes zijn", "auth must be 16 bytes"));
+        return Err(AppError::bad_request("keys.auth", "auth moet 16 bytes zijn", "auth must be 16 bytes"));
     }
     Ok(())
 }
@@ -186,11 +187,11 @@ pub async fn set_preferences(
     }
     let area = state.areas.get(&state.pool, a.area_id).await?;
     if let Some(unknown) = prefs.new_categories.iter().find(|c| area.category(c).is_none()) {
-        return Err(AppError::BadRequest {
-            field: Some("new_categories"),
-            nl: format!("onbekende categorie `{}`", unknown.chars().take(40).collect::<String>()),
-            en: format!("unknown category `{}`", unknown.chars().take(40).collect::<String>()),
-        });
+        return Err(AppError::bad_request(
+            "new_categories",
+            format!("onbekende categorie `{}`", unknown.chars().take(40).collect::<String>()),
+            format!("unknown category `{}`", unknown.chars().take(40).collect::<String>()),
+        ));
     }
     sqlx::query(
         "INSERT INTO push_preferences (area_id, person_id, new_categories, urgent, own_status, on_duty)
