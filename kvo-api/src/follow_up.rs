@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Role, wire::IncidentStatus};
+use crate::{Role, status::IncidentStatus};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;

@@ -10,6 +10,7 @@ pub mod category;
 pub mod follow_up;
 pub mod push;
 pub mod role;
+pub mod status;
 pub mod validate;
 pub mod wire;
 

@@ -4,9 +4,9 @@
 //! spatial query.
 
 use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    collections::HashSet,
+    sync::{Arc, OnceLock},
+    time::Duration,
 };
 
 use anyhow::{Context, bail};
@@ -23,7 +23,10 @@ use kvo_api::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    cache::Cache,
+    error::{Error, Result},
+};
 
 /// How long an area's index is trusted before it is reloaded. Areas, zones
 /// and categories change rarely and from the `kvo` tool (another process), so
@@ -171,7 +174,7 @@ pub async fn set_category_enabled(
 }
 
 /// Reads an area with its zones.
-pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
+pub async fn get_area(pool: &PgPool, area_id: Uuid) -> Result<Area> {
     type Row = (String, String, Option<String>, String, Option<NaiveDate>, Option<NaiveDate>);
     let row: Option<Row> = sqlx::query_as(
         "SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7), baseline_from, baseline_to
@@ -180,7 +183,7 @@ pub async fn get_area(pool: &PgPool, area_id: Uuid) -> AppResult<Area> {
     .bind(area_id)
     .fetch_optional(pool)
     .await?;
-    let (name, kind, municipality, boundary, baseline_from, baseline_to) = row.ok_or(AppError::NotFound)?;
+    let (name, kind, municipality, boundary, baseline_from, baseline_to) = row.ok_or(Error::NotFound)?;
     let zones: Vec<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom, 7) FROM zones WHERE area_id = $1 ORDER BY name")
             .bind(area_id)
@@ -226,7 +229,7 @@ pub async fn set_baseline(
 }
 
 /// The enabled categories of an area, in display order.
-pub async fn categories(pool: &PgPool, area_id: Uuid) -> AppResult<CategoryList> {
+pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
     type Row = (String, String, String, Option<String>, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT code, label_nl, label_en, theme, dimension FROM categories
@@ -362,32 +365,33 @@ fn distance_m(mp: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
 }
 
 /// Area indexes by id, loaded on demand and refreshed after [`INDEX_TTL`].
-#[derive(Default)]
-pub struct AreaCache {
-    entries: Mutex<HashMap<Uuid, (Instant, Arc<AreaIndex>)>>,
+pub struct AreaCache(Cache<Uuid, Arc<AreaIndex>>);
+
+impl Default for AreaCache {
+    fn default() -> Self {
+        AreaCache(Cache::with_ttl(INDEX_TTL, 10_000))
+    }
 }
 
 impl AreaCache {
     /// The index of `area_id`, from memory or freshly loaded.
-    pub async fn get(&self, pool: &PgPool, area_id: Uuid) -> AppResult<Arc<AreaIndex>> {
-        if let Some((t, idx)) = self.entries.lock().expect("area cache poisoned").get(&area_id)
-            && t.elapsed() < INDEX_TTL
-        {
-            return Ok(idx.clone());
+    pub async fn get(&self, pool: &PgPool, area_id: Uuid) -> Result<Arc<AreaIndex>> {
+        if let Some(idx) = self.0.get(&area_id) {
+            return Ok(idx);
         }
         let idx = Arc::new(load_index(pool, area_id).await?);
-        self.entries.lock().expect("area cache poisoned").insert(area_id, (Instant::now(), idx.clone()));
+        self.0.put(area_id, idx.clone());
         Ok(idx)
     }
 }
 
-async fn load_index(pool: &PgPool, area_id: Uuid) -> AppResult<AreaIndex> {
+async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
     let boundary: Option<String> =
         sqlx::query_scalar("SELECT ST_AsGeoJSON(boundary) FROM areas WHERE id = $1")
             .bind(area_id)
             .fetch_optional(pool)
             .await?;
-    let boundary = parse_polygon_geojson(&boundary.ok_or(AppError::NotFound)?)?;
+    let boundary = parse_polygon_geojson(&boundary.ok_or(Error::NotFound)?)?;
     let zone_rows: Vec<(Uuid, String, String)> =
         sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name")
             .bind(area_id)

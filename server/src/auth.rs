@@ -2,20 +2,12 @@
 //! partners), invites, passwords, and the one place where area isolation is
 //! enforced ([`Principal::access`]).
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-};
-use axum::{
-    extract::FromRequestParts,
-    http::{Method, header, request::Parts},
 };
 use chrono::{DateTime, Utc};
 use kvo_api::{
@@ -28,16 +20,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    error::{AppError, AppResult},
-    state::AppState,
+    cache::Cache,
+    error::{Error, Invalid, Result},
 };
 
-/// Name of the web session cookie.
-pub const SESSION_COOKIE: &str = "kvo_session";
-/// Header a cookie-authenticated client must send on state-changing requests.
-/// A cross-site form cannot set it, and a cross-site script would need a CORS
-/// pre-flight that this server never grants.
-pub const CSRF_HEADER: &str = "x-kvo-csrf";
 /// How long a web session lasts.
 pub const SESSION_TTL: chrono::Duration = chrono::Duration::days(14);
 /// How long a resolved token is trusted from memory before it is looked up again.
@@ -133,12 +119,12 @@ pub struct AreaAccess {
 impl Principal {
     /// The one place area isolation is enforced: a person with no membership in
     /// `area_id` gets 404, exactly as if the area did not exist.
-    pub fn access(&self, area_id: Uuid) -> AppResult<AreaAccess> {
+    pub fn access(&self, area_id: Uuid) -> Result<AreaAccess> {
         self.memberships
             .iter()
             .find(|(a, _)| *a == area_id)
             .map(|&(area_id, role)| AreaAccess { area_id, person_id: self.person_id, role })
-            .ok_or(AppError::NotFound)
+            .ok_or(Error::NotFound)
     }
 
     /// Every area this credential reaches.
@@ -154,68 +140,18 @@ impl Principal {
 /// Resolved credentials, kept briefly in memory so the hot path (a phone
 /// posting a report) does not look its token up every time. Revocation in
 /// this process is immediate; in another process it takes at most `CACHE_TTL`.
-#[derive(Default)]
-pub struct AuthCache {
-    entries: Mutex<HashMap<Vec<u8>, (Instant, Principal)>>,
-}
+pub struct AuthCache(Cache<Vec<u8>, Principal>);
 
-impl AuthCache {
-    fn get(&self, key: &[u8]) -> Option<Principal> {
-        let map = self.entries.lock().expect("auth cache poisoned");
-        map.get(key).filter(|(t, _)| t.elapsed() < CACHE_TTL).map(|(_, p)| p.clone())
-    }
-
-    fn put(&self, key: Vec<u8>, p: Principal) {
-        let mut map = self.entries.lock().expect("auth cache poisoned");
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        map.insert(key, (Instant::now(), p));
-    }
-
-    fn forget(&self, key: &[u8]) {
-        self.entries.lock().expect("auth cache poisoned").remove(key);
+impl Default for AuthCache {
+    fn default() -> Self {
+        AuthCache(Cache::with_ttl(CACHE_TTL, 100_000))
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Principal> {
-        if let Some(token) = bearer(parts) {
-            return device_principal(state, token).await;
-        }
-        if let Some(token) = cookie(parts, SESSION_COOKIE) {
-            let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-            if !safe && !parts.headers.contains_key(CSRF_HEADER) {
-                return Err(AppError::Forbidden("CSRF header missing".into()));
-            }
-            return session_principal(state, token).await;
-        }
-        Err(AppError::Unauthorized)
-    }
-}
-
-fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
-}
-
-/// The value of cookie `name`, if the request carries it.
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix(name)?.strip_prefix('='))
-}
-
-async fn device_principal(state: &AppState, token: &str) -> AppResult<Principal> {
+/// The principal of a device token.
+pub async fn device_principal(pool: &PgPool, cache: &AuthCache, token: &str) -> Result<Principal> {
     let key = hash_secret(token);
-    if let Some(p) = state.auth.get(&key) {
+    if let Some(p) = cache.0.get(&key) {
         return Ok(p);
     }
     let row: Option<(Uuid, Uuid, Uuid, String)> = sqlx::query_as(
@@ -225,18 +161,19 @@ async fn device_principal(state: &AppState, token: &str) -> AppResult<Principal>
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
     .bind(&key)
-    .fetch_optional(&state.pool)
+    .fetch_optional(pool)
     .await?;
-    let (token_id, area_id, person_id, role) = row.ok_or(AppError::Unauthorized)?;
+    let (token_id, area_id, person_id, role) = row.ok_or(Error::Unauthenticated)?;
     let role = Role::from_code(&role).context("unknown role in database")?;
     let p = Principal { person_id, memberships: Arc::from([(area_id, role)]), via: Via::Device { token_id } };
-    state.auth.put(key, p.clone());
+    cache.0.put(key, p.clone());
     Ok(p)
 }
 
-async fn session_principal(state: &AppState, token: &str) -> AppResult<Principal> {
+/// The principal of a web session token.
+pub async fn session_principal(pool: &PgPool, cache: &AuthCache, token: &str) -> Result<Principal> {
     let key = hash_secret(token);
-    if let Some(p) = state.auth.get(&key) {
+    if let Some(p) = cache.0.get(&key) {
         return Ok(p);
     }
     let row: Option<(Uuid, Uuid)> = sqlx::query_as(
@@ -244,16 +181,16 @@ async fn session_principal(state: &AppState, token: &str) -> AppResult<Principal
           WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
     )
     .bind(&key)
-    .fetch_optional(&state.pool)
+    .fetch_optional(pool)
     .await?;
-    let (session_id, person_id) = row.ok_or(AppError::Unauthorized)?;
-    let memberships = memberships_of(&state.pool, person_id).await?;
+    let (session_id, person_id) = row.ok_or(Error::Unauthenticated)?;
+    let memberships = memberships_of(pool, person_id).await?;
     let p = Principal {
         person_id,
         memberships: memberships.into_iter().map(|m| (m.area_id, m.role)).collect(),
         via: Via::Session { session_id },
     };
-    state.auth.put(key, p.clone());
+    cache.0.put(key, p.clone());
     Ok(p)
 }
 
@@ -279,7 +216,7 @@ pub async fn memberships_of(pool: &PgPool, person_id: Uuid) -> anyhow::Result<Ve
 }
 
 /// `GET /api/v1/me` for a principal.
-pub async fn me(pool: &PgPool, p: &Principal) -> AppResult<Me> {
+pub async fn me(pool: &PgPool, p: &Principal) -> Result<Me> {
     let display_name: String = sqlx::query_scalar("SELECT display_name FROM people WHERE id = $1")
         .bind(p.person_id)
         .fetch_one(pool)
@@ -332,7 +269,7 @@ pub async fn redeem_invite(
     code: &str,
     display_name: Option<&str>,
     device_name: Option<&str>,
-) -> AppResult<DeviceSession> {
+) -> Result<DeviceSession> {
     let mut tx = pool.begin().await?;
     let invite: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
         "SELECT i.area_id, i.id, i.role, a.name FROM invites i JOIN areas a ON a.id = i.area_id
@@ -343,11 +280,7 @@ pub async fn redeem_invite(
     .fetch_optional(&mut *tx)
     .await?;
     let Some((area_id, invite_id, role, area_name)) = invite else {
-        return Err(AppError::BadRequest {
-            field: Some("code"),
-            nl: "Deze uitnodigingscode is onbekend, verlopen of al gebruikt.".into(),
-            en: "This invite code is unknown, expired or used up.".into(),
-        });
+        return Err(Error::Invalid(Invalid::InviteCode));
     };
     let role = Role::from_code(&role).context("unknown role in invite")?;
     let person_id = Uuid::new_v4();
@@ -386,28 +319,23 @@ pub async fn redeem_invite(
 }
 
 /// Revokes the credential a request was made with (sign out).
-pub async fn revoke(state: &AppState, p: &Principal, raw_token: &str) -> AppResult<()> {
+pub async fn revoke(pool: &PgPool, cache: &AuthCache, p: &Principal, raw_token: &str) -> Result<()> {
     match p.via {
         Via::Device { token_id } => {
             sqlx::query("UPDATE device_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
                 .bind(token_id)
-                .execute(&state.pool)
+                .execute(pool)
                 .await?;
         }
         Via::Session { session_id } => {
             sqlx::query("UPDATE web_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
                 .bind(session_id)
-                .execute(&state.pool)
+                .execute(pool)
                 .await?;
         }
     }
-    state.auth.forget(&hash_secret(raw_token));
+    cache.0.remove(&hash_secret(raw_token));
     Ok(())
-}
-
-/// The raw credential of a request (bearer token or session cookie), for sign-out.
-pub fn raw_credential(parts: &Parts) -> Option<&str> {
-    bearer(parts).or_else(|| cookie(parts, SESSION_COOKIE))
 }
 
 /// A PHC string no password matches, verified when the e-mail is unknown so
@@ -416,7 +344,7 @@ const DUMMY_PHC: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Z8b3MW0ihJbqjpgRY3uVE2fJ7YbLw1C3kS9vcbXjv2Q";
 
 /// Signs a web user in; returns the new session token and its principal.
-pub async fn login(pool: &PgPool, email: &str, password: &str) -> AppResult<(String, Principal)> {
+pub async fn login(pool: &PgPool, email: &str, password: &str) -> Result<(String, Principal)> {
     let row: Option<(Uuid, Option<String>)> =
         sqlx::query_as("SELECT id, password_hash FROM people WHERE lower(email) = lower($1)")
             .bind(email.trim())
@@ -430,11 +358,7 @@ pub async fn login(pool: &PgPool, email: &str, password: &str) -> AppResult<(Str
     let person_id = match (ok, person_id) {
         (true, Some(id)) => id,
         _ => {
-            return Err(AppError::BadRequest {
-                field: None,
-                nl: "E-mailadres of wachtwoord onjuist.".into(),
-                en: "Wrong e-mail address or password.".into(),
-            });
+            return Err(Error::Invalid(Invalid::Credentials));
         }
     };
     let token = new_token("kvos");

@@ -14,31 +14,16 @@ use kvo_api::{
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use anyhow::Context;
+
 use crate::{
     auth::{AreaAccess, Principal},
-    error::{AppError, AppResult},
+    error::{Conflict, Error, Forbidden, Invalid, Result},
+    visibility::locate,
 };
 
 /// How many possible duplicates a new report is answered with at most.
 const MAX_DUPLICATES: i64 = 5;
-
-/// The area of incident `id`, if `p` may see it (404 otherwise, as for reading it).
-async fn locate(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<AreaAccess> {
-    let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();
-    let rows: Vec<(Uuid, Uuid)> =
-        sqlx::query_as("SELECT area_id, reporter_id FROM incidents WHERE id = $1 AND area_id = ANY($2)")
-            .bind(id)
-            .bind(&areas)
-            .fetch_all(pool)
-            .await?;
-    for (area_id, reporter) in rows {
-        let access = p.access(area_id)?;
-        if access.role.sees_all_incidents() || reporter == access.person_id {
-            return Ok(access);
-        }
-    }
-    Err(AppError::NotFound)
-}
 
 /// An incident's follow-up state, locked for the transaction.
 struct Locked {
@@ -57,7 +42,7 @@ impl Locked {
     }
 }
 
-async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> AppResult<Locked> {
+async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Result<Locked> {
     let row: (String, Uuid, Option<String>, Option<Uuid>) = sqlx::query_as(
         "SELECT status, reporter_id, assigned_to, merged_into FROM incidents
           WHERE area_id = $1 AND id = $2 FOR UPDATE",
@@ -66,52 +51,46 @@ async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Ap
     .bind(id)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or(AppError::NotFound)?;
+    .ok_or(Error::NotFound)?;
+    let assigned_to = match row.2.as_deref() {
+        None => None,
+        Some(o) => {
+            Some(Organisation::from_code(o).with_context(|| format!("organisation `{o}` in the database"))?)
+        }
+    };
     Ok(Locked {
-        status: IncidentStatus::from_code(&row.0).unwrap_or(IncidentStatus::Nieuw),
+        status: IncidentStatus::from_code(&row.0)
+            .with_context(|| format!("status `{}` in the database", row.0))?,
         reporter: row.1,
-        assigned_to: row.2.as_deref().and_then(Organisation::from_code),
+        assigned_to,
         merged_into: row.3,
     })
 }
 
 /// Checks the permission table and the status: 403 when the role may not,
 /// 409 when the status (or a merge) does not allow it. Returns the new status.
-fn check(a: &AreaAccess, inc: &Locked, action: Action) -> AppResult<Option<IncidentStatus>> {
-    let (nl, en) = action.label();
+fn check(a: &AreaAccess, inc: &Locked, action: Action) -> Result<Option<IncidentStatus>> {
     if !allowed(a.role, inc.relation(a), action) {
-        return Err(AppError::Forbidden(format!("{nl} / {en}").into()));
+        return Err(Error::Forbidden(Forbidden::Action(action)));
     }
     if inc.merged_into.is_some() && action != Action::Comment {
-        return Err(AppError::Conflict {
-            nl: "Deze melding is samengevoegd met een andere; volg die op.".into(),
-            en: "This report was merged into another; follow that one up.".into(),
-        });
+        return Err(Error::Conflict(Conflict::Merged));
     }
-    action.transition(inc.status).map_err(|()| AppError::Conflict {
-        nl: format!("Een melding met status ‘{}’ kunt u niet {nl}.", inc.status.label_nl()).into(),
-        en: format!("A report with status `{}` cannot {en}.", inc.status.code()).into(),
-    })
+    action
+        .transition(inc.status)
+        .map_err(|()| Error::Conflict(Conflict::Transition { action, status: inc.status }))
 }
 
 /// A reason or other short text: trimmed, empty is none, at most `max` characters.
-fn text(field: &'static str, raw: Option<&str>, max: usize) -> AppResult<Option<String>> {
+fn text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
     let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     if t.chars().count() > max {
-        return Err(AppError::bad_request(
-            field,
-            format!("{field} mag hoogstens {max} tekens lang zijn"),
-            format!("{field} may be at most {max} characters long"),
-        ));
+        return Err(Error::Invalid(Invalid::TextTooLong { field, max }));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::bad_request(
-            field,
-            format!("{field} bevat stuurtekens"),
-            format!("{field} contains control characters"),
-        ));
+        return Err(Error::Invalid(Invalid::ControlCharacters(field)));
     }
     Ok(Some(t.to_string()))
 }
@@ -124,7 +103,7 @@ async fn history(
     status: IncidentStatus,
     reason: Option<&str>,
     detail: Option<&str>,
-) -> AppResult<()> {
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, reason, action, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -142,7 +121,7 @@ async fn history(
 }
 
 /// `POST /incidents/{id}/status`: the status actions, chosen by the target status.
-pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusChange) -> AppResult<FollowUp> {
+pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusChange) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
     let reason = text("reason", req.reason.as_deref(), 1_000)?;
     let mut tx = pool.begin().await?;
@@ -153,11 +132,7 @@ pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusCh
         IncidentStatus::Afgewezen => Action::Reject,
         IncidentStatus::Heropend => Action::Reopen,
         IncidentStatus::Nieuw => {
-            return Err(AppError::bad_request(
-                "status",
-                "een melding kan niet terug naar ‘nieuw’; heropen haar",
-                "a report cannot go back to `nieuw`; reopen it",
-            ));
+            return Err(Error::Invalid(Invalid::BackToNew));
         }
     };
     let to = check(&a, &inc, action)?.expect("status actions change the status");
@@ -176,17 +151,13 @@ pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusCh
 }
 
 /// `POST /incidents/{id}/assignment`
-pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> AppResult<FollowUp> {
+pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
     let reason = text("reason", req.reason.as_deref(), 1_000)?;
     if let Some(due) = req.due_date
         && due < crate::nl_time::today()
     {
-        return Err(AppError::bad_request(
-            "due_date",
-            "de streefdatum ligt in het verleden",
-            "the due date lies in the past",
-        ));
+        return Err(Error::Invalid(Invalid::DueDateInPast));
     }
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
@@ -208,11 +179,9 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> 
 }
 
 /// `POST /incidents/{id}/comments`
-pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) -> AppResult<FollowUp> {
+pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
-    let body = text("body", Some(&req.body), 2_000)?.ok_or_else(|| {
-        AppError::bad_request("body", "een reactie mag niet leeg zijn", "a comment may not be empty")
-    })?;
+    let body = text("body", Some(&req.body), 2_000)?.ok_or_else(|| Error::Invalid(Invalid::EmptyComment))?;
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
     check(&a, &inc, Action::Comment)?;
@@ -231,18 +200,14 @@ pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) ->
 }
 
 /// `PATCH /incidents/{id}/facts`: police report and damage.
-pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> AppResult<FollowUp> {
+pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
     let cents = match req.damage_eur {
         None => None,
         Some(eur) => {
             let cents = (eur * 100.0).round();
             if !eur.is_finite() || !(0.0..=1e9).contains(&eur) || (eur * 100.0 - cents).abs() > 1e-6 {
-                return Err(AppError::bad_request(
-                    "damage_eur",
-                    "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
-                    "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",
-                ));
+                return Err(Error::Invalid(Invalid::Damage));
             }
             Some(cents as i64)
         }
@@ -277,15 +242,11 @@ pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Ap
 
 /// `POST /incidents/{id}/merge`: incident `id` is a duplicate of `req.into`.
 /// Reports merged into `id` before move along to `req.into`.
-pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> AppResult<FollowUp> {
+pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
     let reason = text("reason", req.reason.as_deref(), 1_000)?;
     if req.into == id {
-        return Err(AppError::bad_request(
-            "into",
-            "een melding kan niet met zichzelf worden samengevoegd",
-            "a report cannot be merged into itself",
-        ));
+        return Err(Error::Invalid(Invalid::MergeIntoItself));
     }
     // May this person merge this report at all? (Before looking at the target,
     // which they may not be able to see.)
@@ -295,7 +256,7 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> AppRes
     }
     let target = locate(pool, p, req.into).await?;
     if target.area_id != a.area_id {
-        return Err(AppError::NotFound);
+        return Err(Error::NotFound);
     }
     let mut tx = pool.begin().await?;
     // Both rows, always in the same order, so two merges cannot deadlock.
@@ -305,10 +266,7 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> AppRes
     let (dup, into) = if first == id { (l1, l2) } else { (l2, l1) };
     check(&a, &dup, Action::Merge)?;
     if into.merged_into.is_some() {
-        return Err(AppError::Conflict {
-            nl: "De melding waarmee u wilt samenvoegen is zelf al samengevoegd.".into(),
-            en: "The report to merge into was itself merged into another.".into(),
-        });
+        return Err(Error::Conflict(Conflict::MergeTargetMerged));
     }
     sqlx::query("UPDATE incidents SET merged_into = $3 WHERE area_id = $1 AND (id = $2 OR merged_into = $2)")
         .bind(a.area_id)
@@ -341,12 +299,12 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> AppRes
 }
 
 /// `GET /incidents/{id}/follow-up`
-pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<FollowUp> {
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
     read(pool, &a, id).await
 }
 
-async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> AppResult<FollowUp> {
+async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
     type Row = (String, Uuid, Option<String>, Option<NaiveDate>, bool, Option<i64>, Option<Uuid>);
     let (status, reporter, assigned_to, due_date, aangifte, damage_cents, merged_into): Row = sqlx::query_as(
         "SELECT status, reporter_id, assigned_to, due_date, aangifte, damage_cents, merged_into
@@ -356,7 +314,7 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> AppResult<FollowUp> {
     .bind(id)
     .fetch_optional(pool)
     .await?
-    .ok_or(AppError::NotFound)?;
+    .ok_or(Error::NotFound)?;
     type HistoryRow = (String, String, Option<String>, DateTime<Utc>, Option<String>, Option<String>);
     let history: Vec<HistoryRow> = sqlx::query_as(
         "SELECT h.action, h.status, p.display_name, h.changed_at, h.reason, h.detail
@@ -431,7 +389,7 @@ async fn duplicates(
     category: &str,
     (lon, lat): (f64, f64),
     at: DateTime<Utc>,
-) -> AppResult<Vec<PossibleDuplicate>> {
+) -> Result<Vec<PossibleDuplicate>> {
     // The nearest open reports of the category (a KNN scan of the partial
     // index of migration 0008, bounded by a box: 1° is at least 60 km up to
     // 57° latitude), then the exact distance. Its cost does not grow with the

@@ -11,15 +11,16 @@ use kvo_api::{
     validate::check_occurred_at,
     wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
 };
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
+    areas::AreaCache,
     auth::Principal,
-    error::{AppError, AppResult},
-    state::AppState,
+    error::{Conflict, Error, Invalid, Result},
+    photos,
+    visibility::{VISIBLE, Visibility},
 };
 
 /// Stores a report and its first status-history row in one statement; returns
@@ -49,7 +50,13 @@ pub enum Created {
 
 /// Validates and stores a report. The insert and its first status-history row
 /// are one statement, committed before the caller answers.
-pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppResult<Created> {
+pub async fn create(
+    pool: &PgPool,
+    areas: &AreaCache,
+    margin_m: f64,
+    p: &Principal,
+    req: NewIncident,
+) -> Result<Created> {
     let access = p.access(req.area_id)?;
     let loc = Location::new(req.location.lat, req.location.lon, req.location.accuracy_m)?;
     let description = match &req.description {
@@ -59,8 +66,8 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
     // PostgreSQL keeps microseconds; answer with exactly what is stored.
     let occurred_at = req.occurred_at.trunc_subsecs(6);
     check_occurred_at(occurred_at, Utc::now())?;
-    let area = state.areas.get(&state.pool, req.area_id).await?;
-    let placement = area.place(&req.category, loc.lat(), loc.lon(), state.config.area_margin_m)?;
+    let area = areas.get(pool, req.area_id).await?;
+    let placement = area.place(&req.category, loc.lat(), loc.lon(), margin_m)?;
     let request_hash = request_hash(&req, access.person_id);
     let cell = crate::analytics::cells::cell_of(loc.lat(), loc.lon());
 
@@ -78,11 +85,11 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
         .bind(req.patrol_id)
         .bind(&request_hash)
         .bind(cell)
-        .fetch_optional(&state.pool)
+        .fetch_optional(pool)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
-                AppError::Validation(ValidationError::Other {
+                Error::Validation(ValidationError::Other {
                     field: "patrol_id",
                     reason: "no such patrol in this area",
                     reason_nl: "deze surveillanceronde bestaat niet in dit gebied",
@@ -94,7 +101,7 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
     // Open reports nearby of the same category, offered on both answers.
     let duplicates = || {
         crate::follow_up::possible_duplicates(
-            &state.pool,
+            pool,
             req.area_id,
             req.id,
             &req.category,
@@ -103,7 +110,6 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
         )
     };
     if let Some(received_at) = inserted {
-        state.metrics.incident_ingested(true);
         let possible_duplicates = duplicates().await;
         return Ok(Created::New(Incident {
             id: req.id,
@@ -128,16 +134,12 @@ pub async fn create(state: &AppState, p: &Principal, req: NewIncident) -> AppRes
         sqlx::query_scalar("SELECT request_hash FROM incidents WHERE area_id = $1 AND id = $2")
             .bind(req.area_id)
             .bind(req.id)
-            .fetch_one(&state.pool)
+            .fetch_one(pool)
             .await?;
     if stored != request_hash {
-        return Err(AppError::Conflict {
-            nl: "Er bestaat al een melding met dit id, met andere gegevens.".into(),
-            en: "An incident with this id already exists, with different data.".into(),
-        });
+        return Err(Error::Conflict(Conflict::IncidentIdTaken));
     }
-    state.metrics.incident_ingested(false);
-    let mut incident = get(&state.pool, p, req.id).await?;
+    let mut incident = get(pool, p, req.id).await?;
     incident.possible_duplicates = duplicates().await;
     Ok(Created::Existing(incident))
 }
@@ -175,84 +177,48 @@ const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom)
         z.name AS zone_name, i.patrol_id, i.assigned_to, i.merged_into
    FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
 
-/// The visibility rule as SQL bind values: areas where the principal sees
-/// everything, and areas where it sees only its own reports.
-struct Visibility {
-    all: Vec<Uuid>,
-    own: Vec<Uuid>,
-    person: Uuid,
-}
-
-impl Visibility {
-    fn of(p: &Principal, only_area: Option<Uuid>, mine: bool) -> AppResult<Visibility> {
-        if let Some(a) = only_area {
-            p.access(a)?;
-        }
-        let (mut all, mut own) = (vec![], vec![]);
-        for a in p.areas().filter(|a| only_area.is_none_or(|o| o == a.area_id)) {
-            if a.role.sees_all_incidents() && !mine {
-                all.push(a.area_id);
-            } else {
-                own.push(a.area_id);
-            }
-        }
-        Ok(Visibility { all, own, person: p.person_id })
-    }
-}
-
 /// One incident, if the principal may see it; 404 otherwise.
-pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<Incident> {
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Incident> {
     let vis = Visibility::of(p, None, false)?;
     let row: Option<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT_INCIDENTS}
-          WHERE i.id = $1
-            AND (i.area_id = ANY($2) OR (i.area_id = ANY($3) AND i.reporter_id = $4))
+          WHERE {VISIBLE} AND i.id = $4
           LIMIT 1"
     )))
-    .bind(id)
     .bind(&vis.all)
     .bind(&vis.own)
     .bind(vis.person)
+    .bind(id)
     .fetch_optional(pool)
     .await?;
-    let row = row.ok_or(AppError::NotFound)?;
-    let mut photos = photos_for(pool, &[(row.area_id, row.id)]).await?;
-    Ok(to_wire(row, &mut photos))
+    let row = row.ok_or(Error::NotFound)?;
+    let mut photos = photos::of_incidents(pool, &[(row.area_id, row.id)]).await?;
+    to_wire(row, &mut photos)
 }
 
-/// Query parameters of `GET /api/v1/incidents`.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Only this area (default: all of yours).
+/// What `GET /api/v1/incidents` asks for.
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    /// Only this area (default: all of the principal's).
     pub area_id: Option<Uuid>,
     /// `minLon,minLat,maxLon,maxLat`.
     pub bbox: Option<String>,
-    /// Occurred at or after (RFC 3339).
+    /// Occurred at or after.
     pub from: Option<DateTime<Utc>>,
-    /// Occurred before (RFC 3339).
+    /// Occurred before.
     pub to: Option<DateTime<Utc>>,
-    /// Comma-separated category codes.
-    pub category: Option<String>,
-    /// Comma-separated statuses.
-    pub status: Option<String>,
-    /// Only my own reports.
-    pub mine: Option<bool>,
+    pub categories: Option<Vec<String>>,
+    pub statuses: Option<Vec<IncidentStatus>>,
+    /// Only the principal's own reports.
+    pub mine: bool,
     /// Page size, 1–500 (default 100).
     pub limit: Option<i64>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
 }
 
-fn parse_bbox(raw: &str) -> AppResult<[f64; 4]> {
-    let err = || {
-        AppError::bad_request(
-            "bbox",
-            "bbox moet minLon,minLat,maxLon,maxLat zijn",
-            "bbox must be minLon,minLat,maxLon,maxLat",
-        )
-    };
+fn parse_bbox(raw: &str) -> Result<[f64; 4]> {
+    let err = || Error::Invalid(Invalid::Bbox);
     let v: Vec<f64> =
         raw.split(',').map(|s| s.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| err())?;
     let [a, b, c, d] = v[..] else {
@@ -268,45 +234,30 @@ fn parse_bbox(raw: &str) -> AppResult<[f64; 4]> {
     Ok([a, b, c, d])
 }
 
-fn parse_list(raw: &Option<String>) -> Option<Vec<String>> {
-    raw.as_ref().map(|s| s.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect())
-}
-
 fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     format!("{}_{}", at.timestamp_micros(), id.simple())
 }
 
-fn decode_cursor(raw: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
-    let err = || AppError::bad_request("cursor", "ongeldige cursor", "invalid cursor");
+fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid)> {
+    let err = || Error::Invalid(Invalid::Cursor);
     let (ts, id) = raw.split_once('_').ok_or_else(err)?;
     let at = DateTime::from_timestamp_micros(ts.parse().map_err(|_| err())?).ok_or_else(err)?;
     Ok((at, Uuid::parse_str(id).map_err(|_| err())?))
 }
 
 /// A page of the incidents the principal may see, newest first (keyset paging).
-pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<IncidentPage> {
-    let vis = Visibility::of(p, q.area_id, q.mine.unwrap_or(false))?;
+pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<IncidentPage> {
+    let vis = Visibility::of(p, q.area_id, q.mine)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::bad_request(
-            "limit",
-            "limit moet tussen 1 en 500 liggen",
-            "limit must be between 1 and 500",
-        ));
+        return Err(Error::Invalid(Invalid::Limit));
     }
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let statuses = parse_list(&q.status);
-    if let Some(s) = statuses.iter().flatten().find(|s| IncidentStatus::from_code(s).is_none()) {
-        return Err(AppError::bad_request(
-            "status",
-            format!("onbekende status `{s}`"),
-            format!("unknown status `{s}`"),
-        ));
-    }
+    let statuses: Option<Vec<&str>> = q.statuses.as_ref().map(|v| v.iter().map(|s| s.code()).collect());
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT_INCIDENTS}
-          WHERE (i.area_id = ANY($1) OR (i.area_id = ANY($2) AND i.reporter_id = $3))
+          WHERE {VISIBLE}
             AND ($4::timestamptz IS NULL OR i.occurred_at >= $4)
             AND ($5::timestamptz IS NULL OR i.occurred_at < $5)
             AND ($6::float8 IS NULL OR i.geom && ST_MakeEnvelope($6, $7, $8, $9, 4326))
@@ -325,7 +276,7 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<Inc
     .bind(bbox.map(|b| b[1]))
     .bind(bbox.map(|b| b[2]))
     .bind(bbox.map(|b| b[3]))
-    .bind(parse_list(&q.category))
+    .bind(&q.categories)
     .bind(statuses)
     .bind(cursor.map(|c| c.0))
     .bind(cursor.map(|c| c.1))
@@ -336,13 +287,22 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListParams) -> AppResult<Inc
     let rows: Vec<IncidentRow> = rows.into_iter().take(limit as usize).collect();
     let next_cursor = more.then(|| rows.last().map(|r| encode_cursor(r.occurred_at, r.id))).flatten();
     let keys: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.area_id, r.id)).collect();
-    let mut photos = photos_for(pool, &keys).await?;
-    Ok(IncidentPage { items: rows.into_iter().map(|r| to_wire(r, &mut photos)).collect(), next_cursor })
+    let mut photos = photos::of_incidents(pool, &keys).await?;
+    let items = rows.into_iter().map(|r| to_wire(r, &mut photos)).collect::<Result<_>>()?;
+    Ok(IncidentPage { items, next_cursor })
 }
 
-fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Incident {
+fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Result<Incident> {
     let accuracy_m = r.accuracy_m.map(f64::from);
-    Incident {
+    let status = IncidentStatus::from_code(&r.status)
+        .with_context(|| format!("status `{}` in the database", r.status))?;
+    let assigned_to = match r.assigned_to.as_deref() {
+        None => None,
+        Some(o) => {
+            Some(Organisation::from_code(o).with_context(|| format!("organisation `{o}` in the database"))?)
+        }
+    };
+    Ok(Incident {
         photos: photos.remove(&r.id).unwrap_or_default(),
         id: r.id,
         area_id: r.area_id,
@@ -351,40 +311,15 @@ fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Incident {
         occurred_at: r.occurred_at,
         received_at: r.received_at,
         description: r.description,
-        status: IncidentStatus::from_code(&r.status).unwrap_or(IncidentStatus::Nieuw),
+        status,
         zone_id: r.zone_id,
         zone_name: r.zone_name,
         patrol_id: r.patrol_id,
         poor_accuracy: accuracy_m.is_some_and(|a| a > kvo_api::validate::POOR_ACCURACY_M),
-        assigned_to: r.assigned_to.as_deref().and_then(Organisation::from_code),
+        assigned_to,
         merged_into: r.merged_into,
         possible_duplicates: vec![],
-    }
-}
-
-/// Photos of the given incidents, keyed by incident id.
-async fn photos_for(pool: &PgPool, keys: &[(Uuid, Uuid)]) -> AppResult<HashMap<Uuid, Vec<Photo>>> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let (areas, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
-    let rows: Vec<crate::photos::PhotoRow> = sqlx::query_as(
-        "SELECT p.area_id, p.id, p.incident_id, p.upload_sha256, p.sha256, p.content_type, p.bytes,
-                p.width, p.height, p.thumb_sha256, p.received_at
-           FROM photos p JOIN unnest($1::uuid[], $2::uuid[]) AS k(area_id, id)
-             ON p.area_id = k.area_id AND p.incident_id = k.id
-          ORDER BY p.received_at, p.id",
-    )
-    .bind(&areas)
-    .bind(&ids)
-    .fetch_all(pool)
-    .await
-    .context("loading photos")?;
-    let mut map: HashMap<Uuid, Vec<Photo>> = HashMap::new();
-    for r in rows {
-        map.entry(r.incident_id).or_default().push(r.to_wire());
-    }
-    Ok(map)
+    })
 }
 
 #[cfg(test)]

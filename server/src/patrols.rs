@@ -9,26 +9,25 @@ use kvo_api::{
 };
 use uuid::Uuid;
 
+use sqlx::PgPool;
+
 use crate::{
     auth::Principal,
-    error::{AppError, AppResult},
-    state::AppState,
+    error::{Conflict, Error, Forbidden, Invalid, Result},
 };
 
 /// The most route points one request may carry.
 pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
 
-fn may_patrol(role: Role) -> AppResult<()> {
+fn may_patrol(role: Role) -> Result<()> {
     match role {
         Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
-        _ => Err(AppError::Forbidden(
-            "alleen beveiligers lopen surveillancerondes / only guards patrol".into(),
-        )),
+        _ => Err(Error::Forbidden(Forbidden::Patrol)),
     }
 }
 
 /// Starts a patrol; a retry with the same id returns it unchanged.
-pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult<(bool, Patrol)> {
+pub async fn start(pool: &PgPool, p: &Principal, req: NewPatrol) -> Result<(bool, Patrol)> {
     let access = p.access(req.area_id)?;
     may_patrol(access.role)?;
     let started_at = req.started_at.trunc_subsecs(6);
@@ -41,16 +40,13 @@ pub async fn start(state: &AppState, p: &Principal, req: NewPatrol) -> AppResult
     .bind(req.id)
     .bind(access.person_id)
     .bind(started_at)
-    .execute(&state.pool)
+    .execute(pool)
     .await?
     .rows_affected()
         == 1;
-    let patrol = get(state, p, req.id).await?;
+    let patrol = get(pool, p, req.id).await?;
     if !inserted && (patrol.guard_id != access.person_id || patrol.started_at != started_at) {
-        return Err(AppError::Conflict {
-            nl: "Er bestaat al een surveillanceronde met dit id.".into(),
-            en: "A patrol with this id already exists.".into(),
-        });
+        return Err(Error::Conflict(Conflict::PatrolIdTaken));
     }
     Ok((inserted, patrol))
 }
@@ -70,36 +66,29 @@ fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
 }
 
 /// The patrol's area, if the principal is its guard and it is still open.
-async fn own_open_patrol(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Uuid> {
+async fn own_open_patrol(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Uuid> {
     let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> =
         sqlx::query_as("SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)")
             .bind(id)
             .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
-            .fetch_optional(&state.pool)
+            .fetch_optional(pool)
             .await?;
-    let (area_id, guard, ended) = row.ok_or(AppError::NotFound)?;
+    let (area_id, guard, ended) = row.ok_or(Error::NotFound)?;
     if guard != p.person_id {
-        return Err(AppError::NotFound);
+        return Err(Error::NotFound);
     }
     if ended.is_some() {
-        return Err(AppError::Conflict {
-            nl: "Deze surveillanceronde is al beëindigd.".into(),
-            en: "This patrol has already ended.".into(),
-        });
+        return Err(Error::Conflict(Conflict::PatrolEnded));
     }
     Ok(area_id)
 }
 
 /// Appends route points; points already stored (same time) are skipped.
-pub async fn add_points(state: &AppState, p: &Principal, id: Uuid, req: RoutePoints) -> AppResult<Patrol> {
+pub async fn add_points(pool: &PgPool, p: &Principal, id: Uuid, req: RoutePoints) -> Result<Patrol> {
     if req.points.len() > MAX_POINTS_PER_REQUEST {
-        return Err(AppError::BadRequest {
-            field: Some("points"),
-            nl: format!("hoogstens {MAX_POINTS_PER_REQUEST} punten per verzoek"),
-            en: format!("at most {MAX_POINTS_PER_REQUEST} points per request"),
-        });
+        return Err(Error::Invalid(Invalid::TooManyPoints(MAX_POINTS_PER_REQUEST)));
     }
-    let area_id = own_open_patrol(state, p, id).await?;
+    let area_id = own_open_patrol(pool, p, id).await?;
     let (mut lons, mut lats, mut ats) = (vec![], vec![], vec![]);
     for pt in &req.points {
         let loc = Location::new(pt.lat, pt.lon, None)?;
@@ -118,15 +107,15 @@ pub async fn add_points(state: &AppState, p: &Principal, id: Uuid, req: RoutePoi
     .bind(&lons)
     .bind(&lats)
     .bind(&ats)
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
-    get(state, p, id).await
+    get(pool, p, id).await
 }
 
 /// Ends a patrol and stores its route line.
-pub async fn end(state: &AppState, p: &Principal, id: Uuid, ended_at: DateTime<Utc>) -> AppResult<Patrol> {
-    let area_id = match own_open_patrol(state, p, id).await {
-        Err(AppError::Conflict { .. }) => return get(state, p, id).await, // already ended: idempotent
+pub async fn end(pool: &PgPool, p: &Principal, id: Uuid, ended_at: DateTime<Utc>) -> Result<Patrol> {
+    let area_id = match own_open_patrol(pool, p, id).await {
+        Err(Error::Conflict(Conflict::PatrolEnded)) => return get(pool, p, id).await, // already ended: idempotent
         other => other?,
     };
     let n = sqlx::query(
@@ -138,17 +127,17 @@ pub async fn end(state: &AppState, p: &Principal, id: Uuid, ended_at: DateTime<U
     .bind(area_id)
     .bind(id)
     .bind(ended_at)
-    .execute(&state.pool)
+    .execute(pool)
     .await?
     .rows_affected();
     if n == 0 {
-        return Err(AppError::Validation(ValidationError::Other {
+        return Err(Error::Validation(ValidationError::Other {
             field: "ended_at",
             reason: "lies before the start",
             reason_nl: "ligt voor het begin",
         }));
     }
-    get(state, p, id).await
+    get(pool, p, id).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -163,7 +152,7 @@ struct PatrolRow {
 }
 
 /// A patrol with its route (stored, or built from the points so far).
-pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Patrol> {
+pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Patrol> {
     let row: Option<PatrolRow> = sqlx::query_as(
         "SELECT pa.id, pa.area_id, pa.guard_id, pa.started_at, pa.ended_at,
                 (SELECT count(*) FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id) AS point_count,
@@ -174,9 +163,9 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid) -> AppResult<Patrol>
     )
     .bind(id)
     .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
-    .fetch_optional(&state.pool)
+    .fetch_optional(pool)
     .await?;
-    let r = row.ok_or(AppError::NotFound)?;
+    let r = row.ok_or(Error::NotFound)?;
     let route = r.route.map(|g| serde_json::from_str(&g)).transpose().map_err(anyhow::Error::from)?;
     Ok(Patrol {
         id: r.id,

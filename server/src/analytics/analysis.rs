@@ -18,50 +18,49 @@ use kvo_api::{
 };
 use uuid::Uuid;
 
-use super::{Filter, cells, check_period, filter_params, hotspots, privacy::Disclosure, rollup};
+use sqlx::PgPool;
+
+use super::{Filter, RawFilter, cells, check_period, hotspots, privacy::Disclosure, rollup};
 use crate::{
-    areas::AreaIndex,
+    areas::{AreaCache, AreaIndex},
     auth::AreaAccess,
-    error::{AppError, AppResult},
-    state::AppState,
+    error::{Error, Invalid, Result},
 };
 
-filter_params! {
-    /// The period, its comparison and the filters of the analysis.
-    pub struct AnalysisParams {
-        /// `previous` (default: the period of the same length just before) or
-        /// `baseline` (the nul-meting: the area's, or `baseline_from`/`baseline_to`).
-        pub compare: Option<String>,
-        /// First day of the baseline period (overrides the area's nul-meting).
-        pub baseline_from: Option<NaiveDate>,
-        /// Last day (inclusive) of the baseline period.
-        pub baseline_to: Option<NaiveDate>,
-        /// H3 resolution of the hotspot analysis, 8–11. Default 10 (about 66 m edge).
-        pub resolution: Option<u8>,
-    }
+/// The inputs of the analysis.
+#[derive(Debug, Default, Clone)]
+pub struct AnalysisQuery {
+    pub filter: RawFilter,
+    /// Default: the previous period of the same length.
+    pub compare: Option<ComparisonKind>,
+    pub baseline_from: Option<NaiveDate>,
+    pub baseline_to: Option<NaiveDate>,
+    /// H3 resolution of the hotspots, 8–11 (default 10).
+    pub resolution: Option<u8>,
 }
 
 /// How many hotspots the analysis lists.
 const TOP_HOTSPOTS: usize = 10;
 
 /// Computes the analysis for `access.area_id`.
-pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) -> AppResult<Analysis> {
-    let area = state.areas.get(&state.pool, access.area_id).await?;
-    let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
+pub async fn analyse(
+    pool: &PgPool,
+    areas: &AreaCache,
+    access: &AreaAccess,
+    q: &AnalysisQuery,
+) -> Result<Analysis> {
+    let area = areas.get(pool, access.area_id).await?;
+    let filter = Filter::resolve(&q.filter, &area, crate::nl_time::today())?;
     let res = cells::resolution(q.resolution, 10)?;
     if u8::from(res) < 8 {
-        return Err(AppError::bad_request(
-            "resolution",
-            "kies voor hotspots resolutie 8 t/m 11",
-            "choose resolution 8 to 11 for hotspots",
-        ));
+        return Err(Error::Invalid(Invalid::HotspotResolution));
     }
     super::heatmap::check_cost(res, &filter)?;
     let (kind, cmp) = comparison(q, &area, &filter)?;
     let disclosure = Disclosure::of(access.role);
 
-    let margins = rollup::margins(&state.pool, access.area_id, &filter, cmp);
-    let cells_at = rollup::cell_counts(&state.pool, access.area_id, res, &filter);
+    let margins = rollup::margins(pool, access.area_id, &filter, cmp);
+    let cells_at = rollup::cell_counts(pool, access.area_id, res, &filter);
     let ((rows, keys), counts) = tokio::try_join!(margins, cells_at)?;
 
     type Key = (Option<Theme>, Option<Dimension>);
@@ -232,63 +231,36 @@ pub async fn analyse(state: &AppState, access: &AreaAccess, q: &AnalysisParams) 
 
 /// The comparison period (half-open) and its kind; it may not overlap the period.
 fn comparison(
-    q: &AnalysisParams,
+    q: &AnalysisQuery,
     area: &AreaIndex,
     f: &Filter,
-) -> AppResult<(ComparisonKind, (NaiveDate, NaiveDate))> {
-    let (kind, cmp) = match q.compare.as_deref() {
-        None | Some("previous") => {
+) -> Result<(ComparisonKind, (NaiveDate, NaiveDate))> {
+    let (kind, cmp) = match q.compare.unwrap_or(ComparisonKind::Previous) {
+        ComparisonKind::Previous => {
             if q.baseline_from.is_some() || q.baseline_to.is_some() {
-                return Err(AppError::bad_request(
-                    "compare",
-                    "baseline_from en baseline_to horen bij compare=baseline",
-                    "baseline_from and baseline_to need compare=baseline",
-                ));
+                return Err(Error::Invalid(Invalid::BaselineWithoutCompare));
             }
             (ComparisonKind::Previous, (f.from - Duration::days(f.days()), f.from))
         }
-        Some("baseline") => {
+        ComparisonKind::Baseline => {
             let (from, to) = match (q.baseline_from, q.baseline_to, area.baseline()) {
                 (Some(from), Some(to), _) => (from, to),
                 (None, None, Some(b)) => b,
                 (None, None, None) => {
-                    return Err(AppError::bad_request(
-                        "compare",
-                        "dit gebied heeft geen nul-meting; geef baseline_from en baseline_to op",
-                        "this area has no baseline (nul-meting); give baseline_from and baseline_to",
-                    ));
+                    return Err(Error::Invalid(Invalid::NoBaseline));
                 }
                 _ => {
-                    return Err(AppError::bad_request(
-                        "baseline_from",
-                        "geef zowel baseline_from als baseline_to op",
-                        "give both baseline_from and baseline_to",
-                    ));
+                    return Err(Error::Invalid(Invalid::BaselineHalf));
                 }
             };
             (ComparisonKind::Baseline, check_period(from, to, "baseline_from")?)
         }
-        Some(_) => {
-            return Err(AppError::bad_request(
-                "compare",
-                "compare moet previous of baseline zijn",
-                "compare must be previous or baseline",
-            ));
-        }
     };
     if cmp.0 < f.until && f.from < cmp.1 {
-        return Err(AppError::bad_request(
-            "baseline_from",
-            "de vergelijkingsperiode overlapt de periode",
-            "the comparison period overlaps the period",
-        ));
+        return Err(Error::Invalid(Invalid::BaselineOverlaps));
     }
     if cmp.0 < NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date") {
-        return Err(AppError::bad_request(
-            "from",
-            "de vergelijkingsperiode ligt voor 2000",
-            "the comparison period lies before 2000",
-        ));
+        return Err(Error::Invalid(Invalid::BaselineTooEarly));
     }
     Ok((kind, cmp))
 }

@@ -3,7 +3,7 @@
 
 use h3o::{CellIndex, LatLng, Resolution};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{Error, Invalid, Result};
 
 /// The resolution stored with every incident (about 25 m edge, 0.2 ha).
 pub const FINEST: Resolution = Resolution::Eleven;
@@ -22,16 +22,10 @@ pub fn from_db(cell: i64) -> Option<CellIndex> {
 }
 
 /// Parses a `resolution` parameter (7–11).
-pub fn resolution(raw: Option<u8>, default: u8) -> AppResult<Resolution> {
+pub fn resolution(raw: Option<u8>, default: u8) -> Result<Resolution> {
     let r = raw.unwrap_or(default);
     if !LEVELS.contains(&r) {
-        return Err(AppError::bad_request(
-            "resolution",
-            format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
-            format!(
-                "resolution {r} does not exist; choose 7 (coarse, about 1.4 km) to 11 (fine, about 25 m)"
-            ),
-        ));
+        return Err(Error::Invalid(Invalid::Resolution(r)));
     }
     Ok(Resolution::try_from(r).expect("7-11 are resolutions"))
 }

@@ -5,19 +5,20 @@
 
 use std::fmt::Write;
 
-use axum::body::{Body, Bytes};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use kvo_api::wire::IncidentStatus;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Filter, FilterParams, privacy::Disclosure};
+use sqlx::PgPool;
+
+use super::{Filter, RawFilter, privacy::Disclosure};
 use crate::{
-    areas::AreaIndex,
+    areas::{AreaCache, AreaIndex},
     auth::AreaAccess,
-    error::{AppError, AppResult},
-    state::AppState,
+    error::{Error, Forbidden, Result},
 };
 
 /// The export formats.
@@ -48,21 +49,22 @@ struct Row {
 const CSV_HEADER: &str = "id;datum;tijd;categorie;thema;dimensie;status;zone;breedtegraad;lengtegraad;\
                           nauwkeurigheid_m;omschrijving;ontvangen;opgelost\r\n";
 
-/// Starts an export; the body streams as rows arrive. Returns the body and
-/// a file name.
+/// The chunks of an export as they are made; an error ends it early.
+pub type Chunks = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// Starts an export; its chunks stream as rows arrive. Returns them and a file name.
 pub async fn export(
-    state: &AppState,
+    pool: &PgPool,
+    areas: &AreaCache,
     access: &AreaAccess,
-    q: &FilterParams,
+    raw: &RawFilter,
     format: Format,
-) -> AppResult<(Body, String)> {
+) -> Result<(Chunks, String)> {
     if !Disclosure::of(access.role).individual_incidents() {
-        return Err(AppError::Forbidden(
-            "export van losse meldingen / export of individual incidents".into(),
-        ));
+        return Err(Error::Forbidden(Forbidden::ExportIncidents));
     }
-    let area = state.areas.get(&state.pool, access.area_id).await?;
-    let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
+    let area = areas.get(pool, access.area_id).await?;
+    let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
     let name = format!(
         "kvo-meldingen-{}-{}-tm-{}.{}",
         &access.area_id.simple().to_string()[..8],
@@ -71,7 +73,7 @@ pub async fn export(
         if format == Format::Csv { "csv" } else { "geojson" }
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let pool = state.pool.clone();
+    let pool = pool.clone();
     let area_id = access.area_id;
     tokio::spawn(async move {
         if let Err(e) = stream_rows(&pool, area_id, &area, &filter, format, &tx).await {
@@ -80,7 +82,7 @@ pub async fn export(
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    Ok((Body::from_stream(stream), name))
+    Ok((Box::pin(stream), name))
 }
 
 async fn stream_rows(
@@ -119,7 +121,7 @@ async fn stream_rows(
     .bind(filter.from)
     .bind(filter.until)
     .bind(&filter.categories)
-    .bind(&filter.statuses)
+    .bind(filter.status_codes())
     .fetch(pool);
     let mut first = true;
     while let Some(row) = rows.next().await {

@@ -6,22 +6,14 @@ use geojson::{Feature, FeatureCollection, Geometry, GeometryValue, JsonObject};
 use h3o::Resolution;
 use serde_json::json;
 
-use super::{Filter, cells, filter_params, privacy::Disclosure, rollup};
-use crate::{
-    auth::AreaAccess,
-    error::{AppError, AppResult},
-    state::AppState,
-};
+use sqlx::PgPool;
 
-filter_params! {
-    /// Filters and form of the heatmap.
-    pub struct HeatmapParams {
-        /// H3 resolution: 7 (coarse, about 1.4 km) to 11 (fine, about 25 m). Default 10.
-        pub resolution: Option<u8>,
-        /// `cells` (hexagons, default) or `points` (cell centres with a `weight` of 0–1).
-        pub shape: Option<String>,
-    }
-}
+use super::{Filter, RawFilter, cells, privacy::Disclosure, rollup};
+use crate::{
+    areas::AreaCache,
+    auth::AreaAccess,
+    error::{Error, Invalid, Result},
+};
 
 /// The longest period a resolution may cover: fine cells over many years
 /// would be a large answer that no map can show.
@@ -34,44 +26,30 @@ pub fn max_days(res: Resolution) -> i64 {
 }
 
 /// Refuses a period too long for the resolution.
-pub fn check_cost(res: Resolution, f: &Filter) -> AppResult<()> {
+pub fn check_cost(res: Resolution, f: &Filter) -> Result<()> {
     let max = max_days(res);
     if f.days() > max {
         let years = max / 365;
-        return Err(AppError::bad_request(
-            "resolution",
-            format!(
-                "resolutie {} kan hoogstens {years} jaar tonen; kies een grovere resolutie of een kortere periode",
-                u8::from(res)
-            ),
-            format!(
-                "resolution {} covers at most {years} years; choose a coarser resolution or a shorter period",
-                u8::from(res)
-            ),
-        ));
+        return Err(Error::Invalid(Invalid::ResolutionSpan { resolution: u8::from(res), years }));
     }
     Ok(())
 }
 
 /// Builds the heatmap for `access.area_id`.
-pub async fn build(state: &AppState, access: &AreaAccess, q: &HeatmapParams) -> AppResult<FeatureCollection> {
-    let area = state.areas.get(&state.pool, access.area_id).await?;
-    let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
-    let res = cells::resolution(q.resolution, 10)?;
-    let points = match q.shape.as_deref() {
-        None | Some("cells") => false,
-        Some("points") => true,
-        Some(_) => {
-            return Err(AppError::bad_request(
-                "shape",
-                "shape moet cells of points zijn",
-                "shape must be cells or points",
-            ));
-        }
-    };
+pub async fn build(
+    pool: &PgPool,
+    areas: &AreaCache,
+    access: &AreaAccess,
+    raw: &RawFilter,
+    resolution: Option<u8>,
+    points: bool,
+) -> Result<FeatureCollection> {
+    let area = areas.get(pool, access.area_id).await?;
+    let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
+    let res = cells::resolution(resolution, 10)?;
     check_cost(res, &filter)?;
     let disclosure = Disclosure::of(access.role);
-    let counts = rollup::cell_counts(&state.pool, access.area_id, res, &filter).await?;
+    let counts = rollup::cell_counts(pool, access.area_id, res, &filter).await?;
     let mut shown: Vec<(h3o::CellIndex, i64)> =
         counts.into_iter().filter_map(|(c, n)| disclosure.count(n).map(|n| (c, n))).collect();
     shown.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

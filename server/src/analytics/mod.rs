@@ -17,65 +17,23 @@ pub mod tiles;
 use chrono::{Datelike, Duration, NaiveDate};
 use kvo_api::{Dimension, Theme, wire::IncidentStatus};
 
-use crate::{areas::AreaIndex, error::AppError, error::AppResult};
+use crate::{
+    areas::AreaIndex,
+    error::{Error, Invalid, Result},
+};
 
 /// The longest period any aggregate covers.
 pub const MAX_PERIOD_DAYS: i64 = 3_660;
 
-/// Declares a query-parameter struct with the common filter fields plus its own.
-macro_rules! filter_params {
-    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $f:ident : $t:ty,)* }) => {
-        $(#[$m])*
-        #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-        #[serde(deny_unknown_fields)]
-        #[into_params(parameter_in = Query)]
-        pub struct $name {
-            /// First day (YYYY-MM-DD, Dutch calendar), inclusive. Default: 27 days before `to`.
-            pub from: Option<chrono::NaiveDate>,
-            /// Last day (YYYY-MM-DD), inclusive. Default: today.
-            pub to: Option<chrono::NaiveDate>,
-            /// Comma-separated category codes (default: all).
-            pub category: Option<String>,
-            /// Comma-separated KVO themes, e.g. `criminaliteit,overlast`.
-            pub theme: Option<String>,
-            /// Comma-separated dimensions: `schoon`, `heel`, `veilig`.
-            pub dimension: Option<String>,
-            /// Comma-separated statuses, e.g. `nieuw,in_behandeling`.
-            pub status: Option<String>,
-            $($(#[$fm])* pub $f: $t,)*
-        }
-
-        impl $name {
-            /// The filter fields as given.
-            pub fn raw(&self) -> $crate::analytics::RawFilter<'_> {
-                $crate::analytics::RawFilter {
-                    from: self.from,
-                    to: self.to,
-                    category: self.category.as_deref(),
-                    theme: self.theme.as_deref(),
-                    dimension: self.dimension.as_deref(),
-                    status: self.status.as_deref(),
-                }
-            }
-        }
-    };
-}
-pub(crate) use filter_params;
-
-filter_params! {
-    /// Filters of the tile and export endpoints.
-    pub struct FilterParams {}
-}
-
-/// The filter fields of a request, before they are checked.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RawFilter<'a> {
+/// The filter of a request, typed but not yet checked against the area.
+#[derive(Debug, Default, Clone)]
+pub struct RawFilter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub category: Option<&'a str>,
-    pub theme: Option<&'a str>,
-    pub dimension: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub categories: Option<Vec<String>>,
+    pub themes: Option<Vec<Theme>>,
+    pub dimensions: Option<Vec<Dimension>>,
+    pub statuses: Option<Vec<IncidentStatus>>,
 }
 
 /// A checked filter: a period of whole Dutch days and the categories and
@@ -87,17 +45,13 @@ pub struct Filter {
     /// The day after the last one (exclusive).
     pub until: NaiveDate,
     pub categories: Option<Vec<String>>,
-    pub statuses: Option<Vec<String>>,
-}
-
-fn split(raw: Option<&str>) -> Option<Vec<&str>> {
-    raw.map(|s| s.split(',').map(str::trim).filter(|c| !c.is_empty()).collect())
+    pub statuses: Option<Vec<IncidentStatus>>,
 }
 
 impl Filter {
     /// Checks `raw` against the area: unknown codes and absurd periods are
     /// refused with a 400 naming the field.
-    pub fn resolve(raw: RawFilter<'_>, area: &AreaIndex, today: NaiveDate) -> AppResult<Filter> {
+    pub fn resolve(raw: &RawFilter, area: &AreaIndex, today: NaiveDate) -> Result<Filter> {
         let to = raw.to.unwrap_or(today);
         let from = raw.from.unwrap_or(to - Duration::days(27));
         let (from, until) = check_period(from, to, "from")?;
@@ -110,71 +64,34 @@ impl Filter {
             };
             chosen = Some(base.into_iter().filter(|code| area.category(code).is_some_and(keep)).collect());
         };
-        if let Some(codes) = split(raw.category) {
+        if let Some(codes) = &raw.categories {
             if let Some(unknown) = codes.iter().find(|c| area.category(c).is_none()) {
-                let shown: String = unknown.chars().take(40).collect();
-                return Err(AppError::bad_request(
-                    "category",
-                    format!("onbekende categorie `{shown}` in dit gebied"),
-                    format!("unknown category `{shown}` in this area"),
-                ));
+                let code = Invalid::shown(unknown);
+                return Err(Error::Invalid(Invalid::UnknownCategory { field: "category", code }));
             }
-            narrow(&|c| codes.contains(&c.code.as_str()));
+            narrow(&|c| codes.contains(&c.code));
         }
-        if let Some(themes) = split(raw.theme) {
-            let themes = themes
-                .iter()
-                .map(|t| {
-                    Theme::from_code(t).ok_or_else(|| {
-                        let t: String = t.chars().take(40).collect();
-                        AppError::bad_request(
-                            "theme",
-                            format!("onbekend thema `{t}`"),
-                            format!("unknown theme `{t}`"),
-                        )
-                    })
-                })
-                .collect::<AppResult<Vec<_>>>()?;
+        if let Some(themes) = &raw.themes {
             narrow(&|c| c.theme.is_some_and(|t| themes.contains(&t)));
         }
-        if let Some(dims) = split(raw.dimension) {
-            let dims = dims
-                .iter()
-                .map(|d| {
-                    Dimension::from_code(d).ok_or_else(|| {
-                        let d: String = d.chars().take(40).collect();
-                        AppError::bad_request(
-                            "dimension",
-                            format!("onbekende dimensie `{d}` (schoon, heel of veilig)"),
-                            format!("unknown dimension `{d}` (schoon, heel or veilig)"),
-                        )
-                    })
-                })
-                .collect::<AppResult<Vec<_>>>()?;
+        if let Some(dims) = &raw.dimensions {
             narrow(&|c| c.dimension.is_some_and(|d| dims.contains(&d)));
         }
-        let statuses = match split(raw.status) {
-            None => None,
-            Some(list) => {
-                if let Some(s) = list.iter().find(|s| IncidentStatus::from_code(s).is_none()) {
-                    let s: String = s.chars().take(40).collect();
-                    return Err(AppError::bad_request(
-                        "status",
-                        format!("onbekende status `{s}`"),
-                        format!("unknown status `{s}`"),
-                    ));
-                }
-                let mut v: Vec<String> = list.into_iter().map(String::from).collect();
-                v.sort();
-                v.dedup();
-                Some(v)
-            }
-        };
+        let statuses = raw.statuses.clone().map(|mut v| {
+            v.sort_by_key(|s| s.code());
+            v.dedup();
+            v
+        });
         if let Some(c) = chosen.as_mut() {
             c.sort();
             c.dedup();
         }
         Ok(Filter { from, until, categories: chosen, statuses })
+    }
+
+    /// The statuses as their database codes, for binding.
+    pub fn status_codes(&self) -> Option<Vec<&'static str>> {
+        self.statuses.as_ref().map(|v| v.iter().map(|s| s.code()).collect())
     }
 
     /// Days in the period.
@@ -189,8 +106,9 @@ impl Filter {
 
     /// A stable text form, for cache keys.
     pub fn key(&self) -> String {
-        let list = |l: &Option<Vec<String>>| l.as_ref().map_or("*".to_string(), |v| v.join(","));
-        format!("{}..{}|{}|{}", self.from, self.until, list(&self.categories), list(&self.statuses))
+        let categories = self.categories.as_ref().map_or("*".to_string(), |v| v.join(","));
+        let statuses = self.status_codes().map_or("*".to_string(), |v| v.join(","));
+        format!("{}..{}|{categories}|{statuses}", self.from, self.until)
     }
 
     /// The whole calendar months inside the period, as [first month start,
@@ -213,34 +131,18 @@ fn next_month(d: NaiveDate) -> NaiveDate {
 }
 
 /// Checks an inclusive period and returns it half-open.
-pub fn check_period(
-    from: NaiveDate,
-    to: NaiveDate,
-    field: &'static str,
-) -> AppResult<(NaiveDate, NaiveDate)> {
+pub fn check_period(from: NaiveDate, to: NaiveDate, field: &'static str) -> Result<(NaiveDate, NaiveDate)> {
     let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
     let latest = NaiveDate::from_ymd_opt(2100, 1, 1).expect("valid date");
     if from > to {
-        return Err(AppError::bad_request(
-            field,
-            "de periode begint na het einde",
-            "the period starts after it ends",
-        ));
+        return Err(Error::Invalid(Invalid::PeriodReversed(field)));
     }
     if from < earliest || to >= latest {
-        return Err(AppError::bad_request(
-            field,
-            "de periode ligt buiten 2000–2099",
-            "the period lies outside 2000–2099",
-        ));
+        return Err(Error::Invalid(Invalid::PeriodOutOfRange(field)));
     }
     let until = to + Duration::days(1);
     if (until - from).num_days() > MAX_PERIOD_DAYS {
-        return Err(AppError::bad_request(
-            field,
-            "de periode is langer dan tien jaar",
-            "the period is longer than ten years",
-        ));
+        return Err(Error::Invalid(Invalid::PeriodTooLong(field)));
     }
     Ok((from, until))
 }

@@ -19,7 +19,7 @@ use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use super::{Filter, cells};
-use crate::error::AppResult;
+use crate::error::Result;
 
 /// How many deltas one compaction folds at most.
 const BATCH: i64 = 20_000;
@@ -33,7 +33,7 @@ pub struct Keys(Vec<Option<(String, String)>>);
 impl Keys {
     /// Reads every pair. Numbers are never reused, so a list read after the
     /// rows knows every number in them.
-    pub async fn load<'e>(db: impl sqlx::Executor<'e, Database = Postgres>) -> AppResult<Keys> {
+    pub async fn load<'e>(db: impl sqlx::Executor<'e, Database = Postgres>) -> Result<Keys> {
         let rows: Vec<(i16, String, String)> =
             sqlx::query_as("SELECT idx, category, status FROM rollup_keys").fetch_all(db).await?;
         let mut keys = vec![None; rows.iter().map(|r| r.0 as usize + 1).max().unwrap_or(0)];
@@ -55,7 +55,7 @@ impl Keys {
             .map(|k| {
                 k.as_ref().is_some_and(|(c, s)| {
                     f.categories.as_ref().is_none_or(|cs| cs.contains(c))
-                        && f.statuses.as_ref().is_none_or(|ss| ss.contains(s))
+                        && f.statuses.as_ref().is_none_or(|ss| ss.iter().any(|x| x.code() == s))
                 })
             })
             .collect()
@@ -77,7 +77,7 @@ pub async fn cell_counts(
     area_id: Uuid,
     res: Resolution,
     f: &Filter,
-) -> AppResult<Vec<(CellIndex, i64)>> {
+) -> Result<Vec<(CellIndex, i64)>> {
     let (m0, m1) = f.whole_months();
     // Whole months from the month rows, the days at either end from the day
     // rows, and the pending deltas (filtered here; `ks` NULL).
@@ -103,7 +103,7 @@ pub async fn cell_counts(
     .bind(f.from)
     .bind(f.until)
     .bind(&f.categories)
-    .bind(&f.statuses)
+    .bind(f.status_codes())
     .fetch_all(pool)
     .await?;
     let mask = Keys::load(pool).await?.mask(f);
@@ -147,7 +147,7 @@ pub async fn margins(
     area_id: Uuid,
     f: &Filter,
     cmp: (NaiveDate, NaiveDate),
-) -> AppResult<(Vec<MarginRow>, Keys)> {
+) -> Result<(Vec<MarginRow>, Keys)> {
     let (m0, m1) = f.whole_months();
     let (c0, c1) = f.with_period(cmp.0, cmp.1).whole_months();
     let rows: Vec<MarginRow> = sqlx::query_as(
@@ -189,7 +189,7 @@ pub async fn margins(
     .bind(c0)
     .bind(c1)
     .bind(&f.categories)
-    .bind(&f.statuses)
+    .bind(f.status_codes())
     .fetch_all(pool)
     .await?;
     Ok((rows, Keys::load(pool).await?))
@@ -197,7 +197,7 @@ pub async fn margins(
 
 /// The version of an area's aggregated data: it changes whenever an incident
 /// of the area is added, changed or removed (also from another process).
-pub async fn version(pool: &PgPool, area_id: Uuid) -> AppResult<(i64, i64)> {
+pub async fn version(pool: &PgPool, area_id: Uuid) -> Result<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT coalesce((SELECT version FROM heat_version WHERE area_id = $1), 0),
                 (SELECT count(*) FROM heat_delta WHERE area_id = $1)",

@@ -8,19 +8,19 @@
 //! ([`rollup::version`]), which changes with every added, changed or removed
 //! incident, from any process; a cached tile costs one small query.
 
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use h3o::Resolution;
 use sha2::{Digest, Sha256};
 
-use super::{Filter, FilterParams, cells, privacy::Disclosure, rollup};
+use sqlx::PgPool;
+
+use super::{Filter, RawFilter, cells, privacy::Disclosure, rollup};
 use crate::{
+    areas::AreaCache,
     auth::AreaAccess,
-    error::{AppError, AppResult},
-    state::AppState,
+    cache::Cache,
+    error::{Error, Invalid, Result},
 };
 
 /// The deepest zoom served (MapLibre overzooms beyond it).
@@ -61,37 +61,43 @@ pub fn tile_bounds(z: u8, x: u32, y: u32) -> [f64; 4] {
 }
 
 /// Checks the tile address.
-pub fn check_address(z: u8, x: u32, y: u32) -> AppResult<()> {
+pub fn check_address(z: u8, x: u32, y: u32) -> Result<()> {
     if z > MAX_ZOOM {
-        return Err(AppError::bad_request(
-            "z",
-            format!("zoomniveau {z} bestaat niet; het hoogste is {MAX_ZOOM}"),
-            format!("zoom level {z} does not exist; the highest is {MAX_ZOOM}"),
-        ));
+        return Err(Error::Invalid(Invalid::Zoom(z)));
     }
     let n = 1u64 << z;
     if u64::from(x) >= n || u64::from(y) >= n {
-        return Err(AppError::bad_request(
-            "x",
-            "deze tegel bestaat niet op dit zoomniveau",
-            "this tile does not exist at this zoom level",
-        ));
+        return Err(Error::Invalid(Invalid::TileOutside));
     }
     Ok(())
 }
 
+/// A tile's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileId {
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+}
+
+/// A tile and whether it came from the cache.
+pub struct Served {
+    pub tile: Tile,
+    pub cached: bool,
+}
+
 /// A tile for `access.area_id`, from the cache when the area's data did not change.
 pub async fn tile(
-    state: &AppState,
+    pool: &PgPool,
+    areas: &AreaCache,
+    cache: &TileCache,
     access: &AreaAccess,
-    z: u8,
-    x: u32,
-    y: u32,
-    q: &FilterParams,
-) -> AppResult<Tile> {
+    TileId { z, x, y }: TileId,
+    raw: &RawFilter,
+) -> Result<Served> {
     check_address(z, x, y)?;
-    let area = state.areas.get(&state.pool, access.area_id).await?;
-    let filter = Filter::resolve(q.raw(), &area, crate::nl_time::today())?;
+    let area = areas.get(pool, access.area_id).await?;
+    let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
     let disclosure = Disclosure::of(access.role);
     let points = z >= POINTS_FROM_ZOOM && disclosure.individual_incidents();
     let res = resolution_for_zoom(z);
@@ -99,40 +105,35 @@ pub async fn tile(
         super::heatmap::check_cost(res, &filter)?;
     }
     let key = format!("{}/{z}/{x}/{y}?{}&{}", access.area_id, filter.key(), disclosure.code());
-    let version = rollup::version(&state.pool, access.area_id).await?;
-    if let Some(t) = state.tiles.get(&key, version) {
-        state.metrics.tile_served(true);
-        return Ok(t);
+    let version = rollup::version(pool, access.area_id).await?;
+    if let Some((_, tile)) = cache.0.get_if(&key, |(v, _)| *v == version) {
+        return Ok(Served { tile, cached: true });
     }
     let bytes = if points {
-        incident_tile(state, access, z, x, y, &filter).await?
+        incident_tile(pool, access, TileId { z, x, y }, &filter).await?
     } else {
-        cell_tile(state, access, z, x, y, res, &filter, disclosure).await?
+        cell_tile(pool, access, TileId { z, x, y }, res, &filter, disclosure).await?
     };
     if bytes.len() > MAX_TILE_BYTES {
         // Cannot happen with MAX_POINTS; refuse rather than send a huge tile.
-        return Err(AppError::Internal(anyhow::anyhow!("tile of {} bytes", bytes.len())));
+        return Err(Error::Internal(anyhow::anyhow!("tile of {} bytes", bytes.len())));
     }
     let etag =
         format!("\"{}\"", &hex::encode(Sha256::digest(format!("{key}#{}.{}", version.0, version.1)))[..32]);
     let t = Tile { bytes: Arc::new(bytes), etag };
-    state.tiles.put(key, version, t.clone());
-    state.metrics.tile_served(false);
-    Ok(t)
+    cache.0.put(key, (version, t.clone()));
+    Ok(Served { tile: t, cached: false })
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn cell_tile(
-    state: &AppState,
+    pool: &PgPool,
     access: &AreaAccess,
-    z: u8,
-    x: u32,
-    y: u32,
+    TileId { z, x, y }: TileId,
     res: Resolution,
     filter: &Filter,
     disclosure: Disclosure,
-) -> AppResult<Vec<u8>> {
-    let counts = rollup::cell_counts(&state.pool, access.area_id, res, filter).await?;
+) -> Result<Vec<u8>> {
+    let counts = rollup::cell_counts(pool, access.area_id, res, filter).await?;
     let [w, s, e, n] = tile_bounds(z, x, y);
     // A little margin, as the tile has a buffer.
     let (mx, my) = ((e - w) * 0.02, (n - s) * 0.02);
@@ -165,19 +166,17 @@ async fn cell_tile(
     .bind(&wkb)
     .bind(&ids)
     .bind(&ns)
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     Ok(tile.unwrap_or_default())
 }
 
 async fn incident_tile(
-    state: &AppState,
+    pool: &PgPool,
     access: &AreaAccess,
-    z: u8,
-    x: u32,
-    y: u32,
+    TileId { z, x, y }: TileId,
     filter: &Filter,
-) -> AppResult<Vec<u8>> {
+) -> Result<Vec<u8>> {
     let tile: Option<Vec<u8>> = sqlx::query_scalar(
         "SELECT ST_AsMVT(t, 'incidents', 4096, 'geom') FROM (
              SELECT ST_AsMVTGeom(ST_Transform(i.geom, 3857), ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom,
@@ -200,26 +199,16 @@ async fn incident_tile(
     .bind(filter.from)
     .bind(filter.until)
     .bind(&filter.categories)
-    .bind(&filter.statuses)
+    .bind(filter.status_codes())
     .bind(MAX_POINTS)
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     Ok(tile.unwrap_or_default())
 }
 
 /// Tiles by key, each with the data version it was made from; the oldest
 /// entries go first when the byte budget is spent.
-pub struct TileCache {
-    inner: Mutex<CacheInner>,
-    budget: usize,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    map: HashMap<String, ((i64, i64), Tile)>,
-    order: VecDeque<String>,
-    bytes: usize,
-}
+pub struct TileCache(Cache<String, ((i64, i64), Tile)>);
 
 impl Default for TileCache {
     fn default() -> Self {
@@ -230,29 +219,7 @@ impl Default for TileCache {
 impl TileCache {
     /// A cache holding at most `budget` bytes of tiles.
     pub fn with_budget(budget: usize) -> TileCache {
-        TileCache { inner: Mutex::default(), budget }
-    }
-
-    fn get(&self, key: &str, version: (i64, i64)) -> Option<Tile> {
-        let inner = self.inner.lock().expect("tile cache poisoned");
-        inner.map.get(key).filter(|(v, _)| *v == version).map(|(_, t)| t.clone())
-    }
-
-    fn put(&self, key: String, version: (i64, i64), tile: Tile) {
-        let mut inner = self.inner.lock().expect("tile cache poisoned");
-        let size = tile.bytes.len() + key.len();
-        if let Some((_, old)) = inner.map.insert(key.clone(), (version, tile)) {
-            inner.bytes -= old.bytes.len() + key.len();
-        } else {
-            inner.order.push_back(key);
-        }
-        inner.bytes += size;
-        while inner.bytes > self.budget {
-            let Some(k) = inner.order.pop_front() else { break };
-            if let Some((_, t)) = inner.map.remove(&k) {
-                inner.bytes -= t.bytes.len() + k.len();
-            }
-        }
+        TileCache(Cache::new(None, budget, |k, (_, t)| k.len() + t.bytes.len()))
     }
 }
 
@@ -269,20 +236,5 @@ mod tests {
         assert!(check_address(14, x, y).is_ok());
         assert!(check_address(23, 0, 0).is_err());
         assert!(check_address(2, 4, 0).is_err());
-    }
-
-    #[test]
-    fn the_cache_keeps_to_its_budget_and_its_versions() {
-        let c = TileCache::with_budget(1_000);
-        let t = |n: usize| Tile { bytes: Arc::new(vec![0; n]), etag: String::new() };
-        c.put("a".into(), (1, 0), t(400));
-        c.put("b".into(), (1, 0), t(400));
-        assert!(c.get("a", (1, 0)).is_some());
-        assert!(c.get("a", (1, 1)).is_none(), "another version is a miss");
-        c.put("c".into(), (1, 0), t(400));
-        assert!(c.get("a", (1, 0)).is_none(), "the oldest went first");
-        assert!(c.get("c", (1, 0)).is_some());
-        c.put("c".into(), (2, 0), t(100));
-        assert!(c.get("c", (2, 0)).is_some());
     }
 }

@@ -10,18 +10,21 @@ use axum::{
 use kvo_api::{analysis::Analysis, wire::Problem};
 use uuid::Uuid;
 
-use super::extract::ApiQuery;
+use super::{
+    etag_matches,
+    extract::ApiQuery,
+    params::{AnalysisParams, FilterParams, HeatmapParams, Shape},
+    problem::{AppError, AppResult},
+    state::AppState,
+};
 use crate::{
     analytics::{
-        FilterParams, analysis,
-        analysis::AnalysisParams,
+        analysis,
         export::{self, Format},
-        heatmap::{self, HeatmapParams},
-        tiles,
+        heatmap,
+        tiles::{self, TileId},
     },
     auth::Principal,
-    error::{AppError, AppResult},
-    state::AppState,
 };
 
 /// Incident counts per H3 cell as a GeoJSON FeatureCollection (RFC 7946):
@@ -40,7 +43,8 @@ pub async fn heatmap(
     ApiQuery(q): ApiQuery<HeatmapParams>,
 ) -> AppResult<Response> {
     let access = p.access(id)?;
-    let fc = heatmap::build(&s, &access, &q).await?;
+    let points = q.shape.unwrap_or_default() == Shape::Points;
+    let fc = heatmap::build(&s.pool, &s.areas, &access, &q.filter(), q.resolution, points).await?;
     let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
         .into_response())
@@ -64,15 +68,13 @@ pub async fn tile(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let access = p.access(id)?;
-    let t = tiles::tile(&s, &access, z, x, y, &q).await?;
+    let served = tiles::tile(&s.pool, &s.areas, &s.tiles, &access, TileId { z, x, y }, &q.filter()).await?;
+    s.metrics.tile_served(served.cached);
+    let t = served.tile;
     let etag = HeaderValue::from_str(&t.etag).map_err(anyhow::Error::from)?;
     let cache =
         [(header::ETAG, etag), (header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"))];
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().trim_start_matches("W/") == t.etag));
-    if matches {
+    if etag_matches(&headers, &t.etag) {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
     let body = t.bytes.as_ref().clone();
@@ -98,7 +100,7 @@ pub async fn analysis(
     ApiQuery(q): ApiQuery<AnalysisParams>,
 ) -> AppResult<Json<Analysis>> {
     let access = p.access(id)?;
-    Ok(Json(analysis::analyse(&s, &access, &q).await?))
+    Ok(Json(analysis::analyse(&s.pool, &s.areas, &access, &q.query()).await?))
 }
 
 /// The filtered incidents as CSV for Dutch Excel (UTF-8 with BOM, `;`,
@@ -144,7 +146,7 @@ pub async fn export_analysis(
     ApiQuery(q): ApiQuery<AnalysisParams>,
 ) -> AppResult<Response> {
     let access = p.access(id)?;
-    let a = analysis::analyse(&s, &access, &q).await?;
+    let a = analysis::analyse(&s.pool, &s.areas, &access, &q.query()).await?;
     let name =
         format!("kvo-analyse-{}-{}-tm-{}.json", &id.simple().to_string()[..8], a.period.from, a.period.to);
     Ok(([(header::CONTENT_DISPOSITION, attachment(&name)?)], Json(a)).into_response())
@@ -158,7 +160,8 @@ async fn download(
     format: Format,
 ) -> AppResult<Response> {
     let access = p.access(id)?;
-    let (body, name) = export::export(s, &access, q, format).await?;
+    let (chunks, name) = export::export(&s.pool, &s.areas, &access, &q.filter(), format).await?;
+    let body = axum::body::Body::from_stream(chunks);
     let content_type = match format {
         Format::Csv => "text/csv; charset=utf-8",
         Format::GeoJson => "application/geo+json",
@@ -176,5 +179,5 @@ async fn download(
 
 fn attachment(name: &str) -> AppResult<HeaderValue> {
     HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| AppError::Internal(anyhow::Error::from(e)))
+        .map_err(|e| AppError::from(anyhow::Error::from(e)))
 }

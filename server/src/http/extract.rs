@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use super::problem::AppError;
 
 /// A JSON request body. Unlike `axum::Json`, its rejections are problems
 /// that name the field, in Dutch and English.
@@ -23,11 +23,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
             });
         if !is_json {
-            return Err(AppError::BadRequest {
-                field: None,
-                nl: "Stuur JSON met `Content-Type: application/json`.".into(),
-                en: "Send JSON with `Content-Type: application/json`.".into(),
-            });
+            return Err(AppError::NotJson);
         }
         let body = RawBody::from_request(req, state).await?.0;
         parse_json(&body).map(ApiJson)
@@ -50,11 +46,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             return AppError::UnknownField(field);
         }
         if inner.is_data() && path != "." {
-            return AppError::BadRequest {
-                field: None,
-                nl: format!("Veld `{path}` heeft een ongeldige waarde: {msg}"),
-                en: format!("Field `{path}` has an invalid value: {msg}"),
-            };
+            return AppError::BadValue { field: path, msg };
         }
         AppError::BadJson(msg)
     })
@@ -71,11 +63,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge
             } else {
-                AppError::BadRequest {
-                    field: None,
-                    nl: "Het verzoek kon niet volledig worden gelezen.".into(),
-                    en: "The request body could not be read completely.".into(),
-                }
+                AppError::BodyUnreadable
             }
         })
     }
@@ -93,17 +81,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Parses a query string, naming the parameter at fault.
 fn serde_urlencoded_parse<T: DeserializeOwned>(q: &str) -> Result<T, AppError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().expect("a valid URI"))
-        .map(|q| q.0)
-        .map_err(|e| {
-            let msg = e.body_text();
-            AppError::BadRequest {
-                field: None,
-                nl: format!("Ongeldige zoekparameters: {msg}"),
-                en: format!("Invalid query parameters: {msg}"),
-            }
-        })
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(q.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        if path == "." || msg.starts_with("unknown field") {
+            AppError::BadQuery(msg)
+        } else {
+            AppError::BadValue { field: path, msg }
+        }
+    })
 }
 
 #[cfg(test)]

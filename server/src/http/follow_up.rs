@@ -11,7 +11,8 @@ use kvo_api::{
 use uuid::Uuid;
 
 use super::extract::ApiJson;
-use crate::{auth::Principal, error::AppResult, follow_up, state::AppState};
+use super::{problem::AppResult, state::AppState};
+use crate::{auth::Principal, follow_up};
 
 /// An incident's follow-up: status, assignment, police report, damage,
 /// history, comments, and what you may do with it.

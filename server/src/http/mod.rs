@@ -2,11 +2,18 @@
 //! the served map UI.
 
 pub mod analytics;
+pub mod auth;
 pub mod extract;
 pub mod follow_up;
+pub mod metrics;
 pub mod openapi;
+pub mod params;
+pub mod problem;
 pub mod push;
+pub mod state;
 pub mod v1;
+
+use std::future::Future;
 
 use axum::{
     Json, Router,
@@ -21,7 +28,8 @@ use tower_http::{
     timeout::TimeoutLayer, trace::TraceLayer,
 };
 
-use crate::{db, error::render_problems, metrics, state::AppState};
+use self::{problem::render_problems, state::AppState};
+use crate::db;
 
 /// JSON bodies are small; 1 MB leaves room for a batch of patrol points.
 const JSON_BODY_LIMIT: usize = 1_000_000;
@@ -71,7 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/patrols/{id}/end", post(v1::end_patrol))
         .route("/openapi.json", get(openapi::serve))
         .route("/ui-config", get(v1::ui_config))
-        .fallback(|| async { crate::error::AppError::NotFound })
+        .fallback(|| async { problem::AppError::Domain(crate::error::Error::NotFound) })
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.request_timeout()));
     let photos = Router::new()
@@ -86,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .route_layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .fallback_service(map_ui)
         // Inside the problem renderer, so that even a panic is answered as a problem.
         .layer(CatchPanicLayer::custom(|_| {
@@ -138,4 +146,34 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
 /// Served at `/` until the map UI has been built into `map_ui_dir`.
 async fn placeholder() -> Html<&'static str> {
     Html(include_str!("../../../map-ui/placeholder.html"))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; in-flight requests
+/// are finished first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Starts the background work of a serving process: the rollup compactor and
+/// the push worker. Both are safe to run in several processes at once.
+pub fn spawn_workers(state: &AppState) {
+    tokio::spawn(crate::analytics::rollup::run_compactor(state.pool.clone()));
+    tokio::spawn(crate::push::worker::run(
+        state.pool.clone(),
+        (*state.vapid).clone(),
+        crate::push::worker::Settings::from_config(&state.config),
+    ));
+}
+
+/// Whether the request's `If-None-Match` names `etag` (a 304 is due): the one
+/// conditional-GET check.
+pub fn etag_matches(headers: &axum::http::HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag))
 }

@@ -12,7 +12,8 @@ use kvo_api::{
 use uuid::Uuid;
 
 use super::extract::ApiJson;
-use crate::{auth::Principal, error::AppResult, push, state::AppState};
+use super::{problem::AppResult, state::AppState};
+use crate::{auth::Principal, push};
 
 /// The server's VAPID public key (`applicationServerKey`).
 #[utoipa::path(get, path = "/api/v1/push/key", tag = "push", responses((status = 200, body = PushKey)))]
@@ -32,7 +33,7 @@ pub async fn subscribe(
     p: Principal,
     ApiJson(req): ApiJson<NewSubscription>,
 ) -> AppResult<(StatusCode, Json<Subscription>)> {
-    let (sub, new) = push::subscribe(&s.pool, &s.config, &p, req).await?;
+    let (sub, new) = push::subscribe(&s.pool, &s.config.push_hosts, &p, req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(sub)))
 }
 
@@ -74,5 +75,5 @@ pub async fn set_preferences(
     Path(id): Path<Uuid>,
     ApiJson(req): ApiJson<PushPreferences>,
 ) -> AppResult<Json<PushPreferences>> {
-    Ok(Json(push::set_preferences(&s, &p.access(id)?, req).await?))
+    Ok(Json(push::set_preferences(&s.pool, &s.areas, &p.access(id)?, req).await?))
 }

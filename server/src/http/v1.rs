@@ -15,15 +15,20 @@ use kvo_api::wire::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiQuery, RawBody};
+use super::{
+    auth::{SESSION_COOKIE, raw_credential},
+    etag_matches,
+    extract::{ApiJson, ApiQuery, RawBody},
+    params::ListParams,
+};
+use super::{problem::AppResult, state::AppState};
 use crate::{
     areas,
     auth::{self, Principal},
-    error::{AppError, AppResult},
-    incidents::{self, Created, ListParams},
+    error::Error,
+    incidents::{self, Created},
     patrols,
     photos::{self, Rendition, Stored},
-    state::AppState,
 };
 
 /// Redeem an invite code for a device token.
@@ -40,8 +45,8 @@ pub async fn redeem(State(s): State<AppState>, ApiJson(req): ApiJson<RedeemInvit
 #[utoipa::path(delete, path = "/api/v1/devices/current", tag = "access",
     responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn sign_out(State(s): State<AppState>, p: Principal, parts: Parts) -> AppResult<StatusCode> {
-    let raw = auth::raw_credential(&parts).ok_or(AppError::Unauthorized)?;
-    auth::revoke(&s, &p, raw).await?;
+    let raw = raw_credential(&parts).ok_or(Error::Unauthenticated)?;
+    auth::revoke(&s.pool, &s.auth, &p, raw).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -54,7 +59,7 @@ pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> A
     let secure = if s.config.secure_cookies() { "; Secure" } else { "" };
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        auth::SESSION_COOKIE,
+        SESSION_COOKIE,
         auth::SESSION_TTL.num_seconds()
     );
     let mut res = Json(me).into_response();
@@ -66,9 +71,9 @@ pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> A
 /// Web sign-out: revokes the session and clears the cookie.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "access", responses((status = 204)))]
 pub async fn logout(State(s): State<AppState>, p: Principal, parts: Parts) -> AppResult<Response> {
-    let raw = auth::raw_credential(&parts).ok_or(AppError::Unauthorized)?;
-    auth::revoke(&s, &p, raw).await?;
-    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", auth::SESSION_COOKIE);
+    let raw = raw_credential(&parts).ok_or(Error::Unauthenticated)?;
+    auth::revoke(&s.pool, &s.auth, &p, raw).await?;
+    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", SESSION_COOKIE);
     Ok(([(header::SET_COOKIE, clear)], StatusCode::NO_CONTENT).into_response())
 }
 
@@ -112,11 +117,7 @@ pub async fn categories(
     let body = serde_json::to_vec(&list).map_err(anyhow::Error::from)?;
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
     let cache = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, "private, no-cache".to_string())];
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
-    if matches {
+    if etag_matches(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
     Ok((cache, [(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -133,7 +134,9 @@ pub async fn create_incident(
     p: Principal,
     ApiJson(req): ApiJson<NewIncident>,
 ) -> AppResult<Response> {
-    Ok(match incidents::create(&s, &p, req).await? {
+    let created = incidents::create(&s.pool, &s.areas, s.config.area_margin_m, &p, req).await?;
+    s.metrics.incident_ingested(matches!(created, Created::New(_)));
+    Ok(match created {
         Created::New(i) => (StatusCode::CREATED, Json(i)).into_response(),
         Created::Existing(i) => (StatusCode::OK, Json(i)).into_response(),
     })
@@ -148,7 +151,7 @@ pub async fn list_incidents(
     p: Principal,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> AppResult<Json<IncidentPage>> {
-    Ok(Json(incidents::list(&s.pool, &p, &q).await?))
+    Ok(Json(incidents::list(&s.pool, &p, &q.query()).await?))
 }
 
 /// One incident with its photos.
@@ -176,7 +179,11 @@ pub async fn upload_photo(
     Path((id, photo_id)): Path<(Uuid, Uuid)>,
     RawBody(body): RawBody,
 ) -> AppResult<Response> {
-    Ok(match photos::upload(&s, &p, id, photo_id, body).await? {
+    let stored = photos::upload(&s.photos, &p, id, photo_id, body).await?;
+    if let Stored::New(ph) = &stored {
+        s.metrics.photo_ingested(ph.bytes as u64);
+    }
+    Ok(match stored {
         Stored::New(ph) => (StatusCode::CREATED, Json(ph)).into_response(),
         Stored::Existing(ph) => (StatusCode::OK, Json(ph)).into_response(),
     })
@@ -192,7 +199,7 @@ pub async fn get_photo(
     p: Principal,
     Path((id, photo_id)): Path<(Uuid, Uuid)>,
 ) -> AppResult<Response> {
-    photo_response(photos::read(&s, &p, id, photo_id, Rendition::Full).await?)
+    photo_response(photos::read(&s.photos, &p, id, photo_id, Rendition::Full).await?)
 }
 
 /// The photo's 320 px thumbnail (JPEG).
@@ -205,7 +212,7 @@ pub async fn get_thumbnail(
     p: Principal,
     Path((id, photo_id)): Path<(Uuid, Uuid)>,
 ) -> AppResult<Response> {
-    photo_response(photos::read(&s, &p, id, photo_id, Rendition::Thumbnail).await?)
+    photo_response(photos::read(&s.photos, &p, id, photo_id, Rendition::Thumbnail).await?)
 }
 
 fn photo_response((bytes, content_type, sha): (Vec<u8>, String, String)) -> AppResult<Response> {
@@ -230,7 +237,7 @@ pub async fn start_patrol(
     p: Principal,
     ApiJson(req): ApiJson<NewPatrol>,
 ) -> AppResult<Response> {
-    let (new, patrol) = patrols::start(&s, &p, req).await?;
+    let (new, patrol) = patrols::start(&s.pool, &p, req).await?;
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(patrol)).into_response())
 }
@@ -243,7 +250,7 @@ pub async fn get_patrol(
     p: Principal,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::get(&s, &p, id).await?))
+    Ok(Json(patrols::get(&s.pool, &p, id).await?))
 }
 
 /// Append route points (idempotent: a point is identified by its time).
@@ -256,7 +263,7 @@ pub async fn add_points(
     Path(id): Path<Uuid>,
     ApiJson(req): ApiJson<RoutePoints>,
 ) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::add_points(&s, &p, id, req).await?))
+    Ok(Json(patrols::add_points(&s.pool, &p, id, req).await?))
 }
 
 /// End a patrol; its route line is stored.
@@ -268,5 +275,5 @@ pub async fn end_patrol(
     Path(id): Path<Uuid>,
     ApiJson(req): ApiJson<EndPatrol>,
 ) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::end(&s, &p, id, req.ended_at).await?))
+    Ok(Json(patrols::end(&s.pool, &p, id, req.ended_at).await?))
 }

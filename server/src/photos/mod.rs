@@ -10,18 +10,23 @@
 pub mod process;
 pub mod store;
 
+use std::{collections::HashMap, sync::Arc};
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use kvo_api::wire::Photo;
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::{
     auth::Principal,
-    error::{AppError, AppResult},
-    state::AppState,
+    error::{Conflict, Error, ImageProblem, Result},
+    visibility::locate,
 };
 use process::PhotoError;
+use store::BlobStore;
 
 /// A `photos` row.
 #[derive(sqlx::FromRow)]
@@ -62,11 +67,15 @@ const SELECT_PHOTO: &str =
     "SELECT area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
         height, thumb_sha256, received_at FROM photos";
 
-/// The area of an incident the principal may see and add photos to.
-async fn visible_incident(state: &AppState, p: &Principal, incident_id: Uuid) -> AppResult<Uuid> {
-    // Reuses the incident visibility rule: an ondernemer reaches only their own reports.
-    let incident = crate::incidents::get(&state.pool, p, incident_id).await?;
-    Ok(incident.area_id)
+/// What photo ingest and delivery need: the database, the blob store, and
+/// the bound on photos decoded at once (a 40-megapixel photo takes 160 MB
+/// while it is processed).
+#[derive(Clone)]
+pub struct Photos {
+    pub pool: PgPool,
+    pub store: Arc<dyn BlobStore>,
+    pub slots: Arc<Semaphore>,
+    pub max_pixels: u64,
 }
 
 /// The outcome of a photo upload.
@@ -77,36 +86,36 @@ pub enum Stored {
 
 /// Stores an uploaded photo of an incident.
 pub async fn upload(
-    state: &AppState,
+    ph: &Photos,
     p: &Principal,
     incident_id: Uuid,
     photo_id: Uuid,
     body: bytes::Bytes,
-) -> AppResult<Stored> {
-    let area_id = visible_incident(state, p, incident_id).await?;
+) -> Result<Stored> {
+    let area_id = locate(&ph.pool, p, incident_id).await?.area_id;
     let upload_sha256 = Sha256::digest(&body).to_vec();
-    if let Some(existing) = existing(state, area_id, photo_id).await? {
+    if let Some(existing) = existing(ph, area_id, photo_id).await? {
         return same_or_conflict(existing, incident_id, &upload_sha256);
     }
 
     let prepared = {
-        let _permit = state.image_slots.acquire().await.context("image slots closed")?;
-        let max_pixels = state.config.max_photo_pixels;
+        let _permit = ph.slots.acquire().await.context("image slots closed")?;
+        let max_pixels = ph.max_pixels;
         tokio::task::spawn_blocking(move || process::prepare(&body, max_pixels))
             .await
             .context("photo task")?
             .map_err(|e| match e {
-                PhotoError::Unsupported => AppError::UnsupportedMediaType,
-                PhotoError::TooLarge { megapixels } => AppError::ImageTooLarge { megapixels },
-                PhotoError::Corrupt => AppError::BadImage,
+                PhotoError::Unsupported => Error::Image(ImageProblem::Unsupported),
+                PhotoError::TooLarge { megapixels } => Error::Image(ImageProblem::TooLarge { megapixels }),
+                PhotoError::Corrupt => Error::Image(ImageProblem::Corrupt),
             })?
     };
     let sha256 = Sha256::digest(&prepared.bytes).to_vec();
     let thumb_sha256 = Sha256::digest(&prepared.thumb).to_vec();
 
-    let mut tx = state.pool.begin().await?;
+    let mut tx = ph.pool.begin().await?;
     lock_content(&mut tx, &[&sha256, &thumb_sha256]).await?;
-    let store = state.store.clone();
+    let store = ph.store.clone();
     let (full, thumb) = (prepared.bytes, prepared.thumb);
     let (full_len, thumb_len) = (full.len() as i64, thumb.len() as i64);
     let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -118,8 +127,8 @@ pub async fn upload(
     .context("photo store task")?;
     if let Err(e) = written {
         drop(tx);
-        cleanup(state, &[&sha256, &thumb_sha256]).await;
-        return Err(AppError::Internal(anyhow::Error::new(e).context("writing photo")));
+        cleanup(ph, &[&sha256, &thumb_sha256]).await;
+        return Err(Error::Internal(anyhow::Error::new(e).context("writing photo")));
     }
     let row: Result<Option<PhotoRow>, sqlx::Error> = sqlx::query_as(
         "INSERT INTO photos (area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
@@ -149,39 +158,33 @@ pub async fn upload(
         Err(e) => Err(e),
     };
     match committed {
-        Ok(Some(row)) => {
-            state.metrics.photo_ingested(full_len as u64);
-            Ok(Stored::New(row.to_wire()))
-        }
+        Ok(Some(row)) => Ok(Stored::New(row.to_wire())),
         // Another upload of the same photo id won the race.
         Ok(None) => {
-            cleanup(state, &[&sha256, &thumb_sha256]).await;
-            let existing = existing(state, area_id, photo_id).await?.context("photo vanished")?;
+            cleanup(ph, &[&sha256, &thumb_sha256]).await;
+            let existing = existing(ph, area_id, photo_id).await?.context("photo vanished")?;
             same_or_conflict(existing, incident_id, &upload_sha256)
         }
         Err(e) => {
-            cleanup(state, &[&sha256, &thumb_sha256]).await;
+            cleanup(ph, &[&sha256, &thumb_sha256]).await;
             Err(e.into())
         }
     }
 }
 
-async fn existing(state: &AppState, area_id: Uuid, photo_id: Uuid) -> AppResult<Option<PhotoRow>> {
+async fn existing(ph: &Photos, area_id: Uuid, photo_id: Uuid) -> Result<Option<PhotoRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_PHOTO} WHERE area_id = $1 AND id = $2")))
         .bind(area_id)
         .bind(photo_id)
-        .fetch_optional(&state.pool)
+        .fetch_optional(&ph.pool)
         .await?)
 }
 
-fn same_or_conflict(existing: PhotoRow, incident_id: Uuid, upload_sha256: &[u8]) -> AppResult<Stored> {
+fn same_or_conflict(existing: PhotoRow, incident_id: Uuid, upload_sha256: &[u8]) -> Result<Stored> {
     if existing.incident_id == incident_id && existing.upload_sha256 == upload_sha256 {
         Ok(Stored::Existing(existing.to_wire()))
     } else {
-        Err(AppError::Conflict {
-            nl: "Er bestaat al een foto met dit id, met een andere inhoud.".into(),
-            en: "A photo with this id already exists, with different content.".into(),
-        })
+        Err(Error::Conflict(Conflict::PhotoIdTaken))
     }
 }
 
@@ -198,9 +201,9 @@ async fn lock_content(conn: &mut sqlx::PgConnection, hashes: &[&[u8]]) -> Result
 }
 
 /// Deletes blobs that no row references, under the same locks as the upload.
-async fn cleanup(state: &AppState, hashes: &[&[u8]]) {
+async fn cleanup(ph: &Photos, hashes: &[&[u8]]) {
     let result: anyhow::Result<()> = async {
-        let mut tx = state.pool.begin().await?;
+        let mut tx = ph.pool.begin().await?;
         lock_content(&mut tx, hashes).await?;
         for h in hashes {
             let used: bool = sqlx::query_scalar(
@@ -211,7 +214,7 @@ async fn cleanup(state: &AppState, hashes: &[&[u8]]) {
             .fetch_one(&mut *tx)
             .await?;
             if !used {
-                let store = state.store.clone();
+                let store = ph.store.clone();
                 let key = hex::encode(h);
                 tokio::task::spawn_blocking(move || store.delete(&key)).await??;
             }
@@ -229,8 +232,8 @@ async fn cleanup(state: &AppState, hashes: &[&[u8]]) {
 /// `min_age` ago: what a crash between writing a blob and committing its row
 /// leaves behind. Uses the same locks as an upload, so it never deletes a blob
 /// an upload is about to reference. Returns how many were deleted.
-pub async fn sweep_orphans(state: &AppState, min_age: std::time::Duration) -> anyhow::Result<usize> {
-    let store = state.store.clone();
+pub async fn sweep_orphans(ph: &Photos, min_age: std::time::Duration) -> anyhow::Result<usize> {
+    let store = ph.store.clone();
     let keys = tokio::task::spawn_blocking(move || store.list()).await??;
     let cutoff = std::time::SystemTime::now() - min_age;
     let mut deleted = 0;
@@ -241,15 +244,40 @@ pub async fn sweep_orphans(state: &AppState, min_age: std::time::Duration) -> an
                  OR EXISTS (SELECT 1 FROM photos WHERE thumb_sha256 = $1)",
         )
         .bind(&hash)
-        .fetch_one(&state.pool)
+        .fetch_one(&ph.pool)
         .await?;
         if !referenced {
-            cleanup(state, &[&hash]).await;
+            cleanup(ph, &[&hash]).await;
             tracing::info!(%key, ?written, "removed an orphaned photo blob");
             deleted += 1;
         }
     }
     Ok(deleted)
+}
+
+/// Photos of the given incidents, keyed by incident id.
+pub async fn of_incidents(pool: &PgPool, keys: &[(Uuid, Uuid)]) -> Result<HashMap<Uuid, Vec<Photo>>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (areas, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
+    let rows: Vec<PhotoRow> = sqlx::query_as(
+        "SELECT p.area_id, p.id, p.incident_id, p.upload_sha256, p.sha256, p.content_type, p.bytes,
+                p.width, p.height, p.thumb_sha256, p.received_at
+           FROM photos p JOIN unnest($1::uuid[], $2::uuid[]) AS k(area_id, id)
+             ON p.area_id = k.area_id AND p.incident_id = k.id
+          ORDER BY p.received_at, p.id",
+    )
+    .bind(&areas)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+    .context("loading photos")?;
+    let mut map: HashMap<Uuid, Vec<Photo>> = HashMap::new();
+    for r in rows {
+        map.entry(r.incident_id).or_default().push(r.to_wire());
+    }
+    Ok(map)
 }
 
 /// Which rendition of a photo to read.
@@ -261,20 +289,20 @@ pub enum Rendition {
 
 /// The bytes, content type and content hash of a photo the principal may see.
 pub async fn read(
-    state: &AppState,
+    ph: &Photos,
     p: &Principal,
     incident_id: Uuid,
     photo_id: Uuid,
     rendition: Rendition,
-) -> AppResult<(Vec<u8>, String, String)> {
-    let area_id = visible_incident(state, p, incident_id).await?;
-    let row = existing(state, area_id, photo_id).await?.filter(|r| r.incident_id == incident_id);
-    let row = row.ok_or(AppError::NotFound)?;
+) -> Result<(Vec<u8>, String, String)> {
+    let area_id = locate(&ph.pool, p, incident_id).await?.area_id;
+    let row = existing(ph, area_id, photo_id).await?.filter(|r| r.incident_id == incident_id);
+    let row = row.ok_or(Error::NotFound)?;
     let (key, content_type) = match rendition {
         Rendition::Full => (hex::encode(&row.sha256), row.content_type),
         Rendition::Thumbnail => (hex::encode(&row.thumb_sha256), "image/jpeg".to_string()),
     };
-    let store = state.store.clone();
+    let store = ph.store.clone();
     let k = key.clone();
     let bytes = tokio::task::spawn_blocking(move || store.get(&k))
         .await

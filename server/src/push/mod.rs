@@ -16,8 +16,7 @@ use web_push::{PartialVapidSignatureBuilder, VapidSignatureBuilder};
 
 use crate::{
     auth::{AreaAccess, Principal},
-    config::Config,
-    error::{AppError, AppResult},
+    error::{Error, Forbidden, Invalid, Result},
 };
 
 /// The server's VAPID key pair, generated on first start and kept in the data
@@ -75,35 +74,25 @@ impl Vapid {
 
 /// Checks a subscription: an endpoint at an allowed push service, and keys
 /// that decode to a P-256 point and a 16-byte secret.
-fn check(cfg: &Config, s: &NewSubscription) -> AppResult<()> {
-    let url = reqwest::Url::parse(&s.endpoint).map_err(|_| {
-        AppError::bad_request("endpoint", "endpoint is geen geldige URL", "endpoint is not a valid URL")
-    })?;
+fn check(push_hosts: &[String], s: &NewSubscription) -> Result<()> {
+    let url = reqwest::Url::parse(&s.endpoint).map_err(|_| Error::Invalid(Invalid::PushEndpoint))?;
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-    let listed = cfg.push_hosts.iter().any(|h| match h.strip_prefix('.') {
+    let listed = push_hosts.iter().any(|h| match h.strip_prefix('.') {
         Some(suffix) => host.ends_with(&format!(".{suffix}")),
         None => host == *h,
     });
     let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
     if !listed || !scheme_ok || s.endpoint.len() > 2000 {
-        return Err(AppError::bad_request(
-            "endpoint",
-            "dit is geen pushdienst die deze server kent",
-            "this is not a push service this server knows",
-        ));
+        return Err(Error::Invalid(Invalid::PushService));
     }
     let p256dh = B64.decode(s.keys.p256dh.trim_end_matches('=')).unwrap_or_default();
     if p256dh.len() != 65 || p256dh[0] != 4 {
-        return Err(AppError::bad_request(
-            "keys.p256dh",
-            "p256dh is geen P-256-sleutel",
-            "p256dh is not a P-256 key",
-        ));
+        return Err(Error::Invalid(Invalid::PushKey));
     }
     let auth = B64.decode(s.keys.auth.trim_end_matches('=')).unwrap_or_default();
     if auth.len() != 16 {
-        return Err(AppError::bad_request("keys.auth", "auth moet 16 bytes zijn", "auth must be 16 bytes"));
+        return Err(Error::Invalid(Invalid::PushAuth));
     }
     Ok(())
 }
@@ -112,12 +101,12 @@ fn check(cfg: &Config, s: &NewSubscription) -> AppResult<()> {
 /// again replaces its keys (browsers renew them). Returns it and whether it is new.
 pub async fn subscribe(
     pool: &PgPool,
-    cfg: &Config,
+    push_hosts: &[String],
     p: &Principal,
     s: NewSubscription,
-) -> AppResult<(Subscription, bool)> {
+) -> Result<(Subscription, bool)> {
     let a = p.access(s.area_id)?;
-    check(cfg, &s)?;
+    check(push_hosts, &s)?;
     let (p256dh, auth) = (s.keys.p256dh.trim_end_matches('='), s.keys.auth.trim_end_matches('='));
     // A subscription moves to whoever subscribes with it last (one browser, one person).
     let (id, new): (Uuid, bool) = sqlx::query_as(
@@ -139,7 +128,7 @@ pub async fn subscribe(
 }
 
 /// Removes one of the principal's subscriptions (404 for anyone else's).
-pub async fn unsubscribe(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<()> {
+pub async fn unsubscribe(pool: &PgPool, p: &Principal, id: Uuid) -> Result<()> {
     let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();
     let gone =
         sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND person_id = $2 AND area_id = ANY($3)")
@@ -150,13 +139,13 @@ pub async fn unsubscribe(pool: &PgPool, p: &Principal, id: Uuid) -> AppResult<()
             .await?
             .rows_affected();
     if gone == 0 {
-        return Err(AppError::NotFound);
+        return Err(Error::NotFound);
     }
     Ok(())
 }
 
 /// The principal's preferences in an area (the defaults when none are stored).
-pub async fn preferences(pool: &PgPool, a: &AreaAccess) -> AppResult<PushPreferences> {
+pub async fn preferences(pool: &PgPool, a: &AreaAccess) -> Result<PushPreferences> {
     let row: Option<(Vec<String>, bool, bool, bool)> = sqlx::query_as(
         "SELECT new_categories, urgent, own_status, on_duty FROM push_preferences
           WHERE area_id = $1 AND person_id = $2",
@@ -173,25 +162,22 @@ pub async fn preferences(pool: &PgPool, a: &AreaAccess) -> AppResult<PushPrefere
 /// Stores the principal's preferences in an area. Following new reports is
 /// for roles that see every report; categories must be the area's.
 pub async fn set_preferences(
-    state: &crate::AppState,
+    pool: &PgPool,
+    areas: &crate::areas::AreaCache,
     a: &AreaAccess,
     mut prefs: PushPreferences,
-) -> AppResult<PushPreferences> {
+) -> Result<PushPreferences> {
     prefs.new_categories.sort();
     prefs.new_categories.dedup();
     if !prefs.new_categories.is_empty() && !a.role.sees_all_incidents() {
-        return Err(AppError::Forbidden(
-            "alleen wie alle meldingen ziet kan nieuwe meldingen volgen / only roles that see every report can follow new ones"
-                .into(),
-        ));
+        return Err(Error::Forbidden(Forbidden::FollowNewReports));
     }
-    let area = state.areas.get(&state.pool, a.area_id).await?;
+    let area = areas.get(pool, a.area_id).await?;
     if let Some(unknown) = prefs.new_categories.iter().find(|c| area.category(c).is_none()) {
-        return Err(AppError::bad_request(
-            "new_categories",
-            format!("onbekende categorie `{}`", unknown.chars().take(40).collect::<String>()),
-            format!("unknown category `{}`", unknown.chars().take(40).collect::<String>()),
-        ));
+        return Err(Error::Invalid(Invalid::UnknownCategory {
+            field: "new_categories",
+            code: Invalid::shown(unknown),
+        }));
     }
     sqlx::query(
         "INSERT INTO push_preferences (area_id, person_id, new_categories, urgent, own_status, on_duty)
@@ -206,7 +192,7 @@ pub async fn set_preferences(
     .bind(prefs.urgent)
     .bind(prefs.own_status)
     .bind(prefs.on_duty)
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(prefs)
 }

@@ -84,7 +84,7 @@ async fn brute_force(pool: &PgPool, area: Uuid, res: Resolution, f: &Filter) -> 
         if f.categories.as_ref().is_some_and(|c| !c.contains(&cat)) {
             continue;
         }
-        if f.statuses.as_ref().is_some_and(|s| !s.contains(&status)) {
+        if f.status_codes().is_some_and(|s| !s.contains(&status.as_str())) {
             continue;
         }
         let cell = cells::from_db(cells::cell_of(lat, lon).unwrap()).unwrap().parent(res).unwrap();
@@ -138,7 +138,7 @@ async fn check_analysis(app: &TestApp, area: Uuid, token: &str, f: &Filter, cont
     if let Some(c) = &f.categories {
         url += &format!("&category={}", c.join(","));
     }
-    if let Some(s) = &f.statuses {
+    if let Some(s) = f.status_codes() {
         url += &format!("&status={}", s.join(","));
     }
     let res = app.get(token, &url).await;
@@ -161,7 +161,7 @@ async fn check_analysis(app: &TestApp, area: Uuid, token: &str, f: &Filter, cont
     let mut hours: [Vec<f64>; 2] = Default::default();
     for (at, cat, st, zone, resolved_at) in rows {
         if f.categories.as_ref().is_some_and(|c| !c.contains(&cat))
-            || f.statuses.as_ref().is_some_and(|s| !s.contains(&st))
+            || f.status_codes().is_some_and(|s| !s.contains(&st.as_str()))
         {
             continue;
         }
@@ -248,7 +248,8 @@ fn random_filter(rng: &mut StdRng) -> (Resolution, Filter) {
         })
     };
     let categories = pick(rng, &CATEGORIES);
-    let statuses = pick(rng, &STATUSES);
+    let statuses = pick(rng, &STATUSES)
+        .map(|v| v.iter().map(|s| kvo_api::wire::IncidentStatus::from_code(s).unwrap()).collect());
     (res, Filter { from, until: from + Duration::days(len), categories, statuses })
 }
 

@@ -247,18 +247,18 @@ async fn the_sweep_removes_only_old_unreferenced_blobs() {
     let kept: Photo = res.json().await.unwrap();
     // A crash between writing a blob and committing its row leaves this behind.
     let state = kvo_server::AppState::new(app.pool.clone(), app.config.clone()).unwrap();
-    let orphan = state.store.put(b"half an upload").unwrap();
-    let fresh_orphan = state.store.put(b"an upload still under way").unwrap();
+    let orphan = state.photos.store.put(b"half an upload").unwrap();
+    let fresh_orphan = state.photos.store.put(b"an upload still under way").unwrap();
     let old = std::time::SystemTime::now() - Duration::from_secs(7200);
     let root = app.data_dir.path().join("photos");
     for key in [&orphan, &kept.sha256] {
         let path = root.join(&key[0..2]).join(&key[2..4]).join(key);
         std::fs::File::options().write(true).open(path).unwrap().set_modified(old).unwrap();
     }
-    let deleted = kvo_server::photos::sweep_orphans(&state, Duration::from_secs(3600)).await.unwrap();
+    let deleted = kvo_server::photos::sweep_orphans(&state.photos, Duration::from_secs(3600)).await.unwrap();
     assert_eq!(deleted, 1);
-    assert!(state.store.get(&orphan).unwrap().is_none());
-    assert!(state.store.get(&fresh_orphan).unwrap().is_some(), "too young to judge");
-    assert!(state.store.get(&kept.sha256).unwrap().is_some());
+    assert!(state.photos.store.get(&orphan).unwrap().is_none());
+    assert!(state.photos.store.get(&fresh_orphan).unwrap().is_some(), "too young to judge");
+    assert!(state.photos.store.get(&kept.sha256).unwrap().is_some());
     assert_eq!(app.get(&token, &kept.url).await.status(), 200);
 }

@@ -23,7 +23,7 @@ use kvo_api::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{
+use kvo_server::{
     AppState, areas, auth,
     config::Config,
     db::{self, EmbeddedPostgres},
@@ -98,7 +98,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(listener, state, async {
+    let server = tokio::spawn(kvo_server::serve(listener, state, async {
         let _ = stop_rx.await;
     }));
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients).build()?;
@@ -160,10 +160,10 @@ pub(crate) async fn database(
 
 /// Mean time of `process::prepare` (decode, orient, re-encode, thumbnail) on one core.
 fn photo_cost(photo: &[u8]) -> Duration {
-    let _ = crate::photos::process::prepare(photo, 40_000_000);
+    let _ = kvo_server::photos::process::prepare(photo, 40_000_000);
     let start = Instant::now();
     for _ in 0..10 {
-        let _ = crate::photos::process::prepare(photo, 40_000_000);
+        let _ = kvo_server::photos::process::prepare(photo, 40_000_000);
     }
     start.elapsed() / 10
 }
@@ -285,7 +285,7 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
             while Instant::now() < deadline {
                 let t = Instant::now();
                 let b = report(area);
-                let r = sqlx::query(crate::incidents::INSERT_INCIDENT)
+                let r = sqlx::query(kvo_server::incidents::INSERT_INCIDENT)
                     .bind(area)
                     .bind(b.id)
                     .bind("diefstal")
@@ -298,7 +298,7 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
                     .bind(None::<Uuid>)
                     .bind(None::<Uuid>)
                     .bind(vec![0u8; 32])
-                    .bind(crate::analytics::cells::cell_of(b.location.lat, b.location.lon))
+                    .bind(kvo_server::analytics::cells::cell_of(b.location.lat, b.location.lon))
                     .fetch_optional(&pool)
                     .await;
                 match r {

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{AppState, analytics::cells, areas, auth, config::Config, nl_time};
+use kvo_server::{AppState, analytics::cells, areas, auth, config::Config, nl_time};
 
 /// Settings of one run.
 #[derive(Debug, Clone)]
@@ -108,7 +108,7 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::serve(listener, state, async {
+    let server = tokio::spawn(kvo_server::serve(listener, state, async {
         let _ = stop_rx.await;
     }));
     let client = reqwest::Client::new();
@@ -128,7 +128,7 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
         create_indexes(&pool).await?;
         let index_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        crate::analytics::rollup::rebuild(&pool).await?;
+        kvo_server::analytics::rollup::rebuild(&pool).await?;
         sqlx::query("VACUUM (ANALYZE) heat_counts, margin_counts").execute(&pool).await?;
         sqlx::query("VACUUM (ANALYZE) incidents").execute(&pool).await?;
         let rollup_s = t.elapsed().as_secs_f64();
@@ -591,7 +591,7 @@ pub async fn load_area(pool: &PgPool, n: usize, email: &str, password: &str) -> 
     let started = Instant::now();
     load(pool, &specs, reporter, n, Utc::now(), &mut rng).await?;
     create_indexes(pool).await?;
-    crate::analytics::rollup::rebuild(pool).await?;
+    kvo_server::analytics::rollup::rebuild(pool).await?;
     sqlx::query("VACUUM (ANALYZE) incidents, heat_counts, margin_counts").execute(pool).await?;
     eprintln!("{n} incidents loaded in {:.0} s", started.elapsed().as_secs_f64());
     auth::upsert_web_user(pool, email, "Werkgroep bench", password, specs[0].id, Role::Werkgroep).await?;

@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{areas, auth, nl_time::offset_hours};
+use kvo_server::{areas, auth, nl_time::offset_hours};
 
 /// The demo web user (werkgroep in both demo areas).
 pub const DEMO_EMAIL: &str = "werkgroep@example.org";
@@ -491,13 +491,13 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
             .collect();
         let bbox = bbox_of(&boundary);
         let events = generate(&mut rng, &scaled, &boundary, bbox, now);
-        let index = crate::areas::AreaCache::default()
+        let index = kvo_server::areas::AreaCache::default()
             .get(pool, area_id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         insert_incidents(pool, &mut rng, area_id, &index, &events, &ondernemers, guard, now, name).await?;
         // The werkgroep's nul-meting: the first quarter of the two years of data.
-        let first = crate::nl_time::local_date(now - Duration::days(730));
+        let first = kvo_server::nl_time::local_date(now - Duration::days(730));
         areas::set_baseline(pool, area_id, Some((first, first + Duration::days(90)))).await?;
         total += events.len();
         ids.push(area_id);
@@ -600,7 +600,7 @@ async fn insert_incidents(
             .bind(reporter)
             .bind(zone)
             .bind(status)
-            .bind(crate::analytics::cells::cell_of(g.lat, g.lon))
+            .bind(kvo_server::analytics::cells::cell_of(g.lat, g.lon))
             .bind(resolved_at)
             .execute(&mut *tx)
             .await

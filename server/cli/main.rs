@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use kvo_api::{Role, wire::AreaKind};
-use kvo_server::{AppState, areas, auth, config::Config, db::Database, demo};
+use kvo_server::{AppState, areas, auth, config::Config, db::Database};
+
+mod bench;
+mod demo;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -211,25 +214,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(BenchCmd::Ingest { clients, seconds, photo_seconds }) => {
-            kvo_server::bench::ingest(
-                &cfg,
-                kvo_server::bench::IngestBench { clients, seconds, photo_seconds },
-            )
-            .await
+            bench::ingest(&cfg, bench::IngestBench { clients, seconds, photo_seconds }).await
         }
         Command::Bench(BenchCmd::Heatmap { sizes, areas, requests }) => {
             if sizes.is_empty() || sizes.windows(2).any(|w| w[0] >= w[1]) || areas < 10 {
                 anyhow::bail!("--sizes must ascend and --areas must be at least 10");
             }
-            kvo_server::bench::heatmap::run(
-                &cfg,
-                kvo_server::bench::heatmap::HeatmapBench { sizes, areas, requests },
-            )
-            .await
+            bench::heatmap::run(&cfg, bench::heatmap::HeatmapBench { sizes, areas, requests }).await
         }
         Command::Bench(BenchCmd::LoadArea { incidents, email, password }) => {
             let db = Database::open(&cfg).await?;
-            let area = kvo_server::bench::heatmap::load_area(&db.pool, incidents, &email, &password).await;
+            let area = bench::heatmap::load_area(&db.pool, incidents, &email, &password).await;
             db.close().await?;
             println!("{}", area?);
             Ok(())
@@ -298,7 +293,8 @@ async fn sweep_orphans_periodically(state: AppState) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
     loop {
         every.tick().await;
-        if let Err(e) = kvo_server::photos::sweep_orphans(&state, std::time::Duration::from_secs(3600)).await
+        if let Err(e) =
+            kvo_server::photos::sweep_orphans(&state.photos, std::time::Duration::from_secs(3600)).await
         {
             tracing::warn!(error = ?e, "orphaned photo sweep failed");
         }

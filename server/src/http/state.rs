@@ -1,17 +1,19 @@
-//! The state every handler shares.
+//! The state every handler shares: the domain's services and caches, built
+//! once per process.
 
 use std::sync::Arc;
 
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
+use super::metrics::Metrics;
 use crate::{
     analytics::tiles::TileCache,
     areas::AreaCache,
     auth::AuthCache,
     config::Config,
-    metrics::Metrics,
-    photos::store::{BlobStore, LocalDisk},
+    photos::{Photos, store::LocalDisk},
+    push::Vapid,
 };
 
 /// Cheap to clone: everything is behind an `Arc` or is a pool handle.
@@ -19,16 +21,13 @@ use crate::{
 pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
-    pub store: Arc<dyn BlobStore>,
+    pub photos: Photos,
     pub areas: Arc<AreaCache>,
     pub auth: Arc<AuthCache>,
     pub metrics: Arc<Metrics>,
     pub tiles: Arc<TileCache>,
-    /// Bounds how many photos are decoded at once: a 40-megapixel photo takes
-    /// 160 MB while it is processed.
-    pub image_slots: Arc<Semaphore>,
     /// The VAPID key pair of Web Push.
-    pub vapid: Arc<crate::push::Vapid>,
+    pub vapid: Arc<Vapid>,
 }
 
 impl AppState {
@@ -37,15 +36,19 @@ impl AppState {
         let store = LocalDisk::new(config.data_dir.join("photos"))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(AppState {
-            vapid: Arc::new(crate::push::Vapid::load_or_create(&config.data_dir)?),
+            vapid: Arc::new(Vapid::load_or_create(&config.data_dir)?),
+            photos: Photos {
+                pool: pool.clone(),
+                store: Arc::new(store),
+                slots: Arc::new(Semaphore::new(cores)),
+                max_pixels: config.max_photo_pixels,
+            },
             pool,
             config: Arc::new(config),
-            store: Arc::new(store),
             areas: Arc::default(),
             auth: Arc::default(),
             metrics: Arc::default(),
             tiles: Arc::default(),
-            image_slots: Arc::new(Semaphore::new(cores)),
         })
     }
 }

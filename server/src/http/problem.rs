@@ -1,0 +1,556 @@
+//! The one table from errors to RFC 9457 problem documents: status, type,
+//! title and detail in Dutch and English, for every domain [`Error`] and for
+//! the request's own faults ([`AppError`]).
+//!
+//! A handler returns `Result<_, AppError>`. `AppError::into_response` puts
+//! both language versions of the problem into a response extension; the
+//! [`render_problems`] middleware then writes the one the client asked for
+//! (`Accept-Language`, Dutch by default). Responses the framework makes on its
+//! own (unknown route, wrong method, time-out, body too large) are turned into
+//! problems there too, so no client ever sees a bare text error.
+
+use axum::{
+    extract::Request,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use kvo_api::{ValidationError, wire::Problem};
+
+use crate::error::{Conflict, Error, Forbidden, ImageProblem, Invalid};
+
+/// Every way an API request can fail: a domain error, or a request that
+/// could not even be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Domain(#[from] Error),
+    #[error("malformed JSON: {0}")]
+    BadJson(String),
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("field `{field}`: {msg}")]
+    BadValue { field: String, msg: String },
+    #[error("query: {0}")]
+    BadQuery(String),
+    #[error("not JSON")]
+    NotJson,
+    #[error("body unreadable")]
+    BodyUnreadable,
+    #[error("CSRF header missing")]
+    CsrfMissing,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("bad request")]
+    BadRequest,
+    #[error("body too large")]
+    PayloadTooLarge,
+    #[error("request took too long")]
+    Timeout,
+}
+
+/// Result alias for handlers.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Domain(e.into())
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Domain(Error::Internal(e))
+    }
+}
+
+impl From<ValidationError> for AppError {
+    fn from(e: ValidationError) -> Self {
+        AppError::Domain(Error::Validation(e))
+    }
+}
+
+impl From<Invalid> for AppError {
+    fn from(e: Invalid) -> Self {
+        AppError::Domain(Error::Invalid(e))
+    }
+}
+
+/// The two language versions of one problem, carried to [`render_problems`].
+#[derive(Clone, Debug)]
+pub struct ProblemText {
+    pub nl: Problem,
+    pub en: Problem,
+}
+
+/// One row of the table.
+struct Texts {
+    status: StatusCode,
+    slug: &'static str,
+    title: (&'static str, &'static str),
+    detail: (String, String),
+    field: Option<String>,
+}
+
+fn row(
+    status: StatusCode,
+    slug: &'static str,
+    title: (&'static str, &'static str),
+    nl: impl Into<String>,
+    en: impl Into<String>,
+) -> Texts {
+    Texts { status, slug, title, detail: (nl.into(), en.into()), field: None }
+}
+
+const BAD: StatusCode = StatusCode::BAD_REQUEST;
+const BAD_TITLE: (&str, &str) = ("Ongeldig verzoek", "Bad request");
+
+fn bad(nl: impl Into<String>, en: impl Into<String>) -> Texts {
+    row(BAD, "bad-request", BAD_TITLE, nl, en)
+}
+
+/// The texts of a 400 reason.
+fn invalid(v: &Invalid) -> Texts {
+    use Invalid::*;
+    let t = match v {
+        InviteCode => bad(
+            "Deze uitnodigingscode is onbekend, verlopen of al gebruikt.",
+            "This invite code is unknown, expired or used up.",
+        ),
+        Credentials => bad("E-mailadres of wachtwoord onjuist.", "Wrong e-mail address or password."),
+        Bbox => bad("bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat"),
+        Cursor => bad("ongeldige cursor", "invalid cursor"),
+        Limit => bad("limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500"),
+        UnknownStatus { code, .. } => {
+            bad(format!("onbekende status `{code}`"), format!("unknown status `{code}`"))
+        }
+        UnknownCategory { code, .. } => bad(
+            format!("onbekende categorie `{code}` in dit gebied"),
+            format!("unknown category `{code}` in this area"),
+        ),
+        UnknownTheme(t) => bad(format!("onbekend thema `{t}`"), format!("unknown theme `{t}`")),
+        UnknownDimension(d) => bad(
+            format!("onbekende dimensie `{d}` (schoon, heel of veilig)"),
+            format!("unknown dimension `{d}` (schoon, heel or veilig)"),
+        ),
+        PeriodReversed(_) => bad("de periode begint na het einde", "the period starts after it ends"),
+        PeriodOutOfRange(_) => bad("de periode ligt buiten 2000–2099", "the period lies outside 2000–2099"),
+        PeriodTooLong(_) => bad("de periode is langer dan tien jaar", "the period is longer than ten years"),
+        Resolution(r) => bad(
+            format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
+            format!(
+                "resolution {r} does not exist; choose 7 (coarse, about 1.4 km) to 11 (fine, about 25 m)"
+            ),
+        ),
+        ResolutionSpan { resolution, years } => bad(
+            format!(
+                "resolutie {resolution} kan hoogstens {years} jaar tonen; kies een grovere resolutie of een kortere periode"
+            ),
+            format!(
+                "resolution {resolution} covers at most {years} years; choose a coarser resolution or a shorter period"
+            ),
+        ),
+        HotspotResolution => {
+            bad("kies voor hotspots resolutie 8 t/m 11", "choose resolution 8 to 11 for hotspots")
+        }
+        BaselineWithoutCompare => bad(
+            "baseline_from en baseline_to horen bij compare=baseline",
+            "baseline_from and baseline_to need compare=baseline",
+        ),
+        NoBaseline => bad(
+            "dit gebied heeft geen nul-meting; geef baseline_from en baseline_to op",
+            "this area has no baseline (nul-meting); give baseline_from and baseline_to",
+        ),
+        BaselineHalf => {
+            bad("geef zowel baseline_from als baseline_to op", "give both baseline_from and baseline_to")
+        }
+        BaselineOverlaps => {
+            bad("de vergelijkingsperiode overlapt de periode", "the comparison period overlaps the period")
+        }
+        BaselineTooEarly => {
+            bad("de vergelijkingsperiode ligt voor 2000", "the comparison period lies before 2000")
+        }
+        Zoom(z) => bad(
+            format!("zoomniveau {z} bestaat niet; het hoogste is {}", crate::analytics::tiles::MAX_ZOOM),
+            format!("zoom level {z} does not exist; the highest is {}", crate::analytics::tiles::MAX_ZOOM),
+        ),
+        TileOutside => {
+            bad("deze tegel bestaat niet op dit zoomniveau", "this tile does not exist at this zoom level")
+        }
+        TextTooLong { field, max } => bad(
+            format!("{field} mag hoogstens {max} tekens lang zijn"),
+            format!("{field} may be at most {max} characters long"),
+        ),
+        ControlCharacters(field) => {
+            bad(format!("{field} bevat stuurtekens"), format!("{field} contains control characters"))
+        }
+        BackToNew => bad(
+            "een melding kan niet terug naar ‘nieuw’; heropen haar",
+            "a report cannot go back to `nieuw`; reopen it",
+        ),
+        DueDateInPast => bad("de streefdatum ligt in het verleden", "the due date lies in the past"),
+        EmptyComment => bad("een reactie mag niet leeg zijn", "a comment may not be empty"),
+        Damage => bad(
+            "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
+            "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",
+        ),
+        MergeIntoItself => bad(
+            "een melding kan niet met zichzelf worden samengevoegd",
+            "a report cannot be merged into itself",
+        ),
+        TooManyPoints(max) => {
+            bad(format!("hoogstens {max} punten per verzoek"), format!("at most {max} points per request"))
+        }
+        PushEndpoint => bad("endpoint is geen geldige URL", "endpoint is not a valid URL"),
+        PushService => {
+            bad("dit is geen pushdienst die deze server kent", "this is not a push service this server knows")
+        }
+        PushKey => bad("p256dh is geen P-256-sleutel", "p256dh is not a P-256 key"),
+        PushAuth => bad("auth moet 16 bytes zijn", "auth must be 16 bytes"),
+    };
+    Texts { field: v.field().map(str::to_string), ..t }
+}
+
+fn forbidden(why: &Forbidden) -> Texts {
+    let (nl, en) = match why {
+        Forbidden::Action(a) => a.label(),
+        Forbidden::Patrol => ("alleen beveiligers lopen surveillancerondes", "only guards patrol"),
+        Forbidden::FollowNewReports => (
+            "alleen wie alle meldingen ziet kan nieuwe meldingen volgen",
+            "only roles that see every report can follow new ones",
+        ),
+        Forbidden::ExportIncidents => ("export van losse meldingen", "export of individual incidents"),
+    };
+    denied(nl, en)
+}
+
+fn denied(nl: &str, en: &str) -> Texts {
+    row(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        ("Niet toegestaan", "Forbidden"),
+        format!("Uw rol staat dit niet toe ({nl})."),
+        format!("Your role does not allow this ({en})."),
+    )
+}
+
+fn conflict(c: &Conflict) -> Texts {
+    let (nl, en) = match c {
+        Conflict::IncidentIdTaken => (
+            "Er bestaat al een melding met dit id, met andere gegevens.".to_string(),
+            "An incident with this id already exists, with different data.".to_string(),
+        ),
+        Conflict::PhotoIdTaken => (
+            "Er bestaat al een foto met dit id, met een andere inhoud.".into(),
+            "A photo with this id already exists, with different content.".into(),
+        ),
+        Conflict::PatrolIdTaken => (
+            "Er bestaat al een surveillanceronde met dit id.".into(),
+            "A patrol with this id already exists.".into(),
+        ),
+        Conflict::PatrolEnded => {
+            ("Deze surveillanceronde is al beëindigd.".into(), "This patrol has already ended.".into())
+        }
+        Conflict::Merged => (
+            "Deze melding is samengevoegd met een andere; volg die op.".into(),
+            "This report was merged into another; follow that one up.".into(),
+        ),
+        Conflict::MergeTargetMerged => (
+            "De melding waarmee u wilt samenvoegen is zelf al samengevoegd.".into(),
+            "The report to merge into was itself merged into another.".into(),
+        ),
+        Conflict::Transition { action, status } => {
+            let (nl, en) = action.label();
+            (
+                format!("Een melding met status ‘{}’ kunt u niet {nl}.", status.label_nl()),
+                format!("A report with status `{}` cannot {en}.", status.code()),
+            )
+        }
+    };
+    row(StatusCode::CONFLICT, "conflict", ("Conflict", "Conflict"), nl, en)
+}
+
+fn image(p: &ImageProblem) -> Texts {
+    match p {
+        ImageProblem::Unsupported => row(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            ("Bestandstype niet ondersteund", "Unsupported media type"),
+            "Alleen JPEG, PNG en WebP worden geaccepteerd (beoordeeld op de inhoud).",
+            "Only JPEG, PNG and WebP are accepted (judged by content).",
+        ),
+        ImageProblem::TooLarge { megapixels } => row(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "image-too-large",
+            ("Afbeelding te groot", "Image too large"),
+            format!("De afbeelding heeft {megapixels:.1} megapixel; hoogstens 40 is toegestaan."),
+            format!("The image has {megapixels:.1} megapixels; at most 40 are allowed."),
+        ),
+        ImageProblem::Corrupt => row(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-image",
+            ("Afbeelding onleesbaar", "Image unreadable"),
+            "De afbeelding is beschadigd of onvolledig.",
+            "The image is corrupt or truncated.",
+        ),
+    }
+}
+
+fn domain(e: &Error) -> Texts {
+    match e {
+        Error::Validation(v) => Texts {
+            field: Some(v.field().to_string()),
+            ..row(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                v.code(),
+                ("Ongeldige invoer", "Invalid input"),
+                v.message_nl(),
+                v.message_en(),
+            )
+        },
+        Error::Invalid(v) => invalid(v),
+        Error::Unauthenticated => row(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            ("Niet aangemeld", "Not signed in"),
+            "Meld u aan of gebruik een geldig apparaattoken.",
+            "Sign in, or use a valid device token.",
+        ),
+        Error::Forbidden(why) => forbidden(why),
+        Error::NotFound => row(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            ("Niet gevonden", "Not found"),
+            "Dit bestaat niet, of u heeft er geen toegang toe.",
+            "This does not exist, or you have no access to it.",
+        ),
+        Error::Conflict(c) => conflict(c),
+        Error::Image(p) => image(p),
+        Error::Unavailable(_) => row(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            ("Tijdelijk niet beschikbaar", "Temporarily unavailable"),
+            "De dienst is tijdelijk niet beschikbaar; probeer het later opnieuw.",
+            "The service is temporarily unavailable; please try again later.",
+        ),
+        Error::Internal(_) => row(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            ("Interne fout", "Internal error"),
+            "Er ging iets mis aan onze kant. De fout is vastgelegd.",
+            "Something went wrong on our side. The error has been logged.",
+        ),
+    }
+}
+
+impl AppError {
+    fn texts(&self) -> Texts {
+        match self {
+            AppError::Domain(e) => domain(e),
+            AppError::BadJson(msg) => row(
+                BAD,
+                "malformed-json",
+                ("Ongeldige JSON", "Malformed JSON"),
+                format!("De JSON in het verzoek kan niet worden gelezen: {msg}"),
+                format!("The request's JSON cannot be read: {msg}"),
+            ),
+            AppError::UnknownField(f) => Texts {
+                field: Some(f.clone()),
+                ..row(
+                    BAD,
+                    "unknown-field",
+                    ("Onbekend veld", "Unknown field"),
+                    format!("Het veld `{f}` is onbekend."),
+                    format!("The field `{f}` is not known."),
+                )
+            },
+            AppError::BadValue { field, msg } => Texts {
+                field: Some(field.clone()),
+                ..bad(
+                    format!("Veld `{field}` heeft een ongeldige waarde: {msg}"),
+                    format!("Field `{field}` has an invalid value: {msg}"),
+                )
+            },
+            AppError::BadQuery(msg) => {
+                bad(format!("Ongeldige zoekparameters: {msg}"), format!("Invalid query parameters: {msg}"))
+            }
+            AppError::NotJson => bad(
+                "Stuur JSON met `Content-Type: application/json`.",
+                "Send JSON with `Content-Type: application/json`.",
+            ),
+            AppError::BodyUnreadable => bad(
+                "Het verzoek kon niet volledig worden gelezen.",
+                "The request body could not be read completely.",
+            ),
+            AppError::CsrfMissing => denied("CSRF-header ontbreekt", "CSRF header missing"),
+            AppError::MethodNotAllowed => {
+                bad("Deze methode is hier niet toegestaan.", "This method is not allowed here.")
+            }
+            AppError::BadRequest => bad("Het verzoek is ongeldig.", "The request is invalid."),
+            AppError::PayloadTooLarge => row(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                ("Te groot", "Payload too large"),
+                "Het verzoek is groter dan toegestaan (een foto hoogstens 15 MB).",
+                "The request is larger than allowed (a photo at most 15 MB).",
+            ),
+            AppError::Timeout => row(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                ("Time-out", "Timeout"),
+                "Het verzoek duurde te lang; probeer het opnieuw.",
+                "The request took too long; please try again.",
+            ),
+        }
+    }
+
+    /// The HTTP status, decided by the table.
+    pub fn status(&self) -> StatusCode {
+        self.texts().status
+    }
+
+    /// Both language versions of this error's problem document.
+    pub fn problem(&self) -> ProblemText {
+        let x = self.texts();
+        let status = x.status.as_u16();
+        let type_ = format!("https://kvo-meldingen.nl/problems/{}", x.slug);
+        ProblemText {
+            nl: Problem {
+                type_: type_.clone(),
+                title: x.title.0.into(),
+                status,
+                detail: x.detail.0,
+                field: x.field.clone(),
+            },
+            en: Problem { type_, title: x.title.1.into(), status, detail: x.detail.1, field: x.field },
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            AppError::Domain(Error::Internal(e) | Error::Unavailable(e)) => {
+                tracing::error!(error = ?e, "request failed");
+            }
+            _ => tracing::debug!(error = %self, "request rejected"),
+        }
+        let problem = self.problem();
+        let mut res = self.status().into_response();
+        if matches!(self, AppError::Domain(Error::Unauthenticated)) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res.extensions_mut().insert(problem);
+        res
+    }
+}
+
+/// The language a client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Nl,
+    En,
+}
+
+impl Lang {
+    /// Picks Dutch or English from `Accept-Language` by quality; Dutch when
+    /// neither is named or the header is absent.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        let Some(value) = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
+            return Lang::Nl;
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for part in value.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = if tag == "nl" || tag.starts_with("nl-") {
+                Lang::Nl
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::Nl, |(_, l)| l)
+    }
+}
+
+/// Writes every error response as `application/problem+json` in the client's language.
+pub async fn render_problems(req: Request, next: Next) -> Response {
+    let lang = Lang::from_headers(req.headers());
+    let mut res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let problem = match res.extensions_mut().remove::<ProblemText>() {
+        Some(p) => p,
+        // The framework's own rejections: give them the same shape.
+        None => match status {
+            StatusCode::NOT_FOUND => AppError::Domain(Error::NotFound).problem(),
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge.problem(),
+            StatusCode::REQUEST_TIMEOUT => AppError::Timeout.problem(),
+            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed.problem(),
+            s if s.is_server_error() => AppError::from(anyhow::anyhow!("status {s}")).problem(),
+            _ => AppError::BadRequest.problem(),
+        },
+    };
+    let (mut body, content_language) = match lang {
+        Lang::Nl => (problem.nl, "nl"),
+        Lang::En => (problem.en, "en"),
+    };
+    // The status sent wins over the table's (a method not allowed is a 405).
+    body.status = status.as_u16();
+    let mut out = (status, axum::Json(body)).into_response();
+    let headers = out.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(content_language));
+    for keep in [header::WWW_AUTHENTICATE, header::RETRY_AFTER, header::ALLOW] {
+        if let Some(v) = res.headers().get(&keep) {
+            headers.insert(keep, v.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lang(v: &str) -> Lang {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_LANGUAGE, v.parse().unwrap());
+        Lang::from_headers(&h)
+    }
+
+    #[test]
+    fn accept_language_picks_by_quality() {
+        assert_eq!(lang("en"), Lang::En);
+        assert_eq!(lang("en-GB,en;q=0.9"), Lang::En);
+        assert_eq!(lang("nl-NL,en;q=0.5"), Lang::Nl);
+        assert_eq!(lang("de,en;q=0.5"), Lang::En);
+        assert_eq!(lang("fr"), Lang::Nl);
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::Nl);
+    }
+
+    #[test]
+    fn internal_errors_leak_nothing() {
+        let p = AppError::from(anyhow::anyhow!("password=hunter2 at db.internal")).problem();
+        assert!(!p.en.detail.contains("hunter2"));
+        assert_eq!(p.en.status, 500);
+    }
+
+    #[test]
+    fn every_invalid_reason_names_its_field_and_has_both_texts() {
+        let p = AppError::from(Invalid::Zoom(30)).problem();
+        assert_eq!(p.nl.field.as_deref(), Some("z"));
+        assert!(p.nl.detail.contains("zoomniveau 30") && p.en.detail.contains("zoom level 30"));
+        assert_eq!(p.en.status, 400);
+    }
+}
