@@ -45,15 +45,15 @@ default_data_dir() {
 
 # The map UI: its API types generated from the server's OpenAPI document,
 # then built with Vite into map-ui/dist (served by the server at /). `npm ci`
-# refuses this lock file (npm 11 leaves other platforms' optional rollup
-# binaries out of it); `npm install` keeps to the locked versions.
+# installs exactly the lock file (which lists every platform's optional
+# binaries) and never rewrites it.
 build_map_ui() {
   local kvo=$1
   command -v npm >/dev/null || install_missing nodejs npm
   mkdir -p build
   "$kvo" openapi > build/openapi.json
   say "Kaart bouwen / building the map UI…"
-  (cd map-ui && npm install --no-audit --no-fund --loglevel=error && npm run --silent gen && npm run --silent build) >&2
+  (cd map-ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent gen && npm run --silent build) >&2
 }
 
 # A private Python environment with pytest and Pillow for the binding tests.
@@ -77,6 +77,9 @@ case "$cmd" in
     ;;
   test)
     install_missing
+    say "Opmaak en lints / formatting and lints (rustfmt, clippy -D warnings)…"
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
     say "Rust-tests / Rust tests…"
     cargo test --workspace "$@"
     say "mobile-core via de Python-bindings / through the Python bindings…"

@@ -1,6 +1,7 @@
 //! Photo preparation of a 12-megapixel JPEG to 1600 px on one core: time and
 //! peak heap, for the fast path and for the straightforward `image`-crate path.
 //! `cargo bench -p mobile-core --bench photo`
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},

@@ -1,4 +1,5 @@
 //! `kvo`: runs the server and administers areas, zones, invites and users.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)] // a command-line tool talks on its terminal
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 //! of and decrypts every message. Next to it, the naive way on a sample: one
 //! request at a time with a VAPID signature per message, as a server sending
 //! on the request path would. `cargo bench -p kvo-tests --bench push`
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 use std::time::{Duration, Instant};
 

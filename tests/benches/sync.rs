@@ -1,6 +1,7 @@
 //! Sync of 1,000 queued reports, each with a photo, from mobile-core to the
 //! real server on loopback (in this process, on a private PostGIS).
 //! `cargo bench -p kvo-tests --bench sync`
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 use std::time::{Instant, SystemTime};
 

@@ -1,6 +1,7 @@
 //! Test support: one private PostgreSQL + PostGIS cluster per test process, a
 //! fresh database per test (copied from a migrated template, which is fast),
 //! and the server running in-process on a random loopback port.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 pub mod push;
 

@@ -2,6 +2,7 @@
 //! environment as `kvo serve` is (`DATABASE_URL`, `KVO_DATA_DIR`,
 //! `KVO_PUSH_HOSTS`, `KVO_PUSH_LEASE_SECS`): the SIGKILL test in
 //! `tests/it/push.rs` starts it, kills it and starts it again.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! End-to-end tests of the server against a real private PostgreSQL + PostGIS.
 //! One test binary (faster to build and link than one per file).
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 mod access;
 mod analytics;
