@@ -266,9 +266,11 @@ async fn serve(cfg: Config, demo_mode: bool) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, "listening");
     let state = AppState::new(db.pool.clone(), cfg)?;
-    tokio::spawn(sweep_orphans_periodically(state.clone()));
-    kvo_server::spawn_workers(&state);
+    let mut workers = kvo_server::spawn_workers(&state);
+    workers.push(tokio::spawn(sweep_orphans_periodically(state.clone())));
     kvo_server::serve(listener, state, shutdown_signal()).await?;
+    // Background work ends before the pool it uses is closed.
+    workers.stop().await;
     db.close_and_stop().await
 }
 

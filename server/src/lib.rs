@@ -19,4 +19,4 @@ pub mod photos;
 pub mod push;
 pub mod visibility;
 
-pub use http::{router, serve, spawn_workers, state::AppState};
+pub use http::{Workers, router, serve, spawn_workers, state::AppState};

@@ -160,13 +160,39 @@ pub async fn serve(
 
 /// Starts the background work of a serving process: the rollup compactor and
 /// the push worker. Both are safe to run in several processes at once.
-pub fn spawn_workers(state: &AppState) {
-    tokio::spawn(crate::analytics::rollup::run_compactor(state.pool.clone()));
-    tokio::spawn(crate::push::worker::run(
-        state.pool.clone(),
-        (*state.vapid).clone(),
-        crate::push::worker::Settings::from_config(&state.config),
-    ));
+pub fn spawn_workers(state: &AppState) -> Workers {
+    Workers(vec![
+        tokio::spawn(crate::analytics::rollup::run_compactor(state.pool.clone())),
+        tokio::spawn(crate::push::worker::run(
+            state.pool.clone(),
+            (*state.vapid).clone(),
+            crate::push::worker::Settings::from_config(&state.config),
+        )),
+    ])
+}
+
+/// The background tasks of a serving process. Dropping this leaves them
+/// running; [`Workers::stop`] ends them, which a process does before it
+/// closes its database pool.
+pub struct Workers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Workers {
+    /// Adds another background task to stop with the rest.
+    pub fn push(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.0.push(task);
+    }
+
+    /// Stops every task at its next await point and waits until it has.
+    /// Work cut off is safe to repeat: the compactor folds in transactions,
+    /// and push deliveries are leased, so an unfinished round is sent again.
+    pub async fn stop(self) {
+        for t in &self.0 {
+            t.abort();
+        }
+        for t in self.0 {
+            let _ = t.await;
+        }
+    }
 }
 
 /// Whether the request's `If-None-Match` names `etag` (a 304 is due): the one
