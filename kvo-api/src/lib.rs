@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod category;
 pub mod follow_up;
+pub mod paths;
 pub mod push;
 pub mod role;
 pub mod status;

@@ -1,12 +1,13 @@
 //! [`KvoClient`], the object the apps hold: session, categories, reports,
-//! photos, patrols, and the sync engine that drains the outbox.
+//! photos and patrols, over the sync [`Engine`] that drains the outbox.
+//! This is the FFI surface: records in, records out, `ApiError` on failure.
 
 use std::{
     sync::{
-        Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        Arc, MutexGuard,
+        atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -14,20 +15,19 @@ use kvo_api::{
     Description, Location,
     push::{PushMessage, PushReason},
     validate::check_occurred_at,
-    wire::{
-        CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, IncidentStatus, NewIncident,
-        NewPatrol, RoutePoint, RoutePoints, WireLocation,
-    },
+    wire::{CategoryList, DeviceSession, IncidentPage},
 };
-use rand::Rng;
 use uuid::Uuid;
 
+pub use crate::engine::{QueueState, StatusChange, SyncObserver};
 use crate::{
+    engine::{CATEGORIES_ETAG_KEY, CATEGORIES_KEY, Engine, SESSION_KEY, TOKEN_KEY},
     error::{ApiError, Error, Result},
-    net::{Body, Http},
     photo,
-    queue::{Attempt, Backoff, Decision, ItemState, decide},
-    store::{Item, Kind, PhotoRow, ReportRow, Store},
+    queue::{Backoff, ItemState},
+    requests,
+    store::{PhotoRow, ReportRow, Store},
+    transport::{Http, Transport},
 };
 
 /// The signed-in device.
@@ -108,90 +108,32 @@ pub struct AttachedPhoto {
     pub suggested_location: Option<GeoFix>,
 }
 
-/// Queue counts and upload progress.
-#[derive(Debug, Clone, Copy, Default, PartialEq, uniffi::Record)]
-pub struct QueueState {
-    pub pending: u64,
-    pub sending: u64,
-    pub sent: u64,
-    pub wedged: u64,
-    /// Bytes sent in this sync run, of `bytes_total` that were waiting when it began.
-    pub bytes_sent: u64,
-    pub bytes_total: u64,
-}
-
-/// The server's status of one of my reports changed: what the app shows as
-/// a notification ("Uw melding is nu: opgelost").
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct StatusChange {
-    pub report_id: String,
-    pub category: String,
-    /// The status the device knew before, if any.
-    pub previous: Option<String>,
-    /// nieuw, in_behandeling, opgelost, afgewezen or heropend.
-    pub status: String,
-    /// A Dutch line for the notification.
-    pub message: String,
-}
-
-/// Records `status` for report `id`; a change when the device knew another
-/// status, or knew none and the report has moved on from nieuw.
-fn status_change(db: &Store, id: &str, status: IncidentStatus) -> Result<Option<StatusChange>> {
-    let Some((category, previous)) = db.set_server_status(id, status.code())? else {
-        return Ok(None);
-    };
-    let changed = match &previous {
-        Some(p) => p != status.code(),
-        None => status != IncidentStatus::Nieuw,
-    };
-    Ok(changed.then(|| StatusChange {
-        report_id: id.to_string(),
-        category,
-        previous,
-        status: status.code().to_string(),
-        message: format!("Uw melding is nu: {}", status.label_nl().to_lowercase()),
-    }))
-}
-
-/// Receives progress while a sync runs (on the syncing thread).
-#[uniffi::export(with_foreign)]
-pub trait SyncObserver: Send + Sync {
-    /// Called after every change of the queue.
-    fn on_progress(&self, state: QueueState);
-}
-
 /// The reporting core. Thread-safe: the app may create reports on the main
 /// thread while another thread syncs.
 #[derive(uniffi::Object)]
 pub struct KvoClient {
-    store: Mutex<Store>,
-    http: Http,
-    backoff: Mutex<Backoff>,
+    engine: Engine,
     syncing: AtomicBool,
-    stop: AtomicBool,
 }
-
-const SESSION_KEY: &str = "session";
-const TOKEN_KEY: &str = "token";
-const CATEGORIES_KEY: &str = "categories";
-const CATEGORIES_ETAG_KEY: &str = "categories_etag";
-/// Requests in flight during a sync: enough to keep a server with a few cores
-/// busy (photos are processed in parallel there), few enough for a phone.
-const SYNC_WORKERS: usize = 3;
-/// Route points per upload request.
-const POINTS_PER_REQUEST: usize = 1_000;
 
 fn to_utc(t: SystemTime) -> DateTime<Utc> {
     DateTime::<Utc>::from(t).trunc_subsecs(6)
 }
 
 impl KvoClient {
+    /// A client on `data_dir` that reaches the server through `transport`
+    /// (not exported: the apps use [`KvoClient::open`]; tests script a transport).
+    pub fn with_transport(data_dir: &std::path::Path, transport: Box<dyn Transport>) -> Result<KvoClient> {
+        let store = Store::open(data_dir)?;
+        Ok(KvoClient { engine: Engine::new(store, transport), syncing: AtomicBool::new(false) })
+    }
+
     fn db(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        self.engine.db()
     }
 
     fn token(&self) -> Result<String> {
-        self.db().meta(TOKEN_KEY)?.ok_or(Error::Unauthorized)
+        self.engine.token()
     }
 
     fn session_inner(&self) -> Result<Session> {
@@ -264,245 +206,6 @@ impl KvoClient {
             photos,
         })
     }
-
-    fn state(&self, bytes_sent: u64, bytes_total: u64) -> Result<QueueState> {
-        let c = self.db().counts()?;
-        Ok(QueueState {
-            pending: c.pending,
-            sending: c.sending,
-            sent: c.sent,
-            wedged: c.wedged,
-            bytes_sent,
-            bytes_total,
-        })
-    }
-
-    /// Performs the request of one queued item.
-    fn perform(&self, item: &Item, token: &str) -> Result<Attempt> {
-        let answer = |r: Result<crate::net::Answer>| match r {
-            Ok(a) => Ok((a.attempt(), Some(a))),
-            Err(Error::Transport(_)) => Ok((Attempt::NoAnswer, None)),
-            Err(e) => Err(e),
-        };
-        match item.kind {
-            Kind::Report => {
-                let r = self.db().report(&item.entity_id)?;
-                let body = NewIncident {
-                    id: Uuid::parse_str(&r.id).map_err(|_| Error::State("corrupt report id"))?,
-                    area_id: Uuid::parse_str(&r.area_id).map_err(|_| Error::State("corrupt area id"))?,
-                    category: r.category.clone(),
-                    location: WireLocation {
-                        lat: r.lat.unwrap_or_default(),
-                        lon: r.lon.unwrap_or_default(),
-                        accuracy_m: r.accuracy_m,
-                    },
-                    occurred_at: r.occurred_at,
-                    description: r.description.clone(),
-                    patrol_id: r.patrol_id.as_deref().and_then(|p| Uuid::parse_str(p).ok()),
-                };
-                let (attempt, a) = answer(self.http.request(
-                    "POST",
-                    "/api/v1/incidents",
-                    Some(token),
-                    Body::Json(serde_json::to_vec(&body)?),
-                    None,
-                ))?;
-                if let Some(inc) = a
-                    .filter(|a| a.status < 300)
-                    .and_then(|a| serde_json::from_slice::<Incident>(&a.body).ok())
-                {
-                    self.db().set_server_status(&r.id, inc.status.code())?;
-                }
-                Ok(attempt)
-            }
-            Kind::Photo => {
-                let p = self.db().photo(&item.entity_id)?;
-                let bytes = std::fs::read(&p.file)?;
-                let path = format!("/api/v1/incidents/{}/photos/{}", p.report_id, p.id);
-                Ok(answer(self.http.request("PUT", &path, Some(token), Body::Jpeg(&bytes), None))?.0)
-            }
-            Kind::PatrolStart => {
-                let (area_id, started_at, _) = self.db().patrol(&item.entity_id)?;
-                let body = NewPatrol {
-                    id: Uuid::parse_str(&item.entity_id).map_err(|_| Error::State("corrupt patrol id"))?,
-                    area_id: Uuid::parse_str(&area_id).map_err(|_| Error::State("corrupt area id"))?,
-                    started_at,
-                };
-                Ok(answer(self.http.request(
-                    "POST",
-                    "/api/v1/patrols",
-                    Some(token),
-                    Body::Json(serde_json::to_vec(&body)?),
-                    None,
-                ))?
-                .0)
-            }
-            Kind::PatrolRoute => {
-                let points = self.db().points(&item.entity_id)?;
-                let (_, _, ended_at) = self.db().patrol(&item.entity_id)?;
-                let base = format!("/api/v1/patrols/{}", item.entity_id);
-                for chunk in points.chunks(POINTS_PER_REQUEST) {
-                    let body = RoutePoints {
-                        points: chunk.iter().map(|&(at, lat, lon)| RoutePoint { lat, lon, at }).collect(),
-                    };
-                    let (attempt, _) = answer(self.http.request(
-                        "POST",
-                        &format!("{base}/points"),
-                        Some(token),
-                        Body::Json(serde_json::to_vec(&body)?),
-                        None,
-                    ))?;
-                    if !matches!(attempt, Attempt::Answered { status: 200..=299, .. }) {
-                        return Ok(attempt);
-                    }
-                }
-                let body = EndPatrol { ended_at: ended_at.ok_or(Error::State("patrol has not ended"))? };
-                Ok(answer(self.http.request(
-                    "POST",
-                    &format!("{base}/end"),
-                    Some(token),
-                    Body::Json(serde_json::to_vec(&body)?),
-                    None,
-                ))?
-                .0)
-            }
-        }
-    }
-
-    /// Drains the outbox with [`SYNC_WORKERS`] requests in flight: items start
-    /// in queue order, an item whose dependency is not yet sent waits, and a
-    /// transient failure pauses every worker (the server or the network is the
-    /// problem, not the item).
-    fn sync_inner(&self, budget: Duration, observer: Option<Arc<dyn SyncObserver>>) -> Result<QueueState> {
-        let token = self.token()?;
-        let run = Run {
-            deadline: Instant::now() + budget,
-            bytes_total: self.db().unsent_bytes()?,
-            bytes_sent: AtomicU64::new(0),
-            paused_until: Mutex::new(None),
-            in_flight: AtomicUsize::new(0),
-            signed_out: AtomicBool::new(false),
-            observer,
-            notifying: Mutex::new(()),
-        };
-        run.notify(self)?;
-        let results: Vec<Result<()>> = std::thread::scope(|scope| {
-            let workers: Vec<_> =
-                (0..SYNC_WORKERS).map(|_| scope.spawn(|| self.worker(&run, &token))).collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or(Err(Error::State("sync worker panicked"))))
-                .collect()
-        });
-        // The last word is the final state, whatever order the workers' calls arrived in.
-        run.notify(self)?;
-        if run.signed_out.load(Ordering::SeqCst) {
-            return Err(Error::Unauthorized);
-        }
-        results.into_iter().collect::<Result<Vec<()>>>()?;
-        self.state(run.bytes_sent.load(Ordering::SeqCst), run.bytes_total)
-    }
-
-    fn worker(&self, run: &Run, token: &str) -> Result<()> {
-        loop {
-            if self.stop.load(Ordering::SeqCst)
-                || run.signed_out.load(Ordering::SeqCst)
-                || Instant::now() >= run.deadline
-            {
-                return Ok(());
-            }
-            let pause = *run.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(p) = pause.filter(|p| *p > Instant::now()) {
-                if p >= run.deadline {
-                    return Ok(());
-                }
-                sleep_until(p, &self.stop);
-                continue;
-            }
-            let now_ms = Utc::now().timestamp_millis();
-            let claimed = {
-                let db = self.db();
-                let item = db.next_due(now_ms)?;
-                if let Some(i) = &item {
-                    db.mark_sending(i.seq)?;
-                }
-                item
-            };
-            let Some(item) = claimed else {
-                // Nothing due: wait for an item in flight (it may release dependants)
-                // or for the earliest backoff to pass; otherwise the queue is done.
-                let wakeup = self.db().next_wakeup()?;
-                let busy = run.in_flight.load(Ordering::SeqCst) > 0;
-                match wakeup {
-                    Some(t) if t > now_ms => sleep_until(
-                        Instant::now() + Duration::from_millis(((t - now_ms) as u64).min(50)),
-                        &self.stop,
-                    ),
-                    _ if busy => std::thread::sleep(Duration::from_millis(5)),
-                    _ => return Ok(()),
-                }
-                continue;
-            };
-            run.in_flight.fetch_add(1, Ordering::SeqCst);
-            let outcome = self.send_one(run, &item, token, now_ms);
-            run.in_flight.fetch_sub(1, Ordering::SeqCst);
-            outcome?;
-            run.notify(self)?;
-        }
-    }
-
-    fn send_one(&self, run: &Run, item: &Item, token: &str, now_ms: i64) -> Result<()> {
-        run.notify(self)?;
-        let attempt = self.perform(item, token)?;
-        let backoff = *self.backoff.lock().unwrap_or_else(|p| p.into_inner());
-        match decide(&attempt, item.attempts + 1, &backoff, rand::rng().random()) {
-            Decision::Done => {
-                self.db().mark_sent(item)?;
-                run.bytes_sent.fetch_add(item.bytes, Ordering::SeqCst);
-            }
-            Decision::RetryAfter(d) => {
-                self.db().mark_retry(item.seq, now_ms + d.as_millis() as i64)?;
-                let mut p = run.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-                let until = Instant::now() + d;
-                *p = Some(p.map_or(until, |old| old.max(until)));
-            }
-            Decision::Wedge(reason) => self.db().mark_wedged(item.seq, &reason)?,
-            Decision::SignInAgain => {
-                self.db().mark_retry(item.seq, now_ms)?;
-                run.signed_out.store(true, Ordering::SeqCst);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Shared state of one sync run.
-struct Run {
-    deadline: Instant,
-    bytes_total: u64,
-    bytes_sent: AtomicU64,
-    paused_until: Mutex<Option<Instant>>,
-    in_flight: AtomicUsize,
-    signed_out: AtomicBool,
-    observer: Option<Arc<dyn SyncObserver>>,
-    /// One progress call at a time, so the app never sees two at once.
-    notifying: Mutex<()>,
-}
-
-impl Run {
-    fn notify(&self, client: &KvoClient) -> Result<()> {
-        if let Some(o) = &self.observer {
-            let _one_at_a_time = self.notifying.lock().unwrap_or_else(|p| p.into_inner());
-            o.on_progress(client.state(self.bytes_sent.load(Ordering::SeqCst), self.bytes_total)?);
-        }
-        Ok(())
-    }
-}
-
-fn sleep_until(t: Instant, stop: &AtomicBool) {
-    while Instant::now() < t && !stop.load(Ordering::SeqCst) {
-        std::thread::sleep((t - Instant::now()).min(Duration::from_millis(50)));
-    }
 }
 
 fn photo_entry(p: PhotoRow) -> PhotoEntry {
@@ -523,23 +226,18 @@ impl KvoClient {
     /// `server_url`. Work that was under way when the app was killed is queued again.
     #[uniffi::constructor]
     pub fn open(data_dir: String, server_url: String) -> std::result::Result<Arc<KvoClient>, ApiError> {
-        let store = Store::open(std::path::Path::new(&data_dir))?;
-        Ok(Arc::new(KvoClient {
-            store: Mutex::new(store),
-            http: Http::new(&server_url),
-            backoff: Mutex::new(Backoff::default()),
-            syncing: AtomicBool::new(false),
-            stop: AtomicBool::new(false),
-        }))
+        let client =
+            KvoClient::with_transport(std::path::Path::new(&data_dir), Box::new(Http::new(&server_url)))?;
+        Ok(Arc::new(client))
     }
 
     /// Sets the retry backoff: `base_ms × 2^attempt`, at most `max_ms`, ±25 % jitter.
     pub fn set_backoff(&self, base_ms: u64, max_ms: u64) {
-        *self.backoff.lock().unwrap_or_else(|p| p.into_inner()) = Backoff {
+        self.engine.set_backoff(Backoff {
             base: Duration::from_millis(base_ms),
             max: Duration::from_millis(max_ms),
             jitter: 0.25,
-        };
+        });
     }
 
     /// The signed-in device, if any.
@@ -554,15 +252,8 @@ impl KvoClient {
         display_name: Option<String>,
         device_name: Option<String>,
     ) -> std::result::Result<Session, ApiError> {
-        let body =
-            serde_json::json!({"code": code, "display_name": display_name, "device_name": device_name});
-        let answer = self.http.request(
-            "POST",
-            "/api/v1/devices/redeem",
-            None,
-            Body::Json(serde_json::to_vec(&body).map_err(Error::from)?),
-            None,
-        )?;
+        let req = requests::redeem(&code, display_name.as_deref(), device_name.as_deref())?;
+        let answer = self.engine.send(&req)?;
         if answer.status == 400 {
             return Err(ApiError::InvalidInput {
                 field: "code".into(),
@@ -583,7 +274,7 @@ impl KvoClient {
     /// and forgets it. Unsent reports stay on the device.
     pub fn sign_out(&self) -> std::result::Result<(), ApiError> {
         if let Ok(token) = self.token() {
-            let _ = self.http.request("DELETE", "/api/v1/devices/current", Some(&token), Body::None, None);
+            let _ = self.engine.send(&requests::sign_out().token(&token));
         }
         let db = self.db();
         db.set_meta(TOKEN_KEY, None)?;
@@ -601,8 +292,7 @@ impl KvoClient {
         let session = self.session_inner()?;
         let token = self.token()?;
         let etag = self.db().meta(CATEGORIES_ETAG_KEY)?;
-        let path = format!("/api/v1/areas/{}/categories", session.area_id);
-        let a = self.http.request("GET", &path, Some(&token), Body::None, etag.as_deref())?.ok()?;
+        let a = self.engine.send(&requests::categories(&session.area_id, etag).token(&token))?.ok()?;
         if a.status == 304 {
             return Ok(false);
         }
@@ -747,7 +437,7 @@ impl KvoClient {
 
     /// Counts of the queue.
     pub fn queue_state(&self) -> std::result::Result<QueueState, ApiError> {
-        Ok(self.state(0, 0)?)
+        Ok(self.engine.state(0, 0)?)
     }
 
     /// Sends what is queued, in order, for at most `budget_ms`; retries with
@@ -762,15 +452,14 @@ impl KvoClient {
         if self.syncing.swap(true, Ordering::SeqCst) {
             return Err(ApiError::State { reason: "a sync is already running".into() });
         }
-        self.stop.store(false, Ordering::SeqCst);
-        let result = self.sync_inner(Duration::from_millis(budget_ms), observer);
+        let result = self.engine.sync(Duration::from_millis(budget_ms), observer);
         self.syncing.store(false, Ordering::SeqCst);
         Ok(result?)
     }
 
     /// Asks a running sync to stop after the request under way.
     pub fn stop_sync(&self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.engine.stop();
     }
 
     /// Fetches the status of my reports from the server ("what happened to my
@@ -788,20 +477,10 @@ impl KvoClient {
         let mut cursor: Option<String> = None;
         let mut changes = vec![];
         loop {
-            let q = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-            let a = self
-                .http
-                .request(
-                    "GET",
-                    &format!("/api/v1/incidents?mine=true&limit=500{q}"),
-                    Some(&token),
-                    Body::None,
-                    None,
-                )?
-                .ok()?;
+            let a = self.engine.send(&requests::my_incidents(cursor.as_deref()).token(&token))?.ok()?;
             let page: IncidentPage = serde_json::from_slice(&a.body).map_err(Error::from)?;
             for inc in &page.items {
-                changes.extend(status_change(&self.db(), &inc.id.to_string(), inc.status)?);
+                changes.extend(self.engine.status_change(&inc.id.to_string(), inc.status)?);
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
@@ -823,6 +502,6 @@ impl KvoClient {
         if msg.reason != PushReason::Status {
             return Ok(None);
         }
-        Ok(status_change(&self.db(), &msg.incident_id.to_string(), msg.status)?)
+        Ok(self.engine.status_change(&msg.incident_id.to_string(), msg.status)?)
     }
 }

@@ -47,7 +47,7 @@ pub struct PhotoRow {
 impl PhotoRow {
     /// The API form, with its URLs.
     pub fn to_wire(&self) -> Photo {
-        let base = format!("/api/v1/incidents/{}/photos/{}", self.incident_id, self.id);
+        let base = kvo_api::paths::photo(self.incident_id, self.id);
         Photo {
             id: self.id,
             upload_sha256: hex::encode(&self.upload_sha256),

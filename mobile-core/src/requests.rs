@@ -1,0 +1,145 @@
+//! The requests the core makes, built from what the store holds: pure, no
+//! I/O, paths from `kvo_api::paths`. The engine adds the token and sends them.
+
+use chrono::{DateTime, Utc};
+use kvo_api::{
+    paths,
+    wire::{EndPatrol, NewIncident, NewPatrol, RoutePoint, RoutePoints, WireLocation},
+};
+use uuid::Uuid;
+
+use crate::{
+    error::{Error, Result},
+    store::ReportRow,
+    transport::{Body, Method, Request},
+};
+
+/// Route points per upload request.
+pub const POINTS_PER_REQUEST: usize = 1_000;
+
+fn uuid(raw: &str, what: &'static str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::State(what))
+}
+
+/// `POST /incidents` for a stored report.
+pub fn create_incident(r: &ReportRow) -> Result<Request> {
+    let body = NewIncident {
+        id: uuid(&r.id, "corrupt report id")?,
+        area_id: uuid(&r.area_id, "corrupt area id")?,
+        category: r.category.clone(),
+        location: WireLocation {
+            lat: r.lat.ok_or(Error::State("report has no location"))?,
+            lon: r.lon.ok_or(Error::State("report has no location"))?,
+            accuracy_m: r.accuracy_m,
+        },
+        occurred_at: r.occurred_at,
+        description: r.description.clone(),
+        patrol_id: r.patrol_id.as_deref().map(|p| uuid(p, "corrupt patrol id")).transpose()?,
+    };
+    Request::new(Method::Post, paths::INCIDENTS).json(&body)
+}
+
+/// `PUT` of a prepared photo.
+pub fn put_photo(report_id: &str, photo_id: &str, jpeg: Vec<u8>) -> Request {
+    Request { body: Body::Jpeg(jpeg), ..Request::new(Method::Put, paths::photo(report_id, photo_id)) }
+}
+
+/// `POST /patrols`.
+pub fn start_patrol(id: &str, area_id: &str, started_at: DateTime<Utc>) -> Result<Request> {
+    let body = NewPatrol {
+        id: uuid(id, "corrupt patrol id")?,
+        area_id: uuid(area_id, "corrupt area id")?,
+        started_at,
+    };
+    Request::new(Method::Post, paths::PATROLS).json(&body)
+}
+
+/// The route of a patrol, [`POINTS_PER_REQUEST`] points a request, then its end.
+pub fn patrol_route(
+    id: &str,
+    points: &[(DateTime<Utc>, f64, f64)],
+    ended_at: DateTime<Utc>,
+) -> Result<Vec<Request>> {
+    let mut out = vec![];
+    for chunk in points.chunks(POINTS_PER_REQUEST) {
+        let body =
+            RoutePoints { points: chunk.iter().map(|&(at, lat, lon)| RoutePoint { lat, lon, at }).collect() };
+        out.push(Request::new(Method::Post, paths::patrol_points(id)).json(&body)?);
+    }
+    out.push(Request::new(Method::Post, paths::patrol_end(id)).json(&EndPatrol { ended_at })?);
+    Ok(out)
+}
+
+/// `POST /devices/redeem`.
+pub fn redeem(code: &str, display_name: Option<&str>, device_name: Option<&str>) -> Result<Request> {
+    let body = serde_json::json!({"code": code, "display_name": display_name, "device_name": device_name});
+    Request::new(Method::Post, paths::REDEEM).json(&body)
+}
+
+/// `DELETE /devices/current`.
+pub fn sign_out() -> Request {
+    Request::new(Method::Delete, paths::CURRENT_DEVICE)
+}
+
+/// `GET` the area's categories, conditional on the ETag held.
+pub fn categories(area_id: &str, etag: Option<String>) -> Request {
+    Request { if_none_match: etag, ..Request::new(Method::Get, paths::categories(area_id)) }
+}
+
+/// `GET` a page of my reports.
+pub fn my_incidents(cursor: Option<&str>) -> Request {
+    Request::new(Method::Get, paths::my_incidents(cursor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> ReportRow {
+        ReportRow {
+            id: Uuid::new_v4().to_string(),
+            area_id: Uuid::new_v4().to_string(),
+            category: "graffiti".into(),
+            lat: Some(52.25),
+            lon: Some(6.16),
+            accuracy_m: Some(8.0),
+            occurred_at: Utc::now(),
+            description: None,
+            patrol_id: None,
+            state: crate::queue::ItemState::Pending,
+            reason: None,
+            server_status: None,
+        }
+    }
+
+    #[test]
+    fn a_report_becomes_its_post() {
+        let r = report();
+        let req = create_incident(&r).unwrap();
+        assert_eq!((req.method, req.path.as_str()), (Method::Post, "/api/v1/incidents"));
+        let Body::Json(b) = &req.body else { panic!("{req:?}") };
+        let sent: NewIncident = serde_json::from_slice(b).unwrap();
+        assert_eq!(sent.id.to_string(), r.id);
+        assert_eq!((sent.location.lat, sent.location.lon), (52.25, 6.16));
+    }
+
+    #[test]
+    fn a_report_without_location_or_with_a_corrupt_id_is_not_sent() {
+        let mut r = report();
+        r.lat = None;
+        assert!(create_incident(&r).is_err());
+        let mut r = report();
+        r.id = "not-a-uuid".into();
+        assert!(create_incident(&r).is_err());
+    }
+
+    #[test]
+    fn a_long_route_is_cut_into_requests_and_ends() {
+        let now = Utc::now();
+        let points: Vec<_> = (0..2_500).map(|i| (now + chrono::Duration::seconds(i), 52.0, 6.0)).collect();
+        let reqs = patrol_route("p1", &points, now).unwrap();
+        assert_eq!(reqs.len(), 4);
+        assert!(reqs[..3].iter().all(|r| r.path == "/api/v1/patrols/p1/points"));
+        assert_eq!(reqs[3].path, "/api/v1/patrols/p1/end");
+    }
+}

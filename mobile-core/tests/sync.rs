@@ -1,0 +1,313 @@
+//! The sync engine against a scripted server: a fake [`Transport`] that
+//! stores what it receives (idempotent on ids, like the real server) and
+//! answers as each test scripts it. The decisions under test: a wedge spreads
+//! to dependants only, 409 and 422 wedge with the server's reason, a 429
+//! pauses every worker for its Retry-After, and a sync killed mid-request
+//! resumes with nothing lost and nothing stored twice.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::{
+    collections::HashMap,
+    io::Cursor,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant, SystemTime},
+};
+
+use kvo_api::{
+    Role,
+    wire::{DeviceSession, NewIncident},
+};
+use mobile_core::{
+    GeoFix, ItemState, KvoClient, ReportDraft,
+    engine::SYNC_WORKERS,
+    error::Error,
+    transport::{Answer, Body, Method, Request, Transport},
+};
+use uuid::Uuid;
+
+/// What the fake does with one request: `None` for its default behaviour.
+type Script = Box<dyn FnMut(&Request, usize) -> Option<Result<Answer, Error>> + Send>;
+
+struct Fake {
+    /// Every request with the time it started and the status it got (0: none).
+    log: Mutex<Vec<(Instant, Request, u16)>>,
+    /// Stored resources by path (an incident by its id), and how often each was received.
+    stored: Mutex<HashMap<String, usize>>,
+    script: Mutex<Script>,
+    /// Set: the device "died"; every request from now on dies with it.
+    dead: AtomicBool,
+}
+
+impl Fake {
+    fn new() -> Arc<Fake> {
+        Arc::new(Fake {
+            log: Mutex::default(),
+            stored: Mutex::default(),
+            script: Mutex::new(Box::new(|_, _| None)),
+            dead: AtomicBool::new(false),
+        })
+    }
+
+    fn script(&self, s: impl FnMut(&Request, usize) -> Option<Result<Answer, Error>> + Send + 'static) {
+        *self.script.lock().unwrap() = Box::new(s);
+    }
+
+    /// The key a request stores under, if it stores something.
+    fn key(req: &Request) -> Option<String> {
+        match (req.method, &req.body) {
+            (Method::Post, Body::Json(b)) if req.path == "/api/v1/incidents" => {
+                let inc: NewIncident = serde_json::from_slice(b).unwrap();
+                Some(format!("incident {}", inc.id))
+            }
+            (Method::Put, Body::Jpeg(_)) => Some(req.path.clone()),
+            (Method::Post, _) if req.path.starts_with("/api/v1/patrols") => Some(req.path.clone()),
+            _ => None,
+        }
+    }
+
+    /// The real server's behaviour: store once, answer 201 then 200.
+    fn default_answer(&self, req: &Request) -> Answer {
+        if req.path == "/api/v1/devices/redeem" {
+            let s = DeviceSession {
+                token: "kvod_test".into(),
+                person_id: Uuid::new_v4(),
+                area_id: Uuid::new_v4(),
+                area_name: "Binnenstad".into(),
+                role: Role::Ondernemer,
+            };
+            return answer(201, &serde_json::to_vec(&s).unwrap());
+        }
+        assert_eq!(req.token.as_deref(), Some("kvod_test"), "every queued request carries the token");
+        match Fake::key(req) {
+            Some(k) => {
+                let mut stored = self.stored.lock().unwrap();
+                let n = stored.entry(k).or_default();
+                *n += 1;
+                answer(if *n == 1 { 201 } else { 200 }, b"{}")
+            }
+            None => answer(200, b"{}"),
+        }
+    }
+
+    /// Paths of the requests that got `status`.
+    fn answered(&self, status: u16) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, s)| *s == status)
+            .map(|(_, r, _)| r.path.clone())
+            .collect()
+    }
+
+    /// How many distinct incidents and photos the server holds.
+    fn holds(&self) -> (usize, usize) {
+        let stored = self.stored.lock().unwrap();
+        let incidents = stored.keys().filter(|k| k.starts_with("incident ")).count();
+        let photos = stored.keys().filter(|k| k.contains("/photos/")).count();
+        (incidents, photos)
+    }
+}
+
+fn answer(status: u16, body: &[u8]) -> Answer {
+    Answer { status, retry_after: None, etag: None, body: body.to_vec() }
+}
+
+fn problem(status: u16, detail: &str) -> Answer {
+    answer(status, &serde_json::to_vec(&serde_json::json!({"status": status, "detail": detail})).unwrap())
+}
+
+struct Via(Arc<Fake>);
+
+impl Transport for Via {
+    fn send(&self, req: &Request) -> Result<Answer, Error> {
+        let fake = &self.0;
+        if fake.dead.load(Ordering::SeqCst) {
+            panic!("the device is dead");
+        }
+        let started = Instant::now();
+        let n = fake.log.lock().unwrap().len();
+        let scripted = (fake.script.lock().unwrap())(req, n);
+        let result = scripted.unwrap_or_else(|| Ok(fake.default_answer(req)));
+        let status = result.as_ref().map_or(0, |a| a.status);
+        fake.log.lock().unwrap().push((started, req.clone(), status));
+        if fake.dead.load(Ordering::SeqCst) {
+            // The request reached the server, the answer never reached the device.
+            panic!("killed while the answer was on its way");
+        }
+        result
+    }
+}
+
+fn client(dir: &std::path::Path, fake: &Arc<Fake>) -> KvoClient {
+    let c = KvoClient::with_transport(dir, Box::new(Via(fake.clone()))).unwrap();
+    c.redeem_invite("KVO-TEST-TEST-TEST".into(), None, None).unwrap();
+    c.set_backoff(20, 200);
+    c
+}
+
+fn draft(description: &str) -> ReportDraft {
+    ReportDraft {
+        category: "diefstal".into(),
+        location: Some(GeoFix { lat: 52.2475, lon: 6.1575, accuracy_m: Some(8.0) }),
+        occurred_at: SystemTime::now() - Duration::from_secs(120),
+        description: Some(description.into()),
+    }
+}
+
+fn jpeg(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([seed, (x * 4) as u8, (y * 5) as u8]));
+    let mut out = Cursor::new(vec![]);
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+fn incident_id(req: &Request) -> Option<String> {
+    match &req.body {
+        Body::Json(b) if req.path == "/api/v1/incidents" => {
+            Some(serde_json::from_slice::<NewIncident>(b).unwrap().id.to_string())
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn a_422_or_409_wedges_its_report_and_its_photos_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let outside = c.create_report(draft("buiten")).unwrap();
+    let outside_photo = c.attach_photo(outside.id.clone(), jpeg(1)).unwrap().photo;
+    let fine = c.create_report(draft("binnen")).unwrap();
+    c.attach_photo(fine.id.clone(), jpeg(2)).unwrap();
+    let taken = c.create_report(draft("id al gebruikt")).unwrap();
+    let last = c.create_report(draft("nog een")).unwrap();
+    let (o, t) = (outside.id.clone(), taken.id.clone());
+    fake.script(move |req, _| match incident_id(req) {
+        Some(id) if id == o => Some(Ok(problem(422, "ligt buiten het gebied"))),
+        Some(id) if id == t => Some(Ok(problem(409, "er bestaat al een melding met dit id"))),
+        _ => None,
+    });
+
+    let state = c.sync(10_000, None).unwrap();
+
+    let outside = c.report(outside.id).unwrap();
+    assert_eq!(outside.state, ItemState::Wedged);
+    assert_eq!(outside.reason.as_deref(), Some("ligt buiten het gebied"));
+    assert_eq!(outside.photos[0].state, ItemState::Wedged, "the photo waits on its report");
+    assert!(outside.photos[0].reason.is_some());
+    let taken = c.report(taken.id).unwrap();
+    assert_eq!(
+        (taken.state, taken.reason.as_deref()),
+        (ItemState::Wedged, Some("er bestaat al een melding met dit id"))
+    );
+    for id in [fine.id.clone(), last.id] {
+        let r = c.report(id).unwrap();
+        assert_eq!(r.state, ItemState::Sent, "the rest of the queue goes on");
+    }
+    assert_eq!(c.report(fine.id).unwrap().photos[0].state, ItemState::Sent);
+    assert_eq!((state.sent, state.wedged, state.pending), (3, 3, 0), "{state:?}");
+    assert_eq!(fake.holds(), (2, 1));
+    let photo_path = format!("/photos/{}", outside_photo.id);
+    assert!(!fake.log.lock().unwrap().iter().any(|(_, r, _)| r.path.ends_with(&photo_path)), "never sent");
+}
+
+#[test]
+fn a_429_pauses_every_worker_for_its_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    for i in 0..9 {
+        c.create_report(draft(&format!("melding {i}"))).unwrap();
+    }
+    let refused_at = Arc::new(Mutex::new(None));
+    let at = refused_at.clone();
+    // The third request of the run (after the redeem) gets 429 with Retry-After: 1.
+    fake.script(move |req, n| {
+        (n == 3 && req.path == "/api/v1/incidents").then(|| {
+            *at.lock().unwrap() = Some(Instant::now());
+            Ok(Answer { status: 429, retry_after: Some(1), etag: None, body: vec![] })
+        })
+    });
+
+    let started = Instant::now();
+    let state = c.sync(10_000, None).unwrap();
+
+    assert_eq!((state.sent, state.pending, state.wedged), (9, 0, 0), "{state:?}");
+    assert_eq!(fake.holds().0, 9);
+    assert!(started.elapsed() >= Duration::from_secs(1), "the whole run waited");
+    let refused_at = refused_at.lock().unwrap().expect("the script ran");
+    let log = fake.log.lock().unwrap();
+    // Requests under way may finish, and a worker that had already claimed its
+    // next item sends it; no other request starts during the pause.
+    let during: Vec<Duration> = log
+        .iter()
+        .filter(|(t, _, _)| *t > refused_at)
+        .map(|(t, _, _)| *t - refused_at)
+        .filter(|d| *d < Duration::from_millis(990))
+        .collect();
+    assert!(during.len() < SYNC_WORKERS, "requests during the Retry-After pause: {during:?}");
+    let after = log.iter().filter(|(t, _, _)| *t > refused_at).count();
+    assert!(after >= 7, "the queue went on after the pause ({after} requests)");
+}
+
+#[test]
+fn a_sync_killed_mid_request_resumes_with_nothing_lost_or_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut ids = vec![];
+    {
+        let c = client(dir.path(), &fake);
+        for i in 0..5 {
+            let r = c.create_report(draft(&format!("melding {i}"))).unwrap();
+            c.attach_photo(r.id.clone(), jpeg(i as u8)).unwrap();
+            ids.push(r.id);
+        }
+        // The device dies while the fourth queued request is answered.
+        let f = fake.clone();
+        fake.script(move |_, n| {
+            if n == 4 {
+                f.dead.store(true, Ordering::SeqCst);
+            }
+            None
+        });
+        assert!(c.sync(10_000, None).is_err(), "the run died");
+        assert!(fake.holds().0 >= 1 && fake.holds().0 < 5, "{:?}", fake.holds());
+    } // The client is gone, as with a killed app.
+
+    fake.dead.store(false, Ordering::SeqCst);
+    fake.script(|_, _| None);
+    let c = KvoClient::with_transport(dir.path(), Box::new(Via(fake.clone()))).unwrap();
+    c.set_backoff(20, 200);
+    let state = c.sync(10_000, None).unwrap();
+
+    assert_eq!((state.sent, state.pending, state.wedged), (10, 0, 0), "{state:?}");
+    assert_eq!(fake.holds(), (5, 5), "every report and photo arrived");
+    let stored = fake.stored.lock().unwrap();
+    // What reached the server while the device died (one request per worker
+    // at most) was sent again and answered as a repeat; nothing else twice.
+    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!((1..=3).contains(&twice.len()), "{twice:?}");
+    assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
+    assert_eq!(fake.answered(200).len(), twice.len(), "the repeats were answered 200");
+    for id in ids {
+        assert_eq!(c.report(id).unwrap().state, ItemState::Sent);
+    }
+}
+
+#[test]
+fn a_401_stops_the_run_and_keeps_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    for i in 0..3 {
+        c.create_report(draft(&format!("melding {i}"))).unwrap();
+    }
+    fake.script(|_, _| Some(Ok(problem(401, "token ingetrokken"))));
+    assert!(matches!(c.sync(10_000, None), Err(mobile_core::ApiError::Unauthorized)));
+    let q = c.queue_state().unwrap();
+    assert_eq!((q.pending, q.sent, q.wedged), (3, 0, 0), "{q:?}");
+}
