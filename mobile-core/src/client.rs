@@ -12,10 +12,10 @@ use std::{
 
 use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
-    Description, Location,
+    Description, Dimension, Location, Role, Theme,
     push::{PushMessage, PushReason},
     validate::check_occurred_at,
-    wire::{CategoryList, DeviceSession, IncidentPage},
+    wire::{CategoryList, DeviceSession, IncidentPage, IncidentStatus},
 };
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ pub use crate::engine::{QueueState, StatusChange, SyncObserver};
 use crate::{
     engine::{CATEGORIES_ETAG_KEY, CATEGORIES_KEY, Engine, SESSION_KEY, TOKEN_KEY},
     error::{ApiError, Error, Result},
-    photo,
+    ffi, photo,
     queue::{Backoff, ItemState},
     requests,
     store::{PhotoRow, ReportRow, Store},
@@ -33,11 +33,10 @@ use crate::{
 /// The signed-in device.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Session {
-    pub person_id: String,
-    pub area_id: String,
+    pub person_id: Uuid,
+    pub area_id: Uuid,
     pub area_name: String,
-    /// ondernemer, beveiliger, …
-    pub role: String,
+    pub role: Role,
 }
 
 /// A category the area offers.
@@ -46,8 +45,8 @@ pub struct Category {
     pub code: String,
     pub label_nl: String,
     pub label_en: String,
-    pub theme: Option<String>,
-    pub dimension: Option<String>,
+    pub theme: Option<Theme>,
+    pub dimension: Option<Dimension>,
 }
 
 /// A position with its accuracy (metres).
@@ -71,7 +70,7 @@ pub struct ReportDraft {
 /// A prepared photo on the device.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PhotoEntry {
-    pub id: String,
+    pub id: Uuid,
     /// SHA-256 (hex) of the prepared JPEG: what leaves the device.
     pub sha256: String,
     pub bytes: u64,
@@ -84,19 +83,19 @@ pub struct PhotoEntry {
 /// A report on the device, with its queue state and the server's status.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Report {
-    pub id: String,
+    pub id: Uuid,
     pub category: String,
     pub location: Option<GeoFix>,
     /// The fix is worse than 100 m: ask for a better one, or let the user place the pin.
     pub poor_location: bool,
     pub occurred_at: SystemTime,
     pub description: Option<String>,
-    pub patrol_id: Option<String>,
+    pub patrol_id: Option<Uuid>,
     pub state: ItemState,
     /// Why it is wedged, in Dutch, for the user.
     pub reason: Option<String>,
-    /// The server's follow-up status (nieuw, in_behandeling, opgelost, …) once known.
-    pub server_status: Option<String>,
+    /// The server's follow-up status once known.
+    pub server_status: Option<IncidentStatus>,
     pub photos: Vec<PhotoEntry>,
 }
 
@@ -139,12 +138,7 @@ impl KvoClient {
     fn session_inner(&self) -> Result<Session> {
         let raw = self.db().meta(SESSION_KEY)?.ok_or(Error::Unauthorized)?;
         let s: DeviceSession = serde_json::from_str(&raw)?;
-        Ok(Session {
-            person_id: s.person_id.to_string(),
-            area_id: s.area_id.to_string(),
-            area_name: s.area_name,
-            role: s.role.code().to_string(),
-        })
+        Ok(Session { person_id: s.person_id, area_id: s.area_id, area_name: s.area_name, role: s.role })
     }
 
     fn validate(
@@ -180,44 +174,44 @@ impl KvoClient {
                 code: c.code,
                 label_nl: c.label_nl,
                 label_en: c.label_en,
-                theme: c.theme.map(|t| t.code().to_string()),
-                dimension: c.dimension.map(|d| d.code().to_string()),
+                theme: c.theme,
+                dimension: c.dimension,
             })
             .collect())
     }
 
     fn to_report(&self, r: ReportRow) -> Result<Report> {
-        let photos = self.db().photos(&r.id)?.into_iter().map(photo_entry).collect();
+        let photos = self.db().photos(&r.id)?.into_iter().map(photo_entry).collect::<Result<_>>()?;
         let location = match (r.lat, r.lon) {
             (Some(lat), Some(lon)) => Some(GeoFix { lat, lon, accuracy_m: r.accuracy_m }),
             _ => None,
         };
         Ok(Report {
             poor_location: r.accuracy_m.is_some_and(|a| a > kvo_api::validate::POOR_ACCURACY_M),
-            id: r.id,
+            id: ffi::id(&r.id)?,
             category: r.category,
             location,
             occurred_at: r.occurred_at.into(),
             description: r.description,
-            patrol_id: r.patrol_id,
+            patrol_id: r.patrol_id.as_deref().map(ffi::id).transpose()?,
             state: r.state,
             reason: r.reason,
-            server_status: r.server_status,
+            server_status: r.server_status.as_deref().map(ffi::status).transpose()?,
             photos,
         })
     }
 }
 
-fn photo_entry(p: PhotoRow) -> PhotoEntry {
-    PhotoEntry {
-        id: p.id,
+fn photo_entry(p: PhotoRow) -> Result<PhotoEntry> {
+    Ok(PhotoEntry {
+        id: ffi::id(&p.id)?,
         sha256: p.sha256,
         bytes: p.bytes,
         width: p.width,
         height: p.height,
         state: p.state,
         reason: p.reason,
-    }
+    })
 }
 
 #[uniffi::export]
@@ -292,7 +286,7 @@ impl KvoClient {
         let session = self.session_inner()?;
         let token = self.token()?;
         let etag = self.db().meta(CATEGORIES_ETAG_KEY)?;
-        let a = self.engine.send(&requests::categories(&session.area_id, etag).token(&token))?.ok()?;
+        let a = self.engine.send(&requests::categories(session.area_id, etag).token(&token))?.ok()?;
         if a.status == 304 {
             return Ok(false);
         }
@@ -311,7 +305,7 @@ impl KvoClient {
         let patrol_id = self.db().active_patrol()?.map(|p| p.0);
         let row = ReportRow {
             id: Uuid::new_v4().to_string(),
-            area_id: session.area_id,
+            area_id: session.area_id.to_string(),
             category: draft.category,
             lat: location.map(|l| l.lat()),
             lon: location.map(|l| l.lon()),
@@ -330,8 +324,9 @@ impl KvoClient {
 
     /// Changes a report that has not been sent yet (a wedged report may be
     /// corrected and is then queued again).
-    pub fn update_report(&self, id: String, draft: ReportDraft) -> std::result::Result<Report, ApiError> {
+    pub fn update_report(&self, id: Uuid, draft: ReportDraft) -> std::result::Result<Report, ApiError> {
         let (location, description, occurred_at) = self.validate(&draft)?;
+        let id = id.to_string();
         let mut row = self.db().report(&id)?;
         row.category = draft.category;
         row.lat = location.map(|l| l.lat());
@@ -345,8 +340,8 @@ impl KvoClient {
     }
 
     /// Sets only the location of an unsent report (the user's pin, or a photo's position).
-    pub fn set_location(&self, id: String, location: GeoFix) -> std::result::Result<Report, ApiError> {
-        let r = self.report(id.clone())?;
+    pub fn set_location(&self, id: Uuid, location: GeoFix) -> std::result::Result<Report, ApiError> {
+        let r = self.report(id)?;
         let draft = ReportDraft {
             category: r.category,
             location: Some(location),
@@ -357,8 +352,8 @@ impl KvoClient {
     }
 
     /// One report on this device.
-    pub fn report(&self, id: String) -> std::result::Result<Report, ApiError> {
-        let row = self.db().report(&id)?;
+    pub fn report(&self, id: Uuid) -> std::result::Result<Report, ApiError> {
+        let row = self.db().report(&id.to_string())?;
         Ok(self.to_report(row)?)
     }
 
@@ -373,9 +368,10 @@ impl KvoClient {
     /// was already sent. The original bytes are not kept.
     pub fn attach_photo(
         &self,
-        report_id: String,
+        report_id: Uuid,
         image: Vec<u8>,
     ) -> std::result::Result<AttachedPhoto, ApiError> {
+        let report_id = report_id.to_string();
         let report = self.db().report(&report_id)?;
         let prepared = photo::prepare(&image).map_err(Error::from)?;
         drop(image);
@@ -395,18 +391,22 @@ impl KvoClient {
             (None, Some((lat, lon))) => Some(GeoFix { lat, lon, accuracy_m: None }),
             _ => None,
         };
-        let photo = photo_entry(self.db().photo(&row.id)?);
+        let photo = photo_entry(self.db().photo(&row.id)?)?;
         Ok(AttachedPhoto { photo, suggested_location })
     }
 
     /// Starts a surveillance round; reports made until it ends belong to it.
-    pub fn start_patrol(&self) -> std::result::Result<String, ApiError> {
+    pub fn start_patrol(&self) -> std::result::Result<Uuid, ApiError> {
         let session = self.session_inner()?;
         if self.db().active_patrol()?.is_some() {
             return Err(ApiError::State { reason: "a patrol is already under way".into() });
         }
-        let id = Uuid::new_v4().to_string();
-        self.db().insert_patrol(&id, &session.area_id, Utc::now().trunc_subsecs(6))?;
+        let id = Uuid::new_v4();
+        self.db().insert_patrol(
+            &id.to_string(),
+            &session.area_id.to_string(),
+            Utc::now().trunc_subsecs(6),
+        )?;
         Ok(id)
     }
 
@@ -431,8 +431,8 @@ impl KvoClient {
     }
 
     /// The id of the patrol under way, if any.
-    pub fn active_patrol(&self) -> Option<String> {
-        self.db().active_patrol().ok().flatten().map(|p| p.0)
+    pub fn active_patrol(&self) -> Option<Uuid> {
+        self.db().active_patrol().ok().flatten().and_then(|p| Uuid::parse_str(&p.0).ok())
     }
 
     /// Counts of the queue.
@@ -480,7 +480,7 @@ impl KvoClient {
             let a = self.engine.send(&requests::my_incidents(cursor.as_deref()).token(&token))?.ok()?;
             let page: IncidentPage = serde_json::from_slice(&a.body).map_err(Error::from)?;
             for inc in &page.items {
-                changes.extend(self.engine.status_change(&inc.id.to_string(), inc.status)?);
+                changes.extend(self.engine.status_change(inc.id, inc.status)?);
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
@@ -502,6 +502,6 @@ impl KvoClient {
         if msg.reason != PushReason::Status {
             return Ok(None);
         }
-        Ok(self.engine.status_change(&msg.incident_id.to_string(), msg.status)?)
+        Ok(self.engine.status_change(msg.incident_id, msg.status)?)
     }
 }

@@ -15,6 +15,7 @@ use std::{
 use chrono::Utc;
 use kvo_api::wire::{Incident, IncidentStatus};
 use rand::Rng;
+use uuid::Uuid;
 
 use crate::{
     error::{Error, Result},
@@ -49,12 +50,11 @@ pub struct QueueState {
 /// a notification ("Uw melding is nu: opgelost").
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct StatusChange {
-    pub report_id: String,
+    pub report_id: Uuid,
     pub category: String,
     /// The status the device knew before, if any.
-    pub previous: Option<String>,
-    /// nieuw, in_behandeling, opgelost, afgewezen or heropend.
-    pub status: String,
+    pub previous: Option<IncidentStatus>,
+    pub status: IncidentStatus,
     /// A Dutch line for the notification.
     pub message: String,
 }
@@ -125,19 +125,20 @@ impl Engine {
 
     /// Records `status` for report `id`; a change when the device knew another
     /// status, or knew none and the report has moved on from nieuw.
-    pub fn status_change(&self, id: &str, status: IncidentStatus) -> Result<Option<StatusChange>> {
-        let Some((category, previous)) = self.db().set_server_status(id, status.code())? else {
+    pub fn status_change(&self, id: Uuid, status: IncidentStatus) -> Result<Option<StatusChange>> {
+        let Some((category, previous)) = self.db().set_server_status(&id.to_string(), status.code())? else {
             return Ok(None);
         };
-        let changed = match &previous {
-            Some(p) => p != status.code(),
+        let previous = previous.as_deref().map(crate::ffi::status).transpose()?;
+        let changed = match previous {
+            Some(p) => p != status,
             None => status != IncidentStatus::Nieuw,
         };
         Ok(changed.then(|| StatusChange {
-            report_id: id.to_string(),
+            report_id: id,
             category,
             previous,
-            status: status.code().to_string(),
+            status,
             message: format!("Uw melding is nu: {}", status.label_nl().to_lowercase()),
         }))
     }

@@ -13,6 +13,7 @@ uniffi::setup_scaffolding!();
 pub mod client;
 pub mod engine;
 pub mod error;
+pub mod ffi;
 pub mod photo;
 pub mod queue;
 pub mod requests;

@@ -82,7 +82,7 @@ pub fn sign_out() -> Request {
 }
 
 /// `GET` the area's categories, conditional on the ETag held.
-pub fn categories(area_id: &str, etag: Option<String>) -> Request {
+pub fn categories(area_id: impl std::fmt::Display, etag: Option<String>) -> Request {
     Request { if_none_match: etag, ..Request::new(Method::Get, paths::categories(area_id)) }
 }
 

@@ -165,10 +165,10 @@ fn jpeg(seed: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-fn incident_id(req: &Request) -> Option<String> {
+fn incident_id(req: &Request) -> Option<Uuid> {
     match &req.body {
         Body::Json(b) if req.path == "/api/v1/incidents" => {
-            Some(serde_json::from_slice::<NewIncident>(b).unwrap().id.to_string())
+            Some(serde_json::from_slice::<NewIncident>(b).unwrap().id)
         }
         _ => None,
     }
@@ -180,12 +180,12 @@ fn a_422_or_409_wedges_its_report_and_its_photos_and_nothing_else() {
     let fake = Fake::new();
     let c = client(dir.path(), &fake);
     let outside = c.create_report(draft("buiten")).unwrap();
-    let outside_photo = c.attach_photo(outside.id.clone(), jpeg(1)).unwrap().photo;
+    let outside_photo = c.attach_photo(outside.id, jpeg(1)).unwrap().photo;
     let fine = c.create_report(draft("binnen")).unwrap();
-    c.attach_photo(fine.id.clone(), jpeg(2)).unwrap();
+    c.attach_photo(fine.id, jpeg(2)).unwrap();
     let taken = c.create_report(draft("id al gebruikt")).unwrap();
     let last = c.create_report(draft("nog een")).unwrap();
-    let (o, t) = (outside.id.clone(), taken.id.clone());
+    let (o, t) = (outside.id, taken.id);
     fake.script(move |req, _| match incident_id(req) {
         Some(id) if id == o => Some(Ok(problem(422, "ligt buiten het gebied"))),
         Some(id) if id == t => Some(Ok(problem(409, "er bestaat al een melding met dit id"))),
@@ -204,7 +204,7 @@ fn a_422_or_409_wedges_its_report_and_its_photos_and_nothing_else() {
         (taken.state, taken.reason.as_deref()),
         (ItemState::Wedged, Some("er bestaat al een melding met dit id"))
     );
-    for id in [fine.id.clone(), last.id] {
+    for id in [fine.id, last.id] {
         let r = c.report(id).unwrap();
         assert_eq!(r.state, ItemState::Sent, "the rest of the queue goes on");
     }
@@ -263,7 +263,7 @@ fn a_sync_killed_mid_request_resumes_with_nothing_lost_or_doubled() {
         let c = client(dir.path(), &fake);
         for i in 0..5 {
             let r = c.create_report(draft(&format!("melding {i}"))).unwrap();
-            c.attach_photo(r.id.clone(), jpeg(i as u8)).unwrap();
+            c.attach_photo(r.id, jpeg(i as u8)).unwrap();
             ids.push(r.id);
         }
         // The device dies while the fourth queued request is answered.

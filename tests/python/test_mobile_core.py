@@ -21,7 +21,7 @@ def signed_in_device(server, proxy, area=None, role="ondernemer"):
     client = mc.KvoClient.open(data, proxy.url)
     client.set_backoff(50, 1000)
     session = client.redeem_invite(server.invite(area, role), "Bakkerij Test", "pytest")
-    assert session.area_id == area and session.role == role
+    assert session.area_id == area and session.role == mc.Role[role.upper()]
     assert client.refresh_categories() is True
     assert client.refresh_categories() is False, "unchanged: 304 with the cached ETag"
     assert any(c.code == "diefstal" for c in client.categories())
@@ -105,7 +105,7 @@ def test_500_and_429_for_a_while_then_everything_arrives_once(server, proxy):
     assert all(len(i["photos"]) == 1 for i in incidents)
     # My reports: the server's status comes back to the device.
     mine = client.refresh_my_reports()
-    assert {r.server_status for r in mine} == {"nieuw"}
+    assert {r.server_status for r in mine} == {mc.IncidentStatus.NIEUW}
     # A photo may follow a report that was sent long ago.
     late = client.attach_photo(ids[0], helpers.photo(300, 200))
     assert client.sync(30_000, None).sent == 11
@@ -235,21 +235,22 @@ def test_status_changes_of_my_reports_reach_the_device(server, proxy):
     assert server.post(werkgroep, f"/api/v1/incidents/{report.id}/status", body) == 200
 
     changes = client.status_changes()
-    assert [(c.report_id, c.previous, c.status) for c in changes] == [(report.id, "nieuw", "in_behandeling")]
+    S = mc.IncidentStatus
+    assert [(c.report_id, c.previous, c.status) for c in changes] == [(report.id, S.NIEUW, S.IN_BEHANDELING)]
     assert changes[0].message == "Uw melding is nu: in behandeling"
     assert changes[0].category == "diefstal"
     assert client.status_changes() == [], "told once"
-    assert client.report(report.id).server_status == "in_behandeling"
+    assert client.report(report.id).server_status == S.IN_BEHANDELING
 
     # A push carrying the next status (as the server's worker sends it).
     push = {"id": "a-1", "reason": "status", "area_id": area, "incident_id": report.id, "category": "diefstal",
             "status": "opgelost", "title": "Uw melding is nu: opgelost", "body": "Diefstal", "url": "/"}
     change = client.handle_push(json.dumps(push))
-    assert (change.previous, change.status) == ("in_behandeling", "opgelost")
+    assert (change.previous, change.status) == (S.IN_BEHANDELING, S.OPGELOST)
     assert client.handle_push(json.dumps(push)) is None, "a repeated delivery tells nothing new"
     assert client.handle_push(json.dumps(dict(push, reason="urgent"))) is None
     assert client.handle_push(json.dumps(dict(push, incident_id=str(uuid.uuid4())))) is None, "not my report"
     with pytest.raises(mc.ApiError.InvalidInput) as e:
         client.handle_push("{niet json")
     assert e.value.field == "payload"
-    assert client.report(report.id).server_status == "opgelost"
+    assert client.report(report.id).server_status == S.OPGELOST
