@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 /// A KVO theme (since 2015).
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -17,38 +19,13 @@ pub enum Theme {
     Ondermijning,
 }
 
-impl Theme {
-    /// Every theme, in the order the werkgroep reads them.
-    pub const ALL: [Theme; 7] = [
-        Theme::Criminaliteit,
-        Theme::Overlast,
-        Theme::Brandveiligheid,
-        Theme::Verkeersveiligheid,
-        Theme::Milieu,
-        Theme::Cybersecurity,
-        Theme::Ondermijning,
-    ];
+crate::coded!(Theme);
 
-    /// The stable code stored in the database.
-    pub fn code(self) -> &'static str {
-        match self {
-            Theme::Criminaliteit => "criminaliteit",
-            Theme::Overlast => "overlast",
-            Theme::Brandveiligheid => "brandveiligheid",
-            Theme::Verkeersveiligheid => "verkeersveiligheid",
-            Theme::Milieu => "milieu",
-            Theme::Cybersecurity => "cybersecurity",
-            Theme::Ondermijning => "ondermijning",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn from_code(code: &str) -> Option<Theme> {
-        Theme::ALL.into_iter().find(|t| t.code() == code)
-    }
-}
+impl Theme {}
 
 /// Schoon, heel or veilig: the three dimensions of a KVO area.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -58,24 +35,9 @@ pub enum Dimension {
     Veilig,
 }
 
-impl Dimension {
-    /// Every dimension.
-    pub const ALL: [Dimension; 3] = [Dimension::Schoon, Dimension::Heel, Dimension::Veilig];
+crate::coded!(Dimension);
 
-    /// The stable code stored in the database.
-    pub fn code(self) -> &'static str {
-        match self {
-            Dimension::Schoon => "schoon",
-            Dimension::Heel => "heel",
-            Dimension::Veilig => "veilig",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn from_code(code: &str) -> Option<Dimension> {
-        Dimension::ALL.into_iter().find(|d| d.code() == code)
-    }
-}
+impl Dimension {}
 
 /// One default category: a stable code, Dutch and English labels, and its
 /// place in the KVO scheme (`None` for "overig").
@@ -218,10 +180,10 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for t in Theme::ALL {
+        for &t in Theme::ALL {
             assert_eq!(Theme::from_code(t.code()), Some(t));
         }
-        for d in Dimension::ALL {
+        for &d in Dimension::ALL {
             assert_eq!(Dimension::from_code(d.code()), Some(d));
         }
         assert_eq!(Theme::from_code("nope"), None);

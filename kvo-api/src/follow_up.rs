@@ -13,6 +13,8 @@ use crate::{Role, status::IncidentStatus};
 use utoipa::ToSchema;
 
 /// A partner organisation an incident can be assigned to.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -23,24 +25,9 @@ pub enum Organisation {
     Beveiliger,
 }
 
+crate::coded!(Organisation);
+
 impl Organisation {
-    pub const ALL: [Organisation; 4] =
-        [Organisation::Gemeente, Organisation::Politie, Organisation::Brandweer, Organisation::Beveiliger];
-
-    /// The stable code stored in the database.
-    pub fn code(self) -> &'static str {
-        match self {
-            Organisation::Gemeente => "gemeente",
-            Organisation::Politie => "politie",
-            Organisation::Brandweer => "brandweer",
-            Organisation::Beveiliger => "beveiliger",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Organisation> {
-        Organisation::ALL.into_iter().find(|o| o.code() == code)
-    }
-
     /// The organisation a role acts for, if any.
     pub fn of(role: Role) -> Option<Organisation> {
         match role {
@@ -320,7 +307,7 @@ mod tests {
         for action in [Action::Assign, Action::Reject, Action::Reopen, Action::Merge] {
             assert!(allowed(Role::Werkgroep, rel(false, false), action));
         }
-        for role in Role::ALL.into_iter().filter(|r| *r != Role::Werkgroep) {
+        for role in Role::ALL.iter().copied().filter(|r| *r != Role::Werkgroep) {
             for action in [Action::Assign, Action::Reject, Action::Merge] {
                 assert!(!allowed(role, rel(true, true), action), "{role} {action:?}");
             }

@@ -5,6 +5,31 @@
 //! untrusted input into the domain types of [`validate`] once, at their edge,
 //! so that a latitude of 200 or a 10 MB description cannot travel further.
 
+/// Gives a domain enum its stable text code — stored in the database, sent
+/// on the wire — derived by strum from the variant names in snake_case (the
+/// text serde writes too), and the list of every variant in declaration order.
+/// The enum derives `strum::{IntoStaticStr, VariantArray}` with
+/// `#[strum(serialize_all = "snake_case")]`.
+#[macro_export]
+macro_rules! coded {
+    ($t:ident) => {
+        impl $t {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$t] = <$t as ::strum::VariantArray>::VARIANTS;
+
+            /// The stable code.
+            pub fn code(self) -> &'static str {
+                self.into()
+            }
+
+            /// Parses a code; `None` for anything else.
+            pub fn from_code(code: &str) -> Option<$t> {
+                Self::ALL.iter().copied().find(|v| v.code() == code)
+            }
+        }
+    };
+}
+
 pub mod analysis;
 pub mod category;
 pub mod follow_up;
@@ -18,3 +43,34 @@ pub mod wire;
 pub use category::{Category, DEFAULT_CATEGORIES, Dimension, Theme};
 pub use role::Role;
 pub use validate::{Description, Location, ValidationError};
+
+#[cfg(test)]
+mod tests {
+    use crate::{Dimension, Role, Theme, follow_up::Organisation, status::IncidentStatus, wire::AreaKind};
+
+    /// The derived code of every coded enum is the text serde writes, and parses back.
+    fn same_as_serde<T: serde::Serialize + Copy + PartialEq + std::fmt::Debug>(
+        all: &[T],
+        code: fn(T) -> &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) {
+        assert!(!all.is_empty());
+        for &v in all {
+            assert_eq!(serde_json::to_value(v).unwrap(), code(v), "{v:?}");
+            assert_eq!(parse(code(v)), Some(v));
+        }
+        assert_eq!(parse("nonsense"), None);
+    }
+
+    #[test]
+    fn codes_are_serdes_names() {
+        same_as_serde(Role::ALL, Role::code, Role::from_code);
+        same_as_serde(Theme::ALL, Theme::code, Theme::from_code);
+        same_as_serde(Dimension::ALL, Dimension::code, Dimension::from_code);
+        same_as_serde(IncidentStatus::ALL, IncidentStatus::code, IncidentStatus::from_code);
+        same_as_serde(Organisation::ALL, Organisation::code, Organisation::from_code);
+        same_as_serde(AreaKind::ALL, AreaKind::code, AreaKind::from_code);
+        assert_eq!(IncidentStatus::InBehandeling.code(), "in_behandeling");
+        assert_eq!(AreaKind::KvoW.code(), "kvo_w");
+    }
+}

@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// A person's role in one area. A person may hold different roles in
 /// different areas.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -17,36 +19,9 @@ pub enum Role {
     Beheerder,
 }
 
+crate::coded!(Role);
+
 impl Role {
-    /// Every role.
-    pub const ALL: [Role; 7] = [
-        Role::Ondernemer,
-        Role::Beveiliger,
-        Role::Werkgroep,
-        Role::Gemeente,
-        Role::Politie,
-        Role::Brandweer,
-        Role::Beheerder,
-    ];
-
-    /// The stable code stored in the database.
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Ondernemer => "ondernemer",
-            Role::Beveiliger => "beveiliger",
-            Role::Werkgroep => "werkgroep",
-            Role::Gemeente => "gemeente",
-            Role::Politie => "politie",
-            Role::Brandweer => "brandweer",
-            Role::Beheerder => "beheerder",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn from_code(code: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.code() == code)
-    }
-
     /// Whether this role sees every incident of the area. An ondernemer sees
     /// only their own reports (and, later, aggregated maps); everyone else in
     /// the werkgroep or a partner organisation sees all of them.
@@ -79,7 +54,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip_through_serde_and_code() {
-        for r in Role::ALL {
+        for &r in Role::ALL {
             assert_eq!(Role::from_code(r.code()), Some(r));
             let json = serde_json::to_string(&r).unwrap();
             assert_eq!(json, format!("\"{}\"", r.code()));
@@ -88,7 +63,7 @@ mod tests {
 
     #[test]
     fn only_ondernemer_is_limited_to_own_reports() {
-        let limited: Vec<_> = Role::ALL.into_iter().filter(|r| !r.sees_all_incidents()).collect();
+        let limited: Vec<_> = Role::ALL.iter().copied().filter(|r| !r.sees_all_incidents()).collect();
         assert_eq!(limited, vec![Role::Ondernemer]);
     }
 }

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Where an incident stands in its follow-up.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -16,32 +18,9 @@ pub enum IncidentStatus {
     Heropend,
 }
 
+crate::coded!(IncidentStatus);
+
 impl IncidentStatus {
-    /// Every status.
-    pub const ALL: [IncidentStatus; 5] = [
-        IncidentStatus::Nieuw,
-        IncidentStatus::InBehandeling,
-        IncidentStatus::Opgelost,
-        IncidentStatus::Afgewezen,
-        IncidentStatus::Heropend,
-    ];
-
-    /// The stable code stored in the database.
-    pub fn code(self) -> &'static str {
-        match self {
-            IncidentStatus::Nieuw => "nieuw",
-            IncidentStatus::InBehandeling => "in_behandeling",
-            IncidentStatus::Opgelost => "opgelost",
-            IncidentStatus::Afgewezen => "afgewezen",
-            IncidentStatus::Heropend => "heropend",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn from_code(code: &str) -> Option<IncidentStatus> {
-        IncidentStatus::ALL.into_iter().find(|s| s.code() == code)
-    }
-
     /// The Dutch label.
     pub fn label_nl(self) -> &'static str {
         match self {

@@ -145,6 +145,8 @@ pub struct Login {
 }
 
 /// KVO-W (winkelgebied) or KVO-B (bedrijventerrein).
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -153,24 +155,9 @@ pub enum AreaKind {
     KvoB,
 }
 
-impl AreaKind {
-    /// The stable code stored in the database.
-    pub fn code(self) -> &'static str {
-        match self {
-            AreaKind::KvoW => "kvo_w",
-            AreaKind::KvoB => "kvo_b",
-        }
-    }
+crate::coded!(AreaKind);
 
-    /// Parses a stored code.
-    pub fn from_code(code: &str) -> Option<AreaKind> {
-        match code {
-            "kvo_w" => Some(AreaKind::KvoW),
-            "kvo_b" => Some(AreaKind::KvoB),
-            _ => None,
-        }
-    }
-}
+impl AreaKind {}
 
 /// One of a person's memberships.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,8 @@
 use std::time::Duration;
 
 /// The state of one queued item.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ItemState {
     /// Waiting to be sent (or waiting for its backoff to pass).
@@ -27,27 +29,9 @@ pub enum ItemState {
     Wedged,
 }
 
-impl ItemState {
-    /// The code stored on the device.
-    pub fn code(self) -> &'static str {
-        match self {
-            ItemState::Pending => "pending",
-            ItemState::Sending => "sending",
-            ItemState::Sent => "sent",
-            ItemState::Wedged => "wedged",
-        }
-    }
+kvo_api::coded!(ItemState);
 
-    /// Parses a stored code.
-    pub fn from_code(s: &str) -> ItemState {
-        match s {
-            "sending" => ItemState::Sending,
-            "sent" => ItemState::Sent,
-            "wedged" => ItemState::Wedged,
-            _ => ItemState::Pending,
-        }
-    }
-}
+impl ItemState {}
 
 /// What happened to one attempt.
 #[derive(Debug, Clone, PartialEq)]

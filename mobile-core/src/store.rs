@@ -41,6 +41,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// What kind of request an outbox item makes.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Report,
@@ -49,26 +51,9 @@ pub enum Kind {
     PatrolRoute,
 }
 
-impl Kind {
-    fn code(self) -> &'static str {
-        match self {
-            Kind::Report => "report",
-            Kind::Photo => "photo",
-            Kind::PatrolStart => "patrol_start",
-            Kind::PatrolRoute => "patrol_route",
-        }
-    }
+kvo_api::coded!(Kind);
 
-    fn from_code(s: &str) -> Option<Kind> {
-        Some(match s {
-            "report" => Kind::Report,
-            "photo" => Kind::Photo,
-            "patrol_start" => Kind::PatrolStart,
-            "patrol_route" => Kind::PatrolRoute,
-            _ => return None,
-        })
-    }
-}
+impl Kind {}
 
 /// One queued request.
 #[derive(Debug, Clone)]
@@ -254,13 +239,13 @@ impl Store {
     }
 
     fn report_state(&self, id: &str) -> Result<Option<ItemState>> {
-        Ok(self
-            .conn
+        self.conn
             .query_row("SELECT state FROM outbox WHERE kind = 'report' AND entity_id = ?1", [id], |r| {
                 r.get::<_, String>(0)
             })
             .optional()?
-            .map(|s| ItemState::from_code(&s)))
+            .map(|s| ItemState::from_code(&s).ok_or(Error::State("unknown item state on the device")))
+            .transpose()
     }
 
     /// A report with its queue state.
@@ -450,7 +435,7 @@ impl Store {
                     let kind: String = r.get(1)?;
                     Ok(Item {
                         seq: r.get(0)?,
-                        kind: Kind::from_code(&kind).unwrap_or(Kind::Report),
+                        kind: Kind::from_code(&kind).ok_or_else(|| unknown_code(1, &kind))?,
                         entity_id: r.get(2)?,
                         attempts: r.get(3)?,
                         bytes: r.get::<_, i64>(4)? as u64,
@@ -520,7 +505,7 @@ impl Store {
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (state, n) = row?;
             let n = n as u64;
-            match ItemState::from_code(&state) {
+            match ItemState::from_code(&state).ok_or(Error::State("unknown item state on the device"))? {
                 ItemState::Pending => c.pending += n,
                 ItemState::Sending => c.sending += n,
                 ItemState::Sent => c.sent += n,
@@ -541,6 +526,17 @@ impl Store {
     }
 }
 
+/// A column holding a code, parsed; an unknown code is an error, never a default.
+fn coded<T>(r: &rusqlite::Row<'_>, col: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let raw: String = r.get(col)?;
+    parse(&raw).ok_or_else(|| unknown_code(col, &raw))
+}
+
+fn unknown_code(col: usize, raw: &str) -> rusqlite::Error {
+    let e: Box<dyn std::error::Error + Send + Sync> = format!("unknown code `{raw}`").into();
+    rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e)
+}
+
 fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
     Ok(ReportRow {
         id: r.get(0)?,
@@ -552,7 +548,7 @@ fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
         occurred_at: parse_ts(&r.get::<_, String>(6)?)?,
         description: r.get(7)?,
         patrol_id: r.get(8)?,
-        state: ItemState::from_code(&r.get::<_, String>(9)?),
+        state: coded(r, 9, ItemState::from_code)?,
         reason: r.get(10)?,
         server_status: r.get(11)?,
     })
@@ -567,7 +563,7 @@ fn photo_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
         bytes: r.get::<_, i64>(4)? as u64,
         width: r.get(5)?,
         height: r.get(6)?,
-        state: ItemState::from_code(&r.get::<_, String>(7)?),
+        state: coded(r, 7, ItemState::from_code)?,
         reason: r.get(8)?,
     })
 }

@@ -69,7 +69,7 @@ async fn the_permission_table_holds_transition_by_transition_and_role_by_role() 
     let area = app.area("Binnenstad Deventer", DEVENTER).await;
     let someone_else = app.device(area, Role::Ondernemer).await.person_id;
     let mut checked = 0;
-    for role in Role::ALL {
+    for &role in Role::ALL {
         let me = app.device(area, role).await;
         let mine = Organisation::of(role);
         // Not mine and not assigned to me; mine; assigned to my organisation.
@@ -79,10 +79,10 @@ async fn the_permission_table_holds_transition_by_transition_and_role_by_role() 
             relations.push((Relation { reporter: false, assigned: true }, someone_else, Some(org)));
         }
         // Another organisation than mine is assigned: that grants nothing.
-        let other_org = Organisation::ALL.into_iter().find(|o| Some(*o) != mine).unwrap();
+        let other_org = Organisation::ALL.iter().copied().find(|o| Some(*o) != mine).unwrap();
         relations.push((Relation { reporter: false, assigned: false }, someone_else, Some(other_org)));
         for (rel, reporter, assigned) in relations {
-            for from in IncidentStatus::ALL {
+            for &from in IncidentStatus::ALL {
                 for action in Action::ALL {
                     let id = incident(&app.pool, area, reporter, from, assigned).await;
                     let target = incident(&app.pool, area, someone_else, IncidentStatus::Nieuw, None).await;
