@@ -254,9 +254,7 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
                JOIN rollup_keys k ON k.category = m.category AND k.status = m.status
                LEFT JOIN zones z ON z.area_id = m.area_id AND z.id = m.zone_id
          ), grains AS (
-             SELECT k.*, g.grain,
-                    CASE WHEN g.grain = 'd' THEN k.day ELSE date_trunc('month', k.day)::date END AS bucket
-               FROM keyed k CROSS JOIN (VALUES ('d'::\"char\"), ('m'::\"char\")) AS g(grain)
+             SELECT k.*, b.grain, b.bucket FROM keyed k CROSS JOIN LATERAL kvo_buckets(k.day) b
          ), heat AS (
              SELECT area_id, res, grain, bucket, cell, array_agg(idx ORDER BY idx) AS ks,
                     array_agg(n ORDER BY idx) AS ns
@@ -275,9 +273,7 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
                     array_agg(n ORDER BY idx) AS ns
                FROM (SELECT g.area_id, x.kind, g.grain, g.bucket, x.key, g.idx, sum(g.n)::int4 AS n
                        FROM grains g
-                      CROSS JOIN LATERAL (VALUES ('t'::\"char\", 0), ('z', g.zone), ('w', g.week_hour::int4),
-                                                 ('r', g.resolution_class::int4)) AS x(kind, key)
-                      WHERE x.key IS NOT NULL
+                      CROSS JOIN LATERAL kvo_margin_keys(g.zone, g.week_hour, g.resolution_class) x
                       GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(g.n) <> 0) f
               GROUP BY 1, 2, 3, 4, 5
          ), margins_up AS (
@@ -374,25 +370,24 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(new_keys)).execute(&mut *tx).await?;
     const PACK: &str = "array_agg(idx ORDER BY idx), array_agg(n ORDER BY idx)";
     let statements = [
+        // What every counted incident contributes (migration 0009), once.
+        "CREATE TEMP TABLE kvo_facts ON COMMIT DROP AS
+         SELECT f.*, k.idx
+           FROM incidents i
+          CROSS JOIN LATERAL kvo_heat_fact(i) f
+           JOIN rollup_keys k ON k.category = f.category AND k.status = f.status
+          WHERE kvo_counts(i.cell, i.merged_into)"
+            .to_string(),
         "CREATE TEMP TABLE kvo_level ON COMMIT DROP AS
-         SELECT i.area_id, i.cell, kvo_local_day(i.occurred_at) AS day, k.idx, count(*)::int4 AS n
-           FROM incidents i JOIN rollup_keys k ON k.category = i.category AND k.status = i.status
-          WHERE kvo_counts(i.cell, i.merged_into)
-          GROUP BY 1, 2, 3, 4"
+         SELECT area_id, cell, day, idx, count(*)::int4 AS n FROM kvo_facts GROUP BY 1, 2, 3, 4"
             .to_string(),
         "CREATE TEMP TABLE kvo_margin ON COMMIT DROP AS
-         SELECT x.area_id, x.day, coalesce(z.num, 0) AS zone, x.week_hour, x.resolution_class, x.idx,
+         SELECT f.area_id, f.day, coalesce(z.num, 0) AS zone, f.week_hour, f.resolution_class, f.idx,
                 count(*)::int4 AS n
-           FROM (SELECT i.area_id, i.zone_id, kvo_local_day(i.occurred_at) AS day,
-                        kvo_week_hour(i.occurred_at) AS week_hour,
-                        CASE WHEN i.status = 'opgelost' THEN kvo_resolution_class(i.occurred_at, i.resolved_at) END
-                            AS resolution_class,
-                        k.idx
-                   FROM incidents i JOIN rollup_keys k ON k.category = i.category AND k.status = i.status
-                  WHERE kvo_counts(i.cell, i.merged_into)) x
-           LEFT JOIN zones z ON z.area_id = x.area_id AND z.id = x.zone_id
+           FROM kvo_facts f LEFT JOIN zones z ON z.area_id = f.area_id AND z.id = f.zone_id
           GROUP BY 1, 2, 3, 4, 5, 6"
             .to_string(),
+        "DROP TABLE kvo_facts".to_string(),
     ];
     for sql in statements {
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context("rebuilding the rollup")?;
@@ -410,14 +405,10 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
         }
         sql.push(format!(
             "INSERT INTO heat_counts (area_id, res, grain, bucket, cell, ks, ns)
-             SELECT area_id, {res}, 'd', day, cell, {PACK} FROM kvo_level GROUP BY area_id, day, cell"
-        ));
-        sql.push(format!(
-            "INSERT INTO heat_counts (area_id, res, grain, bucket, cell, ks, ns)
-             SELECT area_id, {res}, 'm', month, cell, {PACK}
-               FROM (SELECT area_id, date_trunc('month', day)::date AS month, cell, idx, sum(n)::int4 AS n
-                       FROM kvo_level GROUP BY 1, 2, 3, 4) s
-              GROUP BY area_id, month, cell"
+             SELECT area_id, {res}, grain, bucket, cell, {PACK}
+               FROM (SELECT l.area_id, b.grain, b.bucket, l.cell, l.idx, sum(l.n)::int4 AS n
+                       FROM kvo_level l CROSS JOIN LATERAL kvo_buckets(l.day) b GROUP BY 1, 2, 3, 4, 5) s
+              GROUP BY area_id, grain, bucket, cell"
         ));
         for statement in sql {
             sqlx::query(sqlx::AssertSqlSafe(statement))
@@ -426,21 +417,19 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                 .with_context(|| format!("rebuilding resolution {res}"))?;
         }
     }
-    for (kind, key) in [('t', "0"), ('z', "zone"), ('w', "week_hour"), ('r', "resolution_class")] {
-        for (grain, bucket) in [('d', "day"), ('m', "date_trunc('month', day)::date")] {
-            let sql = format!(
-                "INSERT INTO margin_counts (area_id, kind, grain, bucket, key, ks, ns)
-                 SELECT area_id, '{kind}', '{grain}', bucket, key, {PACK}
-                   FROM (SELECT area_id, {bucket} AS bucket, {key} AS key, idx, sum(n)::int4 AS n
-                           FROM kvo_margin WHERE {key} IS NOT NULL GROUP BY 1, 2, 3, 4) s
-                  GROUP BY area_id, bucket, key"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("rebuilding the {kind} margins"))?;
-        }
-    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO margin_counts (area_id, kind, grain, bucket, key, ks, ns)
+         SELECT area_id, kind, grain, bucket, key, {PACK}
+           FROM (SELECT m.area_id, x.kind, b.grain, b.bucket, x.key, m.idx, sum(m.n)::int4 AS n
+                   FROM kvo_margin m
+                  CROSS JOIN LATERAL kvo_buckets(m.day) b
+                  CROSS JOIN LATERAL kvo_margin_keys(m.zone, m.week_hour, m.resolution_class) x
+                  GROUP BY 1, 2, 3, 4, 5, 6) s
+          GROUP BY area_id, kind, grain, bucket, key"
+    )))
+    .execute(&mut *tx)
+    .await
+    .context("rebuilding the margins")?;
     sqlx::query(
         "INSERT INTO heat_version (area_id, version) SELECT id, 1 FROM areas
          ON CONFLICT (area_id) DO UPDATE SET version = heat_version.version + 1",
