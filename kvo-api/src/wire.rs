@@ -303,4 +303,7 @@ pub struct UiConfig {
     /// XYZ raster tile URL of the basemap (`{z}/{x}/{y}`), or none.
     pub basemap_url: Option<String>,
     pub basemap_attribution: String,
+    /// The map zooms from which the server may choose finer heatmap cells:
+    /// send the highest one at or below the map's zoom as `zoom` (or 0).
+    pub heat_zoom_breaks: Vec<f64>,
 }

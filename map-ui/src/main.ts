@@ -256,20 +256,14 @@ function shownQuery(c: Ctx): URLSearchParams {
   return query(filters, c.area, only);
 }
 
-/** The heatmap request's path for what the map shows, at `zoom`. */
-function heatPath(c: Ctx, zoom = c.map?.getZoom()): string {
+/** The heatmap request's path for what the map shows, at `zoom`. The server
+ * chooses the cells' size; the map sends its zoom as the highest of the
+ * server's breaks at or below it, so it asks again only when the answer may change. */
+function heatPath(c: Ctx, zoom = c.map?.getZoom() ?? 15): string {
   const q = shownQuery(c);
-  const days = (Date.parse(q.get('to')!) - Date.parse(q.get('from')!)) / 86_400_000 + 1;
-  q.set('shape', 'points'); q.set('resolution', String(resolutionFor(days, zoom)));
+  const step = c.cfg.heat_zoom_breaks.filter((b) => b <= zoom).pop() ?? 0;
+  q.set('shape', 'points'); q.set('zoom', String(step));
   return `/areas/${c.area.id}/heatmap?${q}`;
-}
-
-/** The H3 resolution for a period and the map's zoom: about one cell per
- * 15–40 pixels, and never finer than the server allows for long periods. */
-function resolutionFor(days: number, zoom = 15): number {
-  const byPeriod = days > 1_800 ? 8 : days > 700 ? 9 : 10;
-  const byZoom = zoom < 12.5 ? 8 : zoom < 13.5 ? 9 : 10;
-  return Math.min(byPeriod, byZoom);
 }
 
 async function refresh(opts: { mapOnly?: boolean } = {}) {
@@ -331,7 +325,7 @@ async function meeting(c: Ctx) {
   const [a, open, heat] = await Promise.all([
     api<Analysis>(`/areas/${c.area.id}/analysis?${q}`),
     api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=20`),
-    api<GeoJSON.FeatureCollection>(`/areas/${c.area.id}/heatmap?${q}&shape=points&resolution=${resolutionFor((Date.parse(r.to) - Date.parse(r.from)) / 86_400_000 + 1)}`),
+    api<GeoJSON.FeatureCollection>(`/areas/${c.area.id}/heatmap?${q}&shape=points`),
   ]);
   const backUrl = urlFor({ ...filters, view: 'map' });
   const mapBox = el('div', { id: 'meeting-map', role: 'img', 'aria-label': t('mapLabel') });

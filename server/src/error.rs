@@ -49,16 +49,25 @@ pub enum Invalid {
     Bbox,
     Cursor,
     Limit,
-    UnknownStatus { field: &'static str, code: String },
+    UnknownStatus {
+        field: &'static str,
+        code: String,
+    },
     // Filters of the aggregates.
-    UnknownCategory { field: &'static str, code: String },
+    UnknownCategory {
+        field: &'static str,
+        code: String,
+    },
     UnknownTheme(String),
     UnknownDimension(String),
     PeriodReversed(&'static str),
     PeriodOutOfRange(&'static str),
     PeriodTooLong(&'static str),
     Resolution(u8),
-    ResolutionSpan { resolution: u8, years: i64 },
+    ResolutionSpan {
+        resolution: u8,
+        years: i64,
+    },
     HotspotResolution,
     BaselineWithoutCompare,
     NoBaseline,
@@ -66,9 +75,15 @@ pub enum Invalid {
     BaselineOverlaps,
     BaselineTooEarly,
     Zoom(u8),
+    MapZoom,
     TileOutside,
+    /// Tiles carry single incidents only, from [`crate::analytics::tiles::POINTS_FROM_ZOOM`] on.
+    TileZoom(u8),
     // Follow-up.
-    TextTooLong { field: &'static str, max: usize },
+    TextTooLong {
+        field: &'static str,
+        max: usize,
+    },
     ControlCharacters(&'static str),
     BackToNew,
     DueDateInPast,
@@ -102,7 +117,8 @@ impl Invalid {
             BaselineWithoutCompare | NoBaseline => "compare",
             BaselineHalf | BaselineOverlaps => "baseline_from",
             BaselineTooEarly => "from",
-            Zoom(_) => "z",
+            Zoom(_) | TileZoom(_) => "z",
+            MapZoom => "zoom",
             TileOutside => "x",
             TextTooLong { field, .. } => field,
             ControlCharacters(f) => f,
@@ -135,6 +151,8 @@ pub enum Forbidden {
     FollowNewReports,
     /// Individual incidents may not be exported by this role.
     ExportIncidents,
+    /// Tiles of individual incidents are not for this role (it gets the heatmap).
+    IncidentTiles,
 }
 
 /// The reasons of a 409.

@@ -521,8 +521,8 @@ async fn measure(
             .fetch_all(pool)
             .await?;
             naive.push(t.elapsed());
-            // A tile somewhere in the area, at a zoom from the whole town to single incidents.
-            let z: u8 = rng.random_range(12..=17);
+            // A tile of single incidents somewhere in the area.
+            let z: u8 = rng.random_range(16..=18);
             let lat = rng.random_range(s.bounds[0]..s.bounds[2]);
             let lon = rng.random_range(s.bounds[1]..s.bounds[3]);
             let (x, y) = tile_of(lon, lat, z);

@@ -21,6 +21,26 @@ pub fn from_db(cell: i64) -> Option<CellIndex> {
     CellIndex::try_from(cell as u64).ok()
 }
 
+/// The heatmap's resolution policy, the one place it is decided: about one
+/// cell per 15–40 pixels at the map's zoom, and never finer than the period
+/// allows (see [`super::heatmap::max_days`]). The map sends its zoom; from
+/// each of these zooms on, the next finer resolution may apply
+/// (`/api/v1/ui-config` publishes them, so the map asks again only then).
+pub const ZOOM_BREAKS: [f64; 2] = [12.5, 13.5];
+
+/// The resolution of a heatmap over `days` days at map zoom `zoom`.
+pub fn for_view(days: i64, zoom: f64) -> Resolution {
+    let by_period = if days > 1_800 {
+        8
+    } else if days > 700 {
+        9
+    } else {
+        10
+    };
+    let by_zoom = 8 + ZOOM_BREAKS.iter().filter(|b| zoom >= **b).count() as u8;
+    Resolution::try_from(by_period.min(by_zoom)).expect("8-10 are resolutions")
+}
+
 /// Parses a `resolution` parameter (7–11).
 pub fn resolution(raw: Option<u8>, default: u8) -> Result<Resolution> {
     let r = raw.unwrap_or(default);
@@ -84,6 +104,19 @@ pub fn wkb_polygon(ring: &[[f64; 2]]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_coarsens_with_zoom_and_period() {
+        let r = |days, zoom| u8::from(for_view(days, zoom));
+        assert_eq!([r(28, 11.0), r(28, 12.5), r(28, 13.0), r(28, 13.5), r(28, 17.0)], [8, 9, 9, 10, 10]);
+        assert_eq!([r(365, 15.0), r(701, 15.0), r(1_801, 15.0), r(1_801, 12.0)], [10, 9, 8, 8]);
+        // Never finer than the period allows.
+        for days in [1, 28, 700, 701, 1_800, 1_801, 3_660] {
+            for zoom in [0.0, 12.5, 13.5, 22.0] {
+                assert!(days <= super::super::heatmap::max_days(for_view(days, zoom)), "{days} {zoom}");
+            }
+        }
+    }
 
     #[test]
     fn rings_are_closed_and_counter_clockwise() {

@@ -15,6 +15,14 @@ use crate::{
     error::{Error, Invalid, Result},
 };
 
+/// What decides the cells' size: an explicit resolution, or the map's zoom
+/// (the server's policy, [`cells::for_view`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum View {
+    Resolution(u8),
+    Zoom(f64),
+}
+
 /// The longest period a resolution may cover: fine cells over many years
 /// would be a large answer that no map can show.
 pub fn max_days(res: Resolution) -> i64 {
@@ -41,12 +49,16 @@ pub async fn build(
     areas: &AreaCache,
     access: &AreaAccess,
     raw: &RawFilter,
-    resolution: Option<u8>,
+    view: View,
     points: bool,
 ) -> Result<FeatureCollection> {
     let area = areas.get(pool, access.area_id).await?;
     let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
-    let res = cells::resolution(resolution, 10)?;
+    let res = match view {
+        View::Resolution(r) => cells::resolution(Some(r), 10)?,
+        View::Zoom(z) if (0.0..=22.0).contains(&z) => cells::for_view(filter.days(), z),
+        View::Zoom(_) => return Err(Error::Invalid(Invalid::MapZoom)),
+    };
     check_cost(res, &filter)?;
     let disclosure = Disclosure::of(access.role);
     let counts = rollup::cell_counts(pool, access.area_id, res, &filter).await?;

@@ -1,8 +1,8 @@
-//! `GET /api/v1/areas/{id}/tiles/{z}/{x}/{y}`: Mapbox vector tiles made by
-//! PostGIS (ST_AsMVT). Zoomed out, a tile holds the rollup's cells (layer
-//! `cells`); from zoom 16 on, the individual incidents (layer `incidents`:
-//! id, category, status, occurred_at; nothing personal) for roles that may
-//! see them, and the finest cells for the others.
+//! `GET /api/v1/areas/{id}/tiles/{z}/{x}/{y}`: Mapbox vector tiles of the
+//! individual incidents (layer `incidents`: id, category, status,
+//! occurred_at; nothing personal), made by PostGIS (ST_AsMVT), from zoom 16
+//! on and for roles that may see single incidents. Cells at every zoom, for
+//! every role, come from the heatmap ([`super::heatmap`]): one delivery path.
 //!
 //! Tiles are cached in memory under the area's data version
 //! ([`rollup::version`]), which changes with every added, changed or removed
@@ -10,17 +10,16 @@
 
 use std::sync::Arc;
 
-use h3o::Resolution;
 use sha2::{Digest, Sha256};
 
 use sqlx::PgPool;
 
-use super::{Filter, RawFilter, cells, privacy::Disclosure, rollup};
+use super::{Filter, RawFilter, privacy::Disclosure, rollup};
 use crate::{
     areas::AreaCache,
     auth::AreaAccess,
     cache::Cache,
-    error::{Error, Invalid, Result},
+    error::{Error, Forbidden, Invalid, Result},
 };
 
 /// The deepest zoom served (MapLibre overzooms beyond it).
@@ -38,18 +37,6 @@ pub const MAX_TILE_BYTES: usize = 500 * 1024;
 pub struct Tile {
     pub bytes: Arc<Vec<u8>>,
     pub etag: String,
-}
-
-/// The H3 resolution of the cells shown at zoom `z`: cells of about 10–30
-/// pixels across at Dutch latitudes.
-pub fn resolution_for_zoom(z: u8) -> Resolution {
-    match z {
-        0..=11 => Resolution::Seven,
-        12..=13 => Resolution::Eight,
-        14 => Resolution::Nine,
-        15 => Resolution::Ten,
-        _ => Resolution::Eleven,
-    }
 }
 
 /// The tile's bounds in degrees `[west, south, east, north]`.
@@ -96,24 +83,20 @@ pub async fn tile(
     raw: &RawFilter,
 ) -> Result<Served> {
     check_address(z, x, y)?;
+    if z < POINTS_FROM_ZOOM {
+        return Err(Error::Invalid(Invalid::TileZoom(z)));
+    }
+    if !Disclosure::of(access.role).individual_incidents() {
+        return Err(Error::Forbidden(Forbidden::IncidentTiles));
+    }
     let area = areas.get(pool, access.area_id).await?;
     let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
-    let disclosure = Disclosure::of(access.role);
-    let points = z >= POINTS_FROM_ZOOM && disclosure.individual_incidents();
-    let res = resolution_for_zoom(z);
-    if !points {
-        super::heatmap::check_cost(res, &filter)?;
-    }
-    let key = format!("{}/{z}/{x}/{y}?{}&{}", access.area_id, filter.key(), disclosure.code());
+    let key = format!("{}/{z}/{x}/{y}?{}", access.area_id, filter.key());
     let version = rollup::version(pool, access.area_id).await?;
     if let Some((_, tile)) = cache.0.get_if(&key, |(v, _)| *v == version) {
         return Ok(Served { tile, cached: true });
     }
-    let bytes = if points {
-        incident_tile(pool, access, TileId { z, x, y }, &filter).await?
-    } else {
-        cell_tile(pool, access, TileId { z, x, y }, res, &filter, disclosure).await?
-    };
+    let bytes = incident_tile(pool, access, TileId { z, x, y }, &filter).await?;
     if bytes.len() > MAX_TILE_BYTES {
         // Cannot happen with MAX_POINTS; refuse rather than send a huge tile.
         return Err(Error::Internal(anyhow::anyhow!("tile of {} bytes", bytes.len())));
@@ -123,52 +106,6 @@ pub async fn tile(
     let t = Tile { bytes: Arc::new(bytes), etag };
     cache.0.put(key, (version, t.clone()));
     Ok(Served { tile: t, cached: false })
-}
-
-async fn cell_tile(
-    pool: &PgPool,
-    access: &AreaAccess,
-    TileId { z, x, y }: TileId,
-    res: Resolution,
-    filter: &Filter,
-    disclosure: Disclosure,
-) -> Result<Vec<u8>> {
-    let counts = rollup::cell_counts(pool, access.area_id, res, filter).await?;
-    let [w, s, e, n] = tile_bounds(z, x, y);
-    // A little margin, as the tile has a buffer.
-    let (mx, my) = ((e - w) * 0.02, (n - s) * 0.02);
-    let (mut wkb, mut ids, mut ns) = (vec![], vec![], vec![]);
-    for (cell, count) in counts {
-        let Some(count) = disclosure.count(count) else { continue };
-        let ring = cells::ring(cell);
-        let b = cells::bbox(&ring);
-        if b[2] < w - mx || b[0] > e + mx || b[3] < s - my || b[1] > n + my {
-            continue;
-        }
-        wkb.push(cells::wkb_polygon(&ring));
-        ids.push(cell.to_string());
-        ns.push(count);
-    }
-    if wkb.is_empty() {
-        return Ok(vec![]);
-    }
-    let tile: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT ST_AsMVT(t, 'cells', 4096, 'geom') FROM (
-             SELECT ST_AsMVTGeom(ST_Transform(ST_GeomFromWKB(u.w, 4326), 3857), ST_TileEnvelope($1, $2, $3),
-                                 4096, 64, true) AS geom,
-                    u.cell, u.count
-               FROM unnest($4::bytea[], $5::text[], $6::int8[]) AS u(w, cell, count)
-         ) t WHERE geom IS NOT NULL",
-    )
-    .bind(i32::from(z))
-    .bind(x as i32)
-    .bind(y as i32)
-    .bind(&wkb)
-    .bind(&ids)
-    .bind(&ns)
-    .fetch_one(pool)
-    .await?;
-    Ok(tile.unwrap_or_default())
 }
 
 async fn incident_tile(

@@ -21,7 +21,7 @@ use crate::{
     analytics::{
         analysis,
         export::{self, Format},
-        heatmap,
+        heatmap::{self, View},
         tiles::{self, TileId},
     },
     auth::Principal,
@@ -44,7 +44,11 @@ pub async fn heatmap(
 ) -> AppResult<Response> {
     let access = p.access(id)?;
     let points = q.shape.unwrap_or_default() == Shape::Points;
-    let fc = heatmap::build(&s.pool, &s.areas, &access, &q.filter(), q.resolution, points).await?;
+    let view = match (q.resolution, q.zoom) {
+        (Some(r), _) => View::Resolution(r),
+        (None, zoom) => View::Zoom(zoom.unwrap_or(15.0)),
+    };
+    let fc = heatmap::build(&s.pool, &s.areas, &access, &q.filter(), view, points).await?;
     let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
         .into_response())

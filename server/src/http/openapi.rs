@@ -24,7 +24,7 @@ use super::{analytics, follow_up, push, v1};
         follow_up::set_facts, follow_up::merge,
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,
     ),
-    components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension)),
+    components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, super::params::Shape)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;
@@ -53,4 +53,21 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// `GET /api/v1/openapi.json`.
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let missing: Vec<&str> = text
+            .split("#/components/schemas/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or_default())
+            .filter(|name| !schemas.contains_key(*name))
+            .collect();
+        assert!(missing.is_empty(), "unresolved $refs: {missing:?}");
+    }
 }

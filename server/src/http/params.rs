@@ -110,8 +110,11 @@ pub enum Shape {
 filter_params! {
     /// Filters and form of the heatmap.
     pub struct HeatmapParams {
-        /// H3 resolution: 7 (coarse, about 1.4 km) to 11 (fine, about 25 m). Default 10.
+        /// H3 resolution: 7 (coarse, about 1.4 km) to 11 (fine, about 25 m). Without it,
+        /// the server chooses by the period and `zoom`.
         pub resolution: Option<u8>,
+        /// The map's zoom (0–22; default 15), for the server's choice of resolution.
+        pub zoom: Option<f64>,
         /// `cells` (hexagons, default) or `points` (cell centres with a `weight` of 0–1).
         pub shape: Option<Shape>,
     }

@@ -174,6 +174,17 @@ fn invalid(v: &Invalid) -> Texts {
             format!("zoomniveau {z} bestaat niet; het hoogste is {}", crate::analytics::tiles::MAX_ZOOM),
             format!("zoom level {z} does not exist; the highest is {}", crate::analytics::tiles::MAX_ZOOM),
         ),
+        MapZoom => bad("zoom ligt tussen 0 en 22", "zoom lies between 0 and 22"),
+        TileZoom(z) => bad(
+            format!(
+                "tegels tonen losse meldingen vanaf zoomniveau {}, niet op {z}; de heatmap toont de cellen",
+                crate::analytics::tiles::POINTS_FROM_ZOOM
+            ),
+            format!(
+                "tiles show single incidents from zoom level {}, not at {z}; the heatmap shows the cells",
+                crate::analytics::tiles::POINTS_FROM_ZOOM
+            ),
+        ),
         TileOutside => {
             bad("deze tegel bestaat niet op dit zoomniveau", "this tile does not exist at this zoom level")
         }
@@ -220,6 +231,7 @@ fn forbidden(why: &Forbidden) -> Texts {
             "only roles that see every report can follow new ones",
         ),
         Forbidden::ExportIncidents => ("export van losse meldingen", "export of individual incidents"),
+        Forbidden::IncidentTiles => ("kaarttegels met losse meldingen", "map tiles of individual incidents"),
     };
     denied(nl, en)
 }

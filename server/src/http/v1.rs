@@ -84,6 +84,7 @@ pub async fn ui_config(State(s): State<AppState>) -> Json<UiConfig> {
     Json(UiConfig {
         basemap_url: (!url.is_empty()).then(|| url.to_string()),
         basemap_attribution: s.config.basemap_attribution.clone(),
+        heat_zoom_breaks: crate::analytics::cells::ZOOM_BREAKS.to_vec(),
     })
 }
 

@@ -466,6 +466,14 @@ async fn the_heatmap_is_valid_geojson_with_counts_where_the_reports_are() {
         r.location.lon = lon;
         assert_eq!(app.post(&phone.token, "/api/v1/incidents", &r).await.status(), 201);
     }
+    // Without a resolution the server chooses by the map's zoom and the period.
+    for (query, resolution) in
+        [("zoom=11", 8), ("zoom=12.5", 9), ("zoom=16", 10), ("", 10), ("zoom=16&from=2021-01-01", 8)]
+    {
+        let b = json(app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/heatmap?{query}")).await).await;
+        assert_eq!(b["resolution"], resolution, "{query}");
+        assert_eq!(b["total"], 4, "{query}");
+    }
     let res = app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/heatmap?resolution=10")).await;
     assert_eq!(res.headers()["content-type"], "application/geo+json");
     let body = json(res).await;
@@ -552,16 +560,19 @@ async fn ondernemers_see_only_cells_of_three_or_more_and_no_single_incidents() {
     assert_eq!(counts(&agg), vec![5], "cells of 1 and 2 are suppressed");
     assert_eq!(agg["total"], 5);
 
-    // Tiles: zoomed in, the guard gets incidents, the ondernemer cells without ids.
+    // Tiles hold single incidents: the guard gets them, the ondernemer none at any zoom
+    // (the heatmap above is where its cells come from).
     let (x, y) = lonlat_tile(6.157, 52.247, 17);
     let guard_tile =
         app.get(&guard.token, &format!("/api/v1/areas/{area}/tiles/17/{x}/{y}")).await.bytes().await.unwrap();
     assert!(contains(&guard_tile, b"incidents") && contains(&guard_tile, ids[0].to_string().as_bytes()));
-    let res = app.get(&shop.token, &format!("/api/v1/areas/{area}/tiles/17/{x}/{y}")).await;
-    assert_eq!(res.status(), 200);
-    let shop_tile = res.bytes().await.unwrap();
-    assert!(contains(&shop_tile, b"cells") && !contains(&shop_tile, b"incidents"));
-    assert!(ids.iter().all(|id| !contains(&shop_tile, id.to_string().as_bytes())));
+    for z in [12, 16, 17, 22] {
+        let (x, y) = lonlat_tile(6.157, 52.247, z);
+        let res = app.get(&shop.token, &format!("/api/v1/areas/{area}/tiles/{z}/{x}/{y}")).await;
+        assert!([400, 403].contains(&res.status().as_u16()), "zoom {z}: {}", res.status());
+        let body = res.bytes().await.unwrap();
+        assert!(ids.iter().all(|id| !contains(&body, id.to_string().as_bytes())));
+    }
 
     // The analysis hides small counts; exports of single incidents are refused.
     let a: Analysis = serde_json::from_value(
@@ -593,15 +604,15 @@ async fn tiles_have_etags_and_change_when_incidents_land() {
     let area = app.area("Binnenstad Deventer", DEVENTER).await;
     let guard = app.device(area, Role::Beveiliger).await;
     assert_eq!(app.post(&guard.token, "/api/v1/incidents", &report(area)).await.status(), 201);
-    let (x, y) = lonlat_tile(6.157, 52.247, 14);
-    let path = format!("/api/v1/areas/{area}/tiles/14/{x}/{y}");
+    let (x, y) = lonlat_tile(6.157, 52.247, 17);
+    let path = format!("/api/v1/areas/{area}/tiles/17/{x}/{y}");
     let res = app.get(&guard.token, &path).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/vnd.mapbox-vector-tile");
     assert!(res.headers()["cache-control"].to_str().unwrap().contains("no-cache"));
     let etag = res.headers()["etag"].to_str().unwrap().to_string();
     let first = res.bytes().await.unwrap();
-    assert!(!first.is_empty() && first.len() < 500 * 1024 && contains(&first, b"cells"));
+    assert!(!first.is_empty() && first.len() < 500 * 1024 && contains(&first, b"incidents"));
     let again = app
         .client
         .get(app.url(&path))
@@ -629,8 +640,8 @@ async fn tiles_have_etags_and_change_when_incidents_land() {
     let res = app.get(&guard.token, &path).await;
     assert_ne!(res.headers()["etag"].to_str().unwrap(), etag2);
     // A tile far away is empty, not an error.
-    let (fx, fy) = lonlat_tile(4.9, 52.37, 14);
-    let res = app.get(&guard.token, &format!("/api/v1/areas/{area}/tiles/14/{fx}/{fy}")).await;
+    let (fx, fy) = lonlat_tile(4.9, 52.37, 17);
+    let res = app.get(&guard.token, &format!("/api/v1/areas/{area}/tiles/17/{fx}/{fy}")).await;
     assert_eq!(res.status(), 200);
     assert!(res.bytes().await.unwrap().is_empty());
 }
@@ -652,6 +663,8 @@ async fn absurd_and_malformed_requests_get_a_clear_400() {
         (format!("/api/v1/areas/{area}/heatmap?from=2026-02-01&to=2026-01-01"), "from"),
         (format!("/api/v1/areas/{area}/tiles/25/0/0"), "z"),
         (format!("/api/v1/areas/{area}/tiles/3/9/0"), "x"),
+        (format!("/api/v1/areas/{area}/tiles/14/8472/5393"), "z"),
+        (format!("/api/v1/areas/{area}/heatmap?zoom=40"), "zoom"),
         (format!("/api/v1/areas/{area}/analysis?compare=baseline"), "compare"),
         (
             format!(
@@ -672,7 +685,7 @@ async fn absurd_and_malformed_requests_get_a_clear_400() {
     // Unparseable values and unknown parameters are problems as well.
     for path in [
         format!("/api/v1/areas/{area}/heatmap?from=gisteren"),
-        format!("/api/v1/areas/{area}/heatmap?zoom=3"),
+        format!("/api/v1/areas/{area}/heatmap?zoom_level=3"),
         format!("/api/v1/areas/{area}/tiles/300/0/0"),
     ] {
         let res = app.get(&w.token, &path).await;
@@ -689,10 +702,10 @@ async fn no_aggregate_reaches_another_area() {
     let in_a = app.device(a, Role::Werkgroep).await;
     let in_b = app.device(b, Role::Werkgroep).await;
     assert_eq!(app.post(&in_a.token, "/api/v1/incidents", &report(a)).await.status(), 201);
-    let (x, y) = lonlat_tile(6.157, 52.247, 14);
+    let (x, y) = lonlat_tile(6.157, 52.247, 17);
     for path in [
         format!("/api/v1/areas/{a}/heatmap"),
-        format!("/api/v1/areas/{a}/tiles/14/{x}/{y}"),
+        format!("/api/v1/areas/{a}/tiles/17/{x}/{y}"),
         format!("/api/v1/areas/{a}/analysis"),
         format!("/api/v1/areas/{a}/export/incidents.csv"),
         format!("/api/v1/areas/{a}/export/incidents.geojson"),
