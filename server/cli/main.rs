@@ -305,19 +305,14 @@ async fn sweep_orphans_periodically(state: AppState) {
 }
 
 async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow::Result<()> {
-    let areas: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, name FROM areas ORDER BY created_at").fetch_all(&db.pool).await?;
+    let areas = areas::list(&db.pool).await?;
     println!("\nKVO meldingen draait / is running\n");
     println!("  Kaart / map:        http://{addr}/");
     println!("  API:                http://{addr}/api/v1/openapi.json");
-    let demo_user: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE email = $1)")
-        .bind(demo::DEMO_EMAIL)
-        .fetch_one(&db.pool)
-        .await?;
-    if demo_user {
+    if auth::web_user_exists(&db.pool, demo::DEMO_EMAIL).await? {
         println!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
     }
-    for (id, name) in areas {
+    for areas::AreaSummary { id, name, .. } in areas {
         let invite =
             auth::create_invite(&db.pool, id, Role::Ondernemer, 10, chrono::Duration::days(7)).await?;
         let guard =
@@ -346,14 +341,8 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
             println!("{id}");
         }
         Command::Area(AreaCmd::List) => {
-            let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
-                "SELECT a.id, a.name, a.kind, (SELECT count(*) FROM incidents i WHERE i.area_id = a.id)
-                   FROM areas a ORDER BY a.name",
-            )
-            .fetch_all(pool)
-            .await?;
-            for (id, name, kind, n) in rows {
-                println!("{id}  {kind}  {name}  ({n} meldingen)");
+            for a in areas::list(pool).await? {
+                println!("{}  {}  {}  ({} meldingen)", a.id, a.kind.code(), a.name, a.incidents);
             }
         }
         Command::Area(AreaCmd::Baseline { area, from, to }) => {

@@ -364,6 +364,32 @@ fn distance_m(mp: &MultiPolygon<f64>, p: Point<f64>) -> f64 {
     Euclidean.distance(&Point::new(0.0, 0.0), &local)
 }
 
+/// An area as the administrator lists it.
+#[derive(Debug, Clone)]
+pub struct AreaSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: AreaKind,
+    pub incidents: i64,
+}
+
+/// Every area with its number of incidents, by name.
+pub async fn list(pool: &PgPool) -> Result<Vec<AreaSummary>> {
+    let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
+        "SELECT a.id, a.name, a.kind, (SELECT count(*) FROM incidents i WHERE i.area_id = a.id)
+           FROM areas a ORDER BY a.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, name, kind, incidents)| {
+            let kind =
+                AreaKind::from_code(&kind).with_context(|| format!("area kind `{kind}` in the database"))?;
+            Ok(AreaSummary { id, name, kind, incidents })
+        })
+        .collect()
+}
+
 /// Area indexes by id, loaded on demand and refreshed after [`INDEX_TTL`].
 pub struct AreaCache(Cache<Uuid, Arc<AreaIndex>>);
 

@@ -379,6 +379,14 @@ pub async fn login(pool: &PgPool, email: &str, password: &str) -> Result<(String
     Ok((token, p))
 }
 
+/// Whether a web user with this e-mail address exists.
+pub async fn web_user_exists(pool: &PgPool, email: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE lower(email) = lower($1))")
+        .bind(email.trim())
+        .fetch_one(pool)
+        .await?)
+}
+
 /// Creates a web user (or sets the password of an existing one with that
 /// e-mail) and gives them `role` in `area_id`.
 pub async fn upsert_web_user(
