@@ -157,6 +157,39 @@ pub fn is_valid_code(code: &str) -> bool {
         && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// A category's code as a client sends it: 1–40 characters of `a`–`z`,
+/// `0`–`9` and `_`, starting with a letter. Whether the area offers it is
+/// the area's to say; this only refuses what can be no code at all.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct CategoryCode(String);
+
+impl CategoryCode {
+    /// Checks a code's shape.
+    pub fn parse(raw: &str) -> Result<CategoryCode, String> {
+        let ok = (1..=40).contains(&raw.len())
+            && raw.starts_with(|c: char| c.is_ascii_lowercase())
+            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            Ok(CategoryCode(raw.to_string()))
+        } else {
+            let shown: String = raw.chars().take(40).collect();
+            Err(format!("`{shown}` is no category code (a-z, 0-9 and _, at most 40)"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for CategoryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        CategoryCode::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +209,17 @@ mod tests {
             assert_eq!(c.theme.is_none(), c.code == "overig", "{}", c.code);
             assert_eq!(c.dimension.is_none(), c.code == "overig", "{}", c.code);
         }
+    }
+
+    #[test]
+    fn category_codes_are_checked() {
+        for c in DEFAULT_CATEGORIES {
+            assert_eq!(CategoryCode::parse(c.code).unwrap().as_str(), c.code);
+        }
+        for bad in ["", "Diefstal", "1abc", "graffiti!", "a b", &"x".repeat(41)] {
+            assert!(CategoryCode::parse(bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<CategoryCode>("\"<script>\"").is_err());
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub mod status;
 pub mod validate;
 pub mod wire;
 
-pub use category::{Category, DEFAULT_CATEGORIES, Dimension, Theme};
+pub use category::{Category, CategoryCode, DEFAULT_CATEGORIES, Dimension, Theme};
 pub use role::Role;
 pub use validate::{Description, Location, ValidationError};
 

@@ -243,7 +243,7 @@ fn init_tracing(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if cfg.log_format == "json" {
+    if cfg.log_format == kvo_server::config::LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();

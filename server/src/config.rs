@@ -6,6 +6,16 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use serde::Deserialize;
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object a line, for a log collector.
+    Json,
+}
+
 /// The server's settings. Every field has a default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -35,7 +45,7 @@ pub struct Config {
     /// Database connections in the pool (`KVO_DB_POOL`).
     pub db_pool_size: u32,
     /// `text` or `json` log lines (`KVO_LOG_FORMAT`).
-    pub log_format: String,
+    pub log_format: LogFormat,
     /// Hosts push subscriptions may point at (`KVO_PUSH_HOSTS`, comma-separated;
     /// a leading `.` allows subdomains): the browsers' push services. The
     /// server posts to these, so anything else is refused (no requests into
@@ -69,7 +79,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             upload_timeout_secs: 120,
             db_pool_size: 32,
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
             push_hosts: [
                 "fcm.googleapis.com",
                 "updates.push.services.mozilla.com",
@@ -128,7 +138,11 @@ impl Config {
             self.db_pool_size = v.parse().with_context(|| format!("KVO_DB_POOL={v}"))?;
         }
         if let Some(v) = get("KVO_LOG_FORMAT") {
-            self.log_format = v;
+            self.log_format = match v.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => anyhow::bail!("KVO_LOG_FORMAT={v}: use text or json"),
+            };
         }
         if let Some(v) = get("KVO_PUSH_HOSTS") {
             self.push_hosts =
@@ -184,5 +198,17 @@ mod tests {
         assert_eq!(c.listen.port(), 9999);
         assert!(c.apply_env(|k| (k == "KVO_LISTEN").then(|| "nonsense".into())).is_err());
         assert!(toml::from_str::<Config>("typo_field = 1").is_err());
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        let mut c = Config::default();
+        assert_eq!(c.log_format, LogFormat::Text);
+        c.apply_env(|k| (k == "KVO_LOG_FORMAT").then(|| "json".to_string())).unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.apply_env(|k| (k == "KVO_LOG_FORMAT").then(|| "xml".to_string())).is_err());
+        let c: Config = toml::from_str("log_format = \"json\"").unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(toml::from_str::<Config>("log_format = \"xml\"").is_err());
     }
 }

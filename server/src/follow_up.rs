@@ -14,10 +14,9 @@ use kvo_api::{
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use anyhow::Context;
-
 use crate::{
     auth::{AreaAccess, Principal},
+    db,
     error::{Conflict, Error, Forbidden, Invalid, Result},
     visibility::locate,
 };
@@ -52,15 +51,9 @@ async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Re
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(Error::NotFound)?;
-    let assigned_to = match row.2.as_deref() {
-        None => None,
-        Some(o) => {
-            Some(Organisation::from_code(o).with_context(|| format!("organisation `{o}` in the database"))?)
-        }
-    };
+    let assigned_to = db::code_opt(row.2.as_deref(), Organisation::from_code)?;
     Ok(Locked {
-        status: IncidentStatus::from_code(&row.0)
-            .with_context(|| format!("status `{}` in the database", row.0))?,
+        status: db::code(&row.0, IncidentStatus::from_code)?,
         reporter: row.1,
         assigned_to,
         merged_into: row.3,
@@ -334,8 +327,8 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let status = IncidentStatus::from_code(&status).unwrap_or(IncidentStatus::Nieuw);
-    let assigned_to = assigned_to.as_deref().and_then(Organisation::from_code);
+    let status = db::code(&status, IncidentStatus::from_code)?;
+    let assigned_to = db::code_opt(assigned_to.as_deref(), Organisation::from_code)?;
     let rel = Locked { status, reporter, assigned_to, merged_into }.relation(a);
     Ok(FollowUp {
         incident_id: id,
@@ -347,15 +340,17 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
         merged_into,
         history: history
             .into_iter()
-            .map(|(action, status, by, at, reason, detail)| HistoryEntry {
-                action,
-                status: IncidentStatus::from_code(&status).unwrap_or(IncidentStatus::Nieuw),
-                by,
-                at,
-                reason,
-                detail,
+            .map(|(action, status, by, at, reason, detail)| {
+                Ok(HistoryEntry {
+                    action,
+                    status: db::code(&status, IncidentStatus::from_code)?,
+                    by,
+                    at,
+                    reason,
+                    detail,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
         comments: comments
             .into_iter()
             .map(|(id, author, body, created_at)| Comment { id, author, body, created_at })
@@ -420,14 +415,15 @@ async fn duplicates(
     .bind(MAX_DUPLICATES)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, category, occurred_at, status, d)| PossibleDuplicate {
-            id,
-            category,
-            occurred_at,
-            status: IncidentStatus::from_code(&status).unwrap_or(IncidentStatus::Nieuw),
-            distance_m: (d * 10.0).round() / 10.0,
+    rows.into_iter()
+        .map(|(id, category, occurred_at, status, d)| {
+            Ok(PossibleDuplicate {
+                id,
+                category,
+                occurred_at,
+                status: db::code(&status, IncidentStatus::from_code)?,
+                distance_m: (d * 10.0).round() / 10.0,
+            })
         })
-        .collect())
+        .collect()
 }

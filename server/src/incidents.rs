@@ -3,10 +3,9 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
-    Description, Location, ValidationError,
+    CategoryCode, Description, Location, ValidationError,
     follow_up::Organisation,
     validate::check_occurred_at,
     wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
@@ -18,6 +17,7 @@ use uuid::Uuid;
 use crate::{
     areas::AreaCache,
     auth::Principal,
+    db,
     error::{Conflict, Error, Invalid, Result},
     photos,
     visibility::{VISIBLE, Visibility},
@@ -207,7 +207,7 @@ pub struct ListQuery {
     pub from: Option<DateTime<Utc>>,
     /// Occurred before.
     pub to: Option<DateTime<Utc>>,
-    pub categories: Option<Vec<String>>,
+    pub categories: Option<Vec<CategoryCode>>,
     pub statuses: Option<Vec<IncidentStatus>>,
     /// Only the principal's own reports.
     pub mine: bool,
@@ -276,7 +276,7 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<Inciden
     .bind(bbox.map(|b| b[1]))
     .bind(bbox.map(|b| b[2]))
     .bind(bbox.map(|b| b[3]))
-    .bind(&q.categories)
+    .bind(q.categories.as_ref().map(|v| v.iter().map(CategoryCode::as_str).collect::<Vec<_>>()))
     .bind(statuses)
     .bind(cursor.map(|c| c.0))
     .bind(cursor.map(|c| c.1))
@@ -294,14 +294,8 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<Inciden
 
 fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Result<Incident> {
     let accuracy_m = r.accuracy_m.map(f64::from);
-    let status = IncidentStatus::from_code(&r.status)
-        .with_context(|| format!("status `{}` in the database", r.status))?;
-    let assigned_to = match r.assigned_to.as_deref() {
-        None => None,
-        Some(o) => {
-            Some(Organisation::from_code(o).with_context(|| format!("organisation `{o}` in the database"))?)
-        }
-    };
+    let status = db::code(&r.status, IncidentStatus::from_code)?;
+    let assigned_to = db::code_opt(r.assigned_to.as_deref(), Organisation::from_code)?;
     Ok(Incident {
         photos: photos.remove(&r.id).unwrap_or_default(),
         id: r.id,

@@ -15,7 +15,7 @@ pub mod rollup;
 pub mod tiles;
 
 use chrono::{Datelike, Duration, NaiveDate};
-use kvo_api::{Dimension, Theme, wire::IncidentStatus};
+use kvo_api::{CategoryCode, Dimension, Theme, wire::IncidentStatus};
 
 use crate::{
     areas::AreaIndex,
@@ -30,7 +30,7 @@ pub const MAX_PERIOD_DAYS: i64 = 3_660;
 pub struct RawFilter {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    pub categories: Option<Vec<String>>,
+    pub categories: Option<Vec<CategoryCode>>,
     pub themes: Option<Vec<Theme>>,
     pub dimensions: Option<Vec<Dimension>>,
     pub statuses: Option<Vec<IncidentStatus>>,
@@ -65,11 +65,11 @@ impl Filter {
             chosen = Some(base.into_iter().filter(|code| area.category(code).is_some_and(keep)).collect());
         };
         if let Some(codes) = &raw.categories {
-            if let Some(unknown) = codes.iter().find(|c| area.category(c).is_none()) {
-                let code = Invalid::shown(unknown);
+            if let Some(unknown) = codes.iter().find(|c| area.category(c.as_str()).is_none()) {
+                let code = Invalid::shown(unknown.as_str());
                 return Err(Error::Invalid(Invalid::UnknownCategory { field: "category", code }));
             }
-            narrow(&|c| codes.contains(&c.code));
+            narrow(&|c| codes.iter().any(|k| k.as_str() == c.code));
         }
         if let Some(themes) = &raw.themes {
             narrow(&|c| c.theme.is_some_and(|t| themes.contains(&t)));

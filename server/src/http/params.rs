@@ -5,7 +5,7 @@
 use std::{fmt, marker::PhantomData};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kvo_api::{Dimension, Theme, analysis::ComparisonKind, wire::IncidentStatus};
+use kvo_api::{CategoryCode, Dimension, Theme, analysis::ComparisonKind, wire::IncidentStatus};
 use serde::{Deserialize, Deserializer, de};
 use uuid::Uuid;
 
@@ -62,7 +62,7 @@ macro_rules! filter_params {
             pub to: Option<NaiveDate>,
             /// Comma-separated category codes (default: all).
             #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
-            pub category: Option<CommaList<String>>,
+            pub category: Option<CommaList<CategoryCode>>,
             /// Comma-separated KVO themes, e.g. `criminaliteit,overlast`.
             #[param(value_type = Option<Vec<Theme>>, style = Form, explode = false)]
             pub theme: Option<CommaList<Theme>>,
@@ -163,7 +163,7 @@ pub struct ListParams {
     pub to: Option<DateTime<Utc>>,
     /// Comma-separated category codes.
     #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
-    pub category: Option<CommaList<String>>,
+    pub category: Option<CommaList<CategoryCode>>,
     /// Comma-separated statuses.
     #[param(value_type = Option<Vec<IncidentStatus>>, style = Form, explode = false)]
     pub status: Option<CommaList<IncidentStatus>>,
@@ -200,7 +200,9 @@ mod tests {
     fn comma_lists_check_every_item() {
         let q: ListParams = serde_urlencoded::from_str("status=nieuw,%20opgelost,&category=a,b").unwrap();
         assert_eq!(q.status.unwrap().0, [IncidentStatus::Nieuw, IncidentStatus::Opgelost]);
-        assert_eq!(q.category.unwrap().0, ["a", "b"]);
+        assert_eq!(q.category.unwrap().0.iter().map(CategoryCode::as_str).collect::<Vec<_>>(), ["a", "b"]);
+        let e = serde_urlencoded::from_str::<ListParams>("category=a,B!").unwrap_err();
+        assert!(e.to_string().contains("no category code"), "{e}");
         let e = serde_urlencoded::from_str::<ListParams>("status=nieuw,kwijt").unwrap_err();
         assert!(e.to_string().contains("`kwijt`"), "{e}");
     }

@@ -126,8 +126,8 @@ enum Outcome {
 }
 
 /// The message a delivery carries, and its TTL and urgency.
-fn message(d: &Due) -> (PushMessage, u32, Urgency) {
-    let status = IncidentStatus::from_code(&d.status).unwrap_or(IncidentStatus::Nieuw);
+fn message(d: &Due) -> anyhow::Result<(PushMessage, u32, Urgency)> {
+    let status = crate::db::code(&d.status, IncidentStatus::from_code)?;
     let label = d.label.clone().unwrap_or_else(|| d.category.clone());
     let (reason, title, ttl, urgency) = match d.reason.as_str() {
         "urgent" => (PushReason::Urgent, format!("Spoed: {label}"), 3_600, Urgency::High),
@@ -154,7 +154,7 @@ fn message(d: &Due) -> (PushMessage, u32, Urgency) {
         body,
         url: format!("/?incident={}", d.incident_id),
     };
-    (msg, ttl, urgency)
+    Ok((msg, ttl, urgency))
 }
 
 /// The VAPID audience of an endpoint: scheme and host, without the port.
@@ -169,7 +169,13 @@ async fn send_one(client: &reqwest::Client, signature: Option<VapidSignature>, d
         // Signing failed (logged): not the subscription's fault.
         return Outcome::Retry(Duration::from_secs(60));
     };
-    let (msg, ttl, urgency) = message(d);
+    let (msg, ttl, urgency) = match message(d) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = ?e, "push delivery with bad data; dropped");
+            return Outcome::Dropped;
+        }
+    };
     if d.created_at + chrono::Duration::seconds(i64::from(ttl)) < Utc::now() {
         return Outcome::Dropped;
     }
