@@ -5,9 +5,9 @@
 --                             day, category, status, zone, hour of the week
 --                             and (once resolved) time-to-resolution class,
 --                             while kvo_counts(cell, merged_into) holds;
---   kvo_buckets(day)          the buckets a day is counted in (day, month);
---   kvo_margin_keys(...)      the margin rows a fact is counted in (total,
---                             zone, hour of the week, resolution class).
+--   kvo_grains(), kvo_bucket  the grains (day, month) and a day's bucket in each;
+--   kvo_margin_kinds(),       the margin kinds (total, zone, hour of the week,
+--   kvo_margin_key            resolution class) and a fact's key in each.
 --
 -- Migrations 0004-0006 spelled these out inline; they stay as they were
 -- (applied migrations are never edited), and the triggers are replaced here.
@@ -30,19 +30,26 @@ CREATE FUNCTION kvo_heat_fact(i incidents) RETURNS kvo_heat_fact
                CASE WHEN i.status = 'opgelost' THEN kvo_resolution_class(i.occurred_at, i.resolved_at) END
            )::kvo_heat_fact;
 
-CREATE FUNCTION kvo_buckets(day date, OUT grain "char", OUT bucket date) RETURNS SETOF record
+-- The grains of the rollup and the bucket of a day in each: scalar, so the
+-- planner folds kvo_bucket('m', day) into date_trunc when the grain is known.
+CREATE FUNCTION kvo_grains() RETURNS SETOF "char"
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ VALUES ('d'::"char", day), ('m'::"char", date_trunc('month', day)::date) $$;
+    AS $$ VALUES ('d'::"char"), ('m'::"char") $$;
 
-CREATE FUNCTION kvo_margin_keys(zone integer, week_hour smallint, resolution_class smallint,
-                                OUT kind "char", OUT key integer) RETURNS SETOF record
+CREATE FUNCTION kvo_bucket(grain "char", day date) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT k.kind, k.key
-      FROM (VALUES ('t'::"char", 0), ('z', zone), ('w', week_hour::integer), ('r', resolution_class::integer))
-           AS k(kind, key)
-     WHERE k.key IS NOT NULL
-    $$;
+    AS $$ SELECT CASE grain WHEN 'd' THEN day WHEN 'm' THEN date_trunc('month', day)::date END $$;
+
+-- The margin kinds and a fact's key in each (NULL: not counted in that kind).
+CREATE FUNCTION kvo_margin_kinds() RETURNS SETOF "char"
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ VALUES ('t'::"char"), ('z'::"char"), ('w'::"char"), ('r'::"char") $$;
+
+CREATE FUNCTION kvo_margin_key(kind "char", zone integer, week_hour smallint, resolution_class smallint)
+    RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE kind WHEN 't' THEN 0 WHEN 'z' THEN zone WHEN 'w' THEN week_hour::integer
+                           WHEN 'r' THEN resolution_class::integer END $$;
 
 CREATE OR REPLACE FUNCTION kvo_heat_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

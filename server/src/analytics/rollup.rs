@@ -254,7 +254,7 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
                JOIN rollup_keys k ON k.category = m.category AND k.status = m.status
                LEFT JOIN zones z ON z.area_id = m.area_id AND z.id = m.zone_id
          ), grains AS (
-             SELECT k.*, b.grain, b.bucket FROM keyed k CROSS JOIN LATERAL kvo_buckets(k.day) b
+             SELECT k.*, g.grain, kvo_bucket(g.grain, k.day) AS bucket FROM keyed k CROSS JOIN kvo_grains() g(grain)
          ), heat AS (
              SELECT area_id, res, grain, bucket, cell, array_agg(idx ORDER BY idx) AS ks,
                     array_agg(n ORDER BY idx) AS ns
@@ -273,7 +273,11 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
                     array_agg(n ORDER BY idx) AS ns
                FROM (SELECT g.area_id, x.kind, g.grain, g.bucket, x.key, g.idx, sum(g.n)::int4 AS n
                        FROM grains g
-                      CROSS JOIN LATERAL kvo_margin_keys(g.zone, g.week_hour, g.resolution_class) x
+                      CROSS JOIN LATERAL (SELECT m.kind,
+                                                 kvo_margin_key(m.kind, g.zone, g.week_hour, g.resolution_class)
+                                                     AS key
+                                            FROM kvo_margin_kinds() m(kind)) x
+                      WHERE x.key IS NOT NULL
                       GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(g.n) <> 0) f
               GROUP BY 1, 2, 3, 4, 5
          ), margins_up AS (
@@ -356,6 +360,18 @@ pub async fn backfill_cells(pool: &PgPool) -> anyhow::Result<u64> {
     }
 }
 
+/// The rows of `table` (with `day`, `idx` and a count `n`) summed per bucket
+/// of `grain` and `keys` (columns of `table`), as the columns `keys`,
+/// `bucket`, `idx`, `n`. Grouped by `day` itself for the day grain (whose
+/// bucket, `kvo_bucket`, is the day), so the planner can use its statistics.
+fn per_bucket(grain: &str, table: &str, keys: &str, filter: &str) -> String {
+    let by = if grain == "d" { "day".to_string() } else { format!("kvo_bucket('{grain}', day)") };
+    format!(
+        "SELECT {keys}, kvo_bucket('{grain}', day) AS bucket, idx, sum(n)::int4 AS n
+           FROM {table} WHERE {filter} GROUP BY {keys}, {by}, idx"
+    )
+}
+
 /// Rebuilds the whole rollup from the incidents, set-based and level by
 /// level (each resolution from the one below it), after a bulk load with the
 /// triggers disabled or as a repair. Locks the incidents against writes
@@ -369,6 +385,9 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     let new_keys = number_new_keys("incidents WHERE kvo_counts(cell, merged_into)");
     sqlx::query(sqlx::AssertSqlSafe(new_keys)).execute(&mut *tx).await?;
     const PACK: &str = "array_agg(idx ORDER BY idx), array_agg(n ORDER BY idx)";
+    // The grains and margin kinds are the database's (migration 0009).
+    let grains: Vec<String> =
+        sqlx::query_scalar("SELECT g::text FROM kvo_grains() g").fetch_all(&mut *tx).await?;
     let statements = [
         // What every counted incident contributes (migration 0009), once.
         "CREATE TEMP TABLE kvo_facts ON COMMIT DROP AS
@@ -403,13 +422,15 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
             sql.push("DROP TABLE kvo_level".into());
             sql.push("ALTER TABLE kvo_coarser RENAME TO kvo_level".into());
         }
-        sql.push(format!(
-            "INSERT INTO heat_counts (area_id, res, grain, bucket, cell, ks, ns)
-             SELECT area_id, {res}, grain, bucket, cell, {PACK}
-               FROM (SELECT l.area_id, b.grain, b.bucket, l.cell, l.idx, sum(l.n)::int4 AS n
-                       FROM kvo_level l CROSS JOIN LATERAL kvo_buckets(l.day) b GROUP BY 1, 2, 3, 4, 5) s
-              GROUP BY area_id, grain, bucket, cell"
-        ));
+        // One grain at a time, so that kvo_bucket folds into a plain expression.
+        for grain in &grains {
+            let rows = per_bucket(grain, "kvo_level", "area_id, cell", "true");
+            sql.push(format!(
+                "INSERT INTO heat_counts (area_id, res, grain, bucket, cell, ks, ns)
+                 SELECT area_id, {res}, '{grain}', bucket, cell, {PACK} FROM ({rows}) s
+                  GROUP BY area_id, bucket, cell"
+            ));
+        }
         for statement in sql {
             sqlx::query(sqlx::AssertSqlSafe(statement))
                 .execute(&mut *tx)
@@ -417,19 +438,25 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                 .with_context(|| format!("rebuilding resolution {res}"))?;
         }
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO margin_counts (area_id, kind, grain, bucket, key, ks, ns)
-         SELECT area_id, kind, grain, bucket, key, {PACK}
-           FROM (SELECT m.area_id, x.kind, b.grain, b.bucket, x.key, m.idx, sum(m.n)::int4 AS n
-                   FROM kvo_margin m
-                  CROSS JOIN LATERAL kvo_buckets(m.day) b
-                  CROSS JOIN LATERAL kvo_margin_keys(m.zone, m.week_hour, m.resolution_class) x
-                  GROUP BY 1, 2, 3, 4, 5, 6) s
-          GROUP BY area_id, kind, grain, bucket, key"
-    )))
-    .execute(&mut *tx)
-    .await
-    .context("rebuilding the margins")?;
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT k::text FROM kvo_margin_kinds() k").fetch_all(&mut *tx).await?;
+    for kind in &kinds {
+        for grain in &grains {
+            let keyed = format!(
+                "(SELECT area_id, day, idx, n, kvo_margin_key('{kind}', zone, week_hour, resolution_class) AS key
+                    FROM kvo_margin) m"
+            );
+            let rows = per_bucket(grain, &keyed, "area_id, key", "key IS NOT NULL");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO margin_counts (area_id, kind, grain, bucket, key, ks, ns)
+                 SELECT area_id, '{kind}', '{grain}', bucket, key, {PACK} FROM ({rows}) s
+                  GROUP BY area_id, bucket, key"
+            )))
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("rebuilding the {kind} margins"))?;
+        }
+    }
     sqlx::query(
         "INSERT INTO heat_version (area_id, version) SELECT id, 1 FROM areas
          ON CONFLICT (area_id) DO UPDATE SET version = heat_version.version + 1",

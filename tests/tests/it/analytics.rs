@@ -427,6 +427,18 @@ async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_com
     }
     let total: i64 = before.values().sum();
     assert_eq!(total, ids.len() as i64);
+    // Every rollup row keeps its keys strictly ascending (what kvo_merge relies on).
+    for table in ["heat_counts", "margin_counts"] {
+        let bad: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table}
+              WHERE ks <> (SELECT array_agg(DISTINCT k ORDER BY k) FROM unnest(ks) k)
+                 OR cardinality(ks) <> cardinality(ns)"
+        )))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(bad, 0, "{table} rows with repeated or unsorted keys");
+    }
 }
 
 #[tokio::test]
