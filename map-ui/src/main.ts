@@ -139,7 +139,7 @@ function layout(c: Ctx, choices: Me['memberships']) {
   c.map.on('mouseleave', 'incidents', () => { c.map!.getCanvas().style.cursor = ''; });
   c.map.once('load', () => { performance.mark('kvo-map-load'); void refresh(); });
   if (linkedIncident && /^[0-9a-f-]{36}$/.test(linkedIncident)) void openFollowUpById(linkedIncident, refresh).catch(fail);
-  // Finer cells when zoomed in, coarser when zoomed out.
+  // Finer cells when zoomed in, coarser when zoomed out (the server decides; see heatPath).
   c.map.on('moveend', () => {
     if (document.body.dataset.heat && heatPath(c) !== document.body.dataset.heat) void refresh({ mapOnly: true });
   });

@@ -54,15 +54,15 @@ pub async fn heatmap(
         .into_response())
 }
 
-/// A Mapbox vector tile of the area: layer `cells` (H3 cells with `count`)
-/// below zoom 16, layer `incidents` (id, category, status, occurred_at as
-/// Unix seconds; at most 5,000, the newest) from zoom 16 for roles that see
-/// individual incidents. Send `If-None-Match` for a 304.
+/// A Mapbox vector tile of the area's single incidents: layer `incidents`
+/// (id, category, status, occurred_at as Unix seconds; at most 5,000, the
+/// newest), from zoom 16, for roles that see individual incidents (others get
+/// 403; cells at every zoom come from the heatmap). Send `If-None-Match` for a 304.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/tiles/{z}/{x}/{y}", tag = "analysis",
-    params(("id" = Uuid, Path), ("z" = u8, Path, description = "Zoom 0–22"), ("x" = u32, Path), ("y" = u32, Path),
+    params(("id" = Uuid, Path), ("z" = u8, Path, description = "Zoom 16–22"), ("x" = u32, Path), ("y" = u32, Path),
            FilterParams),
     responses((status = 200, content_type = "application/vnd.mapbox-vector-tile"), (status = 304),
-              (status = 400, body = Problem), (status = 404, body = Problem)),
+              (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn tile(
     State(s): State<AppState>,
