@@ -173,8 +173,7 @@ impl CategoryCode {
         if ok {
             Ok(CategoryCode(raw.to_string()))
         } else {
-            let shown: String = raw.chars().take(40).collect();
-            Err(format!("`{shown}` is no category code (a-z, 0-9 and _, at most 40)"))
+            Err(format!("`{}` is no category code (a-z, 0-9 and _, at most 40)", crate::validate::shown(raw)))
         }
     }
 

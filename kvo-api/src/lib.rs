@@ -26,6 +26,11 @@ macro_rules! coded {
             pub fn from_code(code: &str) -> Option<$t> {
                 Self::ALL.iter().copied().find(|v| v.code() == code)
             }
+
+            /// The codes of `list`, in its order (for binding as `text[]`).
+            pub fn codes(list: &[$t]) -> Vec<&'static str> {
+                list.iter().map(|v| v.code()).collect()
+            }
         }
     };
 }

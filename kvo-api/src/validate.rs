@@ -201,6 +201,11 @@ pub fn check_occurred_at(occurred_at: DateTime<Utc>, now: DateTime<Utc>) -> Resu
     Ok(())
 }
 
+/// An unknown code as it is shown back in an error: at most 40 characters of it.
+pub fn shown(raw: &str) -> String {
+    raw.chars().take(40).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,7 +247,7 @@ impl KvoClient {
         device_name: Option<String>,
     ) -> std::result::Result<Session, ApiError> {
         let req = requests::redeem(&code, display_name.as_deref(), device_name.as_deref())?;
-        let answer = self.engine.send(&req)?;
+        let answer = self.engine.send(req)?;
         if answer.status == 400 {
             return Err(ApiError::InvalidInput {
                 field: "code".into(),
@@ -268,7 +268,7 @@ impl KvoClient {
     /// and forgets it. Unsent reports stay on the device.
     pub fn sign_out(&self) -> std::result::Result<(), ApiError> {
         if let Ok(token) = self.token() {
-            let _ = self.engine.send(&requests::sign_out().token(&token));
+            let _ = self.engine.send(requests::sign_out().token(&token));
         }
         let db = self.db();
         db.set_meta(TOKEN_KEY, None)?;
@@ -286,7 +286,7 @@ impl KvoClient {
         let session = self.session_inner()?;
         let token = self.token()?;
         let etag = self.db().meta(CATEGORIES_ETAG_KEY)?;
-        let a = self.engine.send(&requests::categories(session.area_id, etag).token(&token))?.ok()?;
+        let a = self.engine.send(requests::categories(session.area_id, etag).token(&token))?.ok()?;
         if a.status == 304 {
             return Ok(false);
         }
@@ -477,7 +477,7 @@ impl KvoClient {
         let mut cursor: Option<String> = None;
         let mut changes = vec![];
         loop {
-            let a = self.engine.send(&requests::my_incidents(cursor.as_deref()).token(&token))?.ok()?;
+            let a = self.engine.send(requests::my_incidents(cursor.as_deref()).token(&token))?.ok()?;
             let page: IncidentPage = serde_json::from_slice(&a.body).map_err(Error::from)?;
             for inc in &page.items {
                 changes.extend(self.engine.status_change(inc.id, inc.status)?);

@@ -96,7 +96,7 @@ impl Engine {
     }
 
     /// Sends a request outside the queue.
-    pub fn send(&self, req: &Request) -> Result<Answer> {
+    pub fn send(&self, req: Request) -> Result<Answer> {
         self.transport.send(req)
     }
 
@@ -146,7 +146,7 @@ impl Engine {
     /// Performs the request(s) of one queued item.
     fn perform(&self, item: &Item, token: &str) -> Result<Attempt> {
         let send = |req: Request| -> Result<(Attempt, Option<Answer>)> {
-            match self.transport.send(&req.token(token)) {
+            match self.transport.send(req.token(token)) {
                 Ok(a) => Ok((a.attempt(), Some(a))),
                 Err(Error::Transport(_)) => Ok((Attempt::NoAnswer, None)),
                 Err(e) => Err(e),

@@ -100,9 +100,10 @@ impl Answer {
 }
 
 /// Something that carries requests to the server. `Err(Error::Transport)`
-/// means no answer (network down, connection reset, time-out).
+/// means no answer (network down, connection reset, time-out). It takes the
+/// request by value, so a photo's bytes are handed on, not copied.
 pub trait Transport: Send + Sync {
-    fn send(&self, req: &Request) -> Result<Answer, Error>;
+    fn send(&self, req: Request) -> Result<Answer, Error>;
 }
 
 /// The server, reached over HTTP.
@@ -125,7 +126,7 @@ impl Http {
 }
 
 impl Transport for Http {
-    fn send(&self, req: &Request) -> Result<Answer, Error> {
+    fn send(&self, req: Request) -> Result<Answer, Error> {
         let url = format!("{}{}", self.base, req.path);
         let mut b = ureq::http::Request::builder()
             .method(req.method.as_str())
@@ -138,14 +139,12 @@ impl Transport for Http {
             b = b.header("If-None-Match", e);
         }
         let bad = |e: ureq::http::Error| Error::Transport(e.to_string());
-        let result = match &req.body {
+        let result = match req.body {
             Body::None => self.agent.run(b.body(()).map_err(bad)?),
             Body::Json(v) => {
-                self.agent.run(b.header("Content-Type", "application/json").body(v.clone()).map_err(bad)?)
+                self.agent.run(b.header("Content-Type", "application/json").body(v).map_err(bad)?)
             }
-            Body::Jpeg(v) => {
-                self.agent.run(b.header("Content-Type", "image/jpeg").body(v.clone()).map_err(bad)?)
-            }
+            Body::Jpeg(v) => self.agent.run(b.header("Content-Type", "image/jpeg").body(v).map_err(bad)?),
         };
         let mut res = result.map_err(|e| Error::Transport(e.to_string()))?;
         let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);

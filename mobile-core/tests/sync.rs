@@ -123,7 +123,8 @@ fn problem(status: u16, detail: &str) -> Answer {
 struct Via(Arc<Fake>);
 
 impl Transport for Via {
-    fn send(&self, req: &Request) -> Result<Answer, Error> {
+    fn send(&self, req: Request) -> Result<Answer, Error> {
+        let req = &req;
         let fake = &self.0;
         if fake.dead.load(Ordering::SeqCst) {
             panic!("the device is dead");

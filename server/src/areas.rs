@@ -294,7 +294,7 @@ impl AreaIndex {
         margin_m: f64,
     ) -> Result<Placement, ValidationError> {
         if !self.enabled.contains(category) {
-            return Err(ValidationError::Category(category.chars().take(40).collect()));
+            return Err(ValidationError::Category(kvo_api::validate::shown(category)));
         }
         let p = Point::new(lon, lat);
         if !self.boundary.intersects(&p) {

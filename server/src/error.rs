@@ -133,11 +133,6 @@ impl Invalid {
             PushAuth => "keys.auth",
         })
     }
-
-    /// An unknown code as shown back: at most 40 characters of it.
-    pub fn shown(code: &str) -> String {
-        code.chars().take(40).collect()
-    }
 }
 
 /// The reasons of a 403.

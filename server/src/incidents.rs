@@ -20,7 +20,7 @@ use crate::{
     db,
     error::{Conflict, Error, Invalid, Result},
     photos,
-    visibility::{VISIBLE, Visibility},
+    visibility::{VISIBLE, Visibility, bind_visibility},
 };
 
 /// Stores a report and its first status-history row in one statement; returns
@@ -180,17 +180,12 @@ const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom)
 /// One incident, if the principal may see it; 404 otherwise.
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Incident> {
     let vis = Visibility::of(p, None, false)?;
-    let row: Option<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let query = sqlx::query_as::<_, IncidentRow>(sqlx::AssertSqlSafe(format!(
         "{SELECT_INCIDENTS}
           WHERE {VISIBLE} AND i.id = $4
           LIMIT 1"
-    )))
-    .bind(&vis.all)
-    .bind(&vis.own)
-    .bind(vis.person)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    )));
+    let row: Option<IncidentRow> = bind_visibility!(query, vis).bind(id).fetch_optional(pool).await?;
     let row = row.ok_or(Error::NotFound)?;
     let mut photos = photos::of_incidents(pool, &[(row.area_id, row.id)]).await?;
     to_wire(row, &mut photos)
@@ -253,9 +248,8 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<Inciden
         return Err(Error::Invalid(Invalid::Limit));
     }
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let statuses: Option<Vec<&str>> = q.statuses.as_ref().map(|v| v.iter().map(|s| s.code()).collect());
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let query = sqlx::query_as::<_, IncidentRow>(sqlx::AssertSqlSafe(format!(
         "{SELECT_INCIDENTS}
           WHERE {VISIBLE}
             AND ($4::timestamptz IS NULL OR i.occurred_at >= $4)
@@ -266,23 +260,21 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<Inciden
             AND ($12::timestamptz IS NULL OR (i.occurred_at, i.id) < ($12, $13))
           ORDER BY i.occurred_at DESC, i.id DESC
           LIMIT $14"
-    )))
-    .bind(&vis.all)
-    .bind(&vis.own)
-    .bind(vis.person)
-    .bind(q.from)
-    .bind(q.to)
-    .bind(bbox.map(|b| b[0]))
-    .bind(bbox.map(|b| b[1]))
-    .bind(bbox.map(|b| b[2]))
-    .bind(bbox.map(|b| b[3]))
-    .bind(q.categories.as_ref().map(|v| v.iter().map(CategoryCode::as_str).collect::<Vec<_>>()))
-    .bind(statuses)
-    .bind(cursor.map(|c| c.0))
-    .bind(cursor.map(|c| c.1))
-    .bind(limit + 1)
-    .fetch_all(pool)
-    .await?;
+    )));
+    let rows: Vec<IncidentRow> = bind_visibility!(query, vis)
+        .bind(q.from)
+        .bind(q.to)
+        .bind(bbox.map(|b| b[0]))
+        .bind(bbox.map(|b| b[1]))
+        .bind(bbox.map(|b| b[2]))
+        .bind(bbox.map(|b| b[3]))
+        .bind(q.categories.as_ref().map(|v| v.iter().map(CategoryCode::as_str).collect::<Vec<_>>()))
+        .bind(q.statuses.as_deref().map(IncidentStatus::codes))
+        .bind(cursor.map(|c| c.0))
+        .bind(cursor.map(|c| c.1))
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
     let more = rows.len() as i64 > limit;
     let rows: Vec<IncidentRow> = rows.into_iter().take(limit as usize).collect();
     let next_cursor = more.then(|| rows.last().map(|r| encode_cursor(r.occurred_at, r.id))).flatten();

@@ -40,21 +40,24 @@ impl Visibility {
 }
 
 /// The predicate over `incidents i` with the rule bound at `$1`, `$2`, `$3`
-/// (see [`Visibility`]).
+/// by [`bind_visibility!`].
 pub const VISIBLE: &str = "(i.area_id = ANY($1) OR (i.area_id = ANY($2) AND i.reporter_id = $3))";
+
+/// Binds a [`Visibility`] at `$1`–`$3` of a query that uses [`VISIBLE`].
+macro_rules! bind_visibility {
+    ($query:expr, $vis:expr) => {
+        $query.bind(&$vis.all).bind(&$vis.own).bind($vis.person)
+    };
+}
+pub(crate) use bind_visibility;
 
 /// The area (with the principal's access to it) of incident `id`, if the
 /// principal may see it; 404 otherwise.
 pub async fn locate(pool: &PgPool, p: &Principal, id: Uuid) -> Result<AreaAccess> {
     let vis = Visibility::of(p, None, false)?;
-    let area: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+    let query = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT i.area_id FROM incidents i WHERE {VISIBLE} AND i.id = $4 LIMIT 1"
-    )))
-    .bind(&vis.all)
-    .bind(&vis.own)
-    .bind(vis.person)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    )));
+    let area: Option<Uuid> = bind_visibility!(query, vis).bind(id).fetch_optional(pool).await?;
     p.access(area.ok_or(Error::NotFound)?)
 }

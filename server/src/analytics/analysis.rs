@@ -51,7 +51,7 @@ pub async fn analyse(
 ) -> Result<Analysis> {
     let area = areas.get(pool, access.area_id).await?;
     let filter = Filter::resolve(&q.filter, &area, crate::nl_time::today())?;
-    let res = cells::resolution(q.resolution, 10)?;
+    let res = cells::resolution(q.resolution.unwrap_or(10))?;
     if u8::from(res) < 8 {
         return Err(Error::Invalid(Invalid::HotspotResolution));
     }

@@ -42,8 +42,7 @@ pub fn for_view(days: i64, zoom: f64) -> Resolution {
 }
 
 /// Parses a `resolution` parameter (7–11).
-pub fn resolution(raw: Option<u8>, default: u8) -> Result<Resolution> {
-    let r = raw.unwrap_or(default);
+pub fn resolution(r: u8) -> Result<Resolution> {
     if !LEVELS.contains(&r) {
         return Err(Error::Invalid(Invalid::Resolution(r)));
     }
@@ -134,9 +133,9 @@ mod tests {
 
     #[test]
     fn resolutions_outside_the_rollup_are_refused() {
-        assert!(resolution(Some(6), 10).is_err());
-        assert!(resolution(Some(12), 10).is_err());
-        assert_eq!(resolution(None, 10).unwrap(), Resolution::Ten);
+        assert!(resolution(6).is_err());
+        assert!(resolution(12).is_err());
+        assert_eq!(resolution(10).unwrap(), Resolution::Ten);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub async fn build(
     let area = areas.get(pool, access.area_id).await?;
     let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
     let res = match view {
-        View::Resolution(r) => cells::resolution(Some(r), 10)?,
+        View::Resolution(r) => cells::resolution(r)?,
         View::Zoom(z) if (0.0..=22.0).contains(&z) => cells::for_view(filter.days(), z),
         View::Zoom(_) => return Err(Error::Invalid(Invalid::MapZoom)),
     };

@@ -66,7 +66,7 @@ impl Filter {
         };
         if let Some(codes) = &raw.categories {
             if let Some(unknown) = codes.iter().find(|c| area.category(c.as_str()).is_none()) {
-                let code = Invalid::shown(unknown.as_str());
+                let code = kvo_api::validate::shown(unknown.as_str());
                 return Err(Error::Invalid(Invalid::UnknownCategory { field: "category", code }));
             }
             narrow(&|c| codes.iter().any(|k| k.as_str() == c.code));
@@ -91,7 +91,7 @@ impl Filter {
 
     /// The statuses as their database codes, for binding.
     pub fn status_codes(&self) -> Option<Vec<&'static str>> {
-        self.statuses.as_ref().map(|v| v.iter().map(|s| s.code()).collect())
+        self.statuses.as_deref().map(IncidentStatus::codes)
     }
 
     /// Days in the period.

@@ -40,14 +40,6 @@ impl Disclosure {
             Disclosure::Aggregated => None,
         }
     }
-
-    /// A short code for cache keys.
-    pub fn code(self) -> &'static str {
-        match self {
-            Disclosure::Full => "full",
-            Disclosure::Aggregated => "agg",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -32,9 +32,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for CommaList<T> {
                     .map(str::trim)
                     .filter(|p| !p.is_empty())
                     .map(|p| {
-                        let shown: String = p.chars().take(40).collect();
                         T::deserialize(de::value::StrDeserializer::<de::value::Error>::new(p))
-                            .map_err(|e| E::custom(format!("`{shown}`: {e}")))
+                            .map_err(|e| E::custom(format!("`{}`: {e}", kvo_api::validate::shown(p))))
                     })
                     .collect::<Result<_, _>>()
                     .map(CommaList)

@@ -176,7 +176,7 @@ pub async fn set_preferences(
     if let Some(unknown) = prefs.new_categories.iter().find(|c| area.category(c).is_none()) {
         return Err(Error::Invalid(Invalid::UnknownCategory {
             field: "new_categories",
-            code: Invalid::shown(unknown),
+            code: kvo_api::validate::shown(unknown),
         }));
     }
     sqlx::query(
