@@ -40,6 +40,7 @@ pub mod category;
 pub mod follow_up;
 pub mod paths;
 pub mod push;
+pub mod questions;
 pub mod role;
 pub mod status;
 pub mod validate;

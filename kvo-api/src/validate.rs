@@ -40,12 +40,15 @@ pub enum ValidationError {
     OutsideArea { distance_m: f64, margin_m: f64 },
     #[error("{field}: {reason}")]
     Other { field: &'static str, reason: &'static str, reason_nl: &'static str },
+    #[error("answers.{question}: {}", problem.texts().0)]
+    Answer { question: String, problem: crate::questions::AnswerProblem },
 }
 
 impl ValidationError {
     /// The request field the error is about, as a JSON pointer-ish dotted path.
-    pub fn field(&self) -> &'static str {
-        match self {
+    pub fn field(&self) -> String {
+        let field = match self {
+            ValidationError::Answer { question, .. } => return format!("answers.{question}"),
             ValidationError::NotFinite { field } | ValidationError::Other { field, .. } => field,
             ValidationError::Latitude(_) => "location.lat",
             ValidationError::Longitude(_) => "location.lon",
@@ -54,7 +57,8 @@ impl ValidationError {
             ValidationError::OccurredInFuture { .. } | ValidationError::OccurredTooLongAgo => "occurred_at",
             ValidationError::Category(_) => "category",
             ValidationError::OutsideArea { .. } => "location",
-        }
+        };
+        field.to_string()
     }
 
     /// A stable machine-readable code, used in the problem `type` URI.
@@ -69,6 +73,7 @@ impl ValidationError {
             ValidationError::Category(_) => "category-not-enabled",
             ValidationError::OutsideArea { .. } => "outside-area",
             ValidationError::Other { .. } => "invalid-value",
+            ValidationError::Answer { .. } => "invalid-answer",
         }
     }
 
@@ -106,6 +111,9 @@ impl ValidationError {
                 "de locatie ligt {distance_m:.0} m buiten het gebied (toegestane marge {margin_m:.0} m)"
             ),
             ValidationError::Other { field, reason_nl, .. } => format!("{field}: {reason_nl}"),
+            ValidationError::Answer { question, problem } => {
+                format!("answers.{question}: {}", problem.texts().1)
+            }
         }
     }
 }

@@ -6,7 +6,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use crate::status::IncidentStatus;
-use crate::{Dimension, Role, Theme};
+use std::collections::BTreeMap;
+
+use crate::{
+    Dimension, Role, Theme,
+    questions::{Answers, Question},
+};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -47,6 +52,14 @@ pub struct NewIncident {
     /// The patrol during which it was found, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patrol_id: Option<Uuid>,
+    /// Answers to the category's extra questions, by question code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, crate::questions::Answer>))]
+    pub answers: Answers,
+    /// Anonymous towards the other members: the werkgroep and partners see
+    /// "anoniem" instead of the reporter; the beheerder can still reach them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
 }
 
 /// A stored photo of an incident.
@@ -98,6 +111,42 @@ pub struct Incident {
     /// nearby ("this was already reported").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub possible_duplicates: Vec<crate::follow_up::PossibleDuplicate>,
+    /// Answers to the category's extra questions.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, crate::questions::Answer>))]
+    pub answers: Answers,
+    /// Reported anonymously towards the other members.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// How many others said "this is the same" instead of reporting it again.
+    #[serde(default)]
+    pub confirmations: i64,
+}
+
+/// `POST /api/v1/incidents/{id}/confirmations`: "this is the same" on an
+/// existing report. `id` is generated on the phone; a retry changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewConfirmation {
+    pub id: Uuid,
+}
+
+/// The answer to a confirmation: the report's count of confirmations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Confirmed {
+    pub incident_id: Uuid,
+    pub confirmations: i64,
+}
+
+/// `GET /api/v1/areas/{id}/nearby`: open reports of a category near a point,
+/// asked before sending ("al gemeld in de buurt"). Only what a reporter needs
+/// to recognise it: category, age, status, distance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Nearby {
+    pub items: Vec<crate::follow_up::PossibleDuplicate>,
 }
 
 /// A page of incidents, newest first, with a cursor for the next page.
@@ -187,6 +236,12 @@ pub struct CategoryInfo {
     pub label_en: String,
     pub theme: Option<Theme>,
     pub dimension: Option<Dimension>,
+    /// Urgent (overval, agressie): the app offers it under "Spoed" and says to call 112.
+    #[serde(default)]
+    pub urgent: bool,
+    /// The extra questions asked with every report of this category.
+    #[serde(default)]
+    pub questions: Vec<Question>,
 }
 
 /// `GET /api/v1/areas/{id}/categories`: the enabled categories, cacheable with its ETag.

@@ -62,7 +62,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl From<kvo_api::ValidationError> for Error {
     fn from(e: kvo_api::ValidationError) -> Self {
-        Error::Invalid { field: e.field().to_string(), reason: e.message_en() }
+        Error::Invalid { field: e.field(), reason: e.message_en() }
     }
 }
 

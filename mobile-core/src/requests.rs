@@ -35,6 +35,8 @@ pub fn create_incident(r: &ReportRow) -> Result<Request> {
         occurred_at: r.occurred_at,
         description: r.description.clone(),
         patrol_id: r.patrol_id.as_deref().map(|p| uuid(p, "corrupt patrol id")).transpose()?,
+        answers: Default::default(),
+        anonymous: false,
     };
     Request::new(Method::Post, paths::INCIDENTS).json(&body)
 }

@@ -156,6 +156,14 @@ enum CategoryCmd {
         area: Uuid,
         code: String,
     },
+    /// Set a category's extra questions from a JSON file (a list of
+    /// questions; `[]` removes them). See docs/reporting-app.md.
+    Questions {
+        #[arg(long)]
+        area: Uuid,
+        code: String,
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -363,6 +371,13 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
         }
         Command::Category(CategoryCmd::Disable { area, code }) => {
             areas::set_category_enabled(pool, area, &code, false).await?
+        }
+        Command::Category(CategoryCmd::Questions { area, code, file }) => {
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let questions: Vec<kvo_api::questions::Question> = serde_json::from_str(&text)
+                .with_context(|| format!("{} is no list of questions", file.display()))?;
+            areas::set_category_questions(pool, area, &code, &questions).await?
         }
         Command::Invite(InviteCmd::Create { area, role, uses, days }) => {
             let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;

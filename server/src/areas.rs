@@ -18,13 +18,15 @@ use h3o::{
 };
 use kvo_api::{
     DEFAULT_CATEGORIES, Dimension, Theme, ValidationError,
+    questions::{Answers, Question, check_answers, default_questions},
     wire::{Area, AreaKind, CategoryInfo, CategoryList, Zone},
 };
-use sqlx::PgPool;
+use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::{
     cache::Cache,
+    db,
     error::{Error, Result},
 };
 
@@ -110,8 +112,9 @@ pub async fn create_area(
     .context("inserting area")?;
     for (i, c) in DEFAULT_CATEGORIES.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order, urgent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order, urgent,
+                                     questions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id)
         .bind(c.code)
@@ -121,6 +124,7 @@ pub async fn create_area(
         .bind(c.dimension.map(Dimension::code))
         .bind(i as i32)
         .bind(kvo_api::category::URGENT_BY_DEFAULT.contains(&c.code))
+        .bind(sqlx::types::Json(default_questions(c.code)))
         .execute(&mut *tx)
         .await?;
     }
@@ -228,11 +232,12 @@ pub async fn set_baseline(
     Ok(())
 }
 
-/// The enabled categories of an area, in display order.
+/// The enabled categories of an area, in display order, with their extra
+/// questions.
 pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
-    type Row = (String, String, String, Option<String>, Option<String>);
+    type Row = (String, String, String, Option<String>, Option<String>, bool, Json<Vec<Question>>);
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT code, label_nl, label_en, theme, dimension FROM categories
+        "SELECT code, label_nl, label_en, theme, dimension, urgent, questions FROM categories
           WHERE area_id = $1 AND enabled ORDER BY sort_order, code",
     )
     .bind(area_id)
@@ -242,15 +247,40 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
         area_id,
         categories: rows
             .into_iter()
-            .map(|(code, label_nl, label_en, theme, dimension)| CategoryInfo {
-                code,
-                label_nl,
-                label_en,
-                theme: theme.as_deref().and_then(Theme::from_code),
-                dimension: dimension.as_deref().and_then(Dimension::from_code),
+            .map(|(code, label_nl, label_en, theme, dimension, urgent, questions)| {
+                Ok(CategoryInfo {
+                    code,
+                    label_nl,
+                    label_en,
+                    theme: db::code_opt(theme.as_deref(), Theme::from_code)?,
+                    dimension: db::code_opt(dimension.as_deref(), Dimension::from_code)?,
+                    urgent,
+                    questions: questions.0,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
     })
+}
+
+/// Sets a category's extra questions (checked as a beheerder would write them).
+pub async fn set_category_questions(
+    pool: &PgPool,
+    area_id: Uuid,
+    code: &str,
+    questions: &[Question],
+) -> anyhow::Result<()> {
+    kvo_api::questions::check_questions(questions).map_err(anyhow::Error::msg)?;
+    let n = sqlx::query("UPDATE categories SET questions = $3 WHERE area_id = $1 AND code = $2")
+        .bind(area_id)
+        .bind(code)
+        .bind(Json(questions))
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        bail!("category {code} does not exist in area {area_id}");
+    }
+    Ok(())
 }
 
 /// What the ingest path needs to know of an area, held in memory.
@@ -275,6 +305,8 @@ pub struct CategoryMeta {
     pub label_en: String,
     pub theme: Option<Theme>,
     pub dimension: Option<Dimension>,
+    /// The extra questions a report of it answers.
+    pub questions: Vec<Question>,
 }
 
 /// Where a reported point falls.
@@ -306,6 +338,12 @@ impl AreaIndex {
         }
         let zone_id = self.zones.iter().find(|(_, _, g)| g.intersects(&p)).map(|(id, _, _)| *id);
         Ok(Placement { zone_id })
+    }
+
+    /// Checks a report's answers against its (enabled) category's questions.
+    pub fn check_answers(&self, category: &str, answers: &Answers) -> Result<(), ValidationError> {
+        let questions = self.category(category).map(|c| c.questions.as_slice()).unwrap_or_default();
+        check_answers(questions, answers)
     }
 
     /// The name of one of the area's zones.
@@ -427,9 +465,9 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
         .into_iter()
         .map(|(id, name, g)| Ok((id, name, parse_polygon_geojson(&g)?)))
         .collect::<anyhow::Result<_>>()?;
-    type CatRow = (String, String, String, Option<String>, Option<String>, bool);
+    type CatRow = (String, String, String, Option<String>, Option<String>, bool, Json<Vec<Question>>);
     let rows: Vec<CatRow> = sqlx::query_as(
-        "SELECT code, label_nl, label_en, theme, dimension, enabled FROM categories
+        "SELECT code, label_nl, label_en, theme, dimension, enabled, questions FROM categories
           WHERE area_id = $1 ORDER BY sort_order, code",
     )
     .bind(area_id)
@@ -438,12 +476,13 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
     let enabled = rows.iter().filter(|r| r.5).map(|r| r.0.clone()).collect();
     let categories = rows
         .into_iter()
-        .map(|(code, label_nl, label_en, theme, dimension, _)| CategoryMeta {
+        .map(|(code, label_nl, label_en, theme, dimension, _, questions)| CategoryMeta {
             code,
             label_nl,
             label_en,
             theme: theme.as_deref().and_then(Theme::from_code),
             dimension: dimension.as_deref().and_then(Dimension::from_code),
+            questions: questions.0,
         })
         .collect();
     let baseline: (Option<NaiveDate>, Option<NaiveDate>) =

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kvo_api::{
     follow_up::{
         Action, Assignment, Comment, Facts, FollowUp, HistoryEntry, Merge, NewComment, Organisation,
-        PossibleDuplicate, Relation, StatusChange, allowed, available,
+        Relation, StatusChange, allowed, available,
     },
     wire::IncidentStatus,
 };
@@ -20,9 +20,6 @@ use crate::{
     error::{Conflict, Error, Forbidden, Invalid, Result},
     visibility::locate,
 };
-
-/// How many possible duplicates a new report is answered with at most.
-const MAX_DUPLICATES: i64 = 5;
 
 /// An incident's follow-up state, locked for the transaction.
 struct Locked {
@@ -298,9 +295,10 @@ pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<FollowUp> {
 }
 
 async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
-    type Row = (String, Uuid, Option<String>, Option<NaiveDate>, bool, Option<i64>, Option<Uuid>);
-    let (status, reporter, assigned_to, due_date, aangifte, damage_cents, merged_into): Row = sqlx::query_as(
-        "SELECT status, reporter_id, assigned_to, due_date, aangifte, damage_cents, merged_into
+    type Row = (String, Uuid, Option<String>, Option<NaiveDate>, bool, Option<i64>, Option<Uuid>, bool);
+    let (status, reporter, assigned_to, due_date, aangifte, damage_cents, merged_into, anonymous): Row =
+        sqlx::query_as(
+            "SELECT status, reporter_id, assigned_to, due_date, aangifte, damage_cents, merged_into, anonymous
            FROM incidents WHERE area_id = $1 AND id = $2",
     )
     .bind(a.area_id)
@@ -308,9 +306,17 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
     .fetch_optional(pool)
     .await?
     .ok_or(Error::NotFound)?;
-    type HistoryRow = (String, String, Option<String>, DateTime<Utc>, Option<String>, Option<String>);
+    let name = |by: Option<Uuid>, display_name: Option<String>| {
+        if by == Some(reporter) && hides_reporter(anonymous, a, reporter) {
+            Some(ANONYMOUS.to_string())
+        } else {
+            display_name
+        }
+    };
+    type HistoryRow =
+        (String, String, Option<Uuid>, Option<String>, DateTime<Utc>, Option<String>, Option<String>);
     let history: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT h.action, h.status, p.display_name, h.changed_at, h.reason, h.detail
+        "SELECT h.action, h.status, h.changed_by, p.display_name, h.changed_at, h.reason, h.detail
            FROM incident_status_history h LEFT JOIN people p ON p.id = h.changed_by
           WHERE h.area_id = $1 AND h.incident_id = $2 ORDER BY h.seq",
     )
@@ -318,8 +324,9 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let comments: Vec<(Uuid, Option<String>, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT c.id, p.display_name, c.body, c.created_at
+    type CommentRow = (Uuid, Option<Uuid>, Option<String>, String, DateTime<Utc>);
+    let comments: Vec<CommentRow> = sqlx::query_as(
+        "SELECT c.id, c.author_id, p.display_name, c.body, c.created_at
            FROM incident_comments c LEFT JOIN people p ON p.id = c.author_id
           WHERE c.area_id = $1 AND c.incident_id = $2 ORDER BY c.created_at, c.id",
     )
@@ -340,11 +347,11 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
         merged_into,
         history: history
             .into_iter()
-            .map(|(action, status, by, at, reason, detail)| {
+            .map(|(action, status, by_id, by, at, reason, detail)| {
                 Ok(HistoryEntry {
                     action,
                     status: db::code(&status, IncidentStatus::from_code)?,
-                    by,
+                    by: name(by_id, by),
                     at,
                     reason,
                     detail,
@@ -353,77 +360,41 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
             .collect::<Result<_>>()?,
         comments: comments
             .into_iter()
-            .map(|(id, author, body, created_at)| Comment { id, author, body, created_at })
+            .map(|(id, author_id, author, body, created_at)| Comment {
+                id,
+                author: name(author_id, author),
+                body,
+                created_at,
+            })
             .collect(),
         allowed: available(a.role, rel, status, merged_into.is_some()),
     })
 }
 
-/// Open reports of `category` near `(lon, lat)` around `at`, within the
-/// category's radius and weeks: what a new report may duplicate. A hint
-/// only: the report is already stored, so a failure here is logged, not
-/// returned.
-pub async fn possible_duplicates(
-    pool: &PgPool,
-    area_id: Uuid,
-    id: Uuid,
-    category: &str,
-    at_point: (f64, f64),
-    at: DateTime<Utc>,
-) -> Vec<PossibleDuplicate> {
-    duplicates(pool, area_id, id, category, at_point, at).await.unwrap_or_else(|e| {
-        tracing::warn!(error = ?e, %id, "looking for possible duplicates failed");
-        vec![]
-    })
+/// What the werkgroep and partners see instead of an anonymous reporter's name.
+pub const ANONYMOUS: &str = "anoniem";
+
+/// The anonymity rule (docs/follow-up.md): on a report made anonymously, the
+/// reporter's name is hidden from everyone but the reporter and the beheerder,
+/// who must be able to reach them.
+pub fn hides_reporter(anonymous: bool, viewer: &AreaAccess, reporter: Uuid) -> bool {
+    anonymous && viewer.person_id != reporter && viewer.role != kvo_api::Role::Beheerder
 }
 
-async fn duplicates(
-    pool: &PgPool,
-    area_id: Uuid,
-    id: Uuid,
-    category: &str,
-    (lon, lat): (f64, f64),
-    at: DateTime<Utc>,
-) -> Result<Vec<PossibleDuplicate>> {
-    // The nearest open reports of the category (a KNN scan of the partial
-    // index of migration 0008, bounded by a box: 1° is at least 60 km up to
-    // 57° latitude), then the exact distance. Its cost does not grow with the
-    // number of reports around the point.
-    let rows: Vec<(Uuid, String, DateTime<Utc>, String, f64)> = sqlx::query_as(
-        "WITH c AS MATERIALIZED (
-             SELECT duplicate_radius_m AS r, make_interval(weeks => duplicate_weeks) AS w
-               FROM categories WHERE area_id = $1 AND code = $2
-         ), near AS (
-             SELECT i.id, i.category, i.occurred_at, i.status,
-                    ST_Distance(i.geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography) AS d
-               FROM incidents i
-              WHERE i.area_id = $1 AND i.category = $2 AND i.id <> $3
-                AND i.merged_into IS NULL AND i.status IN ('nieuw', 'in_behandeling', 'heropend')
-                AND i.geom && ST_Expand(ST_SetSRID(ST_MakePoint($4, $5), 4326), (SELECT r FROM c) / 60000.0)
-                AND i.occurred_at BETWEEN $6 - (SELECT w FROM c) AND $6 + (SELECT w FROM c)
-              ORDER BY i.geom <-> ST_SetSRID(ST_MakePoint($4, $5), 4326)
-              LIMIT 12
-         )
-         SELECT near.* FROM near, c WHERE near.d <= c.r ORDER BY near.d, near.occurred_at DESC LIMIT $7",
-    )
-    .bind(area_id)
-    .bind(category)
-    .bind(id)
-    .bind(lon)
-    .bind(lat)
-    .bind(at)
-    .bind(MAX_DUPLICATES)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(id, category, occurred_at, status, d)| {
-            Ok(PossibleDuplicate {
-                id,
-                category,
-                occurred_at,
-                status: db::code(&status, IncidentStatus::from_code)?,
-                distance_m: (d * 10.0).round() / 10.0,
-            })
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_reporter_and_the_beheerder_see_an_anonymous_reporter() {
+        let reporter = Uuid::new_v4();
+        let viewer = |role, person_id| AreaAccess { area_id: Uuid::nil(), person_id, role };
+        use kvo_api::Role::*;
+        for role in [Werkgroep, Gemeente, Politie, Brandweer, Beveiliger, Ondernemer] {
+            assert!(hides_reporter(true, &viewer(role, Uuid::new_v4()), reporter), "{role:?}");
+            assert!(!hides_reporter(false, &viewer(role, Uuid::new_v4()), reporter), "{role:?}");
+        }
+        assert!(!hides_reporter(true, &viewer(Beheerder, Uuid::new_v4()), reporter));
+        assert!(!hides_reporter(true, &viewer(Ondernemer, reporter), reporter));
+    }
 }

@@ -7,11 +7,12 @@ use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
     CategoryCode, Description, Location, ValidationError,
     follow_up::Organisation,
+    questions::Answers,
     validate::check_occurred_at,
     wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
 };
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::{
@@ -26,12 +27,14 @@ use crate::{
 /// Stores a report and its first status-history row in one statement; returns
 /// `received_at`, or no row when the id already exists. Binds: area, id,
 /// category, lon, lat, accuracy, occurred_at, description, reporter, zone,
-/// patrol, request hash, H3 cell. The rollup triggers count it in the same
-/// statement. `bench ingest` measures its ceiling with this too.
+/// patrol, request hash, H3 cell, answers, anonymous. The rollup triggers count it in the same
+/// statement. `bench ingest` measures its ceiling with this too; answers and
+/// anonymity are left at their defaults there.
 pub const INSERT_INCIDENT: &str = "WITH ins AS (
          INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
-                                reporter_id, zone_id, patrol_id, request_hash, cell)
-         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12, $13)
+                                reporter_id, zone_id, patrol_id, request_hash, cell, answers, anonymous)
+         VALUES ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326), $6, $7, $8, $9, $10, $11, $12, $13,
+                 coalesce($14, '{}'), coalesce($15, false))
          ON CONFLICT (area_id, id) DO NOTHING
          RETURNING area_id, id, reporter_id, received_at
      ), hist AS (
@@ -68,6 +71,7 @@ pub async fn create(
     check_occurred_at(occurred_at, Utc::now())?;
     let area = areas.get(pool, req.area_id).await?;
     let placement = area.place(&req.category, loc.lat(), loc.lon(), margin_m)?;
+    area.check_answers(&req.category, &req.answers)?;
     let request_hash = request_hash(&req, access.person_id);
     let cell = crate::analytics::cells::cell_of(loc.lat(), loc.lon());
 
@@ -85,6 +89,8 @@ pub async fn create(
         .bind(req.patrol_id)
         .bind(&request_hash)
         .bind(cell)
+        .bind(Json(&req.answers))
+        .bind(req.anonymous)
         .fetch_optional(pool)
         .await
         .map_err(|e| match &e {
@@ -100,7 +106,7 @@ pub async fn create(
 
     // Open reports nearby of the same category, offered on both answers.
     let duplicates = || {
-        crate::follow_up::possible_duplicates(
+        crate::duplicates::possible_duplicates(
             pool,
             req.area_id,
             req.id,
@@ -128,6 +134,9 @@ pub async fn create(
             assigned_to: None,
             merged_into: None,
             possible_duplicates,
+            answers: req.answers,
+            anonymous: req.anonymous,
+            confirmations: 0,
         }));
     }
     let stored: Vec<u8> =
@@ -170,11 +179,16 @@ struct IncidentRow {
     patrol_id: Option<Uuid>,
     assigned_to: Option<String>,
     merged_into: Option<Uuid>,
+    answers: Json<Answers>,
+    anonymous: bool,
+    confirmations: i64,
 }
 
 const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
         i.accuracy_m, i.occurred_at, i.received_at, i.description, i.status, i.zone_id,
-        z.name AS zone_name, i.patrol_id, i.assigned_to, i.merged_into
+        z.name AS zone_name, i.patrol_id, i.assigned_to, i.merged_into, i.answers, i.anonymous,
+        (SELECT count(*) FROM incident_confirmations c
+          WHERE c.area_id = i.area_id AND c.incident_id = i.id) AS confirmations
    FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
 
 /// One incident, if the principal may see it; 404 otherwise.
@@ -305,6 +319,9 @@ fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Result<Inc
         assigned_to,
         merged_into: r.merged_into,
         possible_duplicates: vec![],
+        answers: r.answers.0,
+        anonymous: r.anonymous,
+        confirmations: r.confirmations,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod duplicates;
 pub mod error;
 pub mod follow_up;
 pub mod http;

@@ -202,6 +202,8 @@ pub fn report(area_id: Uuid) -> NewIncident {
         occurred_at: Utc::now() - chrono::Duration::minutes(5),
         description: Some("Winkeldiefstal, dader weggerend".into()),
         patrol_id: None,
+        answers: Default::default(),
+        anonymous: false,
     }
 }
 

@@ -202,6 +202,8 @@ fn report(area: Uuid) -> NewIncident {
         occurred_at: Utc::now(),
         description: Some("Winkeldiefstal, dader weggerend richting Brink".into()),
         patrol_id: None,
+        answers: Default::default(),
+        anonymous: false,
     }
 }
 
@@ -299,6 +301,8 @@ async fn ceiling(pool: &PgPool, area: Uuid, clients: usize, duration: Duration) 
                     .bind(None::<Uuid>)
                     .bind(vec![0u8; 32])
                     .bind(kvo_server::analytics::cells::cell_of(b.location.lat, b.location.lon))
+                    .bind(None::<serde_json::Value>)
+                    .bind(None::<bool>)
                     .fetch_optional(&pool)
                     .await;
                 match r {

@@ -8,7 +8,10 @@ use std::fmt::Write;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
-use kvo_api::wire::IncidentStatus;
+use kvo_api::{
+    questions::{Answers, answers_text_nl},
+    wire::IncidentStatus,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -44,10 +47,12 @@ struct Row {
     resolved: Option<String>,
     occurred_at: DateTime<Utc>,
     resolved_at: Option<DateTime<Utc>>,
+    answers: sqlx::types::Json<Answers>,
+    confirmations: i64,
 }
 
 const CSV_HEADER: &str = "id;datum;tijd;categorie;thema;dimensie;status;zone;breedtegraad;lengtegraad;\
-                          nauwkeurigheid_m;omschrijving;ontvangen;opgelost\r\n";
+                          nauwkeurigheid_m;omschrijving;ontvangen;opgelost;antwoorden;bevestigingen\r\n";
 
 /// The chunks of an export as they are made; an error ends it early.
 pub type Chunks = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -109,7 +114,9 @@ async fn stream_rows(
                 i.description,
                 to_char(i.received_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS received,
                 to_char(i.resolved_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS resolved,
-                i.occurred_at, i.resolved_at
+                i.occurred_at, i.resolved_at, i.answers,
+                (SELECT count(*) FROM incident_confirmations c
+                  WHERE c.area_id = i.area_id AND c.incident_id = i.id) AS confirmations
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
           WHERE i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
             AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
@@ -154,7 +161,7 @@ fn csv_row(out: &mut String, r: &Row, area: &AreaIndex) {
     let cat = area.category(&r.category);
     let status =
         IncidentStatus::from_code(&r.status).map_or_else(|| r.status.clone(), |s| s.label_nl().to_string());
-    let fields: [String; 14] = [
+    let fields: [String; 16] = [
         r.id.to_string(),
         r.day.clone(),
         r.time.clone(),
@@ -169,6 +176,8 @@ fn csv_row(out: &mut String, r: &Row, area: &AreaIndex) {
         r.description.clone().unwrap_or_default(),
         r.received.clone(),
         r.resolved.clone().unwrap_or_default(),
+        answers_text_nl(cat.map(|c| c.questions.as_slice()).unwrap_or_default(), &r.answers),
+        r.confirmations.to_string(),
     ];
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
@@ -224,6 +233,8 @@ fn geojson_feature(out: &mut String, r: &Row, area: &AreaIndex) {
             "zone": r.zone,
             "accuracy_m": r.accuracy_m,
             "description": r.description,
+            "answers": &r.answers.0,
+            "confirmations": r.confirmations,
         }
     });
     let _ = write!(out, "{f}");

@@ -63,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/export/analysis.json", get(analytics::export_analysis))
         .route("/incidents", post(v1::create_incident).get(v1::list_incidents))
         .route("/incidents/{id}", get(v1::get_incident))
+        .route("/incidents/{id}/confirmations", post(v1::confirm))
+        .route("/areas/{id}/nearby", get(v1::nearby))
         .route("/push/key", get(push::key))
         .route("/push/subscriptions", post(push::subscribe))
         .route("/push/subscriptions/{id}", delete(push::unsubscribe))

@@ -206,3 +206,17 @@ mod tests {
         assert!(e.to_string().contains("`kwijt`"), "{e}");
     }
 }
+
+/// `GET /areas/{id}/nearby`: where the reporter is and what they are about to report.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyParams {
+    /// The category about to be reported.
+    #[param(value_type = String)]
+    pub category: CategoryCode,
+    /// Latitude, -90..90.
+    pub lat: f64,
+    /// Longitude, -180..180.
+    pub lon: f64,
+}

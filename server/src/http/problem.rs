@@ -311,7 +311,7 @@ fn image(p: &ImageProblem) -> Texts {
 fn domain(e: &Error) -> Texts {
     match e {
         Error::Validation(v) => Texts {
-            field: Some(v.field().to_string()),
+            field: Some(v.field()),
             ..row(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 v.code(),

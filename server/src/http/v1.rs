@@ -8,9 +8,12 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use kvo_api::wire::{
-    Area, CategoryList, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, NewIncident, NewPatrol,
-    Patrol, Photo, Problem, RedeemInvite, RoutePoints, UiConfig,
+use kvo_api::{
+    Location,
+    wire::{
+        Area, CategoryList, Confirmed, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, Nearby,
+        NewConfirmation, NewIncident, NewPatrol, Patrol, Photo, Problem, RedeemInvite, RoutePoints, UiConfig,
+    },
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -19,12 +22,13 @@ use super::{
     auth::{SESSION_COOKIE, raw_credential},
     etag_matches,
     extract::{ApiJson, ApiQuery, RawBody},
-    params::ListParams,
+    params::{ListParams, NearbyParams},
 };
 use super::{problem::AppResult, state::AppState};
 use crate::{
     areas,
     auth::{self, Principal},
+    duplicates,
     error::Error,
     incidents::{self, Created},
     patrols,
@@ -141,6 +145,38 @@ pub async fn create_incident(
         Created::New(i) => (StatusCode::CREATED, Json(i)).into_response(),
         Created::Existing(i) => (StatusCode::OK, Json(i)).into_response(),
     })
+}
+
+/// Open reports of a category near a point ("al gemeld in de buurt"), asked
+/// before sending. Only category, time, status and distance are shown.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/nearby", tag = "incidents", params(("id" = Uuid, Path), NearbyParams),
+    responses((status = 200, body = Nearby), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn nearby(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<NearbyParams>,
+) -> AppResult<Json<Nearby>> {
+    let loc = Location::new(q.lat, q.lon, None)?;
+    let items = duplicates::nearby(&s.pool, &s.areas, &p, id, q.category.as_str(), loc).await?;
+    Ok(Json(Nearby { items }))
+}
+
+/// "Dit is dezelfde": confirm an existing report instead of reporting it
+/// again. Idempotent on `id`, and counted once per person.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/confirmations", tag = "incidents", params(("id" = Uuid, Path)),
+    request_body = NewConfirmation,
+    responses((status = 200, body = Confirmed), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn confirm(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<NewConfirmation>,
+) -> AppResult<Json<Confirmed>> {
+    Ok(Json(duplicates::confirm(&s.pool, &p, id, req).await?))
 }
 
 /// Incidents you may see, newest first, with keyset paging.

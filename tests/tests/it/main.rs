@@ -11,5 +11,6 @@ mod ops;
 mod patrols;
 mod photos;
 mod push;
+mod reporting;
 mod restart;
 mod validation;
