@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ValidationError;
+pub use crate::validate::AnswerProblem;
 
 /// The longest free-text answer, in characters.
 pub const MAX_TEXT_ANSWER_CHARS: usize = 200;
@@ -77,47 +78,6 @@ pub enum Answer {
 
 /// A report's answers by question code.
 pub type Answers = BTreeMap<String, Answer>;
-
-/// Why an answer was refused; the problem names the question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerProblem {
-    /// A required question without an answer.
-    Missing,
-    /// An answer to a question the category does not ask.
-    Unknown,
-    /// The answer has the wrong kind (text for a yes/no question, say).
-    WrongKind,
-    /// Not one of the options.
-    NotAnOption,
-    /// A number outside the question's bounds, or not finite.
-    OutOfRange,
-    /// Text longer than [`MAX_TEXT_ANSWER_CHARS`], or empty.
-    TextLength,
-}
-
-impl AnswerProblem {
-    /// English and Dutch, in that order.
-    pub fn texts(self) -> (&'static str, &'static str) {
-        match self {
-            AnswerProblem::Missing => ("this question must be answered", "deze vraag moet beantwoord worden"),
-            AnswerProblem::Unknown => {
-                ("this category does not ask this question", "deze categorie stelt deze vraag niet")
-            }
-            AnswerProblem::WrongKind => {
-                ("the answer is of the wrong kind", "het antwoord is van de verkeerde soort")
-            }
-            AnswerProblem::NotAnOption => {
-                ("the answer is not one of the options", "het antwoord is geen van de keuzes")
-            }
-            AnswerProblem::OutOfRange => {
-                ("the number is out of range", "het getal valt buiten het toegestane bereik")
-            }
-            AnswerProblem::TextLength => {
-                ("the text must be 1 to 200 characters", "de tekst moet 1 tot 200 tekens lang zijn")
-            }
-        }
-    }
-}
 
 /// Checks `answers` against the category's `questions`: every required one
 /// answered, nothing unknown, each answer of its question's kind and range.

@@ -41,7 +41,7 @@ pub enum ValidationError {
     #[error("{field}: {reason}")]
     Other { field: &'static str, reason: &'static str, reason_nl: &'static str },
     #[error("answers.{question}: {}", problem.texts().0)]
-    Answer { question: String, problem: crate::questions::AnswerProblem },
+    Answer { question: String, problem: AnswerProblem },
 }
 
 impl ValidationError {
@@ -113,6 +113,47 @@ impl ValidationError {
             ValidationError::Other { field, reason_nl, .. } => format!("{field}: {reason_nl}"),
             ValidationError::Answer { question, problem } => {
                 format!("answers.{question}: {}", problem.texts().1)
+            }
+        }
+    }
+}
+
+/// Why an answer was refused; the problem names the question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerProblem {
+    /// A required question without an answer.
+    Missing,
+    /// An answer to a question the category does not ask.
+    Unknown,
+    /// The answer has the wrong kind (text for a yes/no question, say).
+    WrongKind,
+    /// Not one of the options.
+    NotAnOption,
+    /// A number outside the question's bounds, or not finite.
+    OutOfRange,
+    /// Text longer than [`crate::questions::MAX_TEXT_ANSWER_CHARS`], or empty.
+    TextLength,
+}
+
+impl AnswerProblem {
+    /// English and Dutch, in that order.
+    pub fn texts(self) -> (&'static str, &'static str) {
+        match self {
+            AnswerProblem::Missing => ("this question must be answered", "deze vraag moet beantwoord worden"),
+            AnswerProblem::Unknown => {
+                ("this category does not ask this question", "deze categorie stelt deze vraag niet")
+            }
+            AnswerProblem::WrongKind => {
+                ("the answer is of the wrong kind", "het antwoord is van de verkeerde soort")
+            }
+            AnswerProblem::NotAnOption => {
+                ("the answer is not one of the options", "het antwoord is geen van de keuzes")
+            }
+            AnswerProblem::OutOfRange => {
+                ("the number is out of range", "het getal valt buiten het toegestane bereik")
+            }
+            AnswerProblem::TextLength => {
+                ("the text must be 1 to 200 characters", "de tekst moet 1 tot 200 tekens lang zijn")
             }
         }
     }

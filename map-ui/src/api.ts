@@ -17,6 +17,8 @@ export type Dimension = S['Dimension'];
 export type Organisation = S['Organisation'];
 export type UiConfig = S['UiConfig'];
 export type Problem = S['Problem'];
+export type Question = S['Question'];
+export type Nearby = S['Nearby'];
 
 export class ApiError extends Error {
   constructor(public status: number, public problem: Partial<Problem> | null) {

@@ -60,7 +60,11 @@ export const ORG: Record<string, [string, string]> = {
 export let lang: 'nl' | 'en' = new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'nl';
 document.documentElement.lang = lang;
 export function setLang(l: 'nl' | 'en') { lang = l; document.documentElement.lang = l; }
-export function t<K extends keyof Dict>(k: K): Dict[K] { return (lang === 'en' ? en : nl)[k]; }
+/** A lookup in a Dutch and an English dictionary of the same shape, by the current language. */
+export function translator<D>(nlDict: D, enDict: D): <K extends keyof D>(k: K) => D[K] {
+  return (k) => (lang === 'en' ? enDict : nlDict)[k];
+}
+export const t = translator<Dict>(nl, en);
 export function label(table: Record<string, [string, string]>, code: string | null | undefined): string {
   if (!code) return '–';
   const l = table[code];

@@ -94,7 +94,8 @@ function areaRequests(id: string) {
 
 async function start(me: Me, cfg: UiConfig) {
   const choices = me.memberships.filter((m) => m.role !== 'ondernemer');
-  if (!choices.length) { fail(new Error(t('notAllowed'))); return; }
+  // Ondernemers report; the reporting app is theirs.
+  if (!choices.length) { location.replace('/melden/'); return; }
   const chosen = choices.find((m) => m.area_id === filters.area) ?? choices[0];
   filters.area = chosen.area_id;
   writeUrl(filters);

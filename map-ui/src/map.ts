@@ -104,3 +104,12 @@ export function showData(map: MlMap, areaId: string, heat: GeoJSON.FeatureCollec
     },
   });
 }
+
+/** A draggable pin (the reporting app's "wijs de plek aan"); calls `moved` with [lat, lon]. */
+export function pinMarker(map: MlMap, at: [number, number], moved: (p: [number, number]) => void): maplibregl.Marker {
+  const marker = new maplibregl.Marker({ draggable: true, color: '#d55e00' }).setLngLat([at[1], at[0]]).addTo(map);
+  const report = () => { const p = marker.getLngLat(); moved([p.lat, p.lng]); };
+  marker.on('dragend', report);
+  map.on('click', (e) => { marker.setLngLat(e.lngLat); report(); });
+  return marker;
+}

@@ -26,7 +26,6 @@ use uuid::Uuid;
 
 use crate::{
     cache::Cache,
-    db,
     error::{Error, Result},
 };
 
@@ -247,18 +246,16 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
         area_id,
         categories: rows
             .into_iter()
-            .map(|(code, label_nl, label_en, theme, dimension, urgent, questions)| {
-                Ok(CategoryInfo {
-                    code,
-                    label_nl,
-                    label_en,
-                    theme: db::code_opt(theme.as_deref(), Theme::from_code)?,
-                    dimension: db::code_opt(dimension.as_deref(), Dimension::from_code)?,
-                    urgent,
-                    questions: questions.0,
-                })
+            .map(|(code, label_nl, label_en, theme, dimension, urgent, questions)| CategoryInfo {
+                code,
+                label_nl,
+                label_en,
+                theme: theme.as_deref().and_then(Theme::from_code),
+                dimension: dimension.as_deref().and_then(Dimension::from_code),
+                urgent,
+                questions: questions.0,
             })
-            .collect::<Result<_>>()?,
+            .collect(),
     })
 }
 
