@@ -6,6 +6,7 @@
 #   ./do bench photo | ./do bench sync              mobile-core photo preparation / sync figures
 #   ./do bench push                                 Web Push fan-out to 10,000 subscriptions
 #   ./do bench map                                  the map in Chromium on an area of 1M incidents
+#   ./do bench melden                               the reporting app: photo preparation, first load, sending 200 queued reports
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -93,6 +94,8 @@ case "$cmd" in
     install_missing chromium
     build_map_ui ./target/debug/kvo
     node map-ui/tests/browser.mjs
+    say "De meld-app in Chromium (mobiel) / the reporting app in Chromium (mobile)…"
+    node map-ui/tests/melden.mjs
     ;;
   bench)
     install_missing

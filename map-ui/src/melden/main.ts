@@ -432,7 +432,8 @@ function questionField(q: Question, prior: Json | undefined, answers: Map<string
       return el('fieldset', { class: 'question' }, el('legend', {}, qLabel), ...boxes.map((b, i) => el('label', {}, b, ' ', optLabel(q.options![i]))));
     }
     case 'number': {
-      const input = el('input', { id, type: 'number', inputmode: 'decimal', min: q.min ?? undefined, max: q.max ?? undefined, step: 'any', value: typeof prior === 'number' ? prior : undefined });
+      // Text with a decimal keyboard: Dutch numbers have a decimal comma, which a number input refuses.
+      const input = el('input', { id, type: 'text', inputmode: 'decimal', autocomplete: 'off', value: typeof prior === 'number' ? String(prior).replace('.', ',') : undefined });
       answers.set(q.code, () => {
         if (!input.value.trim()) return undefined;
         const n = Number(input.value.replace(',', '.'));

@@ -1,0 +1,491 @@
+// The reporting app (/melden/) in Debian's Chromium with mobile emulation,
+// driven by playwright-core, against a real `kvo serve --demo`. Run by `./do test`.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { JPEG, launch, startServer } from './harness.mjs';
+
+const server = await startServer();
+const browser = await launch();
+const results = [];
+async function test(name, fn) {
+  if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
+  const started = Date.now();
+  try {
+    await fn();
+    results.push([name, 'ok']);
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    results.push([name, 'FAILED']);
+    console.log(`FAIL ${name}\n${e.stack ?? e}`);
+  }
+}
+
+const areaId = server.kvo('area', 'list').split('\n').find((l) => l.includes('Binnenstad')).split(/\s+/)[0];
+const invite = (role, uses = 1) => server.kvo('invite', 'create', '--area', areaId, '--role', role, '--uses', String(uses)).split(/\s+/)[0];
+async function redeem(role) {
+  const res = await fetch(`${server.url}/api/v1/devices/redeem`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code: invite(role), display_name: `test ${role}` }) });
+  return (await res.json()).token;
+}
+async function apiGet(token, path) {
+  const res = await fetch(`${server.url}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.ok(res.ok, `${path}: ${res.status}`);
+  return res.json();
+}
+const werkgroep = await redeem('werkgroep');
+const area = await apiGet(werkgroep, `/areas/${areaId}`);
+const ring = area.boundary.type === 'Polygon' ? area.boundary.coordinates[0] : area.boundary.coordinates[0][0];
+const [lon, lat] = ring.slice(0, -1).reduce(([x, y], [a, b], _, all) => [x + a / all.length, y + b / all.length], [0, 0]);
+const AXE = readFileSync(join(import.meta.dirname, '../node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** A phone: 360 px wide, touch, Dutch, with a location. */
+// bypassCSP: axe-core is injected as an inline script; the app itself runs under the server's CSP.
+const PHONE = { bypassCSP: true, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam' };
+async function phone({ geo = { latitude: lat, longitude: lon, accuracy: 12 }, dir } = {}) {
+  const opts = { ...PHONE, ...(geo ? { geolocation: geo, permissions: ['geolocation'] } : {}) };
+  const context = dir
+    ? await chromium.launchPersistentContext(dir, { executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'], ...opts })
+    : await browser.newContext(opts);
+  return context;
+}
+function watch(page) {
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  return page;
+}
+/** Opens the app with an invite link (as from the QR code) and joins. */
+async function joined(context, role = 'ondernemer') {
+  const page = watch(await context.newPage());
+  await page.goto(`${server.url}/melden/#code=${invite(role)}`);
+  await page.waitForFunction(() => document.body.dataset.screen === 'join');
+  await page.getByLabel('Uw naam').fill(`test ${role} app`);
+  await page.getByRole('button', { name: 'Aanmelden' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  return page;
+}
+async function token(page) {
+  return page.evaluate(() => new Promise((ok, fail) => {
+    const r = indexedDB.open('kvo-melden');
+    r.onsuccess = () => { const g = r.result.transaction('kv').objectStore('kv').get('session'); g.onsuccess = () => ok(g.result?.token ?? null); g.onerror = fail; };
+    r.onerror = fail;
+  }));
+}
+async function axe(page, screen) {
+  await page.addScriptTag({ content: AXE });
+  const r = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }));
+  const v = r.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  assert.deepEqual(v, [], `axe on ${screen}`);
+}
+async function waitingCount(page) { return Number(await page.locator('#outbox-status').getAttribute('data-waiting')); }
+async function mine(tok) { return (await apiGet(tok, `/incidents?mine=true&area_id=${areaId}&limit=500`)).items; }
+/** Fills and sends a report of `category` (by its Dutch label) from the home screen. */
+async function report(page, category, { description, photo, fill, nearby = 'keep mine' } = {}) {
+  await page.locator('.themes button.cat', { hasText: category }).first().click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'report');
+  if (photo) {
+    await page.locator('#gallery').setInputFiles({ name: 'foto.jpg', mimeType: 'image/jpeg', buffer: photo });
+    await page.locator('.thumb img').last().waitFor();
+  }
+  if (description) await page.locator('#description').fill(description);
+  if (fill) await fill(page);
+  await page.locator('[data-fix]').waitFor();
+  await page.locator('#send').click();
+  await page.waitForFunction(() => !['report', 'loading'].includes(document.body.dataset.screen));
+  // Earlier tests reported nearby: "al gemeld in de buurt" may ask first.
+  if (nearby === 'keep mine' && (await page.evaluate(() => document.body.dataset.screen === 'nearby'))) await page.locator('#not-same').click();
+  if (nearby === 'keep mine') await page.waitForFunction(() => ['home', 'patrol'].includes(document.body.dataset.screen));
+}
+/** The JPEG's pixel size, from its SOF marker. */
+function jpegSize(buf) {
+  let o = 2;
+  while (o < buf.length) {
+    const m = buf.readUInt16BE(o);
+    if (m >= 0xffc0 && m <= 0xffc3) return { height: buf.readUInt16BE(o + 5), width: buf.readUInt16BE(o + 7) };
+    o += 2 + buf.readUInt16BE(o + 2);
+  }
+  return null;
+}
+/** `JPEG` with an EXIF block: orientation 6 (turn 90° clockwise) and a GPS position. */
+function withExif(base, gpsLat, gpsLon) {
+  const t = Buffer.alloc(140);
+  t.write('MM', 0, 'ascii'); t.writeUInt16BE(42, 2); t.writeUInt32BE(8, 4);
+  t.writeUInt16BE(2, 8);
+  t.writeUInt16BE(0x0112, 10); t.writeUInt16BE(3, 12); t.writeUInt32BE(1, 14); t.writeUInt16BE(6, 18);
+  t.writeUInt16BE(0x8825, 22); t.writeUInt16BE(4, 24); t.writeUInt32BE(1, 26); t.writeUInt32BE(38, 30);
+  t.writeUInt32BE(0, 34);
+  t.writeUInt16BE(4, 38);
+  const entry = (at, tag, type, count, value) => { t.writeUInt16BE(tag, at); t.writeUInt16BE(type, at + 2); t.writeUInt32BE(count, at + 4); value(at + 8); };
+  entry(40, 1, 2, 2, (v) => t.write('N\0', v, 'ascii'));
+  entry(52, 2, 5, 3, (v) => t.writeUInt32BE(92, v));
+  entry(64, 3, 2, 2, (v) => t.write('E\0', v, 'ascii'));
+  entry(76, 4, 5, 3, (v) => t.writeUInt32BE(116, v));
+  t.writeUInt32BE(0, 88);
+  const dms = (at, x) => {
+    const d = Math.floor(x), m = Math.floor((x - d) * 60), s = Math.round(((x - d) * 60 - m) * 60 * 1000);
+    [[d, 1], [m, 1], [s, 1000]].forEach(([n, q], i) => { t.writeUInt32BE(n, at + i * 8); t.writeUInt32BE(q, at + i * 8 + 4); });
+  };
+  dms(92, gpsLat); dms(116, gpsLon);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), Buffer.alloc(2), Buffer.from('Exif\0\0', 'latin1'), t]);
+  app1.writeUInt16BE(app1.length - 2, 2);
+  return Buffer.concat([base.subarray(0, 2), app1, base.subarray(2)]);
+}
+
+// ------------------------------------------------------------------ tests
+
+await test('the manifest is valid and the app is installable', async () => {
+  const m = await (await fetch(`${server.url}/melden/manifest.webmanifest`)).json();
+  assert.equal(m.display, 'standalone');
+  assert.equal(m.start_url, '/melden/');
+  assert.equal(m.scope, '/melden/');
+  assert.ok(m.name && m.short_name && m.theme_color);
+  for (const [size, purpose] of [['192x192', 'any'], ['512x512', 'any'], ['512x512', 'maskable']]) {
+    const icon = m.icons.find((i) => i.sizes === size && i.purpose === purpose);
+    assert.ok(icon, `${size} ${purpose}`);
+    const png = Buffer.from(await (await fetch(server.url + icon.src)).arrayBuffer());
+    assert.equal(png.readUInt32BE(16), Number(size.split('x')[0]), `${icon.src} is ${size}`);
+  }
+  const context = await phone({ dir: mkdtempSync(join(tmpdir(), 'kvo-phone-')) }); // not incognito
+  const page = await joined(context);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, []);
+  const manifest = await cdp.send('Page.getAppManifest');
+  assert.deepEqual(manifest.errors, []);
+  await context.close();
+});
+
+await test('join from a QR link: the device token is kept, every screen passes axe', async () => {
+  const context = await phone();
+  const page = watch(await context.newPage());
+  await page.goto(`${server.url}/melden/#code=${invite('ondernemer')}`);
+  await page.waitForFunction(() => document.body.dataset.screen === 'join');
+  await axe(page, 'join');
+  await page.getByLabel('Uw naam').fill('Bakkerij de Korrel');
+  await page.getByRole('button', { name: 'Aanmelden' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  assert.equal(new URL(page.url()).hash, '', 'the used code leaves the address bar');
+  const tok = await token(page);
+  assert.match(tok, /^.{20,}$/);
+  assert.equal((await apiGet(tok, '/me')).display_name, 'Bakkerij de Korrel');
+  await axe(page, 'home');
+  assert.ok(await page.locator('.spoed').isVisible(), 'urgent categories under "Spoed"');
+  assert.ok(await page.locator('.spoed a[href="tel:112"]').isVisible());
+  await page.locator('.themes button.cat', { hasText: 'Diefstal' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'report');
+  await page.locator('[data-fix]').waitFor();
+  await axe(page, 'report');
+  await page.getByRole('button', { name: 'Annuleren' }).click();
+  await page.getByRole('button', { name: 'Mijn meldingen' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'mine');
+  await axe(page, 'mine');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `no sideways scrolling at 360 px (${width})`);
+  await page.getByRole('button', { name: 'Terug' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Afmelden' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'join');
+  assert.equal(await token(page), null, 'signing out forgets the token');
+  const res = await fetch(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${tok}` } });
+  assert.equal(res.status, 401, 'and revokes it');
+  await context.close();
+});
+
+await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF and stand upright; its position is offered without a fix', async () => {
+  const context = await phone({ geo: null });
+  const page = await joined(context);
+  const photo = withExif(JPEG, lat + 0.0001, lon + 0.0001);
+  assert.equal(jpegSize(photo).width, 96);
+  await page.locator('.themes button.cat', { hasText: 'Graffiti' }).click();
+  await page.locator('#gallery').setInputFiles({ name: 'foto.jpg', mimeType: 'image/jpeg', buffer: photo });
+  await page.locator('.thumb img').waitFor();
+  await page.locator('#use-photo-pos').click();
+  await page.locator('[data-fix=photo]').waitFor();
+  await context.setOffline(true); // to read what will be sent before it goes
+  await page.locator('#send').click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  const stored = await page.evaluate(() => new Promise((ok, fail) => {
+    const r = indexedDB.open('kvo-melden');
+    r.onsuccess = () => {
+      const g = r.result.transaction('photos').objectStore('photos').getAll();
+      g.onsuccess = async () => ok(await Promise.all(g.result.map(async (b) => Array.from(new Uint8Array(await b.arrayBuffer())))));
+      g.onerror = fail;
+    };
+  }));
+  assert.equal(stored.length, 1);
+  const sent = Buffer.from(stored[0]);
+  await context.setOffline(false);
+  await page.evaluate(() => dispatchEvent(new Event('online')));
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  assert.equal(sent.indexOf(Buffer.from('Exif')), -1, 'no EXIF leaves the phone');
+  assert.deepEqual(jpegSize(sent), { width: 72, height: 96 }, 'orientation applied');
+  const [inc] = await mine(await token(page));
+  assert.equal(inc.photos.length, 1);
+  assert.equal(inc.photos[0].upload_sha256, createHash('sha256').update(sent).digest('hex'));
+  assert.ok(Math.abs(inc.location.lat - (lat + 0.0001)) < 1e-5, 'the photo’s position was used');
+  await context.close();
+});
+
+await test('geolocation: a good fix shows its accuracy; a poor one offers waiting or the pin', async () => {
+  const context = await phone({ geo: { latitude: lat, longitude: lon, accuracy: 9 } });
+  const page = await joined(context);
+  await page.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
+  await page.locator('[data-fix=gps]').waitFor();
+  assert.match(await page.locator('#location').textContent(), /nauwkeurig tot 9 m/);
+  assert.equal(await page.locator('#poor-fix').count(), 0);
+  await page.getByRole('button', { name: 'Annuleren' }).click();
+  await context.setGeolocation({ latitude: lat, longitude: lon, accuracy: 350 });
+  const poor = await context.newPage();
+  await poor.goto(`${server.url}/melden/`);
+  await poor.waitForFunction(() => document.body.dataset.screen === 'home');
+  await poor.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
+  await poor.locator('#poor-fix').waitFor();
+  assert.ok(await poor.locator('#wait-fix').isVisible());
+  await poor.locator('#place-pin').click();
+  await poor.waitForFunction(() => document.body.dataset.pinMap === 'ready', null, { timeout: 30_000 });
+  await poor.locator('[data-fix=pin]').waitFor();
+  await context.close();
+});
+
+await test('offline: three reports survive a reload from the service worker, then arrive exactly once', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload(); // now controlled by the service worker
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await context.setOffline(true);
+  for (const d of ['een', 'twee', 'drie']) {
+    await report(page, 'Zwerfvuil', { description: `offline ${d}`, photo: JPEG });
+    await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  }
+  assert.equal(await waitingCount(page), 3);
+  assert.match(await page.locator('#outbox-status').textContent(), /3 meldingen wachten op verbinding/);
+  await page.reload(); // offline: the app shell comes from the service worker
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  assert.equal(await waitingCount(page), 3, 'still queued after the reload');
+  await context.setOffline(false);
+  await page.evaluate(() => dispatchEvent(new Event('online')));
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
+  const items = await mine(await token(page));
+  assert.equal(items.length, 3, 'each exactly once');
+  assert.deepEqual(items.map((i) => i.description).sort(), ['offline drie', 'offline een', 'offline twee']);
+  assert.ok(items.every((i) => i.photos.length === 1));
+  await context.close();
+});
+
+await test('503, then 429 with Retry-After: the app waits as told, then sends once', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  const attempts = [];
+  await page.route('**/api/v1/incidents', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    attempts.push(Date.now());
+    if (attempts.length === 1) return route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"title":"x"}' });
+    if (attempts.length === 2) return route.fulfill({ status: 429, headers: { 'Retry-After': '3' }, contentType: 'application/problem+json', body: '{"title":"x"}' });
+    return route.continue();
+  });
+  await report(page, 'Zwerfvuil', { description: 'na een storing' });
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  // After the 503 the backoff is at most a few seconds; "retry now" is the user's shortcut, not used here.
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
+  assert.equal(attempts.length, 3);
+  const gap = attempts[2] - attempts[1];
+  assert.ok(gap >= 2900, `waited ${gap} ms after Retry-After: 3`);
+  assert.equal((await mine(await token(page))).length, 1);
+  await context.close();
+});
+
+await test('a 422 marks that report stuck with the reason; the others are sent; it can be deleted', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  await context.setOffline(true);
+  await report(page, 'Zwerfvuil', { description: 'gaat goed 1' });
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await report(page, 'Leegstand', { description: 'categorie straks uit' });
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await report(page, 'Zwerfvuil', { description: 'gaat goed 2' });
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  server.kvo('category', 'disable', '--area', areaId, 'leegstand');
+  await new Promise((r) => setTimeout(r, 10_500)); // the server's area cache lives 10 s
+  try {
+    await context.setOffline(false);
+    await page.evaluate(() => dispatchEvent(new Event('online')));
+    await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '1' && document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
+    assert.match(await page.locator('.item.stuck').textContent(), /niet ingeschakeld/);
+    assert.match(await page.locator('#outbox-status').textContent(), /1 melding is vastgelopen/);
+    const items = await mine(await token(page));
+    assert.deepEqual(items.map((i) => i.description).sort(), ['gaat goed 1', 'gaat goed 2']);
+    page.once('dialog', (d) => d.accept());
+    await page.locator('.item.stuck button.danger').click();
+    await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '0');
+  } finally {
+    server.kvo('category', 'enable', '--area', areaId, 'leegstand');
+  }
+  await context.close();
+});
+
+await test('extra questions: required and validated in the app, stored on the server', async () => {
+  const q = join(tmpdir(), `q-${Date.now()}.json`);
+  writeFileSync(q, JSON.stringify([
+    { code: 'aangifte', kind: 'yes_no', label_nl: 'Aangifte gedaan?', label_en: 'Reported?', required: true },
+    { code: 'schade_euro', kind: 'number', label_nl: 'Schade in euro', label_en: 'Damage', min: 0, max: 100000 },
+  ]));
+  server.kvo('category', 'questions', '--area', areaId, 'diefstal', q);
+  const context = await phone();
+  const page = await joined(context);
+  await page.locator('.themes button.cat', { hasText: 'Diefstal' }).click();
+  await page.locator('[data-fix]').waitFor();
+  await page.locator('#q-schade_euro').fill('-5');
+  await page.locator('#send').click();
+  assert.match(await page.locator('#form-error').textContent(), /Schade in euro: Vul een getal in/);
+  await page.locator('#q-schade_euro').fill('120,50');
+  await page.locator('#send').click();
+  assert.match(await page.locator('#form-error').textContent(), /Aangifte gedaan\?: Beantwoord deze vraag/);
+  assert.equal(await page.locator('#q-schade_euro').inputValue(), '120,50', 'nothing typed is lost');
+  await page.locator('#q-aangifte').check();
+  await page.locator('#send').click();
+  await page.waitForFunction(() => document.body.dataset.screen !== 'report');
+  if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const [inc] = await mine(await token(page));
+  assert.deepEqual(inc.answers, { aangifte: true, schade_euro: 120.5 });
+  writeFileSync(q, '[]');
+  server.kvo('category', 'questions', '--area', areaId, 'diefstal', q);
+  await context.close();
+});
+
+await test('"dit is dezelfde" records a confirmation and no new incident', async () => {
+  const first = await redeem('ondernemer');
+  const id = crypto.randomUUID();
+  const res = await fetch(`${server.url}/api/v1/incidents`, { method: 'POST', headers: { Authorization: `Bearer ${first}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ id, area_id: areaId, category: 'kapotte_verlichting', location: { lat, lon, accuracy_m: 5 }, occurred_at: new Date().toISOString() }) });
+  assert.equal(res.status, 201);
+  const context = await phone({ geo: { latitude: lat + 0.0001, longitude: lon, accuracy: 8 } });
+  const page = await joined(context);
+  await report(page, 'verlichting', { nearby: 'decide' });
+  await page.waitForFunction(() => document.body.dataset.screen === 'nearby');
+  await axe(page, 'nearby');
+  assert.match(await page.locator('.near li').first().textContent(), /Kapotte of slechte verlichting/);
+  await page.locator(`button.same[data-id="${id}"]`).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  assert.equal((await mine(await token(page))).length, 0, 'no second incident');
+  assert.equal((await apiGet(werkgroep, `/incidents/${id}`)).confirmations, 1);
+  await context.close();
+});
+
+await test('an anonymous report shows no reporter name to a werkgroep member', async () => {
+  const context = await phone({ geo: { latitude: lat - 0.0004, longitude: lon - 0.0004, accuracy: 8 } });
+  const page = await joined(context);
+  await report(page, 'Graffiti', { description: 'anoniem gemeld', fill: (p) => p.locator('#anonymous').check() });
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const [inc] = await mine(await token(page));
+  assert.equal(inc.anonymous, true);
+  const f = await apiGet(werkgroep, `/incidents/${inc.id}/follow-up`);
+  assert.equal(f.history[0].by, 'anoniem');
+  assert.ok(!JSON.stringify(f).includes('test ondernemer app'));
+  await context.close();
+});
+
+await test('patrol: the route and the linked finding reach the server', async () => {
+  const context = await phone({ geo: { latitude: lat, longitude: lon, accuracy: 6 } });
+  const page = await joined(context, 'beveiliger');
+  await page.getByRole('button', { name: 'Surveillance' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'patrol');
+  await axe(page, 'patrol');
+  await page.locator('#start-patrol').click();
+  await page.locator('#end-patrol').waitFor();
+  for (let i = 1; i <= 6; i++) {
+    await context.setGeolocation({ latitude: lat + i * 0.0002, longitude: lon, accuracy: 6 }); // ~22 m a step
+    await page.waitForFunction((n) => document.querySelector('#patrol-points')?.textContent?.startsWith(String(n)), i + 1, { timeout: 10_000 }).catch(() => {});
+  }
+  await page.locator('.grid button.cat', { hasText: 'Verdachte situatie' }).click();
+  await page.locator('[data-fix]').waitFor();
+  await page.locator('#send').click();
+  await page.waitForFunction(() => document.body.dataset.screen !== 'report');
+  if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'patrol');
+  await page.locator('#end-patrol').click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'patrol-summary');
+  assert.equal(await page.locator('#summary-findings').textContent(), '1');
+  const km = Number((await page.locator('#summary-distance').textContent()).split(' ')[0].replace(',', '.'));
+  assert.ok(km > 0.05, `distance ${km} km`);
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const tok = await token(page);
+  const [finding] = await mine(tok);
+  assert.ok(finding.patrol_id, 'the finding is linked to the patrol');
+  const patrol = await apiGet(tok, `/patrols/${finding.patrol_id}`);
+  assert.ok(patrol.ended_at, 'ended');
+  assert.ok(patrol.point_count >= 5, `${patrol.point_count} route points`);
+  assert.ok(patrol.route, 'the route line is stored');
+  await context.close();
+});
+
+await test('the browser closed in the middle of a photo upload: reopened, the photo arrives, nothing twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kvo-phone-'));
+  let context = await phone({ dir });
+  let page = await joined(context);
+  let hung = null;
+  const seen = new Promise((ok) => { hung = ok; });
+  await page.route('**/photos/**', () => { hung(); /* never answered: the upload is cut off */ });
+  await report(page, 'Zwerfvuil', { description: 'afgebroken upload', photo: JPEG });
+  await seen;
+  await context.close(); // killed mid-upload
+  context = await phone({ dir });
+  page = watch(context.pages()[0] ?? await context.newPage());
+  await page.goto(`${server.url}/melden/`);
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
+  const items = await mine(await token(page));
+  assert.equal(items.length, 1, 'one incident');
+  assert.equal(items[0].photos.length, 1, 'with its photo, once');
+  await context.close();
+});
+
+await test('the app’s own code is at most 120 KB gzipped; the map library loads only for the pin map', async () => {
+  const dist = join(import.meta.dirname, '../dist');
+  const html = readFileSync(join(dist, 'melden/index.html'), 'utf8');
+  const own = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  const main = own.find((u) => /melden-.*\.js$/.test(u));
+  const worker = readFileSync(join(dist, main), 'utf8').match(/\/assets\/photo-worker-[\w-]+\.js/)[0];
+  const files = [...own, worker, '/melden/sw.js'];
+  const gz = files.reduce((n, f) => n + gzipSync(readFileSync(join(dist, f))).length, 0);
+  console.log(`     reporting app: ${(gz / 1024).toFixed(1)} KB gzipped (${files.length} files)`);
+  assert.ok(gz <= 120 * 1024, `${gz} bytes`);
+  const context = await phone();
+  const page = watch(await context.newPage());
+  const loaded = [];
+  page.on('request', (r) => loaded.push(new URL(r.url()).pathname));
+  await page.goto(`${server.url}/melden/#code=${invite('ondernemer')}`);
+  await page.getByRole('button', { name: 'Aanmelden' }).click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
+  await page.locator('[data-fix]').waitFor();
+  assert.ok(!loaded.some((p) => /maplibre|\/assets\/map-/.test(p)), `no map library yet: ${loaded.join(' ')}`);
+  await page.locator('#place-pin').click();
+  await page.waitForFunction(() => document.body.dataset.pinMap === 'ready', null, { timeout: 30_000 });
+  assert.ok(loaded.some((p) => /\/assets\/map-/.test(p)), 'loaded for the pin map');
+  await context.close();
+});
+
+await test('the app shell opens with no network at all', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await context.setOffline(true);
+  const again = watch(await context.newPage());
+  await again.goto(`${server.url}/melden/`);
+  await again.waitForFunction(() => document.body.dataset.screen === 'home');
+  assert.ok(await again.locator('.themes button.cat').count() > 10, 'the categories from the device');
+  await context.close();
+});
+
+await browser.close();
+await server.stop();
+const failed = results.filter(([, r]) => r !== 'ok');
+console.log(`\nmelden: ${results.length - failed.length} passed, ${failed.length} failed`);
+process.exit(failed.length ? 1 : 0);
