@@ -159,9 +159,15 @@ await test('the manifest is valid and the app is installable', async () => {
 });
 
 await test('join from a QR link: the device token is kept, every screen passes axe', async () => {
+  // The link the beheerder prints (with its QR code) is what the phone opens.
+  const qr = join(tmpdir(), `invite-${Date.now()}.svg`);
+  const printed = server.kvo('invite', 'create', '--area', areaId, '--role', 'ondernemer', '--qr', qr).split('\n');
+  const link = new URL(printed[1]);
+  assert.equal(link.hash, `#code=${printed[0].split(/\s+/)[0]}`);
+  assert.match(readFileSync(qr, 'utf8'), /<svg/);
   const context = await phone();
   const page = watch(await context.newPage());
-  await page.goto(`${server.url}/melden/#code=${invite('ondernemer')}`);
+  await page.goto(`${server.url}${link.pathname}${link.hash}`);
   await page.waitForFunction(() => document.body.dataset.screen === 'join');
   await axe(page, 'join');
   await page.getByLabel('Uw naam').fill('Bakkerij de Korrel');

@@ -180,6 +180,9 @@ enum InviteCmd {
         /// Days until it expires.
         #[arg(long, default_value_t = 14)]
         days: i64,
+        /// Also write the invite link as a QR code (SVG) to this file.
+        #[arg(long)]
+        qr: Option<std::path::PathBuf>,
     },
 }
 
@@ -240,7 +243,7 @@ async fn main() -> anyhow::Result<()> {
         }
         other => {
             let db = Database::open(&cfg).await?;
-            let result = admin(&db, other).await;
+            let result = admin(&db, &cfg, other).await;
             db.close().await?;
             result
         }
@@ -333,7 +336,7 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
     Ok(())
 }
 
-async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
+async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
     match cmd {
         Command::Serve { .. } | Command::Bench(_) | Command::Openapi => unreachable!("handled in main"),
@@ -379,13 +382,19 @@ async fn admin(db: &Database, cmd: Command) -> anyhow::Result<()> {
                 .with_context(|| format!("{} is no list of questions", file.display()))?;
             areas::set_category_questions(pool, area, &code, &questions).await?
         }
-        Command::Invite(InviteCmd::Create { area, role, uses, days }) => {
+        Command::Invite(InviteCmd::Create { area, role, uses, days, qr }) => {
             let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
+            let base = cfg.public_url.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
+            let link = kvo_server::invites::link(&base, &inv.code);
             println!(
-                "{}  (geldig tot / valid until {}, {uses}×)",
+                "{}  (geldig tot / valid until {}, {uses}×)\n{link}",
                 inv.code,
                 inv.expires_at.format("%Y-%m-%d %H:%M UTC")
             );
+            if let Some(path) = qr {
+                std::fs::write(&path, kvo_server::invites::qr_svg(&link, 400)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
         }
         Command::User(UserCmd::Create { area, role, email, name, password }) => {
             let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod follow_up;
 pub mod http;
 pub mod incidents;
+pub mod invites;
 pub mod nl_time;
 pub mod patrols;
 pub mod photos;
