@@ -103,6 +103,15 @@ case "$cmd" in
       photo) exec cargo bench -p mobile-core --bench photo ;;
       sync) exec cargo bench -p kvo-tests --bench sync ;;
       push) exec cargo bench -p kvo-tests --bench push ;;
+      melden)
+        install_missing chromium
+        cargo build --release -p kvo-server
+        build_map_ui ./target/release/kvo
+        mkdir -p build
+        say "Fotovoorbereiding in Rust (mobile-core), hetzelfde bestand daarna in Chromium / the Rust path first, then Chromium on the same file…"
+        KVO_BENCH_PHOTO_OUT=build/bench-12mp.jpg cargo bench -p mobile-core --bench photo
+        KVO_BIN=./target/release/kvo exec node map-ui/tests/bench-melden.mjs build/bench-12mp.jpg
+        ;;
       map)
         install_missing chromium
         cargo build --release -p kvo-server
@@ -113,7 +122,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync|push|map" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync|push|map|melden" >&2
     exit 2
     ;;
 esac

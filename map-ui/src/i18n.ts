@@ -14,7 +14,7 @@ const nl = {
   comment: 'Opmerking plaatsen', assign: 'Toewijzen', dueDate: 'Uiterlijk', save: 'Opslaan', close: 'Sluiten',
   photo: 'Foto', noDescription: 'Geen omschrijving', language: 'English', notifications: 'Meldingen aanzetten',
   loading: 'Laden…', error: 'Er ging iets mis', themeCol: 'Thema', theme_none: 'Overig', dims_none: '–',
-  zone: 'Zone', zones: 'Zones', boundary: 'Gebiedsgrens', notAllowed: 'U heeft geen rechten voor dit gebied.',
+  zone: 'Zone', zones: 'Zones', boundary: 'Gebiedsgrens',
   days: ['ma', 'di', 'wo', 'do', 'vr', 'za', 'zo'], confidence: 'betrouwbaarheid', openItems: 'Openstaande punten',
   flyTo: 'Ga naar', mapLabel: 'Kaart met de meldingen', filtersLabel: 'Filters', basemapOff: 'Geen achtergrondkaart bereikbaar',
 };
@@ -33,7 +33,7 @@ const en: Dict = {
   comment: 'Add comment', assign: 'Assign', dueDate: 'Due', save: 'Save', close: 'Close',
   photo: 'Photo', noDescription: 'No description', language: 'Nederlands', notifications: 'Turn on notifications',
   loading: 'Loading…', error: 'Something went wrong', themeCol: 'Theme', theme_none: 'Other', dims_none: '–',
-  zone: 'Zone', zones: 'Zones', boundary: 'Area boundary', notAllowed: 'You have no access to this area.',
+  zone: 'Zone', zones: 'Zones', boundary: 'Area boundary',
   days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], confidence: 'confidence', openItems: 'Open items',
   flyTo: 'Go to', mapLabel: 'Map of the reports', filtersLabel: 'Filters', basemapOff: 'No basemap reachable',
 };

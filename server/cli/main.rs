@@ -319,6 +319,7 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
     let areas = areas::list(&db.pool).await?;
     println!("\nKVO meldingen draait / is running\n");
     println!("  Kaart / map:        http://{addr}/");
+    println!("  Melden / report:    http://{addr}/melden/");
     println!("  API:                http://{addr}/api/v1/openapi.json");
     if auth::web_user_exists(&db.pool, demo::DEMO_EMAIL).await? {
         println!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
@@ -329,8 +330,9 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
         let guard =
             auth::create_invite(&db.pool, id, Role::Beveiliger, 10, chrono::Duration::days(7)).await?;
         println!("  {name}:");
-        println!("    uitnodiging telefoon (ondernemer): {}", invite.code);
-        println!("    uitnodiging telefoon (beveiliger): {}", guard.code);
+        let base = format!("http://{addr}");
+        println!("    uitnodiging ondernemer: {}", kvo_server::invites::link(&base, &invite.code));
+        println!("    uitnodiging beveiliger: {}", kvo_server::invites::link(&base, &guard.code));
     }
     println!("\n  Stoppen / stop: Ctrl-C\n");
     Ok(())
