@@ -109,7 +109,7 @@ case "$cmd" in
         build_map_ui ./target/release/kvo
         mkdir -p build
         say "Fotovoorbereiding in Rust (mobile-core), hetzelfde bestand daarna in Chromium / the Rust path first, then Chromium on the same file…"
-        KVO_BENCH_PHOTO_OUT=build/bench-12mp.jpg cargo bench -p mobile-core --bench photo
+        KVO_BENCH_PHOTO_OUT="$PWD/build/bench-12mp.jpg" cargo bench -p mobile-core --bench photo
         KVO_BIN=./target/release/kvo exec node map-ui/tests/bench-melden.mjs build/bench-12mp.jpg
         ;;
       map)

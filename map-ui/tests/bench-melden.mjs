@@ -123,12 +123,15 @@ if (photoPath) {
   }
   const made = Date.now() - t0;
   const requests = [];
-  page.on('requestfinished', (r) => { if (r.url().includes('/api/v1/incidents')) requests.push(r); });
+  context.on('request', (r) => { if (['POST', 'PUT'].includes(r.method()) && r.url().includes('/api/v1/incidents')) requests.push(r); });
   const t = Date.now();
   await context.setOffline(false);
   await page.evaluate(() => dispatchEvent(new Event('online')));
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 600_000 });
   const ms = Date.now() - t;
+  const tok = await page.evaluate(() => new Promise((ok) => { const r = indexedDB.open('kvo-melden'); r.onsuccess = () => { const g = r.result.transaction('kv').objectStore('kv').get('session'); g.onsuccess = () => ok(g.result.token); }; }));
+  const stored = (await (await fetch(`${server.url}/api/v1/incidents?mine=true&limit=500`, { headers: { Authorization: `Bearer ${tok}` } })).json()).items;
+  if (stored.length !== N || stored.some((i) => i.photos.length !== 1)) throw new Error(`expected ${N} reports with a photo each, the server has ${stored.length}`);
   console.log(`sending ${N} queued reports with a photo each after coming back online (${(made / N).toFixed(0)} ms to make one offline):`);
   console.log(`  ${(ms / 1000).toFixed(1)} s, ${requests.length} requests, ${(requests.length / (ms / 1000)).toFixed(1)} requests/s, ${(N / (ms / 1000)).toFixed(1)} reports/s`);
   await context.close();

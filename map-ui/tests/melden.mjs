@@ -87,7 +87,11 @@ async function report(page, category, { description, photo, fill, nearby = 'keep
   await page.waitForFunction(() => document.body.dataset.screen === 'report');
   if (photo) {
     await page.locator('#gallery').setInputFiles({ name: 'foto.jpg', mimeType: 'image/jpeg', buffer: photo });
-    await page.locator('.thumb img').last().waitFor();
+    await page.locator('.thumb img').last().waitFor({ timeout: 15_000 }).catch(async (e) => {
+      const cached = await page.evaluate(async () => (await Promise.all((await caches.keys()).map(async (k) => (await (await caches.open(k)).keys()).map((r) => r.url)))).flat());
+      console.log('thumb:', await page.locator('.thumb').last().textContent(), 'controlled:', await page.evaluate(() => !!navigator.serviceWorker.controller), 'cached:', cached.join(' '));
+      throw e;
+    });
   }
   if (description) await page.locator('#description').fill(description);
   if (fill) await fill(page);
@@ -475,6 +479,51 @@ await test('the app’s own code is at most 120 KB gzipped; the map library load
   await page.locator('#place-pin').click();
   await page.waitForFunction(() => document.body.dataset.pinMap === 'ready', null, { timeout: 30_000 });
   assert.ok(loaded.some((p) => /\/assets\/map-/.test(p)), 'loaded for the pin map');
+  await context.close();
+});
+
+await test('a status push opens the report in "mijn meldingen"', async () => {
+  const context = await phone();
+  await context.grantPermissions(['notifications', 'geolocation'], { origin: server.url }); // replaces, so both
+  const page = await joined(context);
+  await report(page, 'Graffiti', { description: 'push volgt' });
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const [inc] = await mine(await token(page));
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const cdp = await context.newCDPSession(page);
+  const registration = new Promise((ok) => cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => { const r = e.registrations.find((x) => x.scopeURL.endsWith('/melden/')); if (r) ok(r.registrationId); }));
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registration;
+  const message = { id: 's-1', reason: 'status', area_id: areaId, incident_id: inc.id, category: 'graffiti', status: 'opgelost', title: 'Opgelost: Graffiti', body: 'Binnenstad', url: `/?incident=${inc.id}` };
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(message) });
+  const shown = await page.waitForFunction(async () => {
+    const n = await (await navigator.serviceWorker.ready).getNotifications();
+    return n.length ? n.map((x) => ({ title: x.title, url: x.data.url })) : null;
+  }, null, { timeout: 15_000 }).then((h) => h.jsonValue());
+  assert.deepEqual(shown, [{ title: 'Opgelost: Graffiti', url: `/melden/#report=${inc.id}` }], 'the reporter’s app, not the map');
+  const opened = watch(await context.newPage());
+  await opened.goto(server.url + shown[0].url);
+  await opened.waitForFunction(() => document.body.dataset.screen === 'mine');
+  assert.ok(await opened.locator(`#r-${inc.id} details[open]`).count(), 'that report is opened');
+  await context.close();
+});
+
+await test('an ondernemer with a password signs in on the web and reports through the same app', async () => {
+  const email = `winkel-${Date.now()}@example.org`;
+  server.kvo('user', 'create', '--area', areaId, '--role', 'ondernemer', '--email', email, '--name', 'Winkel op het web', '--password', 'een-lang-wachtwoord');
+  const context = await phone();
+  const page = watch(await context.newPage());
+  await page.goto(`${server.url}/`); // the map sends an ondernemer to the reporting app
+  await page.getByLabel(/E-mailadres/).fill(email);
+  await page.getByLabel(/Wachtwoord/).fill('een-lang-wachtwoord');
+  await page.getByRole('button', { name: 'Inloggen' }).click();
+  await page.waitForURL(/\/melden\/$/);
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  assert.equal(await token(page), null, 'a web session, no device token');
+  await report(page, 'Graffiti', { description: 'via het web' });
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const mineOnWeb = await page.evaluate(async () => (await (await fetch('/api/v1/incidents?mine=true', { credentials: 'same-origin' })).json()).items.map((i) => i.description));
+  assert.deepEqual(mineOnWeb, ['via het web']);
   await context.close();
 });
 

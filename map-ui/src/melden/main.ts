@@ -59,7 +59,11 @@ async function boot() {
     } catch { /* not signed in */ }
   }
   if (!session) return join(code ?? '');
-  await home();
+  // A notification about my report opens it (`#report=<id>`).
+  if (new URLSearchParams(location.hash.slice(1)).get('report')) {
+    categories = await loadCategories();
+    await mine();
+  } else await home();
   void send();
 }
 
@@ -398,6 +402,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
 async function release(item: Item, patrolId?: string) {
   item.next_at = 0;
   await store.save(item);
+  await refreshStatus(); // the count the next screen shows includes this one at once
   toast(navigator.onLine ? tr('sentOk') : tr('saved'));
   await (patrolId ? patrolScreen() : home());
   void send();

@@ -9,6 +9,12 @@ const pending = new Map<number, { ok: (p: Prepared) => void; fail: (e: Error) =>
 
 export function prepare(file: Blob): Promise<Prepared> {
   worker ??= new Worker(new URL('./photo-worker.ts', import.meta.url), { type: 'module' });
+  // A worker that cannot start (its script unreachable) fails every request, and the next one tries anew.
+  worker.onerror = (e) => {
+    e.preventDefault();
+    worker = null;
+    for (const [id, p] of pending) { pending.delete(id); p.fail(new Error(`photo worker: ${e.message || 'failed to start'}`)); }
+  };
   worker.onmessage = (e) => {
     const p = pending.get(e.data.id);
     if (!p) return;
