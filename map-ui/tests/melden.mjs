@@ -246,6 +246,15 @@ await test('geolocation: a good fix shows its accuracy; a poor one offers waitin
   await page.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
   await page.locator('[data-fix=gps]').waitFor();
   assert.match(await page.locator('#location').textContent(), /nauwkeurig tot 9 m/);
+  await page.evaluate(() => {
+    window.__shift = 0;
+    window.__shifted = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) { window.__shift += e.value; window.__shifted.push(...e.sources.map((s) => `${s.node?.nodeName}.${s.node?.className} ${JSON.stringify(s.previousRect)}→${JSON.stringify(s.currentRect)}`)); } }).observe({ type: 'layout-shift' });
+  });
+  await page.locator('#gallery').setInputFiles({ name: 'foto.jpg', mimeType: 'image/jpeg', buffer: JPEG });
+  await page.locator('.thumb img').waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.__shift), 0, `no layout shift while the photo is prepared: ${await page.evaluate(() => window.__shifted.join('; '))}`);
   assert.equal(await page.locator('#poor-fix').count(), 0);
   await page.getByRole('button', { name: 'Annuleren' }).click();
   await context.setGeolocation({ latitude: lat, longitude: lon, accuracy: 350 });
@@ -306,6 +315,24 @@ await test('503, then 429 with Retry-After: the app waits as told, then sends on
   const gap = attempts[2] - attempts[1];
   assert.ok(gap >= 2900, `waited ${gap} ms after Retry-After: 3`);
   assert.equal((await mine(await token(page))).length, 1);
+  await context.close();
+});
+
+await test('an urgent report overtakes the queue', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  await context.setOffline(true);
+  await report(page, 'Zwerfvuil', { description: 'gewoon' });
+  await page.locator('.spoed button.cat', { hasText: 'Overval' }).click();
+  await page.locator('[data-fix]').waitFor();
+  await page.locator('#send').click();
+  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  const order = [];
+  context.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/v1/incidents')) order.push(JSON.parse(r.postData()).category); });
+  await context.setOffline(false);
+  await page.evaluate(() => dispatchEvent(new Event('online')));
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  assert.deepEqual(order, ['overval', 'zwerfvuil']);
   await context.close();
 });
 

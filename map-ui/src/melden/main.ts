@@ -327,7 +327,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
   const form = el('form', { class: 'report', 'aria-labelledby': 'report-title', novalidate: true },
     el('h2', { id: 'report-title' }, catLabel(c)),
     c.urgent ? el('p', { class: 'spoed-note', role: 'note' }, tr('urgentHelp'), ' ', el('a', { href: 'tel:112', class: 'call' }, tr('call112'))) : null,
-    el('fieldset', {}, el('legend', {}, tr('photos')),
+    el('fieldset', { class: 'photos' }, el('legend', {}, tr('photos')),
       el('div', { class: 'row' }, el('label', { for: 'camera', class: 'button' }, tr('photo')), camera, el('label', { for: 'gallery', class: 'button secondary' }, tr('gallery')), gallery),
       thumbs),
     el('fieldset', {}, el('legend', {}, tr('location')), locBox, pinBox),
@@ -381,6 +381,8 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
       id, kind: 'report', created_at: new Date().toISOString(), steps: [{ method: 'POST', path: '/incidents', json: body }, ...photoSteps],
       done: 0, state: 'waiting', attempts: 0, next_at: navigator.onLine ? Date.now() + 60_000 : 0, title: `${catLabel(c)}, ${fmtDate(occurred.toISOString())}`,
       draft: draft as unknown as Json,
+      // Urgent reports jump the queue, unless they belong to a patrol whose start may still be waiting.
+      urgent: c.urgent && !opts.patrolId,
     }, photos.map((p) => [p.key, p.blob]));
     if (opts.item) await store.drop(opts.item);
     for (const p of photos) URL.revokeObjectURL(p.url);

@@ -75,6 +75,13 @@ async function sendStep(item: Item, session: Session, lang: string): Promise<Out
   return outcome;
 }
 
+/** The sending order: urgent reports first (they depend on nothing), then
+ * everything else in the order it was made (a patrol's start before its
+ * points and findings). */
+export function sendingOrder(items: Item[]): Item[] {
+  return [...items.filter((i) => i.urgent), ...items.filter((i) => !i.urgent)];
+}
+
 export interface FlushResult { sent: number; stuck: number; waiting: number; signedOut: boolean; nextAt: number | null }
 
 /** Sends what can be sent now. Safe to call any time, from anywhere. */
@@ -84,7 +91,7 @@ export async function flush(lang = 'nl'): Promise<FlushResult> {
     const result: FlushResult = { sent: 0, stuck: 0, waiting: 0, signedOut: false, nextAt: null };
     if (!session) return result;
     let held = false;
-    for (const item of await store.items()) {
+    for (const item of sendingOrder(await store.items())) {
       if (item.state === 'sent') continue;
       if (item.state === 'stuck') { result.stuck++; continue; }
       if (held || item.next_at > Date.now()) {

@@ -43,6 +43,8 @@ export interface Item {
   title: string;
   /** The form as filled in, so a stuck report can be fixed. */
   draft?: Json;
+  /** An urgent report (overval, agressie): sent before everything that does not depend on order. */
+  urgent?: boolean;
 }
 
 const DB = 'kvo-melden';
