@@ -145,8 +145,12 @@ pub async fn analyse(
             }
         }
     }
-    let median = median_hours(&to_resolution[0]);
-    let cmp_median = median_hours(&to_resolution[1]);
+    // A median is one incident's value when it rests on one incident: it goes
+    // through the same suppression as a count of the incidents it rests on.
+    let median_of =
+        |classes: &BTreeMap<i32, i64>| disclosure.statistic(classes.values().sum(), median_hours(classes));
+    let median = median_of(&to_resolution[0]);
+    let cmp_median = median_of(&to_resolution[1]);
 
     let change = |c: [i64; 2]| -> Change {
         let (cur, prev) = (disclosure.count(c[0]), disclosure.count(c[1]));

@@ -40,6 +40,13 @@ impl Disclosure {
             Disclosure::Aggregated => None,
         }
     }
+
+    /// A figure computed from `n` incidents (a median, say), as it may be
+    /// shown: suppressed exactly when a count of `n` would be, so a narrow
+    /// filter cannot disclose one incident's value.
+    pub fn statistic<T>(self, n: i64, value: Option<T>) -> Option<T> {
+        self.count(n).and(value)
+    }
 }
 
 #[cfg(test)]
@@ -51,6 +58,8 @@ mod tests {
         let o = Disclosure::of(Role::Ondernemer);
         assert!(!o.individual_incidents());
         assert_eq!((o.count(1), o.count(2), o.count(3)), (None, None, Some(3)));
+        assert_eq!((o.statistic(2, Some(7.5)), o.statistic(3, Some(7.5))), (None, Some(7.5)));
+        assert_eq!(Disclosure::of(Role::Werkgroep).statistic(1, Some(7.5)), Some(7.5));
         for r in [Role::Werkgroep, Role::Gemeente, Role::Politie, Role::Brandweer, Role::Beveiliger] {
             let d = Disclosure::of(r);
             assert!(d.individual_incidents());

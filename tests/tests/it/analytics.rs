@@ -1018,3 +1018,50 @@ async fn the_rollup_fan_out_helpers_inline() {
     assert!(plan.contains("date_trunc"), "{plan}");
     assert!(!plan.contains("kvo_bucket") && !plan.contains("kvo_margin_key"), "not inlined:\n{plan}");
 }
+
+/// Regression (issue 18): with a narrow filter the median time to resolution
+/// was one incident's exact value, shown to an ondernemer. It is suppressed
+/// like a count of the incidents it rests on.
+#[tokio::test]
+async fn an_ondernemer_never_sees_a_median_of_fewer_than_three_incidents() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let werkgroep = app.device(area, Role::Werkgroep).await;
+    let shop = app.device(area, Role::Ondernemer).await;
+    let analysis = |token: String| {
+        let app = &app;
+        async move {
+            let v = json(app.get(&token, &format!("/api/v1/areas/{area}/analysis?category=graffiti")).await)
+                .await;
+            serde_json::from_value::<Analysis>(v).unwrap().follow_up.median_hours_to_resolution
+        }
+    };
+    let at = Utc::now() - Duration::days(2);
+    let resolved = |hours: i64| Some(at + Duration::hours(hours));
+    for (i, hours) in [5, 7].into_iter().enumerate() {
+        let p = (52.247 + i as f64 * 0.001, 6.157);
+        insert(&app.pool, area, werkgroep.person_id, p, at, "graffiti", "opgelost", None, resolved(hours))
+            .await;
+    }
+    // Many other reports do not lift it: only the resolved ones it rests on count.
+    for _ in 0..5 {
+        insert(&app.pool, area, werkgroep.person_id, (52.25, 6.16), at, "graffiti", "nieuw", None, None)
+            .await;
+    }
+    assert!(analysis(werkgroep.token.clone()).await.is_some(), "the werkgroep sees it");
+    assert_eq!(analysis(shop.token.clone()).await, None, "two resolved incidents: suppressed");
+    insert(
+        &app.pool,
+        area,
+        werkgroep.person_id,
+        (52.249, 6.157),
+        at,
+        "graffiti",
+        "opgelost",
+        None,
+        resolved(6),
+    )
+    .await;
+    let median = analysis(shop.token.clone()).await.expect("three: shown");
+    assert!((5.5..=6.5).contains(&median), "{median}");
+}
