@@ -1,13 +1,16 @@
 //! Configuration: defaults that need nothing, then an optional TOML file,
-//! then environment variables (which win).
+//! then environment variables (which win). One naming: every key's
+//! environment variable is `KVO_` and the key in upper case
+//! (`db_pool` ↔ `KVO_DB_POOL`); only `database_url` is the conventional
+//! `DATABASE_URL`.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// For people.
@@ -17,7 +20,7 @@ pub enum LogFormat {
 }
 
 /// The server's settings. Every field has a default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where the HTTP server listens (`KVO_LISTEN`).
@@ -34,16 +37,18 @@ pub struct Config {
     pub map_ui_dir: PathBuf,
     /// How far outside an area's boundary a report may lie, in metres (`KVO_AREA_MARGIN_M`).
     pub area_margin_m: f64,
-    /// Largest accepted photo upload, in bytes.
+    /// Largest accepted photo upload, in bytes (`KVO_MAX_PHOTO_BYTES`).
     pub max_photo_bytes: usize,
-    /// Largest accepted photo, in pixels.
+    /// Largest accepted photo, in pixels (`KVO_MAX_PHOTO_PIXELS`).
     pub max_photo_pixels: u64,
-    /// Time limit for ordinary requests, in seconds.
+    /// Time limit for ordinary requests, in seconds (`KVO_REQUEST_TIMEOUT_SECS`).
     pub request_timeout_secs: u64,
-    /// Time limit for photo uploads (slow mobile networks), in seconds.
+    /// Time limit for photo uploads (slow mobile networks), in seconds (`KVO_UPLOAD_TIMEOUT_SECS`).
     pub upload_timeout_secs: u64,
-    /// Database connections in the pool (`KVO_DB_POOL`).
-    pub db_pool_size: u32,
+    /// Database connections in the pool (`KVO_DB_POOL`). `db_pool_size`, its
+    /// name before, is still read from files.
+    #[serde(alias = "db_pool_size")]
+    pub db_pool: u32,
     /// `text` or `json` log lines (`KVO_LOG_FORMAT`).
     pub log_format: LogFormat,
     /// Hosts push subscriptions may point at (`KVO_PUSH_HOSTS`, comma-separated;
@@ -78,7 +83,7 @@ impl Default for Config {
             max_photo_pixels: 40_000_000,
             request_timeout_secs: 30,
             upload_timeout_secs: 120,
-            db_pool_size: 32,
+            db_pool: 32,
             log_format: LogFormat::Text,
             push_hosts: [
                 "fcm.googleapis.com",
@@ -98,69 +103,68 @@ impl Default for Config {
     }
 }
 
+/// The environment variable of a key: `KVO_` and the key in upper case;
+/// `database_url` is `DATABASE_URL`, as everywhere else.
+pub fn env_name(key: &str) -> String {
+    if key == "database_url" { "DATABASE_URL".into() } else { format!("KVO_{}", key.to_uppercase()) }
+}
+
 impl Config {
     /// Loads the file named by `path` or `KVO_CONFIG` (if any), then applies
     /// environment variables.
     pub fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
         let path = path.or_else(|| std::env::var_os("KVO_CONFIG").map(PathBuf::from));
-        let mut cfg = match path {
+        let file = match &path {
             Some(p) => {
-                let text = std::fs::read_to_string(&p)
+                let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config file {}", p.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))?
             }
-            None => Config::default(),
+            None => toml::Table::new(),
         };
-        cfg.apply_env(|k| std::env::var(k).ok())?;
-        Ok(cfg)
+        Config::from_parts(file, |k| std::env::var(k).ok())
     }
 
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        if let Some(v) = get("KVO_LISTEN") {
-            self.listen = v.parse().with_context(|| format!("KVO_LISTEN={v} is not an address"))?;
-        }
-        if let Some(v) = get("KVO_DATA_DIR") {
-            self.data_dir = v.into();
-        }
-        if let Some(v) = get("DATABASE_URL").filter(|v| !v.is_empty()) {
-            self.database_url = Some(v);
-        }
-        if let Some(v) = get("KVO_PUBLIC_URL") {
-            self.public_url = Some(v);
-        }
-        if let Some(v) = get("KVO_MAP_UI_DIR") {
-            self.map_ui_dir = v.into();
-        }
-        if let Some(v) = get("KVO_AREA_MARGIN_M") {
-            self.area_margin_m = v.parse().with_context(|| format!("KVO_AREA_MARGIN_M={v}"))?;
-        }
-        if let Some(v) = get("KVO_DB_POOL") {
-            self.db_pool_size = v.parse().with_context(|| format!("KVO_DB_POOL={v}"))?;
-        }
-        if let Some(v) = get("KVO_LOG_FORMAT") {
-            self.log_format = match v.trim() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => anyhow::bail!("KVO_LOG_FORMAT={v}: use text or json"),
+    /// The settings from a file's table with the environment on top.
+    fn from_parts(mut table: toml::Table, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let defaults = toml::Table::try_from(Config::default()).context("the defaults serialise")?;
+        for key in Config::keys() {
+            let name = env_name(&key);
+            let Some(raw) = env(&name).filter(|v| !v.trim().is_empty() || key != "database_url") else {
+                continue;
             };
+            // The environment is text; the default's type says how to read it.
+            let value = match defaults.get(&key) {
+                Some(toml::Value::Integer(_)) => toml::Value::Integer(
+                    raw.trim().parse().with_context(|| format!("{name}={raw} is not a whole number"))?,
+                ),
+                Some(toml::Value::Float(_)) => toml::Value::Float(
+                    raw.trim().parse().with_context(|| format!("{name}={raw} is not a number"))?,
+                ),
+                Some(toml::Value::Array(_)) => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .map(|h| h.to_string().into())
+                        .collect(),
+                ),
+                _ => toml::Value::String(raw),
+            };
+            table.insert(key, value);
         }
-        if let Some(v) = get("KVO_PUSH_HOSTS") {
-            self.push_hosts =
-                v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
-        }
-        if let Some(v) = get("KVO_PUSH_SUBJECT") {
-            self.push_subject = v;
-        }
-        if let Some(v) = get("KVO_BASEMAP_URL") {
-            self.basemap_url = v;
-        }
-        if let Some(v) = get("KVO_BASEMAP_ATTRIBUTION") {
-            self.basemap_attribution = v;
-        }
-        if let Some(v) = get("KVO_PUSH_LEASE_SECS") {
-            self.push_lease_secs = v.parse().with_context(|| format!("KVO_PUSH_LEASE_SECS={v}"))?;
-        }
-        Ok(())
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            anyhow::anyhow!("configuration {key} ({}): {}", env_name(&key), e.inner())
+        })
+    }
+
+    /// Every key a file may set, in declaration order.
+    pub fn keys() -> Vec<String> {
+        const OPTIONAL: [&str; 2] = ["database_url", "public_url"];
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        let mut keys: Vec<String> = defaults.keys().cloned().collect();
+        keys.extend(OPTIONAL.iter().filter(|k| !defaults.contains_key(**k)).map(|k| k.to_string()));
+        keys
     }
 
     /// The basemap's origin (`https://host[:port]`), if there is a basemap.
@@ -189,26 +193,72 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
     #[test]
     fn env_overrides_file_and_defaults() {
-        let mut c: Config = toml::from_str("area_margin_m = 10.0").unwrap();
+        let file = toml::from_str("area_margin_m = 10.0\nlisten = \"127.0.0.1:7000\"").unwrap();
+        let c = Config::from_parts(file, env(&[("KVO_LISTEN", "127.0.0.1:9999")])).unwrap();
         assert_eq!(c.area_margin_m, 10.0);
-        assert_eq!(c.listen.port(), 8080);
-        c.apply_env(|k| (k == "KVO_LISTEN").then(|| "127.0.0.1:9999".to_string())).unwrap();
         assert_eq!(c.listen.port(), 9999);
-        assert!(c.apply_env(|k| (k == "KVO_LISTEN").then(|| "nonsense".into())).is_err());
-        assert!(toml::from_str::<Config>("typo_field = 1").is_err());
+        let err = Config::from_parts(toml::Table::new(), env(&[("KVO_LISTEN", "nonsense")])).unwrap_err();
+        assert!(err.to_string().contains("KVO_LISTEN"), "{err}");
+        assert!(Config::from_parts(toml::from_str("typo_field = 1").unwrap(), env(&[])).is_err());
     }
 
     #[test]
     fn the_log_format_is_text_or_json() {
-        let mut c = Config::default();
-        assert_eq!(c.log_format, LogFormat::Text);
-        c.apply_env(|k| (k == "KVO_LOG_FORMAT").then(|| "json".to_string())).unwrap();
+        assert_eq!(Config::default().log_format, LogFormat::Text);
+        let c = Config::from_parts(toml::Table::new(), env(&[("KVO_LOG_FORMAT", "json")])).unwrap();
         assert_eq!(c.log_format, LogFormat::Json);
-        assert!(c.apply_env(|k| (k == "KVO_LOG_FORMAT").then(|| "xml".to_string())).is_err());
+        assert!(Config::from_parts(toml::Table::new(), env(&[("KVO_LOG_FORMAT", "xml")])).is_err());
         let c: Config = toml::from_str("log_format = \"json\"").unwrap();
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(toml::from_str::<Config>("log_format = \"xml\"").is_err());
+    }
+
+    /// Regression (issue 18): a file written from the README (the environment
+    /// names in lower case) was refused for `db_pool`.
+    #[test]
+    fn every_key_is_its_environment_name_in_lower_case_in_a_file_and_documented() {
+        let readme = include_str!("../../README.md");
+        let mut file = String::new();
+        for key in Config::keys() {
+            let name = env_name(&key);
+            assert!(readme.contains(&format!("`{name}`")), "README lacks {name}");
+            if name != "DATABASE_URL" {
+                assert_eq!(name.trim_start_matches("KVO_").to_lowercase(), key);
+            }
+        }
+        // A file with every key, as the README describes it, loads.
+        for (key, value) in toml::Table::try_from(Config::default()).unwrap() {
+            file.push_str(&format!("{key} = {value}\n"));
+        }
+        file.push_str(
+            "database_url = \"postgres://localhost/kvo\"\npublic_url = \"https://kvo.example.nl\"\n",
+        );
+        let c = Config::from_parts(toml::from_str(&file).unwrap(), env(&[])).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://kvo.example.nl"));
+        let c = Config::from_parts(toml::from_str("db_pool = 7").unwrap(), env(&[])).unwrap();
+        assert_eq!(c.db_pool, 7);
+        let c = Config::from_parts(toml::from_str("db_pool_size = 6").unwrap(), env(&[])).unwrap();
+        assert_eq!(c.db_pool, 6, "the old name is still read");
+        // And every key can be set from the environment.
+        let c = Config::from_parts(
+            toml::Table::new(),
+            env(&[
+                ("KVO_DB_POOL", "9"),
+                ("KVO_MAX_PHOTO_BYTES", "1000"),
+                ("KVO_AREA_MARGIN_M", "75"),
+                ("KVO_PUSH_HOSTS", "a.example, .b.example"),
+                ("DATABASE_URL", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!((c.db_pool, c.max_photo_bytes, c.area_margin_m), (9, 1000, 75.0));
+        assert_eq!(c.push_hosts, ["a.example", ".b.example"]);
+        assert_eq!(c.database_url, None, "an empty DATABASE_URL is none");
     }
 }

@@ -92,8 +92,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
                 .token,
         );
     }
-    let config =
-        Config { data_dir: tmp.path().join("data"), db_pool_size: cfg.db_pool_size, ..Config::default() };
+    let config = Config { data_dir: tmp.path().join("data"), db_pool: cfg.db_pool, ..Config::default() };
     let state = AppState::new(pool.clone(), config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -106,7 +105,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         "ingest benchmark: {} clients, {} cores, PostgreSQL pool {}, synchronous_commit on",
         b.clients,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cfg.db_pool_size
+        cfg.db_pool
     );
 
     // Warm up connections, caches and the area index.
@@ -146,14 +145,14 @@ pub(crate) async fn database(
     tmp: &std::path::Path,
 ) -> anyhow::Result<(PgPool, Option<EmbeddedPostgres>)> {
     if let Some(url) = &cfg.database_url {
-        let pool = db::connect(url.parse()?, cfg.db_pool_size.max(64) + 8).await?;
+        let pool = db::connect(url.parse()?, cfg.db_pool.max(64) + 8).await?;
         db::MIGRATOR.run(&pool).await?;
         return Ok((pool, None));
     }
     let pg = EmbeddedPostgres::start(&tmp.join("postgres")).await?;
     pg.stop_when_process_exits(std::process::id(), None)?;
     db::ensure_database(&pg, "bench").await?;
-    let pool = db::connect(pg.connect_options("bench"), 64 + cfg.db_pool_size).await?;
+    let pool = db::connect(pg.connect_options("bench"), 64 + cfg.db_pool).await?;
     db::MIGRATOR.run(&pool).await?;
     Ok((pool, Some(pg)))
 }

@@ -39,7 +39,7 @@ impl Database {
                 (pg.connect_options("kvo"), Some(pg))
             }
         };
-        let pool = connect(options, cfg.db_pool_size).await?;
+        let pool = connect(options, cfg.db_pool).await?;
         MIGRATOR.run(&pool).await.context("applying migrations")?;
         check_postgis(&pool).await?;
         let filled = crate::analytics::rollup::backfill_cells(&pool).await?;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn the_embedded_cluster_keeps_its_data_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = Config { data_dir: dir.path().to_path_buf(), db_pool_size: 2, ..Config::default() };
+    let cfg = Config { data_dir: dir.path().to_path_buf(), db_pool: 2, ..Config::default() };
 
     let db = Database::open(&cfg).await.unwrap();
     let pg = db.embedded.as_ref().expect("no DATABASE_URL: embedded");
