@@ -39,7 +39,15 @@ async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
     assert_eq!(me.memberships.len(), 1);
     let stored: Vec<u8> =
         sqlx::query_scalar("SELECT token_hash FROM device_tokens").fetch_one(&app.pool).await.unwrap();
-    assert_ne!(stored, session.token.as_bytes(), "tokens are stored hashed");
+    assert_eq!(stored, kvo_server::auth::hash_secret(&session.token), "tokens are stored as their SHA-256");
+    assert_eq!(stored.len(), 32);
+    let raw: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM device_tokens WHERE position($1::bytea in token_hash) > 0")
+            .bind(session.token.as_bytes())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(raw, 0, "the token itself is stored nowhere");
 
     let res = app
         .client

@@ -68,8 +68,29 @@ async fn the_openapi_document_describes_the_phone_paths() {
 
 #[tokio::test]
 async fn the_map_ui_is_served_at_the_root() {
-    let app = TestApp::spawn().await;
+    // A built UI (a stand-in with markers of its own): the map at `/`, the
+    // reporting app at `/melden/`, its manifest with its media type.
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dist.path().join("melden")).unwrap();
+    std::fs::write(dist.path().join("index.html"), "<title>kaart-9f3a</title>").unwrap();
+    std::fs::write(dist.path().join("melden/index.html"), "<title>melden-71c2</title>").unwrap();
+    std::fs::write(dist.path().join("melden/manifest.webmanifest"), "{}").unwrap();
+    let dir = dist.path().to_path_buf();
+    let app = TestApp::spawn_with(move |c| c.map_ui_dir = dir).await;
+    let body = |path: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+            (kind, res.text().await.unwrap())
+        }
+    };
+    assert_eq!(body("/").await.1, "<title>kaart-9f3a</title>");
+    assert_eq!(body("/melden/").await.1, "<title>melden-71c2</title>");
+    assert_eq!(body("/melden/manifest.webmanifest").await.0, "application/manifest+json");
+    // Without a build, a placeholder points at the API.
+    let app = TestApp::spawn_with(|c| c.map_ui_dir = "/nonexistent-kvo-ui".into()).await;
     let res = app.client.get(app.url("/")).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("KVO meldingen"));
+    assert!(res.text().await.unwrap().contains("/api/v1/openapi.json"), "the placeholder");
 }
