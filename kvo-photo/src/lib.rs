@@ -6,6 +6,9 @@
 //! - JPEG goes through libjpeg-turbo (via mozjpeg): it can decode at a reduced
 //!   DCT scale (n/8), which is how a 12-megapixel photo becomes 1600 px without
 //!   ever being decoded at full size.
+//! - A JPEG is decoded strictly: libjpeg's warnings (premature end, corrupt
+//!   entropy data) are errors, so a photo cut off in transit is refused, not
+//!   stored half grey. Its errors unwind out of C and are caught here.
 //! - Encoding writes a baseline JPEG (or PNG) from pixels: no EXIF, GPS or XMP
 //!   can survive, only a JFIF header precedes the image.
 
@@ -72,8 +75,12 @@ pub struct Decoded {
 pub fn decode(bytes: &[u8], max_pixels: u64, min_long_side: Option<u32>) -> Result<Decoded, CodecError> {
     let format = sniff(bytes).ok_or(CodecError::Unsupported)?;
     let size = imagesize::blob_size(bytes).map_err(|_| CodecError::Corrupt)?;
+    // Nothing is allocated for an image before its header is known to be sane.
+    if size.width == 0 || size.height == 0 {
+        return Err(CodecError::Corrupt);
+    }
     let claimed = size.width as u64 * size.height as u64;
-    if claimed > max_pixels {
+    if claimed > max_pixels || size.width > MAX_SIDE_PX || size.height > MAX_SIDE_PX {
         return Err(CodecError::TooLarge { megapixels: claimed as f64 / 1e6 });
     }
     let (rgb, exif) = match format {
@@ -83,9 +90,18 @@ pub fn decode(bytes: &[u8], max_pixels: u64, min_long_side: Option<u32>) -> Resu
     Ok(Decoded { format, rgb, exif })
 }
 
+/// Neither side of an accepted image may be longer than this, in pixels.
+pub const MAX_SIDE_PX: usize = 30_000;
+
 fn decode_jpeg(bytes: &[u8], min_long_side: Option<u32>) -> Result<(RgbImage, ExifFacts), CodecError> {
+    // libjpeg reports errors by unwinding (mozjpeg's contract): catch them here.
+    std::panic::catch_unwind(|| decode_jpeg_strict(bytes, min_long_side)).unwrap_or(Err(CodecError::Corrupt))
+}
+
+fn decode_jpeg_strict(bytes: &[u8], min_long_side: Option<u32>) -> Result<(RgbImage, ExifFacts), CodecError> {
     let corrupt = |_| CodecError::Corrupt;
     let mut dec = mozjpeg::Decompress::builder()
+        .with_err(strict::error_mgr())
         .with_markers(&[mozjpeg::Marker::APP(1)])
         .from_mem(bytes)
         .map_err(corrupt)?;
@@ -102,6 +118,37 @@ fn decode_jpeg(bytes: &[u8], min_long_side: Option<u32>) -> Result<(RgbImage, Ex
     let pixels: Vec<u8> = started.read_scanlines().map_err(corrupt)?;
     started.finish().map_err(corrupt)?;
     Ok((RgbImage::from_raw(w, h, pixels).ok_or(CodecError::Corrupt)?, exif))
+}
+
+/// libjpeg's error handling with its warnings made fatal.
+mod strict {
+    #![allow(unsafe_code)] // the C error manager has to be set up through the C API
+    use std::os::raw::c_int;
+
+    use mozjpeg_sys::{jpeg_common_struct, jpeg_error_mgr as ErrorMgr};
+
+    pub fn error_mgr() -> ErrorMgr {
+        // SAFETY: `jpeg_error_mgr` is plain C data; `jpeg_std_error` fills in
+        // every field of the zeroed struct before any is read.
+        let mut err: ErrorMgr = unsafe { std::mem::zeroed() };
+        unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
+        err.error_exit = Some(fatal);
+        err.emit_message = Some(message);
+        err
+    }
+
+    /// A fatal error: unwind to `decode_jpeg`'s `catch_unwind` (without the panic hook).
+    extern "C-unwind" fn fatal(_cinfo: &mut jpeg_common_struct) {
+        std::panic::resume_unwind(Box::new("libjpeg error"));
+    }
+
+    /// Level −1 is a warning ("premature end of data", "corrupt JPEG data"):
+    /// as fatal as an error. Higher levels are trace messages.
+    extern "C-unwind" fn message(_cinfo: &mut jpeg_common_struct, level: c_int) {
+        if level < 0 {
+            std::panic::resume_unwind(Box::new("libjpeg warning"));
+        }
+    }
 }
 
 /// The smallest n (1–8) for which libjpeg's scaled size, ceil(long × n / 8),
@@ -267,6 +314,35 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::{testing::*, *};
+
+    #[test]
+    fn broken_jpegs_are_refused_not_half_decoded() {
+        let good = jpeg(640, 480);
+        assert!(decode(&good, 40_000_000, None).is_ok());
+        // Cut off in transit: libjpeg would pad it with grey and warn.
+        let truncated = &good[..good.len() * 2 / 3];
+        assert!(matches!(decode(truncated, 40_000_000, None), Err(CodecError::Corrupt)));
+        assert!(matches!(decode(truncated, 40_000_000, Some(100)), Err(CodecError::Corrupt)));
+        // Entropy-coded data overwritten with markers and garbage in the middle.
+        let mut corrupted = good.clone();
+        let mid = corrupted.len() / 2;
+        for b in &mut corrupted[mid..mid + 64] {
+            *b = 0xFF;
+        }
+        corrupted[mid + 64] = 0xD0;
+        assert!(matches!(decode(&corrupted, 40_000_000, None), Err(CodecError::Corrupt)));
+        // A frame header claiming 0 × 0 pixels, or more than 30,000 on a side.
+        let sof = good.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        let mut zero = good.clone();
+        zero[sof + 5..sof + 9].copy_from_slice(&[0, 0, 0, 0]);
+        assert!(matches!(decode(&zero, 40_000_000, None), Err(CodecError::Corrupt)));
+        let mut wide = good.clone();
+        wide[sof + 7..sof + 9].copy_from_slice(&40_000u16.to_be_bytes());
+        wide[sof + 5..sof + 7].copy_from_slice(&1u16.to_be_bytes());
+        assert!(matches!(decode(&wide, 40_000_000, None), Err(CodecError::TooLarge { .. })));
+        // Not even a header: no panic either.
+        assert!(matches!(decode(&[0xFF, 0xD8, 0xFF], 40_000_000, None), Err(CodecError::Corrupt)));
+    }
 
     #[test]
     fn sniffs_by_content_only() {

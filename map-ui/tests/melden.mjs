@@ -228,6 +228,18 @@ await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF 
   }));
   assert.equal(stored.length, 1);
   const sent = Buffer.from(stored[0]);
+  const digests = [];
+  const statuses = [];
+  page.on('response', (r) => { if (r.request().method() === 'PUT' && r.url().includes('/photos/')) statuses.push(r.status()); });
+  // The first upload arrives damaged (its bytes no longer match the digest, as over a bad link): 400, sent again.
+  let damage = true;
+  await page.route('**/photos/**', async (route) => {
+    const headers = route.request().headers();
+    digests.push(headers['content-digest']);
+    if (!damage) return route.continue();
+    damage = false;
+    return route.continue({ headers: { ...headers, 'content-digest': `sha-256=:${createHash('sha256').update('iets anders').digest('base64')}:` } });
+  });
   await context.setOffline(false);
   await page.evaluate(() => dispatchEvent(new Event('online')));
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
@@ -236,6 +248,9 @@ await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF 
   const [inc] = await mine(await token(page));
   assert.equal(inc.photos.length, 1);
   assert.equal(inc.photos[0].upload_sha256, createHash('sha256').update(sent).digest('hex'));
+  assert.deepEqual(statuses, [400, 201], 'refused when damaged, stored when sent again');
+  assert.equal(digests.length, 2);
+  assert.ok(digests.every((d) => d === `sha-256=:${createHash('sha256').update(sent).digest('base64')}:`), 'Content-Digest of the bytes sent');
   assert.ok(Math.abs(inc.location.lat - (lat + 0.0001)) < 1e-5, 'the photo’s position was used');
   await context.close();
 });

@@ -43,7 +43,14 @@ pub fn create_incident(r: &ReportRow) -> Result<Request> {
 
 /// `PUT` of a prepared photo.
 pub fn put_photo(report_id: &str, photo_id: &str, jpeg: Vec<u8>) -> Request {
-    Request { body: Body::Jpeg(jpeg), ..Request::new(Method::Put, paths::photo(report_id, photo_id)) }
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&jpeg));
+    Request {
+        content_digest: Some(format!("sha-256=:{digest}:")),
+        body: Body::Jpeg(jpeg),
+        ..Request::new(Method::Put, paths::photo(report_id, photo_id))
+    }
 }
 
 /// `POST /patrols`.
@@ -123,6 +130,29 @@ mod tests {
         let sent: NewIncident = serde_json::from_slice(b).unwrap();
         assert_eq!(sent.id.to_string(), r.id);
         assert_eq!((sent.location.lat, sent.location.lon), (52.25, 6.16));
+    }
+
+    #[test]
+    fn a_photo_carries_its_content_digest() {
+        let req = put_photo("r", "p", b"{\"hello\": \"world\"}".to_vec());
+        // RFC 9530's example digest of this body.
+        assert_eq!(
+            req.content_digest.as_deref(),
+            Some("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:")
+        );
+    }
+
+    #[test]
+    fn a_photo_damaged_in_transit_is_sent_again_not_wedged() {
+        use crate::{queue::Attempt, transport::Answer};
+        let answer = |field: &str| Answer {
+            status: 400,
+            retry_after: None,
+            etag: None,
+            body: format!(r#"{{"title":"x","detail":"beschadigd","field":"{field}"}}"#).into_bytes(),
+        };
+        assert_eq!(answer("Content-Digest").attempt(), Attempt::NoAnswer);
+        assert!(matches!(answer("limit").attempt(), Attempt::Answered { status: 400, .. }));
     }
 
     #[test]

@@ -46,12 +46,22 @@ pub struct Request {
     pub token: Option<String>,
     pub body: Body,
     pub if_none_match: Option<String>,
+    /// `Content-Digest` of the body (RFC 9530), so the server can tell a
+    /// photo damaged in transit.
+    pub content_digest: Option<String>,
 }
 
 impl Request {
     /// A request without a body, token or condition.
     pub fn new(method: Method, path: impl Into<String>) -> Request {
-        Request { method, path: path.into(), token: None, body: Body::None, if_none_match: None }
+        Request {
+            method,
+            path: path.into(),
+            token: None,
+            body: Body::None,
+            if_none_match: None,
+            content_digest: None,
+        }
     }
 
     /// With `body` as JSON.
@@ -77,14 +87,23 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The problem document's `detail`, if the body is one.
-    pub fn detail(&self) -> Option<String> {
+    /// A member of the problem document, if the body is one.
+    fn problem(&self, member: &str) -> Option<String> {
         let v: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
-        v.get("detail")?.as_str().map(str::to_string)
+        v.get(member)?.as_str().map(str::to_string)
     }
 
-    /// As the queue sees it.
+    /// The problem document's `detail`, if the body is one.
+    pub fn detail(&self) -> Option<String> {
+        self.problem("detail")
+    }
+
+    /// As the queue sees it. A body the server found damaged in transit (its
+    /// `Content-Digest` did not match) is as good as no answer: sent again.
     pub fn attempt(&self) -> Attempt {
+        if self.status == 400 && self.problem("field").as_deref() == Some("Content-Digest") {
+            return Attempt::NoAnswer;
+        }
         Attempt::Answered { status: self.status, retry_after: self.retry_after, detail: self.detail() }
     }
 
@@ -137,6 +156,9 @@ impl Transport for Http {
         }
         if let Some(e) = &req.if_none_match {
             b = b.header("If-None-Match", e);
+        }
+        if let Some(d) = &req.content_digest {
+            b = b.header("Content-Digest", d);
         }
         let bad = |e: ureq::http::Error| Error::Transport(e.to_string());
         let result = match req.body {

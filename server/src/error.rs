@@ -97,6 +97,12 @@ pub enum Invalid {
     PushService,
     PushKey,
     PushAuth,
+    // Photos.
+    /// A `Content-Digest` header that is not `sha-256=:<base64 of 32 bytes>:`.
+    ContentDigest,
+    /// The photo's bytes are not the ones the client digested: damaged in
+    /// transit. Nothing was stored; the client sends it again.
+    DigestMismatch,
 }
 
 impl Invalid {
@@ -131,6 +137,7 @@ impl Invalid {
             PushEndpoint | PushService => "endpoint",
             PushKey => "keys.p256dh",
             PushAuth => "keys.auth",
+            ContentDigest | DigestMismatch => "Content-Digest",
         })
     }
 }

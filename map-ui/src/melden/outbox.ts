@@ -29,10 +29,12 @@ export function retryAfter(header: string | null, now = Date.now()): number | nu
 
 export type Outcome = { kind: 'ok' } | { kind: 'retry'; after: number | null } | { kind: 'stuck'; reason: string } | { kind: 'signed_out' };
 
-/** What a response means for the outbox. */
-export function classify(status: number, retryAfterHeader: string | null, reason: string): Outcome {
+/** What a response means for the outbox. A 400 about `Content-Digest` means
+ * the photo was damaged on the way: it is sent again. */
+export function classify(status: number, retryAfterHeader: string | null, reason: string, field: string | null = null): Outcome {
   if (status >= 200 && status < 300) return { kind: 'ok' };
   if (status === 401) return { kind: 'signed_out' };
+  if (status === 400 && field === 'Content-Digest') return { kind: 'retry', after: null };
   if (status === 408 || status === 429 || status >= 500) return { kind: 'retry', after: retryAfter(retryAfterHeader) };
   return { kind: 'stuck', reason };
 }
@@ -45,13 +47,20 @@ function headers(session: Session, lang: string, json: boolean): Record<string, 
   return h;
 }
 
-async function reasonOf(res: Response): Promise<string> {
+async function problemOf(res: Response): Promise<{ reason: string; field: string | null }> {
   try {
     const p = await res.json();
-    return String(p.detail ?? p.title ?? `HTTP ${res.status}`);
+    return { reason: String(p.detail ?? p.title ?? `HTTP ${res.status}`), field: typeof p.field === 'string' ? p.field : null };
   } catch {
-    return `HTTP ${res.status}`;
+    return { reason: `HTTP ${res.status}`, field: null };
   }
+}
+
+/** `Content-Digest` (RFC 9530) of a body; null where Web Crypto is not available (not a secure context). */
+export async function contentDigest(body: Blob): Promise<string | null> {
+  if (!globalThis.crypto?.subtle) return null;
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await body.arrayBuffer()));
+  return `sha-256=:${btoa(String.fromCharCode(...hash))}:`;
 }
 
 async function sendStep(item: Item, session: Session, lang: string): Promise<Outcome> {
@@ -65,12 +74,17 @@ async function sendStep(item: Item, session: Session, lang: string): Promise<Out
   let res: Response;
   try {
     const h = headers(session, lang, step.json !== undefined);
-    if (step.photo) h['Content-Type'] = 'image/jpeg';
+    if (step.photo) {
+      h['Content-Type'] = 'image/jpeg';
+      const digest = await contentDigest(body as Blob);
+      if (digest) h['Content-Digest'] = digest;
+    }
     res = await fetch(`/api/v1${step.path}`, { method: step.method, headers: h, body, credentials: 'same-origin' });
   } catch {
     return { kind: 'retry', after: null }; // no network
   }
-  const outcome = classify(res.status, res.headers.get('Retry-After'), res.ok ? '' : await reasonOf(res));
+  const problem = res.ok ? { reason: '', field: null } : await problemOf(res);
+  const outcome = classify(res.status, res.headers.get('Retry-After'), problem.reason, problem.field);
   if (res.ok) await res.body?.cancel();
   return outcome;
 }

@@ -115,3 +115,60 @@ mod tests {
         assert!(matches!(parse_json::<NewIncident>(b"{\"id\":"), Err(AppError::BadJson(_))));
     }
 }
+
+/// The SHA-256 a client declares for the body in `Content-Digest` (RFC 9530,
+/// `sha-256=:<base64>:`); `None` when the header is absent or names only
+/// other algorithms. A malformed header is refused.
+pub struct ContentDigest(pub Option<[u8; 32]>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ContentDigest {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let Some(raw) = parts.headers.get("content-digest") else {
+            return Ok(ContentDigest(None));
+        };
+        parse_content_digest(raw.to_str().unwrap_or("\u{0}")).map(ContentDigest).ok_or_else(|| {
+            AppError::Domain(crate::error::Error::Invalid(crate::error::Invalid::ContentDigest))
+        })
+    }
+}
+
+/// A structured-field dictionary of digests; `Some(None)` when there is no sha-256 member.
+fn parse_content_digest(raw: &str) -> Option<Option<[u8; 32]>> {
+    use base64::Engine as _;
+    let mut found = None;
+    for member in raw.split(',') {
+        let (key, value) = member.trim().split_once('=')?;
+        let value = value.trim().strip_prefix(':')?.strip_suffix(':')?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+        if key.trim().eq_ignore_ascii_case("sha-256") {
+            found = Some(<[u8; 32]>::try_from(bytes.as_slice()).ok()?);
+        }
+    }
+    Some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_content_digest;
+
+    #[test]
+    fn content_digest_is_read_as_rfc_9530_says() {
+        // RFC 9530's example: the digest of `{"hello": "world"}`.
+        let d =
+            parse_content_digest("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:").unwrap().unwrap();
+        assert_eq!(d[..4], [0x5f, 0x8f, 0x04, 0xf6]);
+        let both = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+        assert_eq!(parse_content_digest(both).unwrap(), Some(d));
+        assert_eq!(
+            parse_content_digest(
+                "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"
+            ),
+            Some(None)
+        );
+        for bad in ["sha-256=X48E9q", "sha-256=:bm90IDMyIGJ5dGVz:", "sha-256=:!!:", "nonsense"] {
+            assert_eq!(parse_content_digest(bad), None, "{bad}");
+        }
+    }
+}

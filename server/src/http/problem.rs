@@ -218,6 +218,14 @@ fn invalid(v: &Invalid) -> Texts {
         }
         PushKey => bad("p256dh is geen P-256-sleutel", "p256dh is not a P-256 key"),
         PushAuth => bad("auth moet 16 bytes zijn", "auth must be 16 bytes"),
+        ContentDigest => bad(
+            "Content-Digest moet sha-256=:<base64>: zijn (RFC 9530)",
+            "Content-Digest must be sha-256=:<base64>: (RFC 9530)",
+        ),
+        DigestMismatch => bad(
+            "de foto is onderweg beschadigd (de SHA-256 klopt niet); er is niets opgeslagen, stuur hem opnieuw",
+            "the photo was damaged in transit (its SHA-256 does not match); nothing was stored, send it again",
+        ),
     };
     Texts { field: v.field().map(str::to_string), ..t }
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::{
     auth::{SESSION_COOKIE, raw_credential},
     etag_matches,
-    extract::{ApiJson, ApiQuery, RawBody},
+    extract::{ApiJson, ApiQuery, ContentDigest, RawBody},
     params::{ListParams, NearbyParams},
 };
 use super::{problem::AppResult, state::AppState};
@@ -204,19 +204,24 @@ pub async fn get_incident(
 
 /// Upload a photo of an incident as the raw body (JPEG, PNG or WebP, at most
 /// 15 MB and 40 megapixels). Idempotent on the photo id and the body's SHA-256.
+/// Send `Content-Digest: sha-256=:<base64>:` (RFC 9530): a body that does not
+/// match it is refused with 400 before anything is stored, and is sent again.
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/photos/{photo_id}", tag = "photos",
-    params(("id" = Uuid, Path), ("photo_id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("photo_id" = Uuid, Path),
+           ("Content-Digest" = Option<String>, Header, description = "sha-256=:<base64>: of the body (RFC 9530)")),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
-    responses((status = 201, body = Photo), (status = 200, body = Photo), (status = 409, body = Problem),
-              (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = Photo), (status = 200, body = Photo), (status = 400, body = Problem),
+              (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
+              (status = 422, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn upload_photo(
     State(s): State<AppState>,
     p: Principal,
     Path((id, photo_id)): Path<(Uuid, Uuid)>,
+    ContentDigest(digest): ContentDigest,
     RawBody(body): RawBody,
 ) -> AppResult<Response> {
-    let stored = photos::upload(&s.photos, &p, id, photo_id, body).await?;
+    let stored = photos::upload(&s.photos, &p, id, photo_id, body, digest).await?;
     if let Stored::New(ph) = &stored {
         s.metrics.photo_ingested(ph.bytes as u64);
     }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Principal,
-    error::{Conflict, Error, ImageProblem, Result},
+    error::{Conflict, Error, ImageProblem, Invalid, Result},
     visibility::locate,
 };
 use process::PhotoError;
@@ -91,9 +91,14 @@ pub async fn upload(
     incident_id: Uuid,
     photo_id: Uuid,
     body: bytes::Bytes,
+    declared_sha256: Option<[u8; 32]>,
 ) -> Result<Stored> {
     let area_id = locate(&ph.pool, p, incident_id).await?.area_id;
     let upload_sha256 = Sha256::digest(&body).to_vec();
+    // Damaged in transit: refused before anything is looked at or stored.
+    if declared_sha256.is_some_and(|d| d[..] != upload_sha256[..]) {
+        return Err(Error::Invalid(Invalid::DigestMismatch));
+    }
     if let Some(existing) = existing(ph, area_id, photo_id).await? {
         return same_or_conflict(existing, incident_id, &upload_sha256);
     }

@@ -218,6 +218,62 @@ async fn a_corrupt_image_is_422_and_leaves_nothing() {
     assert_no_files(&app);
 }
 
+/// Regression (issue 17): a JPEG cut off in transit or with corrupted entropy
+/// data was stored half grey (201); one claiming 0 × 0 pixels gave a 500.
+#[tokio::test]
+async fn truncated_corrupted_and_empty_jpegs_are_422_and_a_damaged_upload_is_400() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let good = jpeg(800, 600);
+    let sof = good.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let mut zero = good.clone();
+    zero[sof + 5..sof + 9].copy_from_slice(&[0, 0, 0, 0]);
+    let mut corrupted = good.clone();
+    let mid = corrupted.len() / 2;
+    corrupted[mid..mid + 64].fill(0xFF);
+    corrupted[mid + 64] = 0xD0;
+    let truncated = good[..good.len() * 3 / 4].to_vec();
+    for (name, bytes) in [("truncated", truncated), ("corrupted", corrupted), ("0 × 0", zero)] {
+        let res = app
+            .put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()), bytes)
+            .await;
+        assert_eq!(res.status(), 422, "{name}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+    assert_no_files(&app);
+
+    // Content-Digest (RFC 9530): a body that is not what the client digested is refused, nothing stored.
+    let path = format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4());
+    let digest = |b: &[u8]| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        format!("sha-256=:{}:", base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(b)))
+    };
+    let put = |body: Vec<u8>, header: String| {
+        let (app, path, token) = (&app, &path, &token);
+        async move {
+            app.client
+                .put(app.url(path))
+                .bearer_auth(token)
+                .header("content-digest", header)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut damaged = good.clone();
+    damaged[mid] ^= 0x01;
+    let res = put(damaged, digest(&good)).await;
+    assert_eq!(res.status(), 400);
+    let p: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(p["field"], "Content-Digest", "{p}");
+    assert_no_files(&app);
+    assert_eq!(put(good.clone(), "sha-256=:bm9wZQ==:".into()).await.status(), 400, "malformed");
+    // Sent again intact: stored.
+    assert_eq!(put(good.clone(), digest(&good)).await.status(), 201);
+}
+
 /// No blob was written (the store's temp folder aside).
 fn assert_no_files(app: &TestApp) {
     let root = app.data_dir.path().join("photos");
