@@ -95,27 +95,6 @@ fn serde_urlencoded_parse<T: DeserializeOwned>(q: &str) -> Result<T, AppError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kvo_api::wire::NewIncident;
-
-    #[test]
-    fn unknown_fields_are_named_with_their_path() {
-        let body = br#"{"id":"6f1c7b8e-2d0a-4b7e-9d1c-0a1b2c3d4e5f","area_id":"6f1c7b8e-2d0a-4b7e-9d1c-0a1b2c3d4e5f",
-            "category":"diefstal","location":{"lat":52.0,"lon":5.0,"hoogte":3},"occurred_at":"2026-01-01T00:00:00Z"}"#;
-        match parse_json::<NewIncident>(body) {
-            Err(AppError::UnknownField(f)) => assert_eq!(f, "location.hoogte"),
-            other => panic!("{:?}", other.err()),
-        }
-    }
-
-    #[test]
-    fn malformed_json_is_bad_json() {
-        assert!(matches!(parse_json::<NewIncident>(b"{\"id\":"), Err(AppError::BadJson(_))));
-    }
-}
-
 /// The SHA-256 a client declares for the body in `Content-Digest` (RFC 9530,
 /// `sha-256=:<base64>:`); `None` when the header is absent or names only
 /// other algorithms. A malformed header is refused.
@@ -151,7 +130,23 @@ fn parse_content_digest(raw: &str) -> Option<Option<[u8; 32]>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_content_digest;
+    use super::*;
+    use kvo_api::wire::NewIncident;
+
+    #[test]
+    fn unknown_fields_are_named_with_their_path() {
+        let body = br#"{"id":"6f1c7b8e-2d0a-4b7e-9d1c-0a1b2c3d4e5f","area_id":"6f1c7b8e-2d0a-4b7e-9d1c-0a1b2c3d4e5f",
+            "category":"diefstal","location":{"lat":52.0,"lon":5.0,"hoogte":3},"occurred_at":"2026-01-01T00:00:00Z"}"#;
+        match parse_json::<NewIncident>(body) {
+            Err(AppError::UnknownField(f)) => assert_eq!(f, "location.hoogte"),
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_bad_json() {
+        assert!(matches!(parse_json::<NewIncident>(b"{\"id\":"), Err(AppError::BadJson(_))));
+    }
 
     #[test]
     fn content_digest_is_read_as_rfc_9530_says() {
