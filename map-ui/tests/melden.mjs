@@ -54,6 +54,7 @@ async function phone({ geo = { latitude: lat, longitude: lon, accuracy: 12 }, di
 }
 function watch(page) {
   page.on('pageerror', (e) => console.log('page error:', e.message));
+  page.on('console', (m) => { if (m.type() === 'warning' || m.type() === 'error') console.log(`console ${m.type()}:`, m.text()); });
   return page;
 }
 /** Opens the app with an invite link (as from the QR code) and joins. */
@@ -252,6 +253,43 @@ await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF 
   assert.equal(digests.length, 2);
   assert.ok(digests.every((d) => d === `sha-256=:${createHash('sha256').update(sent).digest('base64')}:`), 'Content-Digest of the bytes sent');
   assert.ok(Math.abs(inc.location.lat - (lat + 0.0001)) < 1e-5, 'the photo’s position was used');
+  await context.close();
+});
+
+await test('a large photo taken sideways is turned upright and brought to 1600 px', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  // 2400 × 1800 as the camera stored it, EXIF orientation 6 (to be turned a quarter clockwise).
+  const big = withExif(Buffer.from(await page.evaluate(async () => {
+    const c = new OffscreenCanvas(2400, 1800);
+    const g = c.getContext('2d');
+    const grad = g.createLinearGradient(0, 0, 2400, 1800);
+    grad.addColorStop(0, '#d55e00'); grad.addColorStop(1, '#0072b2');
+    g.fillStyle = grad; g.fillRect(0, 0, 2400, 1800);
+    g.fillStyle = '#000'; g.fillRect(0, 0, 300, 300); // the top-left corner, to find it again
+    return Array.from(new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer()));
+  })), lat, lon);
+  assert.deepEqual(jpegSize(big), { width: 2400, height: 1800 });
+  await context.setOffline(true);
+  await report(page, 'Zwerfvuil', { photo: big });
+  const [prepared] = await page.evaluate(() => new Promise((ok) => {
+    const r = indexedDB.open('kvo-melden');
+    r.onsuccess = () => {
+      const g = r.result.transaction('photos').objectStore('photos').getAll();
+      g.onsuccess = async () => ok(await Promise.all(g.result.map(async (b) => Array.from(new Uint8Array(await b.arrayBuffer())))));
+    };
+  }));
+  const out = Buffer.from(prepared);
+  assert.deepEqual(jpegSize(out), { width: 1200, height: 1600 }, 'upright, long side 1600');
+  // Turned clockwise, the black corner is now top right.
+  const corner = await page.evaluate(async (bytes) => {
+    const bm = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }));
+    const c = new OffscreenCanvas(bm.width, bm.height); const g = c.getContext('2d'); g.drawImage(bm, 0, 0);
+    const px = (x, y) => Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3));
+    return { topRight: px(bm.width - 20, 20), topLeft: px(20, 20) };
+  }, Array.from(out));
+  assert.ok(corner.topRight.every((c) => c < 40), `top right is black: ${corner.topRight}`);
+  assert.ok(corner.topLeft.some((c) => c > 80), `top left is not: ${corner.topLeft}`);
   await context.close();
 });
 

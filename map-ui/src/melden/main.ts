@@ -266,7 +266,8 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
         replace(slot, el('img', { src: url, alt: `${tr('photos')} ${photos.length}`, width: 96, height: 96 }),
           el('button', { type: 'button', class: 'remove', 'aria-label': tr('removePhoto'), onclick: () => { photos.splice(photos.findIndex((x) => x.key === key), 1); slot.remove(); URL.revokeObjectURL(url); } }, '×'));
         slot.classList.remove('preparing');
-      } catch {
+      } catch (e) {
+        console.warn('photo', e);
         replace(slot, el('span', { class: 'error' }, tr('photoFailed')));
       }
     }

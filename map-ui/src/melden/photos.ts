@@ -1,19 +1,33 @@
-// The page's side of photo preparation: one worker, requests by id. Also
-// reads the GPS position a JPEG carries (EXIF), to offer it when the phone
-// has no fix; the prepared photo never carries it.
-import type { Prepared } from './photo-worker';
+// The page's side of photo preparation: one worker, requests by id; when the
+// worker cannot start, the same preparation runs on the page (slower, but
+// the photo is not lost). Also reads the GPS position a JPEG carries (EXIF),
+// to offer it when the phone has no fix; the prepared photo never carries it.
+import { prepare as prepareHere, type Prepared } from './prepare';
+import { jpegMeta } from './jpeg-meta';
 
 let worker: Worker | null = null;
 let next = 0;
 const pending = new Map<number, { ok: (p: Prepared) => void; fail: (e: Error) => void }>();
 
-export function prepare(file: Blob): Promise<Prepared> {
+export async function prepare(file: Blob): Promise<Prepared> {
+  try {
+    return await inWorker(file);
+  } catch (e) {
+    if (!(e instanceof WorkerFailed)) throw e;
+    console.warn('photo worker unavailable, preparing on the page:', e.message);
+    return prepareHere(file);
+  }
+}
+
+class WorkerFailed extends Error {}
+
+function inWorker(file: Blob): Promise<Prepared> {
   worker ??= new Worker(new URL('./photo-worker.ts', import.meta.url), { type: 'module' });
   // A worker that cannot start (its script unreachable) fails every request, and the next one tries anew.
   worker.onerror = (e) => {
     e.preventDefault();
     worker = null;
-    for (const [id, p] of pending) { pending.delete(id); p.fail(new Error(`photo worker: ${e.message || 'failed to start'}`)); }
+    for (const [id, p] of pending) { pending.delete(id); p.fail(new WorkerFailed(`${e.message || 'failed to start'} ${e.filename ?? ''}:${e.lineno ?? ''}`)); }
   };
   worker.onmessage = (e) => {
     const p = pending.get(e.data.id);
@@ -31,42 +45,5 @@ export function prepare(file: Blob): Promise<Prepared> {
 
 /** The GPS position in a JPEG's EXIF, if any: [lat, lon]. */
 export async function exifPosition(file: Blob): Promise<[number, number] | null> {
-  const buf = new DataView(await file.slice(0, 256 * 1024).arrayBuffer());
-  if (buf.byteLength < 4 || buf.getUint16(0) !== 0xffd8) return null;
-  let off = 2;
-  while (off + 4 <= buf.byteLength) {
-    const marker = buf.getUint16(off);
-    const len = buf.getUint16(off + 2);
-    if (marker === 0xffe1 && off + 10 <= buf.byteLength && buf.getUint32(off + 4) === 0x45786966) return tiffGps(buf, off + 10);
-    if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) return null;
-    off += 2 + len;
-  }
-  return null;
-}
-
-function tiffGps(v: DataView, tiff: number): [number, number] | null {
-  try {
-    const le = v.getUint16(tiff) === 0x4949;
-    const u16 = (o: number) => v.getUint16(tiff + o, le);
-    const u32 = (o: number) => v.getUint32(tiff + o, le);
-    const entries = (ifd: number) => Array.from({ length: u16(ifd) }, (_, i) => ifd + 2 + i * 12);
-    const gpsEntry = entries(u32(4)).find((e) => u16(e) === 0x8825);
-    if (gpsEntry === undefined) return null;
-    const gps = new Map(entries(u32(gpsEntry + 8)).map((e) => [u16(e), e]));
-    const rational3 = (e: number | undefined) => {
-      if (e === undefined) return null;
-      const at = u32(e + 8);
-      const r = (i: number) => u32(at + i * 8) / (u32(at + i * 8 + 4) || 1);
-      return r(0) + r(1) / 60 + r(2) / 3600;
-    };
-    const ref = (e: number | undefined) => (e === undefined ? '' : String.fromCharCode(v.getUint8(tiff + e + 8)));
-    const lat = rational3(gps.get(2));
-    const lon = rational3(gps.get(4));
-    if (lat === null || lon === null) return null;
-    const signedLat = ref(gps.get(1)) === 'S' ? -lat : lat;
-    const signedLon = ref(gps.get(3)) === 'W' ? -lon : lon;
-    return Number.isFinite(signedLat) && Number.isFinite(signedLon) && Math.abs(signedLat) <= 90 && Math.abs(signedLon) <= 180 ? [signedLat, signedLon] : null;
-  } catch {
-    return null;
-  }
+  return jpegMeta(await file.slice(0, 256 * 1024).arrayBuffer())?.gps ?? null;
 }
