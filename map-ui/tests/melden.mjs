@@ -231,10 +231,11 @@ await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF 
   const sent = Buffer.from(stored[0]);
   const digests = [];
   const statuses = [];
-  page.on('response', (r) => { if (r.request().method() === 'PUT' && r.url().includes('/photos/')) statuses.push(r.status()); });
+  // Context-wide: the page or the service worker (Background Sync) may send it again.
+  context.on('response', (r) => { if (r.request().method() === 'PUT' && r.url().includes('/photos/')) statuses.push(r.status()); });
   // The first upload arrives damaged (its bytes no longer match the digest, as over a bad link): 400, sent again.
   let damage = true;
-  await page.route('**/photos/**', async (route) => {
+  await context.route('**/photos/**', async (route) => {
     const headers = route.request().headers();
     digests.push(headers['content-digest']);
     if (!damage) return route.continue();
@@ -307,7 +308,10 @@ await test('geolocation: a good fix shows its accuracy; a poor one offers waitin
   await page.locator('#gallery').setInputFiles({ name: 'foto.jpg', mimeType: 'image/jpeg', buffer: JPEG });
   await page.locator('.thumb img').waitFor();
   await page.waitForTimeout(300);
-  assert.equal(await page.evaluate(() => window.__shift), 0, `no layout shift while the photo is prepared: ${await page.evaluate(() => window.__shifted.join('; '))}`);
+  // Without the reserved photo row, the content below jumps 96 px: a shift of about 0.06. A line of the
+  // location text re-rendered by a late GPS fix can move things by a few pixels (< 0.01); that is tolerated.
+  const shift = await page.evaluate(() => window.__shift);
+  assert.ok(shift < 0.01, `layout shift ${shift} while the photo is prepared: ${await page.evaluate(() => window.__shifted.join('; '))}`);
   assert.equal(await page.locator('#poor-fix').count(), 0);
   await page.getByRole('button', { name: 'Annuleren' }).click();
   await context.setGeolocation({ latitude: lat, longitude: lon, accuracy: 350 });
@@ -353,7 +357,8 @@ await test('503, then 429 with Retry-After: the app waits as told, then sends on
   const context = await phone();
   const page = await joined(context);
   const attempts = [];
-  await page.route('**/api/v1/incidents', async (route) => {
+  // Context-wide, so that a send by the service worker (Background Sync) is held to the same answers.
+  await context.route('**/api/v1/incidents', async (route) => {
     if (route.request().method() !== 'POST') return route.continue();
     attempts.push(Date.now());
     if (attempts.length === 1) return route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"title":"x"}' });
@@ -575,11 +580,18 @@ await test('a status push opens the report in "mijn meldingen"', async () => {
   await cdp.send('ServiceWorker.enable');
   const registrationId = await registration;
   const message = { id: 's-1', reason: 'status', area_id: areaId, incident_id: inc.id, category: 'graffiti', status: 'opgelost', title: 'Opgelost: Graffiti', body: 'Binnenstad', url: `/?incident=${inc.id}` };
-  await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(message) });
-  const shown = await page.waitForFunction(async () => {
-    const n = await (await navigator.serviceWorker.ready).getNotifications();
-    return n.length ? n.map((x) => ({ title: x.title, url: x.data.url })) : null;
-  }, null, { timeout: 15_000 }).then((h) => h.jsonValue());
+  // Delivered until shown (a worker that is just starting may miss the first); the tag keeps it one notification.
+  let shown = null;
+  for (let i = 0; i < 10 && !shown; i++) {
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(message) });
+    for (let j = 0; j < 10 && !shown; j++) {
+      await new Promise((r) => setTimeout(r, 150));
+      shown = await page.evaluate(async () => {
+        const n = await (await navigator.serviceWorker.ready).getNotifications();
+        return n.length ? n.map((x) => ({ title: x.title, url: x.data.url })) : null;
+      });
+    }
+  }
   assert.deepEqual(shown, [{ title: 'Opgelost: Graffiti', url: `/melden/#report=${inc.id}` }], 'the reporter’s app, not the map');
   const opened = watch(await context.newPage());
   await opened.goto(server.url + shown[0].url);
@@ -604,6 +616,36 @@ await test('an ondernemer with a password signs in on the web and reports throug
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
   const mineOnWeb = await page.evaluate(async () => (await (await fetch('/api/v1/incidents?mine=true', { credentials: 'same-origin' })).json()).items.map((i) => i.description));
   assert.deepEqual(mineOnWeb, ['via het web']);
+  await context.close();
+});
+
+await test('Background Sync: the service worker sends the outbox with the app closed', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await context.setOffline(true);
+  await report(page, 'Zwerfvuil', { description: 'verstuurd door de service worker', photo: JPEG });
+  const tok = await token(page);
+  await page.close(); // no page of the app is open any more
+  await context.setOffline(false);
+  const other = await context.newPage(); // a blank page, only to reach the browser
+  const cdp = await context.newCDPSession(other);
+  const registration = new Promise((ok) => cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => { const r = e.registrations.find((x) => x.scopeURL.endsWith('/melden/')); if (r) ok(r.registrationId); }));
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId: await registration, tag: 'outbox', lastChance: false });
+  let items = [];
+  for (let i = 0; i < 50 && !items.length; i++) { await new Promise((r) => setTimeout(r, 200)); items = await mine(tok); }
+  if (!items.length) {
+    const sw = context.serviceWorkers()[0];
+    console.log('sw', sw?.url(), await sw?.evaluate(async () => {
+      const db = await new Promise((ok) => { const r = indexedDB.open('kvo-melden'); r.onsuccess = () => ok(r.result); });
+      const all = await new Promise((ok) => { const g = db.transaction('outbox').objectStore('outbox').getAll(); g.onsuccess = () => ok(g.result); });
+      const net = await fetch('/healthz').then((r) => r.status, (e) => String(e));
+      return JSON.stringify({ net, items: all.map((i) => ({ state: i.state, done: i.done, next: i.next_at - Date.now(), attempts: i.attempts, reason: i.reason })) });
+    }));
+  }
+  assert.equal(items.length, 1, 'sent with no page open');
+  assert.equal(items[0].photos.length, 1, 'with its photo');
   await context.close();
 });
 

@@ -46,7 +46,7 @@ async function boot() {
     navigator.serviceWorker.register('/melden/sw.js', { scope: '/melden/' }).catch((e) => console.warn('service worker', e));
     navigator.serviceWorker.addEventListener('message', (e) => { if (e.data?.type === 'outbox') void refreshStatus(); });
   }
-  addEventListener('online', () => void send());
+  addEventListener('online', () => void send({ connected: true }));
   addEventListener('offline', () => void refreshStatus());
   const code = new URLSearchParams(location.hash.slice(1)).get('code');
   session = (await store.get<Session>('session')) ?? null;
@@ -219,9 +219,9 @@ async function refreshStatus() {
 }
 
 /** Sends what can be sent; schedules the next attempt when something waits. */
-async function send() {
+async function send(opts: { connected?: boolean } = {}) {
   clearTimeout(flushTimer);
-  const r = await outbox.flush(lang);
+  const r = await outbox.flush(lang, opts);
   await refreshStatus();
   if (r.signedOut) { await store.remove('session'); session = null; join(''); return; }
   if (r.nextAt !== null) flushTimer = window.setTimeout(() => void send(), Math.max(250, r.nextAt - Date.now()));

@@ -27,15 +27,19 @@ export function retryAfter(header: string | null, now = Date.now()): number | nu
   return Number.isNaN(at) ? null : Math.max(0, Math.min(at - now, 3_600_000));
 }
 
-export type Outcome = { kind: 'ok' } | { kind: 'retry'; after: number | null } | { kind: 'stuck'; reason: string } | { kind: 'signed_out' };
+export type Outcome =
+  | { kind: 'ok' }
+  | { kind: 'retry'; after: number | null; server: boolean }
+  | { kind: 'stuck'; reason: string }
+  | { kind: 'signed_out' };
 
 /** What a response means for the outbox. A 400 about `Content-Digest` means
  * the photo was damaged on the way: it is sent again. */
 export function classify(status: number, retryAfterHeader: string | null, reason: string, field: string | null = null): Outcome {
   if (status >= 200 && status < 300) return { kind: 'ok' };
   if (status === 401) return { kind: 'signed_out' };
-  if (status === 400 && field === 'Content-Digest') return { kind: 'retry', after: null };
-  if (status === 408 || status === 429 || status >= 500) return { kind: 'retry', after: retryAfter(retryAfterHeader) };
+  if (status === 400 && field === 'Content-Digest') return { kind: 'retry', after: null, server: false };
+  if (status === 408 || status === 429 || status >= 500) return { kind: 'retry', after: retryAfter(retryAfterHeader), server: true };
   return { kind: 'stuck', reason };
 }
 
@@ -81,7 +85,7 @@ async function sendStep(item: Item, session: Session, lang: string): Promise<Out
     }
     res = await fetch(`/api/v1${step.path}`, { method: step.method, headers: h, body, credentials: 'same-origin' });
   } catch {
-    return { kind: 'retry', after: null }; // no network
+    return { kind: 'retry', after: null, server: false }; // no network
   }
   const problem = res.ok ? { reason: '', field: null } : await problemOf(res);
   const outcome = classify(res.status, res.headers.get('Retry-After'), problem.reason, problem.field);
@@ -98,8 +102,11 @@ export function sendingOrder(items: Item[]): Item[] {
 
 export interface FlushResult { sent: number; stuck: number; waiting: number; signedOut: boolean; nextAt: number | null }
 
-/** Sends what can be sent now. Safe to call any time, from anywhere. */
-export async function flush(lang = 'nl'): Promise<FlushResult> {
+/** Sends what can be sent now. Safe to call any time, from anywhere. With
+ * `connected` (the browser says the network is back: the `online` event,
+ * Background Sync), items that waited for the network are due at once; a
+ * wait the server asked for (Retry-After) still holds. */
+export async function flush(lang = 'nl', { connected = false } = {}): Promise<FlushResult> {
   const run = async (): Promise<FlushResult> => {
     const session = await store.get<Session>('session');
     const result: FlushResult = { sent: 0, stuck: 0, waiting: 0, signedOut: false, nextAt: null };
@@ -108,7 +115,7 @@ export async function flush(lang = 'nl'): Promise<FlushResult> {
     for (const item of sendingOrder(await store.items())) {
       if (item.state === 'sent') continue;
       if (item.state === 'stuck') { result.stuck++; continue; }
-      if (held || item.next_at > Date.now()) {
+      if (held || ((!connected || item.server_wait) && item.next_at > Date.now())) {
         held = true; // keep the order: nothing overtakes a waiting item
         result.waiting++;
         result.nextAt = Math.min(result.nextAt ?? Infinity, item.next_at);
@@ -131,6 +138,7 @@ export async function flush(lang = 'nl'): Promise<FlushResult> {
         } else {
           item.attempts++;
           item.next_at = Date.now() + (o.after ?? backoff(item.attempts - 1));
+          item.server_wait = o.server;
           await store.save(item);
           held = true;
           result.waiting++;

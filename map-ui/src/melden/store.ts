@@ -37,6 +37,9 @@ export interface Item {
   attempts: number;
   /** Not before this time (ms since epoch): the backoff. */
   next_at: number;
+  /** The wait was asked by the server (429, 503, Retry-After), not caused by a
+   * missing network: a returning connection does not cut it short. */
+  server_wait?: boolean;
   /** The server's reason, in the user's language, when stuck. */
   reason?: string;
   /** What the user saw, to list it ("Kapotte verlichting, 14:02"). */

@@ -73,7 +73,7 @@ self.addEventListener('sync', (event) => {
   const e = event as ExtendableEvent & { tag: string };
   if (e.tag !== 'outbox') return;
   e.waitUntil((async () => {
-    const r = await flush();
+    const r = await flush('nl', { connected: true });
     for (const c of await self.clients.matchAll({ type: 'window' })) c.postMessage({ type: 'outbox' });
     if (r.waiting) throw new Error('still waiting'); // the browser tries again later
   })());
