@@ -175,6 +175,13 @@ await test('join from a QR link: the device token is kept, every screen passes a
   await page.goto(`${server.url}${link.pathname}${link.hash}`);
   await page.waitForFunction(() => document.body.dataset.screen === 'join');
   await axe(page, 'join');
+  // English on request, the code kept; and back to Dutch.
+  await page.locator('#language').click();
+  assert.equal(await page.locator('#join-title').textContent(), 'Join with an invitation');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  assert.equal(await page.locator('#code').inputValue(), printed[0].split(/\s+/)[0]);
+  await axe(page, 'join (English)');
+  await page.locator('#language').click();
   await page.getByLabel('Uw naam').fill('Bakkerij de Korrel');
   await page.getByRole('button', { name: 'Aanmelden' }).click();
   await page.waitForFunction(() => document.body.dataset.screen === 'home');
@@ -324,6 +331,7 @@ await test('geolocation: a good fix shows its accuracy; a poor one offers waitin
   await poor.locator('#place-pin').click();
   await poor.waitForFunction(() => document.body.dataset.pinMap === 'ready', null, { timeout: 30_000 });
   await poor.locator('[data-fix=pin]').waitFor();
+  await axe(poor, 'report with the pin map');
   await context.close();
 });
 
@@ -412,6 +420,7 @@ await test('a 422 marks that report stuck with the reason; the others are sent; 
     await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '1' && document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
     assert.match(await page.locator('.item.stuck').textContent(), /niet ingeschakeld/);
     assert.match(await page.locator('#outbox-status').textContent(), /1 melding is vastgelopen/);
+    await axe(page, 'home with a stuck report');
     const items = await mine(await token(page));
     assert.deepEqual(items.map((i) => i.description).sort(), ['gaat goed 1', 'gaat goed 2']);
     page.once('dialog', (d) => d.accept());
@@ -506,6 +515,7 @@ await test('patrol: the route and the linked finding reach the server', async ()
   await page.waitForFunction(() => document.body.dataset.screen === 'patrol');
   await page.locator('#end-patrol').click();
   await page.waitForFunction(() => document.body.dataset.screen === 'patrol-summary');
+  await axe(page, 'patrol summary');
   assert.equal(await page.locator('#summary-findings').textContent(), '1');
   const km = Number((await page.locator('#summary-distance').textContent()).split(' ')[0].replace(',', '.'));
   assert.ok(km > 0.05, `distance ${km} km`);

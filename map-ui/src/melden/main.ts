@@ -79,7 +79,11 @@ function header(...extra: Child[]): HTMLElement {
     el('h1', {}, tr('app')),
     session ? el('span', { class: 'area' }, session.area_name) : null,
     ...extra,
-    el('button', { type: 'button', class: 'link', lang: lang === 'nl' ? 'en' : 'nl', onclick: () => { setLang(lang === 'nl' ? 'en' : 'nl'); const u = new URL(location.href); u.searchParams.set('lang', lang); history.replaceState(null, '', u); void home(); } }, tr('language')));
+    el('button', { type: 'button', class: 'link', id: 'language', lang: lang === 'nl' ? 'en' : 'nl', onclick: () => {
+      setLang(lang === 'nl' ? 'en' : 'nl');
+      const u = new URL(location.href); u.searchParams.set('lang', lang); history.replaceState(null, '', u);
+      if (session) void home(); else join((document.getElementById('code') as HTMLInputElement | null)?.value ?? '');
+    } }, tr('language')));
 }
 
 // ------------------------------------------------------------------ joining
