@@ -90,6 +90,9 @@ case "$cmd" in
     say "Telefoon-buildscripts (syntaxis; geen NDK/Xcode hier) / phone build scripts (syntax only)…"
     for s in scripts/*; do bash -n "$s"; done
     build/venv/bin/python -m pytest -q tests/python
+    say "mobile-core via de Kotlin-bindings op de JVM / through the Kotlin bindings on the JVM…"
+    install_missing openjdk-17-jdk-headless libjna-java
+    scripts/kotlin-test
     say "De kaart in Chromium / the map UI in Chromium…"
     install_missing chromium
     build_map_ui ./target/debug/kvo
