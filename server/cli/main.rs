@@ -52,6 +52,17 @@ enum Command {
     RebuildRollup,
     /// Print the OpenAPI document (the map UI's types are generated from it).
     Openapi,
+    /// Back up the database, the photos and the push key into a new directory
+    /// (consistent while the server runs; docs/operations.md).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into this installation, whose database must be empty.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Benchmarks (run on a throw-away database).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -234,6 +245,34 @@ async fn main() -> anyhow::Result<()> {
             }
             bench::heatmap::run(&cfg, bench::heatmap::HeatmapBench { sizes, areas, requests }).await
         }
+        Command::Backup { to } => {
+            let (pool, url, pg) = open_as_is(&cfg).await?;
+            let m = kvo_server::backup::backup(&pool, &url, &cfg.data_dir, &to).await;
+            close_as_is(pool, pg).await?;
+            let m = m?;
+            println!(
+                "back-up in / backup in {}: {} meldingen, {} foto's, {} bestanden, schema {}",
+                to.display(),
+                m.incidents,
+                m.photos,
+                m.blobs,
+                m.schema_version
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let (pool, url, pg) = open_as_is(&cfg).await?;
+            let m = kvo_server::backup::restore(&pool, &url, &cfg.data_dir, &from).await;
+            close_as_is(pool, pg).await?;
+            let m = m?;
+            println!(
+                "teruggezet / restored: back-up van {} ({} meldingen, {} foto's); start de server om bij te werken",
+                m.created_at.format("%Y-%m-%d %H:%M UTC"),
+                m.incidents,
+                m.photos
+            );
+            Ok(())
+        }
         Command::Bench(BenchCmd::LoadArea { incidents, email, password }) => {
             let db = Database::open(&cfg).await?;
             let area = bench::heatmap::load_area(&db.pool, incidents, &email, &password).await;
@@ -248,6 +287,36 @@ async fn main() -> anyhow::Result<()> {
             result
         }
     }
+}
+
+/// The database as it is, without applying migrations (a backup is of the
+/// schema the data has; a restore needs an empty database): its pool, URL
+/// and the embedded cluster if this process started it.
+async fn open_as_is(
+    cfg: &Config,
+) -> anyhow::Result<(sqlx::PgPool, String, Option<kvo_server::db::embedded::EmbeddedPostgres>)> {
+    match &cfg.database_url {
+        Some(url) => Ok((kvo_server::db::connect(url.parse()?, 2).await?, url.clone(), None)),
+        None => {
+            let pg =
+                kvo_server::db::embedded::EmbeddedPostgres::start(&cfg.data_dir.join("postgres")).await?;
+            kvo_server::db::ensure_database(&pg, "kvo").await?;
+            let pool = kvo_server::db::connect(pg.connect_options("kvo"), 2).await?;
+            let url = pg.url("kvo");
+            Ok((pool, url, Some(pg)))
+        }
+    }
+}
+
+async fn close_as_is(
+    pool: sqlx::PgPool,
+    pg: Option<kvo_server::db::embedded::EmbeddedPostgres>,
+) -> anyhow::Result<()> {
+    pool.close().await;
+    if let Some(pg) = pg.filter(|pg| pg.started_here()) {
+        pg.stop().await?;
+    }
+    Ok(())
 }
 
 fn init_tracing(cfg: &Config) {
@@ -341,7 +410,11 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
 async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
     match cmd {
-        Command::Serve { .. } | Command::Bench(_) | Command::Openapi => unreachable!("handled in main"),
+        Command::Serve { .. }
+        | Command::Bench(_)
+        | Command::Openapi
+        | Command::Backup { .. }
+        | Command::Restore { .. } => unreachable!("handled in main"),
         Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
             let text = std::fs::read_to_string(&boundary)
                 .with_context(|| format!("reading {}", boundary.display()))?;

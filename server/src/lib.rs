@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod areas;
 pub mod auth;
+pub mod backup;
 pub mod cache;
 pub mod config;
 pub mod db;

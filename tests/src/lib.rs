@@ -64,6 +64,14 @@ pub async fn fresh_database() -> PgPool {
     db::connect(c.pg.connect_options(&name), 8).await.expect("connect test database")
 }
 
+/// A new, empty database (no extensions, no tables) and its URL, to restore into.
+pub async fn empty_database() -> (PgPool, String) {
+    let c = cluster().await;
+    let name = format!("e_{}", Uuid::new_v4().simple());
+    db::ensure_database(&c.pg, &name).await.expect("create empty database");
+    (db::connect(c.pg.connect_options(&name), 4).await.expect("connect empty database"), c.pg.url(&name))
+}
+
 /// The server, running in-process on 127.0.0.1 with its own database and data directory.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -91,7 +99,8 @@ impl TestApp {
         TestApp::start(pool, data_dir, config).await
     }
 
-    async fn start(pool: PgPool, data_dir: tempfile::TempDir, config: Config) -> TestApp {
+    /// Starts the server on an existing database and data directory.
+    pub async fn start(pool: PgPool, data_dir: tempfile::TempDir, config: Config) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let state = AppState::new(pool.clone(), config.clone()).expect("state");

@@ -4,6 +4,7 @@
 
 mod access;
 mod analytics;
+mod backup;
 mod follow_up;
 mod idempotency;
 mod isolation;
