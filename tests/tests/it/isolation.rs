@@ -114,3 +114,136 @@ async fn listing_filters_and_keyset_pages() {
     assert_eq!(app.get(&guard.token, "/api/v1/incidents?status=weg").await.status(), 400);
     assert_eq!(app.get(&guard.token, "/api/v1/incidents?limit=100000").await.status(), 400);
 }
+
+/// A fingerprint of everything a write could change in area `area`: the row
+/// counts of every table a write touches, and the fields a write may set.
+async fn state_of(pool: &sqlx::PgPool, area: Uuid) -> (Vec<i64>, String, String) {
+    let mut counts = vec![];
+    for table in [
+        "incidents",
+        "incident_status_history",
+        "incident_comments",
+        "incident_confirmations",
+        "photos",
+        "patrols",
+        "patrol_points",
+        "push_subscriptions",
+        "push_preferences",
+    ] {
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM {table} WHERE area_id = $1"
+        )))
+        .bind(area)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        counts.push(n);
+    }
+    let incidents: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(concat_ws('|', id, status, assigned_to, due_date, aangifte, damage_cents,
+                merged_into), ',' ORDER BY id), '')
+           FROM incidents WHERE area_id = $1",
+    )
+    .bind(area)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let patrols: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(concat_ws('|', id, ended_at), ',' ORDER BY id), '') FROM patrols WHERE area_id = $1",
+    )
+    .bind(area)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (counts, incidents, patrols)
+}
+
+/// Issue 18: every mutating endpoint, by every role of another area, against
+/// area A's incident, photo, patrol and push settings: 404 (never 403, which
+/// would confirm the object exists), and nothing in A or B changed.
+#[tokio::test]
+async fn no_role_of_another_area_can_change_anything() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    let a = app.area("Binnenstad Deventer", kvo_tests::DEVENTER).await;
+    let b = app.area("Lage Weide", kvo_tests::LAGE_WEIDE).await;
+    let guard_a = app.device(a, Role::Beveiliger).await;
+    let (target, other) = (report(a), report(a));
+    for r in [&target, &other] {
+        assert_eq!(app.post(&guard_a.token, "/api/v1/incidents", r).await.status(), 201);
+    }
+    let photo = format!("/api/v1/incidents/{}/photos/{}", target.id, Uuid::new_v4());
+    assert_eq!(app.put_bytes(&guard_a.token, &photo, jpeg(64, 48)).await.status(), 201);
+    let patrol = Uuid::new_v4();
+    let started =
+        json!({"id": patrol, "area_id": a, "started_at": chrono::Utc::now() - chrono::Duration::minutes(30)});
+    assert_eq!(app.post(&guard_a.token, "/api/v1/patrols", &started).await.status(), 201);
+    // B's own incident, for a merge across areas.
+    let werkgroep_b = app.device(b, Role::Werkgroep).await;
+    let mut in_b = report(b);
+    (in_b.location.lat, in_b.location.lon) = (52.107, 5.075);
+    assert_eq!(app.post(&werkgroep_b.token, "/api/v1/incidents", &in_b).await.status(), 201);
+
+    let (before_a, before_b) = (state_of(&app.pool, a).await, state_of(&app.pool, b).await);
+    let t = target.id;
+    let now = chrono::Utc::now();
+    let writes: Vec<(&str, String, serde_json::Value)> = vec![
+        ("POST", format!("/api/v1/incidents/{t}/status"), json!({"status": "in_behandeling", "reason": "x"})),
+        ("POST", format!("/api/v1/incidents/{t}/status"), json!({"status": "opgelost", "reason": "x"})),
+        ("POST", format!("/api/v1/incidents/{t}/assignment"), json!({"organisation": "gemeente"})),
+        ("POST", format!("/api/v1/incidents/{t}/comments"), json!({"body": "van buiten"})),
+        ("PATCH", format!("/api/v1/incidents/{t}/facts"), json!({"aangifte": true, "damage_eur": 10.0})),
+        ("POST", format!("/api/v1/incidents/{t}/merge"), json!({"into": other.id})),
+        ("POST", format!("/api/v1/incidents/{}/merge", in_b.id), json!({"into": t})),
+        ("POST", format!("/api/v1/incidents/{t}/confirmations"), json!({"id": Uuid::new_v4()})),
+        ("PUT", format!("/api/v1/incidents/{t}/photos/{}", Uuid::new_v4()), json!(null)),
+        ("POST", "/api/v1/incidents".to_string(), serde_json::to_value(report(a)).unwrap()),
+        (
+            "POST",
+            format!("/api/v1/patrols/{patrol}/points"),
+            json!({"points": [{"lat": 52.25, "lon": 6.16, "at": now}]}),
+        ),
+        ("POST", format!("/api/v1/patrols/{patrol}/end"), json!({"ended_at": now})),
+        (
+            "POST",
+            "/api/v1/patrols".to_string(),
+            json!({"id": Uuid::new_v4(), "area_id": a, "started_at": now}),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/areas/{a}/push/preferences"),
+            json!({"new_categories": [], "urgent": true, "own_status": true, "on_duty": true}),
+        ),
+        (
+            "POST",
+            "/api/v1/push/subscriptions".to_string(),
+            json!({"area_id": a, "endpoint": "https://fcm.googleapis.com/fcm/send/x",
+                   "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                            "auth": "tBHItJI5svbpez7KI4CCXg"}}),
+        ),
+    ];
+    let mut checked = 0;
+    for &role in Role::ALL {
+        let outsider = app.device(b, role).await;
+        for (method, path, body) in &writes {
+            let req = match *method {
+                "POST" => app.client.post(app.url(path)).json(body),
+                "PATCH" => app.client.patch(app.url(path)).json(body),
+                _ if body.is_null() => app.client.put(app.url(path)).body(jpeg(64, 48)),
+                _ => app.client.put(app.url(path)).json(body),
+            };
+            let res = req.bearer_auth(&outsider.token).send().await.unwrap();
+            // Merging B's report into A's: only the werkgroep may merge at all. Roles that see
+            // B's report get 403 about it (which tells nothing of A), an ondernemer 404 (not
+            // theirs); for the werkgroep, A's report is not found.
+            let cross_merge = path.contains(&in_b.id.to_string());
+            let expected =
+                if cross_merge && role.sees_all_incidents() && role != Role::Werkgroep { 403 } else { 404 };
+            assert_eq!(res.status(), expected, "{role:?} of B: {method} {path}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, Role::ALL.len() * writes.len());
+    assert_eq!(state_of(&app.pool, a).await, before_a, "nothing in A changed");
+    assert_eq!(state_of(&app.pool, b).await, before_b, "nothing in B changed");
+}
