@@ -1065,3 +1065,81 @@ async fn an_ondernemer_never_sees_a_median_of_fewer_than_three_incidents() {
     let median = analysis(shop.token.clone()).await.expect("three: shown");
     assert!((5.5..=6.5).contains(&median), "{median}");
 }
+
+/// Every whole number in a JSON answer, with the key it sits under.
+fn whole_numbers<'a>(v: &'a serde_json::Value, key: &'a str, out: &mut Vec<(String, i64)>) {
+    match v {
+        serde_json::Value::Number(n) if n.is_i64() => {
+            out.push((key.to_string(), n.as_i64().unwrap_or_default()))
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| whole_numbers(x, key, out)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| whole_numbers(x, k, out)),
+        _ => {}
+    }
+}
+
+/// Issue 18: over random small data sets, no count between 1 and 2 ever
+/// reaches an ondernemer — not in the heatmap at any resolution or zoom, not
+/// in any field of the analysis (with or without filters); tiles and exports
+/// are refused outright. Integers that are not counts (`hotspot_resolution`,
+/// a `change` between two shown counts) are the only exceptions.
+#[tokio::test]
+async fn no_small_count_ever_reaches_an_ondernemer() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    areas::add_zone(&app.pool, area, "Brink", &areas::parse_polygon_geojson(BRINK_ZONE).unwrap())
+        .await
+        .unwrap();
+    let shop = app.device(area, Role::Ondernemer).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let mut rng = StdRng::seed_from_u64(18);
+    let statuses = ["nieuw", "in_behandeling", "opgelost", "afgewezen"];
+    let mut checked = 0;
+    for round in 0..6 {
+        // A handful of incidents more each round, clustered so that cells of 1, 2, 3 and more occur.
+        for _ in 0..rng.random_range(2..7) {
+            let spot = [(52.2470, 6.1570), (52.2471, 6.1572), (52.2530, 6.1620), (52.2500, 6.1600)]
+                .choose(&mut rng)
+                .copied()
+                .unwrap_or((52.25, 6.16));
+            let at = Utc::now() - Duration::hours(rng.random_range(1..24 * 25));
+            let status = *statuses.choose(&mut rng).unwrap();
+            let resolved = (status == "opgelost").then(|| at + Duration::hours(rng.random_range(1..100)));
+            let category = *CATEGORIES.choose(&mut rng).unwrap();
+            insert(&app.pool, area, reporter, spot, at, category, status, None, resolved).await;
+        }
+        let filters =
+            ["", "&category=graffiti", "&theme=criminaliteit", "&dimension=schoon", "&status=opgelost"];
+        for filter in filters {
+            let mut paths = vec![format!("/api/v1/areas/{area}/analysis?compare=previous{filter}")];
+            for res in 7..=11 {
+                paths.push(format!("/api/v1/areas/{area}/heatmap?resolution={res}{filter}"));
+            }
+            for zoom in [11.0, 13.0, 15.0, 17.5] {
+                paths.push(format!("/api/v1/areas/{area}/heatmap?zoom={zoom}{filter}"));
+            }
+            for path in paths {
+                let res = app.get(&shop.token, &path).await;
+                assert_eq!(res.status(), 200, "round {round}: {path}");
+                let body: serde_json::Value = res.json().await.unwrap();
+                let mut numbers = vec![];
+                whole_numbers(&body, "", &mut numbers);
+                for (key, n) in numbers {
+                    if key == "hotspot_resolution" || key == "change" {
+                        continue;
+                    }
+                    assert!(n == 0 || n >= 3, "round {round}: {key} = {n} in {path}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} numbers checked");
+    for path in [
+        format!("/api/v1/areas/{area}/export/incidents.csv"),
+        format!("/api/v1/areas/{area}/export/incidents.geojson"),
+        format!("/api/v1/areas/{area}/tiles/16/33772/21539"),
+    ] {
+        assert_eq!(app.get(&shop.token, &path).await.status(), 403, "{path}");
+    }
+}
