@@ -20,7 +20,7 @@ use axum::{
     extract::{DefaultBodyLimit, State},
     http::{HeaderValue, StatusCode, header},
     middleware,
-    response::{Html, IntoResponse, Response},
+    response::{Html, IntoResponse},
     routing::{delete, get, patch, post, put},
 };
 use tower_http::{
@@ -125,18 +125,15 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers and every migration is applied.
-async fn readyz(State(s): State<AppState>) -> Response {
+/// Readiness: the database answers and every migration is applied; a
+/// problem (503) that says which is not the case otherwise.
+async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, problem::AppError> {
     match db::migrations_applied(&s.pool).await {
-        Ok(true) => Json(serde_json::json!({"status": "ready"})).into_response(),
-        Ok(false) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "migrations pending"})))
-                .into_response()
-        }
+        Ok(true) => Ok(Json(serde_json::json!({"status": "ready"}))),
+        Ok(false) => Err(problem::AppError::MigrationsPending),
         Err(e) => {
             tracing::warn!(error = ?e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"})))
-                .into_response()
+            Err(problem::AppError::DatabaseUnreachable)
         }
     }
 }

@@ -47,6 +47,12 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("request took too long")]
     Timeout,
+    /// `/readyz`: migrations are still to be applied.
+    #[error("migrations pending")]
+    MigrationsPending,
+    /// `/readyz`: the database does not answer.
+    #[error("database unreachable")]
+    DatabaseUnreachable,
 }
 
 /// Result alias for handlers.
@@ -420,6 +426,20 @@ impl AppError {
                 ("Time-out", "Timeout"),
                 "Het verzoek duurde te lang; probeer het opnieuw.",
                 "The request took too long; please try again.",
+            ),
+            AppError::MigrationsPending => row(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "migrations-pending",
+                ("Niet gereed", "Not ready"),
+                "De database heeft nog niet alle migraties; de server past ze toe bij het starten.",
+                "migrations pending: the server applies them when it starts",
+            ),
+            AppError::DatabaseUnreachable => row(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database-unreachable",
+                ("Niet gereed", "Not ready"),
+                "De database is niet bereikbaar.",
+                "database unreachable",
             ),
         }
     }

@@ -94,3 +94,69 @@ async fn the_map_ui_is_served_at_the_root() {
     let res = app.client.get(app.url("/")).send().await.unwrap();
     assert!(res.text().await.unwrap().contains("/api/v1/openapi.json"), "the placeholder");
 }
+
+/// Issue 18, operations: the 1 MB JSON limit, readiness with a pending
+/// migration, keyset paging through equal timestamps, a bounding box.
+#[tokio::test]
+async fn limits_readiness_paging_and_bounding_boxes() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
+    let dev = app.device(area, Role::Werkgroep).await;
+
+    // A body over 1 MB: 413 as a problem, before it is parsed.
+    let mut big = serde_json::to_value(report(area)).unwrap();
+    big["description"] = serde_json::Value::String("x".repeat(1_100_000));
+    let res = app.post(&dev.token, "/api/v1/incidents", &big).await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+
+    // Seven reports at exactly the same time: pages of two give each once.
+    let at = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..7 {
+        let mut r = report(area);
+        r.occurred_at = at;
+        r.location.lat += f64::from(i) * 0.0001;
+        assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
+        ids.insert(r.id);
+    }
+    let (mut seen, mut cursor) = (vec![], None::<String>);
+    loop {
+        let path = format!(
+            "/api/v1/incidents?area_id={area}&limit=2{}",
+            cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default()
+        );
+        let page: kvo_api::wire::IncidentPage = app.get(&dev.token, &path).await.json().await.unwrap();
+        seen.extend(page.items.iter().map(|i| i.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7, "no report twice");
+    assert_eq!(seen.into_iter().collect::<std::collections::BTreeSet<_>>(), ids);
+
+    // A bounding box around three of them returns those three.
+    let bbox = "6.1569,52.2469,6.1571,52.24721";
+    let page: kvo_api::wire::IncidentPage = app
+        .get(&dev.token, &format!("/api/v1/incidents?area_id={area}&bbox={bbox}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3, "{:?}", page.items.iter().map(|i| i.location).collect::<Vec<_>>());
+
+    // A server on a database one migration behind is not ready (and says why).
+    let (pool, _) = kvo_tests::empty_database().await;
+    let latest = kvo_server::db::MIGRATOR.iter().map(|m| m.version).max().unwrap();
+    kvo_server::db::MIGRATOR.run_to(latest - 1, &pool).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kvo_server::config::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+    let behind = TestApp::start(pool, dir, config).await;
+    let res = behind.client.get(behind.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], 503, "{body}");
+    assert_eq!(body["type"], "https://kvo-meldingen.nl/problems/migrations-pending", "{body}");
+    assert_eq!(body["title"], "Niet gereed", "{body}");
+}
