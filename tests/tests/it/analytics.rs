@@ -1237,3 +1237,88 @@ async fn a_populated_database_of_every_earlier_version_upgrades_to_the_same_coun
         assert_eq!(heat["total"].as_i64(), Some(total), "from version {version}: {heat}");
     }
 }
+
+/// Issue 18, several workers at once: two compactors folding while reports
+/// arrive never apply a delta twice or lose one: the rollup equals a
+/// brute-force count.
+#[tokio::test]
+async fn two_compactors_at_once_count_every_report_once() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let compactors: Vec<_> = (0..2)
+        .map(|_| {
+            let (pool, stop) = (app.pool.clone(), stop.clone());
+            tokio::spawn(async move {
+                let (mut folded, mut rounds) = (0, 0);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    folded += rollup::compact(&pool).await.unwrap();
+                    rounds += 1;
+                }
+                (folded, rounds)
+            })
+        })
+        .collect();
+    let mut rng = StdRng::seed_from_u64(5);
+    let statuses = ["nieuw", "in_behandeling", "opgelost"];
+    let mut ids = vec![];
+    for _ in 0..300 {
+        let p = (rng.random_range(52.2455..52.2545), rng.random_range(6.1555..6.1645));
+        let at = Utc::now() - Duration::hours(rng.random_range(1..24 * 20));
+        let status = *statuses.choose(&mut rng).unwrap();
+        ids.push(
+            insert(
+                &app.pool,
+                area,
+                reporter,
+                p,
+                at,
+                CATEGORIES.choose(&mut rng).unwrap(),
+                status,
+                None,
+                None,
+            )
+            .await,
+        );
+        // Some change status while they are folded (a delta out of one cell-key, into another).
+        if rng.random_bool(0.2) {
+            let id = *ids.choose(&mut rng).unwrap();
+            sqlx::query("UPDATE incidents SET status = 'afgewezen' WHERE id = $1")
+                .bind(id)
+                .execute(&app.pool)
+                .await
+                .unwrap();
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut folded = 0;
+    for c in compactors {
+        let (n, rounds) = c.await.unwrap();
+        assert!(rounds > 0);
+        folded += n;
+    }
+    assert!(folded > 0, "they did fold while reports arrived");
+    rollup::compact_all(&app.pool).await.unwrap();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM heat_delta").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(pending, 0);
+    let f = Filter {
+        from: nl_time::today() - Duration::days(30),
+        until: nl_time::today() + Duration::days(1),
+        categories: None,
+        statuses: None,
+    };
+    for res in [Resolution::Seven, Resolution::Ten, Resolution::Eleven] {
+        assert_eq!(
+            rollup_counts(&app.pool, area, res, &f).await,
+            brute_force(&app.pool, area, res, &f).await,
+            "{res:?}"
+        );
+    }
+    let f = Filter { statuses: Some(vec![kvo_api::status::IncidentStatus::Afgewezen]), ..f };
+    assert_eq!(
+        rollup_counts(&app.pool, area, Resolution::Nine, &f).await,
+        brute_force(&app.pool, area, Resolution::Nine, &f).await
+    );
+}
