@@ -318,3 +318,40 @@ async fn the_sweep_removes_only_old_unreferenced_blobs() {
     assert!(state.photos.store.get(&kept.sha256).unwrap().is_some());
     assert_eq!(app.get(&token, &kept.url).await.status(), 200);
 }
+
+/// Issue 18: a PNG's text and EXIF chunks (a name, a GPS position) are not stored either.
+#[tokio::test]
+async fn png_text_and_exif_chunks_are_not_stored() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let img = image::RgbImage::from_fn(48, 32, |x, y| image::Rgb([(x * 5) as u8, (y * 7) as u8, 90]));
+    let mut png = vec![];
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    // Before IEND (the last 12 bytes): a tEXt chunk and an eXIf chunk with a GPS tag's marker text.
+    let chunk = |kind: &[u8; 4], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        let crc = crc32(&c[4..]);
+        c.extend_from_slice(&crc.to_be_bytes());
+        c
+    };
+    let iend = png.split_off(png.len() - 12);
+    png.extend(chunk(b"tEXt", b"Author\0Jan de Vries, Brink 12"));
+    png.extend(chunk(b"eXIf", b"MM\0\x2A\0\0\0\x08GPSLatitude 52.2512"));
+    png.extend(iend);
+    let res =
+        app.put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()), png).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let photo: Photo = res.json().await.unwrap();
+    for url in [&photo.url, &photo.thumbnail_url] {
+        let bytes = app.get(&token, url).await.bytes().await.unwrap().to_vec();
+        for needle in [b"Jan de Vries".as_slice(), b"tEXt", b"eXIf", b"GPSLatitude"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} in {url}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}
