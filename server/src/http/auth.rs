@@ -23,7 +23,11 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> AppResult<Principal> {
-        if let Some(token) = bearer(parts) {
+        // A credential that is sent counts, even when another one is sent too:
+        // an Authorization header that is not a usable bearer token is refused,
+        // never passed over for the session cookie.
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let token = bearer(parts).ok_or(crate::error::Error::Unauthenticated)?;
             return Ok(auth::device_principal(&s.pool, &s.auth, token).await?);
         }
         if let Some(token) = cookie(parts, SESSION_COOKIE) {
@@ -40,7 +44,8 @@ impl FromRequestParts<AppState> for Principal {
 fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The value of cookie `name`, if the request carries it.

@@ -118,6 +118,19 @@ async fn web_sign_in_sets_a_protected_cookie_and_state_changes_need_the_csrf_hea
         .await
         .unwrap();
     assert_eq!(read.status(), 200);
+    // Regression (issue 17): a credential that does not hold is refused even
+    // next to a valid session cookie.
+    for authorization in ["Bearer kvod_forged", "Basic d2Vya2dyb2VwOnNlY3JldA==", "Bearer", "nonsense"] {
+        let res = app
+            .client
+            .get(app.url(&format!("/api/v1/incidents/{}", r.id)))
+            .header("cookie", &pair)
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{authorization}");
+    }
     let out = app
         .client
         .delete(app.url("/api/v1/session"))
