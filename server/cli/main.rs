@@ -94,6 +94,12 @@ enum BenchCmd {
         #[arg(long, default_value_t = 40)]
         requests: usize,
     },
+    /// Peak memory while 16 of the largest legal photos arrive at once, with
+    /// the configured budget and without a limit.
+    PhotoMemory {
+        #[arg(long, default_value_t = 16)]
+        uploads: usize,
+    },
     /// Fill the database with one area of synthetic incidents and a werkgroep
     /// user (for `./do bench map`); prints the area's id.
     LoadArea {
@@ -273,6 +279,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Bench(BenchCmd::PhotoMemory { uploads }) => bench::photo_memory(&cfg, uploads).await,
         Command::Bench(BenchCmd::LoadArea { incidents, email, password }) => {
             let db = Database::open(&cfg).await?;
             let area = bench::heatmap::load_area(&db.pool, incidents, &email, &password).await;

@@ -41,6 +41,10 @@ pub struct Config {
     pub max_photo_bytes: usize,
     /// Largest accepted photo, in pixels (`KVO_MAX_PHOTO_PIXELS`).
     pub max_photo_pixels: u64,
+    /// Memory for processing photos at once, in MiB (`KVO_PHOTO_MEMORY_MB`):
+    /// with the largest photo at 11 bytes a pixel, it sets how many are
+    /// processed at the same time (the others wait).
+    pub photo_memory_mb: u64,
     /// Time limit for ordinary requests, in seconds (`KVO_REQUEST_TIMEOUT_SECS`).
     pub request_timeout_secs: u64,
     /// Time limit for photo uploads (slow mobile networks), in seconds (`KVO_UPLOAD_TIMEOUT_SECS`).
@@ -81,6 +85,7 @@ impl Default for Config {
             area_margin_m: 50.0,
             max_photo_bytes: 15_000_000,
             max_photo_pixels: 40_000_000,
+            photo_memory_mb: 1024,
             request_timeout_secs: 30,
             upload_timeout_secs: 120,
             db_pool: 32,

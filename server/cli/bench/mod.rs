@@ -140,6 +140,117 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resident memory of this process now and its peak since the last reset, in MB.
+fn rss() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+    };
+    (field("VmRSS:").unwrap_or(0.0) / 1024.0, field("VmHWM:").unwrap_or(0.0) / 1024.0)
+}
+
+/// Resets the peak resident memory (Linux: `5` to `clear_refs`).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The largest photo the server accepts: 7300 × 5470 (39.9 megapixels), a
+/// smooth JPEG so it stays under the 15 MB upload limit.
+fn worst_case_photo() -> anyhow::Result<Vec<u8>> {
+    let img = image::RgbImage::from_fn(7300, 5470, |x, y| {
+        image::Rgb([(x / 29 % 256) as u8, (y / 22 % 256) as u8, ((x + y) / 50 % 256) as u8])
+    });
+    Ok(encode_jpeg(&img, 80)?)
+}
+
+/// Peak memory while `uploads` of the largest legal photos arrive at once:
+/// with the configured budget (`KVO_PHOTO_MEMORY_MB`) and, in the same run,
+/// with no limit (one slot per upload).
+pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let (pool, _pg) = database(cfg, tmp.path()).await?;
+    let area = areas::create_area(
+        &pool,
+        "Benchmark",
+        AreaKind::KvoW,
+        None,
+        &areas::parse_polygon_geojson(BENCH_AREA)?,
+    )
+    .await?;
+    let inv = auth::create_invite(&pool, area, Role::Beveiliger, 1, chrono::Duration::days(1)).await?;
+    let token = auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .token;
+    let photo = bytes::Bytes::from(worst_case_photo()?);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let budget = cfg.photo_memory_mb;
+    let limited = kvo_server::photos::decode_slots(budget << 20, cfg.max_photo_pixels, cores);
+    println!(
+        "photo memory: {uploads} uploads at once of a {:.1} MB JPEG of 39.9 megapixels; budget {budget} MiB \
+         ({} bytes a pixel: {:.0} MB a photo), {cores} cores",
+        photo.len() as f64 / 1e6,
+        kvo_server::photos::WORST_CASE_BYTES_PER_PIXEL,
+        (cfg.max_photo_pixels * kvo_server::photos::WORST_CASE_BYTES_PER_PIXEL) as f64 / 1e6
+    );
+    for (name, slots) in [("within the budget", limited), ("no limit (naive)", uploads)] {
+        let config = Config { data_dir: tmp.path().join(format!("data-{slots}")), ..cfg.clone() };
+        let mut state = AppState::new(pool.clone(), config)?;
+        state.photos.slots = Arc::new(tokio::sync::Semaphore::new(slots));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(kvo_server::serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+        let client = reqwest::Client::new();
+        let mut ids = vec![];
+        for _ in 0..uploads {
+            let r = report(area);
+            let res =
+                client.post(format!("{base}/api/v1/incidents")).bearer_auth(&token).json(&r).send().await?;
+            anyhow::ensure!(res.status().is_success(), "report: {}", res.status());
+            ids.push(r.id);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (before, _) = rss();
+        reset_peak();
+        let start = Instant::now();
+        let tasks: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let (client, token, body) = (client.clone(), token.clone(), photo.clone());
+                let url = format!("{base}/api/v1/incidents/{id}/photos/{}", Uuid::new_v4());
+                tokio::spawn(async move {
+                    client.put(url).bearer_auth(token).body(body).send().await.map(|r| r.status())
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            if t.await?.is_ok_and(|s| s.is_success()) {
+                ok += 1;
+            }
+        }
+        let (_, peak) = rss();
+        println!(
+            "  {name:<20} {slots:>2} at once: peak RSS {peak:>6.0} MB ({:>+5.0} MB over {before:.0} MB), {ok}/{uploads} stored in {:.1} s",
+            peak - before,
+            start.elapsed().as_secs_f64()
+        );
+        let _ = stop_tx.send(());
+        let _ = server.await;
+    }
+    pool.close().await;
+    if let Some(pg) = _pg {
+        pg.stop().await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn database(
     cfg: &Config,
     tmp: &std::path::Path,

@@ -40,7 +40,11 @@ impl AppState {
             photos: Photos {
                 pool: pool.clone(),
                 store: Arc::new(store),
-                slots: Arc::new(Semaphore::new(cores)),
+                slots: Arc::new(Semaphore::new(crate::photos::decode_slots(
+                    config.photo_memory_mb.saturating_mul(1 << 20),
+                    config.max_photo_pixels,
+                    cores,
+                ))),
                 max_pixels: config.max_photo_pixels,
             },
             pool,

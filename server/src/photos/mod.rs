@@ -67,9 +67,22 @@ const SELECT_PHOTO: &str =
     "SELECT area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
         height, thumb_sha256, received_at FROM photos";
 
+/// Memory one photo may hold while it is processed, per pixel of the largest
+/// accepted photo: the decoded pixels (RGBA for PNG and WebP, 4 bytes), the
+/// RGB copy (3), the turned copy (3), and the encoder's and thumbnail's
+/// buffers (about 1). `kvo bench photo-memory` measures it.
+pub const WORST_CASE_BYTES_PER_PIXEL: u64 = 11;
+
+/// How many photos may be processed at once so that the worst legal photo
+/// times that number stays within `budget_bytes`: at least one, at most one
+/// per core (more would not be faster).
+pub fn decode_slots(budget_bytes: u64, max_pixels: u64, cores: usize) -> usize {
+    let per_photo = max_pixels.max(1) * WORST_CASE_BYTES_PER_PIXEL;
+    ((budget_bytes / per_photo) as usize).clamp(1, cores.max(1))
+}
+
 /// What photo ingest and delivery need: the database, the blob store, and
-/// the bound on photos decoded at once (a 40-megapixel photo takes 160 MB
-/// while it is processed).
+/// the bound on photos processed at once ([`decode_slots`]).
 #[derive(Clone)]
 pub struct Photos {
     pub pool: PgPool,
@@ -315,4 +328,19 @@ pub async fn read(
         .context("reading photo")?
         .with_context(|| format!("photo blob {key} is missing"))?;
     Ok((bytes, content_type, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_slots;
+
+    #[test]
+    fn the_budget_bounds_the_photos_processed_at_once() {
+        // 40 megapixels at 11 bytes: 440 MB a photo.
+        assert_eq!(decode_slots(1 << 30, 40_000_000, 8), 2);
+        assert_eq!(decode_slots(4 << 30, 40_000_000, 8), 8, "nine would fit; eight cores");
+        assert_eq!(decode_slots(4 << 30, 40_000_000, 16), 9);
+        assert_eq!(decode_slots(100 << 20, 40_000_000, 8), 1, "never none");
+        assert_eq!(decode_slots(64 << 30, 40_000_000, 2), 2, "never more than the cores");
+    }
 }
