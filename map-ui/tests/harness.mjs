@@ -1,7 +1,7 @@
 // Starts `kvo serve --demo` on a private data directory and Chromium, for
 // the browser tests and the load benchmark.
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
@@ -41,7 +41,13 @@ export async function startServer({ kvo = join(ROOT, 'target/debug/kvo'), basema
     await new Promise((r) => setTimeout(r, 200));
   }
   const kvoCli = (...args) => execFileSync(kvo, args, { env: e, encoding: 'utf8' }).trim();
-  return { url, dir, proc, kvo: kvoCli, stop: () => new Promise((ok) => { proc.once('exit', ok); proc.kill('SIGINT'); }) };
+  // Stopping ends the server (which stops its cluster) and removes the private data directory,
+  // unless KVO_KEEP is set (to read its server.log).
+  const stop = async () => {
+    await new Promise((ok) => { if (proc.exitCode !== null) ok(); else { proc.once('exit', ok); proc.kill('SIGINT'); } });
+    if (!process.env.KVO_KEEP) rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, dir, proc, kvo: kvoCli, stop };
 }
 
 export async function launch() {

@@ -644,7 +644,8 @@ await test('Background Sync: the service worker sends the outbox with the app cl
   await cdp.send('ServiceWorker.enable');
   await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId: await registration, tag: 'outbox', lastChance: false });
   let items = [];
-  for (let i = 0; i < 50 && !items.length; i++) { await new Promise((r) => setTimeout(r, 200)); items = await mine(tok); }
+  // The report, then its photo: wait for both.
+  for (let i = 0; i < 50 && !(items.length && items[0].photos.length); i++) { await new Promise((r) => setTimeout(r, 200)); items = await mine(tok); }
   if (!items.length) {
     const sw = context.serviceWorkers()[0];
     console.log('sw', sw?.url(), await sw?.evaluate(async () => {

@@ -59,6 +59,8 @@ async function boot() {
     } catch { /* not signed in */ }
   }
   if (!session) return join(code ?? '');
+  // A report held for "al gemeld in de buurt" when the app was closed goes as it was made.
+  for (const item of await store.items()) if (item.held) await store.save({ ...item, held: false });
   // A notification about my report opens it (`#report=<id>`).
   if (new URLSearchParams(location.hash.slice(1)).get('report')) {
     categories = await loadCategories();
@@ -370,7 +372,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
     }
     stopWatch();
     const draft: Draft = { category: c.code, description: description.value, when: occurred.toISOString(), answers: collected, anonymous: anonymous.checked, fix, patrol_id: opts.patrolId };
-    const id = opts.item ? uuid() : uuid(); // a fixed report is a new report: the stuck one is replaced
+    const id = uuid(); // a fixed report is a new report: the stuck one is replaced
     const body: Record<string, Json> = {
       id, area_id: session!.area_id, category: c.code,
       location: fix.accuracy !== null ? { lat: fix.lat, lon: fix.lon, accuracy_m: Math.round(fix.accuracy * 10) / 10 } : { lat: fix.lat, lon: fix.lon },
@@ -384,7 +386,8 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
     // Durable first: the report and its photos are on the device before anything is sent.
     const item = await store.enqueue({
       id, kind: 'report', created_at: new Date().toISOString(), steps: [{ method: 'POST', path: '/incidents', json: body }, ...photoSteps],
-      done: 0, state: 'waiting', attempts: 0, next_at: navigator.onLine ? Date.now() + 60_000 : 0, title: `${catLabel(c)}, ${fmtDate(occurred.toISOString())}`,
+      // Online, it is held until the reporter has seen what was reported nearby.
+      done: 0, state: 'waiting', attempts: 0, next_at: 0, held: navigator.onLine, title: `${catLabel(c)}, ${fmtDate(occurred.toISOString())}`,
       draft: draft as unknown as Json,
       // Urgent reports jump the queue, unless they belong to a patrol whose start may still be waiting.
       urgent: c.urgent && !opts.patrolId,
@@ -392,7 +395,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
     if (opts.item) await store.drop(opts.item);
     for (const p of photos) URL.revokeObjectURL(p.url);
     if (opts.patrolId) await bumpFindings();
-    // Online: ask first whether it was already reported nearby (held a minute meanwhile).
+    // Online: ask first whether it was already reported nearby.
     if (navigator.onLine) {
       const near = await nearby(c.code, fix).catch(() => []);
       if (near.length) return duplicates(item, near, opts.patrolId);
@@ -408,6 +411,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
 /** Lets a held report go now. */
 async function release(item: Item, patrolId?: string) {
   item.next_at = 0;
+  item.held = false;
   await store.save(item);
   await refreshStatus(); // the count the next screen shows includes this one at once
   toast(navigator.onLine ? tr('sentOk') : tr('saved'));

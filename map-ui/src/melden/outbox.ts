@@ -113,8 +113,8 @@ export async function flush(lang = 'nl', { connected = false } = {}): Promise<Fl
     if (!session) return result;
     let held = false;
     for (const item of sendingOrder(await store.items())) {
-      if (item.state === 'sent') continue;
       if (item.state === 'stuck') { result.stuck++; continue; }
+      if (item.held) { result.waiting++; continue; } // the user is still deciding; the rest may go
       if (held || ((!connected || item.server_wait) && item.next_at > Date.now())) {
         held = true; // keep the order: nothing overtakes a waiting item
         result.waiting++;

@@ -23,7 +23,7 @@ export interface Step {
 }
 
 export type ItemKind = 'report' | 'confirmation' | 'patrol_start' | 'patrol_points' | 'patrol_end';
-export type ItemState = 'waiting' | 'stuck' | 'sent';
+export type ItemState = 'waiting' | 'stuck';
 
 /** Something to send: its steps run in order; `done` counts those the server has. */
 export interface Item {
@@ -48,6 +48,8 @@ export interface Item {
   draft?: Json;
   /** An urgent report (overval, agressie): sent before everything that does not depend on order. */
   urgent?: boolean;
+  /** Waiting for the user's answer to "al gemeld in de buurt": not sent until released. */
+  held?: boolean;
 }
 
 const DB = 'kvo-melden';
