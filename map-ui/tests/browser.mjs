@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { ARTIFACTS, JPEG, idle, launch, startServer } from './harness.mjs';
+import { ARTIFACTS, JPEG, idle, launch, startServer, suite } from './harness.mjs';
 
 const EMAIL = 'werkgroep@example.org';
 const PASSWORD = 'demo-werkgroep-2026';
@@ -13,18 +13,7 @@ const XSS = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script
 
 const server = await startServer();
 const browser = await launch();
-const results = [];
-async function test(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    results.push([name, 'ok']);
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    results.push([name, 'FAILED']);
-    console.log(`FAIL ${name}\n${e.stack ?? e}`);
-  }
-}
+const { test, done } = suite();
 
 /** Heat-coloured pixels: far from the plain background and saturated (viridis), not the grey or black lines. */
 function isHeat(r, g, b) {
@@ -298,6 +287,4 @@ await test('the service worker shows a push as a notification', async () => {
 
 await browser.close();
 await server.stop();
-const failed = results.filter(([, r]) => r !== 'ok');
-console.log(`\n${results.length - failed.length} passed, ${failed.length} failed; screenshots in ${ARTIFACTS}`);
-process.exit(failed.length ? 1 : 0);
+done(`map (screenshots in ${ARTIFACTS})`);

@@ -63,3 +63,28 @@ export async function idle(page, after = 0, timeout = 60_000) {
   await page.waitForFunction((n) => document.body.dataset.state === 'idle' && Number(document.body.dataset.renderSeq) > n, after, { timeout });
   return Number(await page.evaluate(() => document.body.dataset.renderSeq));
 }
+
+/** A suite's runner: `test(name, fn)` runs and reports one test (only those
+ * whose name contains `ONLY`, when set); `done(label)` prints the tally and
+ * exits with its outcome. */
+export function suite() {
+  const results = [];
+  async function test(name, fn) {
+    if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
+    const started = Date.now();
+    try {
+      await fn();
+      results.push([name, 'ok']);
+      console.log(`ok   ${name} (${Date.now() - started} ms)`);
+    } catch (e) {
+      results.push([name, 'FAILED']);
+      console.log(`FAIL ${name}\n${e.stack ?? e}`);
+    }
+  }
+  function done(label) {
+    const failed = results.filter(([, r]) => r !== 'ok');
+    console.log(`\n${label}: ${results.length - failed.length} passed, ${failed.length} failed`);
+    process.exit(failed.length ? 1 : 0);
+  }
+  return { test, done };
+}

@@ -7,23 +7,11 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { JPEG, launch, startServer } from './harness.mjs';
+import { JPEG, launch, startServer, suite } from './harness.mjs';
 
 const server = await startServer();
 const browser = await launch();
-const results = [];
-async function test(name, fn) {
-  if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
-  const started = Date.now();
-  try {
-    await fn();
-    results.push([name, 'ok']);
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    results.push([name, 'FAILED']);
-    console.log(`FAIL ${name}\n${e.stack ?? e}`);
-  }
-}
+const { test, done } = suite();
 
 const areaId = server.kvo('area', 'list').split('\n').find((l) => l.includes('Binnenstad')).split(/\s+/)[0];
 const invite = (role, uses = 1) => server.kvo('invite', 'create', '--area', areaId, '--role', role, '--uses', String(uses)).split(/\s+/)[0];
@@ -674,6 +662,4 @@ await test('the app shell opens with no network at all', async () => {
 
 await browser.close();
 await server.stop();
-const failed = results.filter(([, r]) => r !== 'ok');
-console.log(`\nmelden: ${results.length - failed.length} passed, ${failed.length} failed`);
-process.exit(failed.length ? 1 : 0);
+done('melden');

@@ -163,14 +163,13 @@ pub async fn set_category_enabled(
     code: &str,
     enabled: bool,
 ) -> anyhow::Result<()> {
-    let n = sqlx::query("UPDATE categories SET enabled = $3 WHERE area_id = $1 AND code = $2")
-        .bind(area_id)
-        .bind(code)
-        .bind(enabled)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
+    let q = sqlx::query("UPDATE categories SET enabled = $3 WHERE area_id = $1 AND code = $2");
+    category_updated(q.bind(area_id).bind(code).bind(enabled).execute(pool).await?, area_id, code)
+}
+
+/// Fails when an update of category `code` found no row.
+fn category_updated(done: sqlx::postgres::PgQueryResult, area_id: Uuid, code: &str) -> anyhow::Result<()> {
+    if done.rows_affected() == 0 {
         bail!("category {code} does not exist in area {area_id}");
     }
     Ok(())
@@ -267,17 +266,8 @@ pub async fn set_category_questions(
     questions: &[Question],
 ) -> anyhow::Result<()> {
     kvo_api::questions::check_questions(questions).map_err(anyhow::Error::msg)?;
-    let n = sqlx::query("UPDATE categories SET questions = $3 WHERE area_id = $1 AND code = $2")
-        .bind(area_id)
-        .bind(code)
-        .bind(Json(questions))
-        .execute(pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        bail!("category {code} does not exist in area {area_id}");
-    }
-    Ok(())
+    let q = sqlx::query("UPDATE categories SET questions = $3 WHERE area_id = $1 AND code = $2");
+    category_updated(q.bind(area_id).bind(code).bind(Json(questions)).execute(pool).await?, area_id, code)
 }
 
 /// What the ingest path needs to know of an area, held in memory.

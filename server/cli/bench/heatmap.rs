@@ -105,12 +105,8 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
     }
     let config = Config { data_dir: tmp.path().join("data"), ..Config::default() };
     let state = AppState::new(pool.clone(), config)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(kvo_server::serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
+    let server = super::BenchServer::start(state).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
 
     println!(
@@ -154,13 +150,8 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
         );
         measure(&pool, &client, &base, &tokens, &specs, today, &b, &mut rng).await?;
     }
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    pool.close().await;
-    if let Some(pg) = pg {
-        pg.stop().await?;
-    }
-    Ok(())
+    server.stop().await;
+    super::finish(pool, pg).await
 }
 
 async fn create_areas(

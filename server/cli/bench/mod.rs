@@ -73,7 +73,7 @@ const BENCH_AREA: &str = r#"{"type":"Polygon","coordinates":[[[6.1505,52.2520],[
 /// Runs the ingest benchmark and prints its figures.
 pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let (pool, _pg) = database(cfg, tmp.path()).await?;
+    let (pool, pg) = database(cfg, tmp.path()).await?;
     let area = areas::create_area(
         &pool,
         "Benchmark",
@@ -93,13 +93,8 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         );
     }
     let config = Config { data_dir: tmp.path().join("data"), db_pool: cfg.db_pool, ..Config::default() };
-    let state = AppState::new(pool.clone(), config)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(kvo_server::serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
+    let server = BenchServer::start(AppState::new(pool.clone(), config)?).await?;
+    let base = server.base.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients).build()?;
     println!(
         "ingest benchmark: {} clients, {} cores, PostgreSQL pool {}, synchronous_commit on",
@@ -131,13 +126,8 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         "server / ceiling: {:.0} %   targets: ≥ 5000/s with p99 ≤ 50 ms; ≥ 150 photo reports/s",
         100.0 * meta.rate() / ceiling.rate()
     );
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    pool.close().await;
-    if let Some(pg) = _pg {
-        pg.stop().await?;
-    }
-    Ok(())
+    server.stop().await;
+    finish(pool, pg).await
 }
 
 /// Resident memory of this process now and its peak since the last reset, in MB.
@@ -171,7 +161,7 @@ fn worst_case_photo() -> anyhow::Result<Vec<u8>> {
 /// with no limit (one slot per upload).
 pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let (pool, _pg) = database(cfg, tmp.path()).await?;
+    let (pool, pg) = database(cfg, tmp.path()).await?;
     let area = areas::create_area(
         &pool,
         "Benchmark",
@@ -200,12 +190,8 @@ pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
         let config = Config { data_dir: tmp.path().join(format!("data-{slots}")), ..cfg.clone() };
         let mut state = AppState::new(pool.clone(), config)?;
         state.photos.slots = Arc::new(tokio::sync::Semaphore::new(slots));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(kvo_server::serve(listener, state, async {
-            let _ = stop_rx.await;
-        }));
+        let server = BenchServer::start(state).await?;
+        let base = server.base.clone();
         let client = reqwest::Client::new();
         let mut ids = vec![];
         for _ in 0..uploads {
@@ -241,11 +227,39 @@ pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
             peak - before,
             start.elapsed().as_secs_f64()
         );
-        let _ = stop_tx.send(());
-        let _ = server.await;
+        server.stop().await;
     }
+    finish(pool, pg).await
+}
+
+/// A server on a loopback port for a benchmark, stopped with [`BenchServer::stop`].
+pub(crate) struct BenchServer {
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BenchServer {
+    pub async fn start(state: AppState) -> anyhow::Result<BenchServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(kvo_server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Ok(BenchServer { base, stop, task })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Closes a benchmark's pool and stops its throw-away cluster.
+pub(crate) async fn finish(pool: PgPool, pg: Option<EmbeddedPostgres>) -> anyhow::Result<()> {
     pool.close().await;
-    if let Some(pg) = _pg {
+    if let Some(pg) = pg {
         pg.stop().await?;
     }
     Ok(())
