@@ -70,18 +70,17 @@ impl Phase {
 
 const BENCH_AREA: &str = r#"{"type":"Polygon","coordinates":[[[6.1505,52.2520],[6.1530,52.2565],[6.1585,52.2580],[6.1650,52.2560],[6.1668,52.2510],[6.1640,52.2470],[6.1570,52.2458],[6.1520,52.2478],[6.1505,52.2520]]]}"#;
 
+/// The benchmarks' area, with the default categories.
+async fn bench_area(pool: &PgPool) -> anyhow::Result<Uuid> {
+    let boundary = areas::parse_polygon_geojson(BENCH_AREA)?;
+    areas::create_area(pool, "Benchmark", AreaKind::KvoW, None, &boundary).await
+}
+
 /// Runs the ingest benchmark and prints its figures.
 pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let (pool, pg) = database(cfg, tmp.path()).await?;
-    let area = areas::create_area(
-        &pool,
-        "Benchmark",
-        AreaKind::KvoW,
-        None,
-        &areas::parse_polygon_geojson(BENCH_AREA)?,
-    )
-    .await?;
+    let area = bench_area(&pool).await?;
     let mut tokens = vec![];
     for _ in 0..b.clients {
         let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1)).await?;
@@ -162,14 +161,7 @@ fn worst_case_photo() -> anyhow::Result<Vec<u8>> {
 pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let (pool, pg) = database(cfg, tmp.path()).await?;
-    let area = areas::create_area(
-        &pool,
-        "Benchmark",
-        AreaKind::KvoW,
-        None,
-        &areas::parse_polygon_geojson(BENCH_AREA)?,
-    )
-    .await?;
+    let area = bench_area(&pool).await?;
     let inv = auth::create_invite(&pool, area, Role::Beveiliger, 1, chrono::Duration::days(1)).await?;
     let token = auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
         .await
