@@ -390,30 +390,48 @@ await test('an urgent report overtakes the queue', async () => {
   await context.close();
 });
 
-await test('a 422 marks that report stuck with the reason; the others are sent; it can be deleted', async () => {
+await test('a 422 marks a report stuck with the reason; the others are sent; it can be fixed (photo kept) or deleted', async () => {
   const context = await phone();
   const page = await joined(context);
   await context.setOffline(true);
   await report(page, 'Zwerfvuil', { description: 'gaat goed 1' });
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
-  await report(page, 'Leegstand', { description: 'categorie straks uit' });
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await report(page, 'Leegstand', { description: 'categorie straks uit', photo: JPEG });
+  await report(page, 'Leegstand', { description: 'weg ermee' });
   await report(page, 'Zwerfvuil', { description: 'gaat goed 2' });
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
   server.kvo('category', 'disable', '--area', areaId, 'leegstand');
   await new Promise((r) => setTimeout(r, 10_500)); // the server's area cache lives 10 s
   try {
     await context.setOffline(false);
     await page.evaluate(() => dispatchEvent(new Event('online')));
-    await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '1' && document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
-    assert.match(await page.locator('.item.stuck').textContent(), /niet ingeschakeld/);
-    assert.match(await page.locator('#outbox-status').textContent(), /1 melding is vastgelopen/);
-    await axe(page, 'home with a stuck report');
-    const items = await mine(await token(page));
-    assert.deepEqual(items.map((i) => i.description).sort(), ['gaat goed 1', 'gaat goed 2']);
+    await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '2' && document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
+    assert.match(await page.locator('.item.stuck').first().textContent(), /niet ingeschakeld/);
+    assert.match(await page.locator('#outbox-status').textContent(), /2 meldingen zijn vastgelopen/);
+    await axe(page, 'home with stuck reports');
+    const tok = await token(page);
+    assert.deepEqual((await mine(tok)).map((i) => i.description).sort(), ['gaat goed 1', 'gaat goed 2']);
+
+    // Fix one: its category is gone, so another is chosen; what was typed and the photo are kept.
+    await page.locator('.item.stuck', { hasText: 'categorie straks uit' }).getByRole('button', { name: 'Aanpassen' }).click();
+    await page.locator('#toast', { hasText: 'Kies een categorie' }).waitFor();
+    await page.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
+    await page.waitForFunction(() => document.body.dataset.screen === 'report');
+    assert.equal(await page.locator('#description').inputValue(), 'categorie straks uit');
+    assert.equal(await page.locator('.thumb img').count(), 1, 'the photo came along');
+    await page.locator('[data-fix]').waitFor();
+    await page.locator('#send').click();
+    await page.waitForFunction(() => document.body.dataset.screen !== 'report');
+    if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
+    await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '1' && document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+    const fixed = (await mine(tok)).find((i) => i.description === 'categorie straks uit');
+    assert.ok(fixed, 'the fixed report arrived');
+    assert.equal(fixed.category, 'zwerfvuil');
+    assert.equal(fixed.photos.length, 1, 'with its photo');
+
+    // Delete the other.
     page.once('dialog', (d) => d.accept());
     await page.locator('.item.stuck button.danger').click();
     await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '0');
+    assert.equal((await mine(tok)).length, 3, 'the deleted one never went');
   } finally {
     server.kvo('category', 'enable', '--area', areaId, 'leegstand');
   }

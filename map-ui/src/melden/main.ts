@@ -181,7 +181,7 @@ async function home() {
   }
   const grid = el('div', { class: 'themes' }, ...[...groups].map(([theme, cats]) => el('section', { class: 'theme', 'aria-labelledby': `theme-${theme}` },
     el('h3', { id: `theme-${theme}` }, el('span', { 'aria-hidden': 'true' }, THEME_ICON[theme] ?? '•'), ' ', theme === 'none' ? tr('theme_none') : label(THEME, theme)),
-    el('div', { class: 'grid' }, ...cats.map((c) => el('button', { type: 'button', class: `cat${c.urgent ? ' urgent' : ''}`, 'data-code': c.code, onclick: () => void reportForm(c) }, catLabel(c)))))));
+    el('div', { class: 'grid' }, ...cats.map((c) => el('button', { type: 'button', class: `cat${c.urgent ? ' urgent' : ''}`, 'data-code': c.code, onclick: () => chosen(c) }, catLabel(c)))))));
   const nav = el('nav', { class: 'actions', 'aria-label': tr('app') },
     el('button', { type: 'button', id: 'mine', onclick: () => void mine() }, tr('mine')),
     session!.role === 'beveiliger' ? el('button', { type: 'button', id: 'patrol', onclick: () => void patrolScreen() }, tr('patrol')) : null,
@@ -191,7 +191,7 @@ async function home() {
     urgent.length ? el('section', { class: 'spoed', 'aria-labelledby': 'spoed-title' },
       el('h2', { id: 'spoed-title' }, tr('urgent')),
       el('p', {}, tr('urgentHelp'), ' ', el('a', { href: 'tel:112', class: 'call' }, tr('call112'))),
-      el('div', { class: 'grid' }, ...urgent.map((c) => el('button', { type: 'button', class: 'cat urgent', onclick: () => void reportForm(c) }, catLabel(c))))) : null,
+      el('div', { class: 'grid' }, ...urgent.map((c) => el('button', { type: 'button', class: 'cat urgent', onclick: () => chosen(c) }, catLabel(c))))) : null,
     el('h2', {}, tr('whatHappened')),
     grid,
     el('div', { id: 'outbox-list' }),
@@ -238,10 +238,24 @@ async function send(opts: { connected?: boolean } = {}) {
   }
 }
 
+/** A stuck report being fixed whose category is gone: the next category chosen takes it. */
+let fixing: Item | null = null;
+
+/** Opens a stuck report's form again, as it was filled in, photos included. */
 async function fixItem(item: Item) {
+  categories = await loadCategories(); // the reason may be a category that is no longer offered
   const c = categories.find((x) => x.code === (item.draft as { category?: string })?.category);
-  if (!c) return;
-  await reportForm(c, { item });
+  if (c) return reportForm(c, { item });
+  fixing = item; // its category is no longer offered: choose another
+  toast(tr('chooseCategory'));
+  document.querySelector<HTMLElement>('.themes button.cat')?.focus();
+}
+
+/** A category was chosen on the home screen. */
+function chosen(c: CategoryInfo) {
+  const item = fixing;
+  fixing = null;
+  void reportForm(c, item ? { item } : {});
 }
 
 // ------------------------------------------------------------------ the report form
@@ -259,25 +273,33 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
 
   // Photos: prepared in a worker; each gets a fixed-size slot at once, so nothing shifts.
   const thumbs = el('ul', { class: 'thumbs', 'aria-label': tr('photos') });
+  /** Shows a prepared photo in its slot and keeps it for the report (under a key of its own). */
+  const keep = (blob: Blob, slot: HTMLElement) => {
+    const key = uuid();
+    const url = URL.createObjectURL(blob);
+    photos.push({ key, blob, url });
+    replace(slot, el('img', { src: url, alt: `${tr('photos')} ${photos.length}`, width: 96, height: 96 }),
+      el('button', { type: 'button', class: 'remove', 'aria-label': tr('removePhoto'), onclick: () => { photos.splice(photos.findIndex((x) => x.key === key), 1); slot.remove(); URL.revokeObjectURL(url); } }, '×'));
+    slot.classList.remove('preparing');
+  };
   const addPhotos = async (files: FileList | null) => {
     for (const file of Array.from(files ?? [])) {
       const slot = el('li', { class: 'thumb preparing' }, el('span', {}, tr('preparing')));
       thumbs.append(slot);
       try {
         if (!fix && !photoPos) { photoPos = await exifPosition(file); renderLocation(); }
-        const p = await prepare(file);
-        const key = uuid();
-        const url = URL.createObjectURL(p.blob);
-        photos.push({ key, blob: p.blob, url });
-        replace(slot, el('img', { src: url, alt: `${tr('photos')} ${photos.length}`, width: 96, height: 96 }),
-          el('button', { type: 'button', class: 'remove', 'aria-label': tr('removePhoto'), onclick: () => { photos.splice(photos.findIndex((x) => x.key === key), 1); slot.remove(); URL.revokeObjectURL(url); } }, '×'));
-        slot.classList.remove('preparing');
+        keep((await prepare(file)).blob, slot);
       } catch (e) {
         console.warn('photo', e);
         replace(slot, el('span', { class: 'error' }, tr('photoFailed')));
       }
     }
   };
+  // A stuck report being fixed keeps its photos (new keys: the old item is dropped with its own).
+  for (const step of opts.item?.steps ?? []) {
+    const blob = step.photo ? await store.photo(step.photo) : undefined;
+    if (blob) keep(blob, thumbs.appendChild(el('li', { class: 'thumb' })));
+  }
   const camera = el('input', { type: 'file', accept: 'image/*', capture: 'environment', id: 'camera', class: 'visually-hidden' });
   const gallery = el('input', { type: 'file', accept: 'image/*', multiple: true, id: 'gallery', class: 'visually-hidden' });
   camera.addEventListener('change', () => void addPhotos(camera.files).then(() => { camera.value = ''; }));
@@ -387,7 +409,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
     const item = await store.enqueue({
       id, kind: 'report', created_at: new Date().toISOString(), steps: [{ method: 'POST', path: '/incidents', json: body }, ...photoSteps],
       // Online, it is held until the reporter has seen what was reported nearby.
-      done: 0, state: 'waiting', attempts: 0, next_at: 0, held: navigator.onLine, title: `${catLabel(c)}, ${fmtDate(occurred.toISOString())}`,
+      done: 0, state: 'waiting', attempts: 0, next_at: 0, held: navigator.onLine, title: `${catLabel(c)}, ${fmtDate(occurred.toISOString())}${description.value.trim() ? `: “${description.value.trim().slice(0, 40)}”` : ''}`,
       draft: draft as unknown as Json,
       // Urgent reports jump the queue, unless they belong to a patrol whose start may still be waiting.
       urgent: c.urgent && !opts.patrolId,
