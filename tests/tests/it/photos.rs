@@ -355,3 +355,53 @@ async fn png_text_and_exif_chunks_are_not_stored() {
         }
     }
 }
+
+/// Issue 18: a WebP's EXIF chunk (VP8X container) is not stored either; it is stored as a JPEG.
+#[tokio::test]
+async fn webp_exif_is_not_stored() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let (w, h) = (40u32, 30u32);
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 120]));
+    let mut plain = vec![];
+    image::codecs::webp::WebPEncoder::new_lossless(&mut plain)
+        .encode(&img, w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    assert_eq!(&plain[12..16], b"VP8L");
+    // RIFF / WEBP / VP8X (flag: EXIF) / the image / EXIF with a GPS tag's text.
+    let chunk = |kind: &[u8; 4], data: &[u8]| {
+        let mut c = kind.to_vec();
+        c.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        c.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    };
+    let mut vp8x = vec![0x08, 0, 0, 0];
+    vp8x.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    let mut body = b"WEBP".to_vec();
+    body.extend(chunk(b"VP8X", &vp8x));
+    body.extend_from_slice(&plain[12..]);
+    body.extend(chunk(b"EXIF", b"MM\0\x2A\0\0\0\x08GPSLatitude 52.2512 Jan de Vries"));
+    let mut webp = b"RIFF".to_vec();
+    webp.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    webp.extend(body);
+    assert!(image::load_from_memory(&webp).is_ok(), "a valid WebP");
+    let res =
+        app.put_bytes(&token, &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()), webp).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let photo: Photo = res.json().await.unwrap();
+    assert_eq!(photo.content_type, "image/jpeg");
+    for url in [&photo.url, &photo.thumbnail_url] {
+        let bytes = app.get(&token, url).await.bytes().await.unwrap().to_vec();
+        for needle in [b"Jan de Vries".as_slice(), b"GPSLatitude", b"EXIF", b"Exif"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} in {url}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}
