@@ -7,6 +7,7 @@
 #   ./do bench push                                 Web Push fan-out to 10,000 subscriptions
 #   ./do bench map                                  the map in Chromium on an area of 1M incidents
 #   ./do bench melden                               the reporting app: photo preparation, first load, sending 200 queued reports
+#   ./do bench photo-memory                         server memory with 16 of the largest photos arriving at once
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -125,7 +126,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|sync|push|map|melden" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|photo-memory|sync|push|map|melden" >&2
     exit 2
     ;;
 esac

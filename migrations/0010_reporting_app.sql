@@ -21,3 +21,9 @@ CREATE TABLE incident_confirmations (
     UNIQUE (area_id, incident_id, person_id),
     FOREIGN KEY (area_id, incident_id) REFERENCES incidents (area_id, id)
 );
+
+-- How many confirmed a report: the one formulation, for the incident, the
+-- exports and the answer to a confirmation.
+CREATE FUNCTION kvo_confirmations(area uuid, incident uuid) RETURNS bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT count(*) FROM incident_confirmations WHERE area_id = area AND incident_id = incident);

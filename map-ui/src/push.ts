@@ -11,12 +11,19 @@ function keyBytes(b64url: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(raw, (c) => c.charCodeAt(0));
 }
 
-export async function enableNotifications(areaId: string) {
-  if (!('serviceWorker' in navigator) || !('PushManager' in window)) { alert('Deze browser kan geen pushberichten ontvangen / this browser cannot receive push messages'); return; }
-  if ((await Notification.requestPermission()) !== 'granted') return;
+/** Subscribes this browser to Web Push with the server's key (fetched by
+ * `publicKey`); null when the browser cannot or the user says no. Both apps use it. */
+export async function subscribeThisBrowser(publicKey: () => Promise<string>): Promise<PushSubscriptionJSON | null> {
+  if (!('serviceWorker' in navigator) || !('PushManager' in window)) return null;
+  if ((await Notification.requestPermission()) !== 'granted') return null;
   const reg = await navigator.serviceWorker.ready;
-  const { public_key } = await api<{ public_key: string }>('/push/key');
-  const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(public_key) });
-  await api('/push/subscriptions', { method: 'POST', body: { area_id: areaId, ...sub.toJSON() } });
-  reg.active?.postMessage({ area: areaId });
+  const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(await publicKey()) });
+  return sub.toJSON();
+}
+
+export async function enableNotifications(areaId: string) {
+  const sub = await subscribeThisBrowser(async () => (await api<{ public_key: string }>('/push/key')).public_key);
+  if (!sub) { alert('Geen pushberichten in deze browser / no push messages in this browser'); return; }
+  await api('/push/subscriptions', { method: 'POST', body: { area_id: areaId, ...sub } });
+  (await navigator.serviceWorker.ready).active?.postMessage({ area: areaId });
 }

@@ -65,6 +65,18 @@ async function token(page) {
     r.onerror = fail;
   }));
 }
+/** The prepared photos waiting in the app's IndexedDB: the bytes that will be sent. */
+async function storedPhotos(page) {
+  const all = await page.evaluate(() => new Promise((ok, fail) => {
+    const r = indexedDB.open('kvo-melden');
+    r.onsuccess = () => {
+      const g = r.result.transaction('photos').objectStore('photos').getAll();
+      g.onsuccess = async () => ok(await Promise.all(g.result.map(async (b) => Array.from(new Uint8Array(await b.arrayBuffer())))));
+      g.onerror = fail;
+    };
+  }));
+  return all.map((bytes) => Buffer.from(bytes));
+}
 async function axe(page, screen) {
   await page.addScriptTag({ content: AXE });
   const r = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }));
@@ -217,16 +229,9 @@ await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF 
   await context.setOffline(true); // to read what will be sent before it goes
   await page.locator('#send').click();
   await page.waitForFunction(() => document.body.dataset.screen === 'home');
-  const stored = await page.evaluate(() => new Promise((ok, fail) => {
-    const r = indexedDB.open('kvo-melden');
-    r.onsuccess = () => {
-      const g = r.result.transaction('photos').objectStore('photos').getAll();
-      g.onsuccess = async () => ok(await Promise.all(g.result.map(async (b) => Array.from(new Uint8Array(await b.arrayBuffer())))));
-      g.onerror = fail;
-    };
-  }));
+  const stored = await storedPhotos(page);
   assert.equal(stored.length, 1);
-  const sent = Buffer.from(stored[0]);
+  const sent = stored[0];
   const digests = [];
   const statuses = [];
   // Context-wide: the page or the service worker (Background Sync) may send it again.
@@ -271,14 +276,7 @@ await test('a large photo taken sideways is turned upright and brought to 1600 p
   assert.deepEqual(jpegSize(big), { width: 2400, height: 1800 });
   await context.setOffline(true);
   await report(page, 'Zwerfvuil', { photo: big });
-  const [prepared] = await page.evaluate(() => new Promise((ok) => {
-    const r = indexedDB.open('kvo-melden');
-    r.onsuccess = () => {
-      const g = r.result.transaction('photos').objectStore('photos').getAll();
-      g.onsuccess = async () => ok(await Promise.all(g.result.map(async (b) => Array.from(new Uint8Array(await b.arrayBuffer())))));
-    };
-  }));
-  const out = Buffer.from(prepared);
+  const [out] = await storedPhotos(page);
   assert.deepEqual(jpegSize(out), { width: 1200, height: 1600 }, 'upright, long side 1600');
   // Turned clockwise, the black corner is now top right.
   const corner = await page.evaluate(async (bytes) => {

@@ -73,13 +73,11 @@ pub async fn confirm(
     .bind(access.person_id)
     .execute(pool)
     .await?;
-    let confirmations: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM incident_confirmations WHERE area_id = $1 AND incident_id = $2",
-    )
-    .bind(access.area_id)
-    .bind(incident_id)
-    .fetch_one(pool)
-    .await?;
+    let confirmations: i64 = sqlx::query_scalar("SELECT kvo_confirmations($1, $2)")
+        .bind(access.area_id)
+        .bind(incident_id)
+        .fetch_one(pool)
+        .await?;
     Ok(Confirmed { incident_id, confirmations })
 }
 

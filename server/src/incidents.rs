@@ -187,8 +187,7 @@ struct IncidentRow {
 const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
         i.accuracy_m, i.occurred_at, i.received_at, i.description, i.status, i.zone_id,
         z.name AS zone_name, i.patrol_id, i.assigned_to, i.merged_into, i.answers, i.anonymous,
-        (SELECT count(*) FROM incident_confirmations c
-          WHERE c.area_id = i.area_id AND c.incident_id = i.id) AS confirmations
+        kvo_confirmations(i.area_id, i.id) AS confirmations
    FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
 
 /// One incident, if the principal may see it; 404 otherwise.

@@ -10,6 +10,7 @@ import * as store from './store';
 import type { Session, Item, Json } from './store';
 import * as outbox from './outbox';
 import { prepare, exifPosition } from './photos';
+import { subscribeThisBrowser } from '../push';
 
 type Fix = { lat: number; lon: number; accuracy: number | null; source: 'gps' | 'pin' | 'photo' };
 
@@ -22,12 +23,11 @@ let flushTimer: number | undefined;
 function setScreen(name: string) { document.body.dataset.screen = name; }
 
 /** The API with this device's credential; throws the server's problem text. */
-async function call<T>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; data: T; etag: string | null }> {
-  const h: Record<string, string> = { Accept: 'application/json', 'Accept-Language': lang, ...init.headers };
-  if (session?.token) h.Authorization = `Bearer ${session.token}`;
-  if ((init.method ?? 'GET') !== 'GET') h['X-KVO-CSRF'] = '1';
-  if (init.body !== undefined) h['Content-Type'] = 'application/json';
-  const res = await fetch(`/api/v1${path}`, { method: init.method ?? 'GET', headers: h, credentials: 'same-origin', body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+async function call<T>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ status: number; data: T; etag: string | null }> {
+  const method = init.method ?? 'GET';
+  const h = { ...outbox.headers(session, lang, method, init.body !== undefined), ...init.headers };
+  const signal = init.timeoutMs ? AbortSignal.timeout(init.timeoutMs) : undefined;
+  const res = await fetch(`/api/v1${path}`, { method, headers: h, credentials: 'same-origin', signal, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
   if (res.status === 304) return { status: 304, data: undefined as T, etag: res.headers.get('ETag') };
   if (!res.ok) {
     let detail = `HTTP ${res.status}`;
@@ -504,15 +504,10 @@ async function cached<T>(key: string, path: string): Promise<T> {
 
 type Near = Nearby['items'][number];
 
+/** Open reports nearby, asked for at most 3 s (then the report simply goes). */
 async function nearby(category: string, fix: Fix): Promise<Near[]> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), 3000);
-  try {
-    const h: Record<string, string> = { Accept: 'application/json' };
-    if (session?.token) h.Authorization = `Bearer ${session.token}`;
-    const res = await fetch(`/api/v1/areas/${session!.area_id}/nearby?category=${category}&lat=${fix.lat}&lon=${fix.lon}`, { headers: h, signal: ctl.signal, credentials: 'same-origin' });
-    return res.ok ? (await res.json()).items : [];
-  } finally { clearTimeout(timer); }
+  const path = `/areas/${session!.area_id}/nearby?category=${category}&lat=${fix.lat}&lon=${fix.lon}`;
+  return (await call<Nearby>(path, { timeoutMs: 3000 })).data.items;
 }
 
 function ago(iso: string): string {
@@ -586,13 +581,9 @@ async function showFollowUp(id: string, box: HTMLElement) {
 
 async function enableNotifications(msg: HTMLElement) {
   try {
-    const reg = await navigator.serviceWorker.ready;
-    if ((await Notification.requestPermission()) !== 'granted') throw new Error('denied');
-    const { public_key } = (await call<{ public_key: string }>('/push/key')).data;
-    const b64 = public_key.replace(/-/g, '+').replace(/_/g, '/');
-    const key = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
-    const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-    await call('/push/subscriptions', { method: 'POST', body: { area_id: session!.area_id, ...sub.toJSON() } });
+    const sub = await subscribeThisBrowser(async () => (await call<{ public_key: string }>('/push/key')).data.public_key);
+    if (!sub) throw new Error('no push');
+    await call('/push/subscriptions', { method: 'POST', body: { area_id: session!.area_id, ...sub } });
     msg.textContent = tr('notifyOn');
   } catch { msg.textContent = tr('notifyFail'); }
 }

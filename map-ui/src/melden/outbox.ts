@@ -43,10 +43,12 @@ export function classify(status: number, retryAfterHeader: string | null, reason
   return { kind: 'stuck', reason };
 }
 
-function headers(session: Session, lang: string, json: boolean): Record<string, string> {
+/** The headers of every request of the app: the device token, or the web
+ * session's CSRF header on a state-changing request; JSON answers in `lang`. */
+export function headers(session: Session | null, lang: string, method: string, json: boolean): Record<string, string> {
   const h: Record<string, string> = { Accept: 'application/json', 'Accept-Language': lang };
-  if (session.token) h.Authorization = `Bearer ${session.token}`;
-  else h['X-KVO-CSRF'] = '1';
+  if (session?.token) h.Authorization = `Bearer ${session.token}`;
+  if (method !== 'GET') h['X-KVO-CSRF'] = '1';
   if (json) h['Content-Type'] = 'application/json';
   return h;
 }
@@ -77,7 +79,7 @@ async function sendStep(item: Item, session: Session, lang: string): Promise<Out
   } else if (step.json !== undefined) body = JSON.stringify(step.json);
   let res: Response;
   try {
-    const h = headers(session, lang, step.json !== undefined);
+    const h = headers(session, lang, step.method, step.json !== undefined);
     if (step.photo) {
       h['Content-Type'] = 'image/jpeg';
       const digest = await contentDigest(body as Blob);

@@ -114,9 +114,7 @@ async fn stream_rows(
                 i.description,
                 to_char(i.received_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS received,
                 to_char(i.resolved_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS resolved,
-                i.occurred_at, i.resolved_at, i.answers,
-                (SELECT count(*) FROM incident_confirmations c
-                  WHERE c.area_id = i.area_id AND c.incident_id = i.id) AS confirmations
+                i.occurred_at, i.resolved_at, i.answers, kvo_confirmations(i.area_id, i.id) AS confirmations
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
           WHERE i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
             AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
