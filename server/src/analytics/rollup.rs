@@ -222,17 +222,35 @@ fn number_new_keys(source: &str) -> String {
 /// Folds up to [`BATCH`] pending deltas into the rollup; returns how many it
 /// folded (0 when another process holds the compactor lock).
 pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
-    let mut tx = pool.begin().await?;
-    // One snapshot for the whole fold: the deltas numbered, moved and folded
-    // are the same rows.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+    // The lock is taken before the fold's snapshot: taken inside the
+    // transaction, a second compactor's snapshot could predate the first
+    // one's commit and it would fold the same deltas again (it failed with a
+    // serialization error instead, found by two compactors at once).
+    let mut conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(COMPACTOR_LOCK)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
     if !locked {
         return Ok(0);
     }
+    let folded = fold(&mut conn).await;
+    let unlocked =
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(COMPACTOR_LOCK).execute(&mut *conn).await;
+    if unlocked.is_err() {
+        // A connection that may still hold the lock must not go back to the pool.
+        conn.detach();
+    }
+    folded
+}
+
+/// One fold, under the compactor lock.
+async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    // One snapshot for the whole fold: the deltas numbered, moved and folded
+    // are the same rows.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
     let last: Option<i64> =
         sqlx::query_scalar("SELECT max(seq) FROM (SELECT seq FROM heat_delta ORDER BY seq LIMIT $1) s")
             .bind(BATCH)
