@@ -312,3 +312,51 @@ fn a_401_stops_the_run_and_keeps_the_queue() {
     let q = c.queue_state().unwrap();
     assert_eq!((q.pending, q.sent, q.wedged), (3, 0, 0), "{q:?}");
 }
+
+#[test]
+fn server_errors_and_lost_connections_are_retried_until_everything_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let mut ids = vec![];
+    for i in 0..4 {
+        let r = c.create_report(draft(&format!("storing {i}"))).unwrap();
+        c.attach_photo(r.id, jpeg(i as u8)).unwrap();
+        ids.push(r.id);
+    }
+    // The first six requests of the run meet a failing server or network;
+    // a photo's Content-Digest mismatch (damaged in transit) is one of them.
+    let failures = Arc::new(Mutex::new(0));
+    let f = failures.clone();
+    fake.script(move |req, _| {
+        let mut n = f.lock().unwrap();
+        if *n >= 6 {
+            return None;
+        }
+        *n += 1;
+        Some(match *n {
+            1 => Ok(problem(500, "interne fout")),
+            2 => Ok(problem(503, "even niet")),
+            3 => Err(Error::Transport("connection reset".into())),
+            4 if req.method == Method::Put => Ok(Answer {
+                status: 400,
+                retry_after: None,
+                etag: None,
+                body: serde_json::to_vec(&serde_json::json!({"status": 400, "field": "Content-Digest"}))
+                    .unwrap(),
+            }),
+            _ => Ok(problem(502, "proxy")),
+        })
+    });
+
+    let state = c.sync(30_000, None).unwrap();
+
+    assert_eq!(*failures.lock().unwrap(), 6, "every failure was met");
+    assert_eq!((state.sent, state.pending, state.wedged), (8, 0, 0), "{state:?}");
+    assert_eq!(fake.holds(), (4, 4));
+    assert!(fake.stored.lock().unwrap().values().all(|n| *n == 1), "nothing stored twice");
+    for id in ids {
+        let r = c.report(id).unwrap();
+        assert_eq!((r.state, r.photos[0].state), (ItemState::Sent, ItemState::Sent));
+    }
+}

@@ -101,13 +101,15 @@ def server():
 
 
 class Proxy:
-    """Forwards to the server; can fail, slow down, and records request bodies."""
+    """Forwards to the server; can be down, slow down, and records request bodies.
+
+    Scripted failures (5xx, 429, lost answers) are the Rust sync tests' work
+    (`mobile-core/tests/sync.rs`); here the real server answers."""
 
     def __init__(self, upstream_port):
         self.upstream = upstream_port
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.failures = []          # statuses to answer instead of forwarding, in order
         self.delay = 0.0
         self.bodies = []            # (method, path, body) of everything forwarded
         self.forwarded_ok = 0
@@ -132,20 +134,8 @@ class Proxy:
             def handle_any(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                with proxy.lock:
-                    fail = proxy.failures.pop(0) if proxy.failures else None
                 if proxy.delay:
                     time.sleep(proxy.delay)
-                if fail is not None:
-                    payload = json.dumps({"type": "about:blank", "title": "fault", "status": fail, "detail": "injected"}).encode()
-                    self.send_response(fail)
-                    if fail == 429:
-                        self.send_header("Retry-After", "1")
-                    self.send_header("Content-Type", "application/problem+json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 conn.request(self.command, self.path, body=body or None, headers=headers)

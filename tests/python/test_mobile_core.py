@@ -1,3 +1,9 @@
+"""mobile-core through its Python bindings against a real `kvo serve`: thin
+binding tests. The sync engine's decisions (backoff, 429 pauses, wedges and
+their dependants, resuming) are tested in Rust against a scripted transport
+(`mobile-core/tests/sync.rs`); here only what a fake cannot show: the records,
+enums, errors and callbacks across the FFI, and the real server storing a
+queue exactly once across a SIGKILLed process."""
 import hashlib
 import json
 import os
@@ -80,15 +86,14 @@ def test_fifty_reports_offline_then_killed_mid_sync_arrive_exactly_once(server, 
         assert [p["upload_sha256"] for p in inc["photos"]] == [prepared[inc["id"]]]
 
 
-def test_500_and_429_for_a_while_then_everything_arrives_once(server, proxy):
+def test_progress_reaches_a_python_observer_and_the_servers_status_comes_back(server, proxy):
     proxy.start()
     client, data, _ = signed_in_device(server, proxy)
     ids = []
-    for i in range(5):
-        r = client.create_report(helpers.draft(description=f"Storing {i}"))
+    for i in range(3):
+        r = client.create_report(helpers.draft(description=f"Melding {i}"))
         client.attach_photo(r.id, helpers.photo(320, 240))
         ids.append(r.id)
-    proxy.failures = [500, 503, 500, 429, 429, 500]
     seen = []
 
     class Observer(mc.SyncObserver):
@@ -96,52 +101,33 @@ def test_500_and_429_for_a_while_then_everything_arrives_once(server, proxy):
             seen.append(state)
 
     state = client.sync(60_000, Observer())
-    assert proxy.failures == [], "every injected failure was met"
-    assert (state.sent, state.pending, state.wedged) == (10, 0, 0)
-    assert seen and seen[-1].sent == 10 and seen[-1].bytes_sent == seen[-1].bytes_total > 0
-    assert any(s.sending >= 1 for s in seen)
+    assert (state.sent, state.pending, state.wedged) == (6, 0, 0)
+    assert seen and seen[-1].sent == 6 and seen[-1].bytes_sent == seen[-1].bytes_total > 0
     incidents = server_incidents(server, data)
     assert sorted(i["id"] for i in incidents) == sorted(ids)
-    assert all(len(i["photos"]) == 1 for i in incidents)
-    # My reports: the server's status comes back to the device.
     mine = client.refresh_my_reports()
     assert {r.server_status for r in mine} == {mc.IncidentStatus.NIEUW}
     # A photo may follow a report that was sent long ago.
     late = client.attach_photo(ids[0], helpers.photo(300, 200))
-    assert client.sync(30_000, None).sent == 11
+    assert client.sync(30_000, None).sent == 7
     first = [i for i in server_incidents(server, data) if i["id"] == ids[0]][0]
     assert [p["upload_sha256"] for p in first["photos"]][-1] == late.photo.sha256
 
 
-def test_a_409_and_a_422_wedge_only_their_own_items(server, proxy):
+def test_the_servers_refusal_arrives_as_a_wedged_report_with_its_dutch_reason(server, proxy):
     proxy.start()
-    client, data, area = signed_in_device(server, proxy)
-    good = [client.create_report(helpers.draft(description=f"Goed {i}")).id for i in range(3)]
+    client, data, _ = signed_in_device(server, proxy)
     outside = client.create_report(helpers.draft(lat=52.37, lon=4.89, description="Amsterdam, buiten het gebied"))
-    client.attach_photo(outside.id, helpers.photo(200, 200))
-    taken = client.create_report(helpers.draft(description="Dit id bestaat al"))
-    # Someone else's report already holds this id on the server, with other content.
-    status = server.post(device_token(data), "/api/v1/incidents", {
-        "id": taken.id, "area_id": area, "category": "graffiti", "location": {"lat": 52.246, "lon": 6.156},
-        "occurred_at": helpers.now().isoformat(), "description": "eerder"})
-    assert status == 201
-    later = client.create_report(helpers.draft(description="Na de fouten"))
-
+    good = client.create_report(helpers.draft(description="Binnen"))
     state = client.sync(30_000, None)
-    assert (state.sent, state.wedged, state.pending) == (4, 3, 0)
-    wedged = {r.id: r for r in client.reports() if r.state == mc.ItemState.WEDGED}
-    assert set(wedged) == {outside.id, taken.id}
-    assert "buiten het gebied" in wedged[outside.id].reason
-    assert "bestaat al" in wedged[taken.id].reason
-    assert wedged[outside.id].photos[0].state == mc.ItemState.WEDGED
-    on_server = {i["id"] for i in server_incidents(server, data)}
-    assert on_server == set(good) | {later.id, taken.id}
-
+    assert (state.sent, state.wedged) == (1, 1)
+    wedged = client.report(outside.id)
+    assert wedged.state == mc.ItemState.WEDGED and "buiten het gebied" in wedged.reason
     # Corrected, the wedged report goes out after all.
     fixed = client.update_report(outside.id, helpers.draft(description="Toch binnen het gebied"))
     assert fixed.state == mc.ItemState.PENDING
-    state = client.sync(30_000, None)
-    assert state.wedged == 1 and outside.id in {i["id"] for i in server_incidents(server, data)}
+    assert client.sync(30_000, None).wedged == 0
+    assert {i["id"] for i in server_incidents(server, data)} == {good.id, outside.id}
 
 
 def test_no_exif_or_gps_leaves_the_device_and_a_geotagged_photo_supplies_the_location(server, proxy):
