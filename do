@@ -82,6 +82,8 @@ case "$cmd" in
     say "Opmaak en lints / formatting and lints (rustfmt, clippy -D warnings)…"
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --quiet -- -D warnings
+    say "Gecontroleerde SQL / compile-time checked queries against the migrations (server/.sqlx)…"
+    scripts/sqlx-prepare --check
     say "Rust-tests / Rust tests…"
     cargo test --workspace "$@"
     say "mobile-core via de Python-bindings / through the Python bindings…"

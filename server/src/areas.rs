@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::{
     cache::Cache,
+    column,
     error::{Error, Result},
 };
 
@@ -177,32 +178,33 @@ fn category_updated(done: sqlx::postgres::PgQueryResult, area_id: Uuid, code: &s
 
 /// Reads an area with its zones.
 pub async fn get_area(pool: &PgPool, area_id: Uuid) -> Result<Area> {
-    type Row = (String, String, Option<String>, String, Option<NaiveDate>, Option<NaiveDate>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7), baseline_from, baseline_to
-           FROM areas WHERE id = $1",
+    let a = sqlx::query!(
+        r#"SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7) AS "boundary!",
+                  baseline_from, baseline_to
+             FROM areas WHERE id = $1"#,
+        area_id
     )
-    .bind(area_id)
     .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let zones = sqlx::query!(
+        r#"SELECT id, name, ST_AsGeoJSON(geom, 7) AS "geometry!" FROM zones WHERE area_id = $1 ORDER BY name"#,
+        area_id
+    )
+    .fetch_all(pool)
     .await?;
-    let (name, kind, municipality, boundary, baseline_from, baseline_to) = row.ok_or(Error::NotFound)?;
-    let zones: Vec<(Uuid, String, String)> =
-        sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom, 7) FROM zones WHERE area_id = $1 ORDER BY name")
-            .bind(area_id)
-            .fetch_all(pool)
-            .await?;
     Ok(Area {
         id: area_id,
-        name,
-        kind: AreaKind::from_code(&kind).context("unknown area kind")?,
-        municipality,
-        boundary: serde_json::from_str(&boundary).context("PostGIS GeoJSON")?,
+        name: a.name,
+        kind: column::code(&a.kind, AreaKind::from_code)?,
+        municipality: a.municipality,
+        boundary: serde_json::from_str(&a.boundary).context("PostGIS GeoJSON")?,
         zones: zones
             .into_iter()
-            .map(|(id, name, g)| Ok(Zone { id, name, geometry: serde_json::from_str(&g)? }))
+            .map(|z| Ok(Zone { id: z.id, name: z.name, geometry: serde_json::from_str(&z.geometry)? }))
             .collect::<anyhow::Result<_>>()?,
-        baseline_from,
-        baseline_to,
+        baseline_from: a.baseline_from,
+        baseline_to: a.baseline_to,
     })
 }
 
@@ -233,28 +235,30 @@ pub async fn set_baseline(
 /// The enabled categories of an area, in display order, with their extra
 /// questions.
 pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
-    type Row = (String, String, String, Option<String>, Option<String>, bool, Json<Vec<Question>>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT code, label_nl, label_en, theme, dimension, urgent, questions FROM categories
-          WHERE area_id = $1 AND enabled ORDER BY sort_order, code",
+    let rows = sqlx::query!(
+        r#"SELECT code, label_nl, label_en, theme, dimension, urgent,
+                  questions AS "questions: Json<Vec<Question>>"
+             FROM categories WHERE area_id = $1 AND enabled ORDER BY sort_order, code"#,
+        area_id
     )
-    .bind(area_id)
     .fetch_all(pool)
     .await?;
     Ok(CategoryList {
         area_id,
         categories: rows
             .into_iter()
-            .map(|(code, label_nl, label_en, theme, dimension, urgent, questions)| CategoryInfo {
-                code,
-                label_nl,
-                label_en,
-                theme: theme.as_deref().and_then(Theme::from_code),
-                dimension: dimension.as_deref().and_then(Dimension::from_code),
-                urgent,
-                questions: questions.0,
+            .map(|r| {
+                Ok(CategoryInfo {
+                    theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
+                    dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
+                    code: r.code,
+                    label_nl: r.label_nl,
+                    label_en: r.label_en,
+                    urgent: r.urgent,
+                    questions: r.questions.0,
+                })
             })
-            .collect(),
+            .collect::<anyhow::Result<_>>()?,
     })
 }
 
@@ -400,17 +404,17 @@ pub struct AreaSummary {
 
 /// Every area with its number of incidents, by name.
 pub async fn list(pool: &PgPool) -> Result<Vec<AreaSummary>> {
-    let rows: Vec<(Uuid, String, String, i64)> = sqlx::query_as(
-        "SELECT a.id, a.name, a.kind, (SELECT count(*) FROM incidents i WHERE i.area_id = a.id)
-           FROM areas a ORDER BY a.name",
+    let rows = sqlx::query!(
+        r#"SELECT a.id, a.name, a.kind,
+                  (SELECT count(*) FROM incidents i WHERE i.area_id = a.id) AS "incidents!"
+             FROM areas a ORDER BY a.name"#
     )
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(id, name, kind, incidents)| {
-            let kind =
-                AreaKind::from_code(&kind).with_context(|| format!("area kind `{kind}` in the database"))?;
-            Ok(AreaSummary { id, name, kind, incidents })
+        .map(|r| {
+            let kind = column::code(&r.kind, AreaKind::from_code)?;
+            Ok(AreaSummary { id: r.id, name: r.name, kind, incidents: r.incidents })
         })
         .collect()
 }
@@ -437,50 +441,46 @@ impl AreaCache {
 }
 
 async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
-    let boundary: Option<String> =
-        sqlx::query_scalar("SELECT ST_AsGeoJSON(boundary) FROM areas WHERE id = $1")
-            .bind(area_id)
-            .fetch_optional(pool)
-            .await?;
-    let boundary = parse_polygon_geojson(&boundary.ok_or(Error::NotFound)?)?;
-    let zone_rows: Vec<(Uuid, String, String)> =
-        sqlx::query_as("SELECT id, name, ST_AsGeoJSON(geom) FROM zones WHERE area_id = $1 ORDER BY name")
-            .bind(area_id)
-            .fetch_all(pool)
-            .await?;
-    let zones = zone_rows
-        .into_iter()
-        .map(|(id, name, g)| Ok((id, name, parse_polygon_geojson(&g)?)))
-        .collect::<anyhow::Result<_>>()?;
-    type CatRow = (String, String, String, Option<String>, Option<String>, bool, Json<Vec<Question>>);
-    let rows: Vec<CatRow> = sqlx::query_as(
-        "SELECT code, label_nl, label_en, theme, dimension, enabled, questions FROM categories
-          WHERE area_id = $1 ORDER BY sort_order, code",
+    let area = sqlx::query!(
+        r#"SELECT ST_AsGeoJSON(boundary) AS "boundary!", baseline_from, baseline_to FROM areas WHERE id = $1"#,
+        area_id
     )
-    .bind(area_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let boundary = parse_polygon_geojson(&area.boundary)?;
+    let baseline = area.baseline_from.zip(area.baseline_to);
+    let zones = sqlx::query!(
+        r#"SELECT id, name, ST_AsGeoJSON(geom) AS "geometry!" FROM zones WHERE area_id = $1 ORDER BY name"#,
+        area_id
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|z| Ok((z.id, z.name, parse_polygon_geojson(&z.geometry)?)))
+    .collect::<anyhow::Result<_>>()?;
+    let rows = sqlx::query!(
+        r#"SELECT code, label_nl, label_en, theme, dimension, enabled,
+                  questions AS "questions: Json<Vec<Question>>"
+             FROM categories WHERE area_id = $1 ORDER BY sort_order, code"#,
+        area_id
+    )
     .fetch_all(pool)
     .await?;
-    let enabled = rows.iter().filter(|r| r.5).map(|r| r.0.clone()).collect();
+    let enabled = rows.iter().filter(|r| r.enabled).map(|r| r.code.clone()).collect();
     let categories = rows
         .into_iter()
-        .map(|(code, label_nl, label_en, theme, dimension, _, questions)| CategoryMeta {
-            code,
-            label_nl,
-            label_en,
-            theme: theme.as_deref().and_then(Theme::from_code),
-            dimension: dimension.as_deref().and_then(Dimension::from_code),
-            questions: questions.0,
+        .map(|r| {
+            Ok(CategoryMeta {
+                theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
+                dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
+                code: r.code,
+                label_nl: r.label_nl,
+                label_en: r.label_en,
+                questions: r.questions.0,
+            })
         })
-        .collect();
-    let baseline: (Option<NaiveDate>, Option<NaiveDate>) =
-        sqlx::query_as("SELECT baseline_from, baseline_to FROM areas WHERE id = $1")
-            .bind(area_id)
-            .fetch_one(pool)
-            .await?;
-    let baseline = match baseline {
-        (Some(f), Some(t)) => Some((f, t)),
-        _ => None,
-    };
+        .collect::<anyhow::Result<_>>()?;
     Ok(AreaIndex { boundary, zones, enabled, categories, baseline, coverage: Default::default() })
 }
 

@@ -21,8 +21,20 @@ use uuid::Uuid;
 
 use crate::{
     cache::Cache,
-    error::{Error, Invalid, Result},
+    error::{Error, Result, module_error},
 };
+
+/// Why signing in or redeeming an invite is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invite code unknown, expired or used up")]
+    InviteCode,
+    #[error("wrong e-mail address or password")]
+    Credentials,
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+module_error!(AuthError);
 
 /// How long a web session lasts.
 pub const SESSION_TTL: chrono::Duration = chrono::Duration::days(14);
@@ -154,18 +166,22 @@ pub async fn device_principal(pool: &PgPool, cache: &AuthCache, token: &str) -> 
     if let Some(p) = cache.0.get(&key) {
         return Ok(p);
     }
-    let row: Option<(Uuid, Uuid, Uuid, String)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT t.id, t.area_id, t.person_id, m.role
            FROM device_tokens t
            JOIN memberships m ON m.area_id = t.area_id AND m.person_id = t.person_id
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        &key
     )
-    .bind(&key)
     .fetch_optional(pool)
-    .await?;
-    let (token_id, area_id, person_id, role) = row.ok_or(Error::Unauthenticated)?;
-    let role = Role::from_code(&role).context("unknown role in database")?;
-    let p = Principal { person_id, memberships: Arc::from([(area_id, role)]), via: Via::Device { token_id } };
+    .await?
+    .ok_or(Error::Unauthenticated)?;
+    let role = Role::from_code(&row.role).context("unknown role in database")?;
+    let p = Principal {
+        person_id: row.person_id,
+        memberships: Arc::from([(row.area_id, role)]),
+        via: Via::Device { token_id: row.id },
+    };
     cache.0.put(key, p.clone());
     Ok(p)
 }
@@ -176,14 +192,15 @@ pub async fn session_principal(pool: &PgPool, cache: &AuthCache, token: &str) ->
     if let Some(p) = cache.0.get(&key) {
         return Ok(p);
     }
-    let row: Option<(Uuid, Uuid)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT id, person_id FROM web_sessions
           WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+        &key
     )
-    .bind(&key)
     .fetch_optional(pool)
-    .await?;
-    let (session_id, person_id) = row.ok_or(Error::Unauthenticated)?;
+    .await?
+    .ok_or(Error::Unauthenticated)?;
+    let (session_id, person_id) = (row.id, row.person_id);
     let memberships = memberships_of(pool, person_id).await?;
     let p = Principal {
         person_id,
@@ -196,20 +213,20 @@ pub async fn session_principal(pool: &PgPool, cache: &AuthCache, token: &str) ->
 
 /// A person's memberships with the areas' names, sorted by area name.
 pub async fn memberships_of(pool: &PgPool, person_id: Uuid) -> anyhow::Result<Vec<Membership>> {
-    let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT a.id, a.name, a.kind, m.role FROM memberships m JOIN areas a ON a.id = m.area_id
           WHERE m.person_id = $1 ORDER BY a.name",
+        person_id
     )
-    .bind(person_id)
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(area_id, area_name, kind, role)| {
+        .map(|r| {
             Ok(Membership {
-                area_id,
-                area_name,
-                area_kind: AreaKind::from_code(&kind).context("unknown area kind")?,
-                role: Role::from_code(&role).context("unknown role")?,
+                area_id: r.id,
+                area_name: r.name,
+                area_kind: AreaKind::from_code(&r.kind).context("unknown area kind")?,
+                role: Role::from_code(&r.role).context("unknown role")?,
             })
         })
         .collect()
@@ -269,20 +286,21 @@ pub async fn redeem_invite(
     code: &str,
     display_name: Option<&str>,
     device_name: Option<&str>,
-) -> Result<DeviceSession> {
+) -> Result<DeviceSession, AuthError> {
     let mut tx = pool.begin().await?;
-    let invite: Option<(Uuid, Uuid, String, String)> = sqlx::query_as(
+    let Some(invite) = sqlx::query!(
         "SELECT i.area_id, i.id, i.role, a.name FROM invites i JOIN areas a ON a.id = i.area_id
           WHERE i.code_hash = $1 AND i.expires_at > now() AND i.uses < i.max_uses
           FOR UPDATE OF i",
+        hash_secret(&normalize_invite_code(code))
     )
-    .bind(hash_secret(&normalize_invite_code(code)))
     .fetch_optional(&mut *tx)
-    .await?;
-    let Some((area_id, invite_id, role, area_name)) = invite else {
-        return Err(Error::Invalid(Invalid::InviteCode));
+    .await?
+    else {
+        return Err(AuthError::InviteCode);
     };
-    let role = Role::from_code(&role).context("unknown role in invite")?;
+    let (area_id, invite_id, area_name) = (invite.area_id, invite.id, invite.name);
+    let role = Role::from_code(&invite.role).context("unknown role in invite")?;
     let person_id = Uuid::new_v4();
     let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(role.code());
     let name: String = name.chars().take(200).collect();
@@ -344,13 +362,12 @@ const DUMMY_PHC: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Z8b3MW0ihJbqjpgRY3uVE2fJ7YbLw1C3kS9vcbXjv2Q";
 
 /// Signs a web user in; returns the new session token and its principal.
-pub async fn login(pool: &PgPool, email: &str, password: &str) -> Result<(String, Principal)> {
-    let row: Option<(Uuid, Option<String>)> =
-        sqlx::query_as("SELECT id, password_hash FROM people WHERE lower(email) = lower($1)")
-            .bind(email.trim())
+pub async fn login(pool: &PgPool, email: &str, password: &str) -> Result<(String, Principal), AuthError> {
+    let row =
+        sqlx::query!("SELECT id, password_hash FROM people WHERE lower(email) = lower($1)", email.trim())
             .fetch_optional(pool)
             .await?;
-    let (person_id, phc) = match row {
+    let (person_id, phc) = match row.map(|r| (r.id, r.password_hash)) {
         Some((id, Some(phc))) => (Some(id), phc),
         _ => (None, DUMMY_PHC.to_string()),
     };
@@ -358,7 +375,7 @@ pub async fn login(pool: &PgPool, email: &str, password: &str) -> Result<(String
     let person_id = match (ok, person_id) {
         (true, Some(id)) => id,
         _ => {
-            return Err(Error::Invalid(Invalid::Credentials));
+            return Err(AuthError::Credentials);
         }
     };
     let token = new_token("kvos");

@@ -63,12 +63,14 @@ pub async fn backup(
     )
     .await?;
     // Counted after the dump: at least this many are in it (more may have arrived since).
-    let (schema_version, incidents, photos): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT max(version) FROM _sqlx_migrations), (SELECT count(*) FROM incidents),
-                (SELECT count(*) FROM photos)",
+    let counts = sqlx::query!(
+        r#"SELECT (SELECT max(version) FROM _sqlx_migrations) AS "schema_version!",
+                  (SELECT count(*) FROM incidents) AS "incidents!",
+                  (SELECT count(*) FROM photos) AS "photos!""#
     )
     .fetch_one(pool)
     .await?;
+    let (schema_version, incidents, photos) = (counts.schema_version, counts.incidents, counts.photos);
     let blobs = copy_tree(&data_dir.join(PHOTOS), &to.join(PHOTOS), &["tmp"])?;
     let key = data_dir.join(VAPID);
     if key.exists() {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     areas::AreaCache,
     auth::Principal,
-    db,
+    column,
     error::{Error, Result},
 };
 
@@ -111,8 +111,8 @@ async fn duplicates(
     // index of migration 0008, bounded by a box: 1° is at least 60 km up to
     // 57° latitude), then the exact distance. Its cost does not grow with the
     // number of reports around the point.
-    let rows: Vec<(Uuid, String, DateTime<Utc>, String, f64)> = sqlx::query_as(
-        "WITH c AS MATERIALIZED (
+    let rows = sqlx::query!(
+        r#"WITH c AS MATERIALIZED (
              SELECT duplicate_radius_m AS r, make_interval(weeks => duplicate_weeks) AS w
                FROM categories WHERE area_id = $1 AND code = $2
          ), near AS (
@@ -122,29 +122,31 @@ async fn duplicates(
               WHERE i.area_id = $1 AND i.category = $2 AND i.id <> $3
                 AND i.merged_into IS NULL AND i.status IN ('nieuw', 'in_behandeling', 'heropend')
                 AND i.geom && ST_Expand(ST_SetSRID(ST_MakePoint($4, $5), 4326), (SELECT r FROM c) / 60000.0)
-                AND i.occurred_at BETWEEN $6 - (SELECT w FROM c) AND $6 + (SELECT w FROM c)
+                AND i.occurred_at BETWEEN $6::timestamptz - (SELECT w FROM c) AND $6::timestamptz + (SELECT w FROM c)
               ORDER BY i.geom <-> ST_SetSRID(ST_MakePoint($4, $5), 4326)
               LIMIT 12
          )
-         SELECT near.* FROM near, c WHERE near.d <= c.r ORDER BY near.d, near.occurred_at DESC LIMIT $7",
+         SELECT near.id AS "id!", near.category AS "category!", near.occurred_at AS "occurred_at!",
+                near.status AS "status!", near.d AS "d!"
+           FROM near, c WHERE near.d <= c.r ORDER BY near.d, near.occurred_at DESC LIMIT $7"#,
+        area_id,
+        category,
+        id,
+        lon,
+        lat,
+        at,
+        MAX_DUPLICATES
     )
-    .bind(area_id)
-    .bind(category)
-    .bind(id)
-    .bind(lon)
-    .bind(lat)
-    .bind(at)
-    .bind(MAX_DUPLICATES)
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(id, category, occurred_at, status, d)| {
+        .map(|r| {
             Ok(PossibleDuplicate {
-                id,
-                category,
-                occurred_at,
-                status: db::code(&status, IncidentStatus::from_code)?,
-                distance_m: (d * 10.0).round() / 10.0,
+                id: r.id,
+                category: r.category,
+                occurred_at: r.occurred_at,
+                status: column::code(&r.status, IncidentStatus::from_code)?,
+                distance_m: (r.d * 10.0).round() / 10.0,
             })
         })
         .collect()

@@ -3,7 +3,6 @@
 //! one table in `kvo_api::follow_up`; every change takes a row lock on the
 //! incident and appends to its history in the same transaction.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use kvo_api::{
     follow_up::{
         Action, Assignment, Comment, Facts, FollowUp, HistoryEntry, Merge, NewComment, Organisation,
@@ -16,10 +15,44 @@ use uuid::Uuid;
 
 use crate::{
     auth::{AreaAccess, Principal},
-    db,
-    error::{Conflict, Error, Forbidden, Invalid, Result},
+    column,
+    error::{Error, module_error},
     visibility::locate,
 };
+
+/// Why a follow-up action is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowUpError {
+    /// The permission table does not grant the action to this role.
+    #[error("the role may not {0:?}")]
+    NotAllowed(Action),
+    /// The action does not apply to a report with this status.
+    #[error("{action:?} does not apply to status {status:?}")]
+    Transition { action: Action, status: IncidentStatus },
+    #[error("the report was merged into another")]
+    Merged,
+    #[error("the report to merge into was itself merged")]
+    MergeTargetMerged,
+    #[error("a report cannot be merged into itself")]
+    MergeIntoItself,
+    #[error("{field} longer than {max} characters")]
+    TextTooLong { field: &'static str, max: usize },
+    #[error("{0} contains control characters")]
+    ControlCharacters(&'static str),
+    #[error("a report cannot go back to nieuw")]
+    BackToNew,
+    #[error("the due date lies in the past")]
+    DueDateInPast,
+    #[error("empty comment")]
+    EmptyComment,
+    #[error("damage is not an amount of 0 to 1 billion euros in cents")]
+    Damage,
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+module_error!(FollowUpError);
+
+type Result<T, E = FollowUpError> = std::result::Result<T, E>;
 
 /// An incident's follow-up state, locked for the transaction.
 struct Locked {
@@ -39,21 +72,20 @@ impl Locked {
 }
 
 async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Result<Locked> {
-    let row: (String, Uuid, Option<String>, Option<Uuid>) = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT status, reporter_id, assigned_to, merged_into FROM incidents
           WHERE area_id = $1 AND id = $2 FOR UPDATE",
+        area_id,
+        id
     )
-    .bind(area_id)
-    .bind(id)
     .fetch_optional(&mut **tx)
     .await?
     .ok_or(Error::NotFound)?;
-    let assigned_to = db::code_opt(row.2.as_deref(), Organisation::from_code)?;
     Ok(Locked {
-        status: db::code(&row.0, IncidentStatus::from_code)?,
-        reporter: row.1,
-        assigned_to,
-        merged_into: row.3,
+        status: column::code(&row.status, IncidentStatus::from_code)?,
+        reporter: row.reporter_id,
+        assigned_to: column::code_opt(row.assigned_to.as_deref(), Organisation::from_code)?,
+        merged_into: row.merged_into,
     })
 }
 
@@ -61,14 +93,12 @@ async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Re
 /// 409 when the status (or a merge) does not allow it. Returns the new status.
 fn check(a: &AreaAccess, inc: &Locked, action: Action) -> Result<Option<IncidentStatus>> {
     if !allowed(a.role, inc.relation(a), action) {
-        return Err(Error::Forbidden(Forbidden::Action(action)));
+        return Err(FollowUpError::NotAllowed(action));
     }
     if inc.merged_into.is_some() && action != Action::Comment {
-        return Err(Error::Conflict(Conflict::Merged));
+        return Err(FollowUpError::Merged);
     }
-    action
-        .transition(inc.status)
-        .map_err(|()| Error::Conflict(Conflict::Transition { action, status: inc.status }))
+    action.transition(inc.status).map_err(|()| FollowUpError::Transition { action, status: inc.status })
 }
 
 /// A reason or other short text: trimmed, empty is none, at most `max` characters.
@@ -77,10 +107,10 @@ fn text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<Str
         return Ok(None);
     };
     if t.chars().count() > max {
-        return Err(Error::Invalid(Invalid::TextTooLong { field, max }));
+        return Err(FollowUpError::TextTooLong { field, max });
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::Invalid(Invalid::ControlCharacters(field)));
+        return Err(FollowUpError::ControlCharacters(field));
     }
     Ok(Some(t.to_string()))
 }
@@ -122,7 +152,7 @@ pub async fn change_status(pool: &PgPool, p: &Principal, id: Uuid, req: StatusCh
         IncidentStatus::Afgewezen => Action::Reject,
         IncidentStatus::Heropend => Action::Reopen,
         IncidentStatus::Nieuw => {
-            return Err(Error::Invalid(Invalid::BackToNew));
+            return Err(FollowUpError::BackToNew);
         }
     };
     let to = check(&a, &inc, action)?.expect("status actions change the status");
@@ -147,7 +177,7 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> 
     if let Some(due) = req.due_date
         && due < crate::nl_time::today()
     {
-        return Err(Error::Invalid(Invalid::DueDateInPast));
+        return Err(FollowUpError::DueDateInPast);
     }
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
@@ -171,7 +201,7 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> 
 /// `POST /incidents/{id}/comments`
 pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
-    let body = text("body", Some(&req.body), 2_000)?.ok_or_else(|| Error::Invalid(Invalid::EmptyComment))?;
+    let body = text("body", Some(&req.body), 2_000)?.ok_or(FollowUpError::EmptyComment)?;
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
     check(&a, &inc, Action::Comment)?;
@@ -197,7 +227,7 @@ pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Re
         Some(eur) => {
             let cents = (eur * 100.0).round();
             if !eur.is_finite() || !(0.0..=1e9).contains(&eur) || (eur * 100.0 - cents).abs() > 1e-6 {
-                return Err(Error::Invalid(Invalid::Damage));
+                return Err(FollowUpError::Damage);
             }
             Some(cents as i64)
         }
@@ -236,7 +266,7 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> Result
     let a = locate(pool, p, id).await?;
     let reason = text("reason", req.reason.as_deref(), 1_000)?;
     if req.into == id {
-        return Err(Error::Invalid(Invalid::MergeIntoItself));
+        return Err(FollowUpError::MergeIntoItself);
     }
     // May this person merge this report at all? (Before looking at the target,
     // which they may not be able to see.)
@@ -246,7 +276,7 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> Result
     }
     let target = locate(pool, p, req.into).await?;
     if target.area_id != a.area_id {
-        return Err(Error::NotFound);
+        return Err(Error::NotFound.into());
     }
     let mut tx = pool.begin().await?;
     // Both rows, always in the same order, so two merges cannot deadlock.
@@ -256,7 +286,7 @@ pub async fn merge(pool: &PgPool, p: &Principal, id: Uuid, req: Merge) -> Result
     let (dup, into) = if first == id { (l1, l2) } else { (l2, l1) };
     check(&a, &dup, Action::Merge)?;
     if into.merged_into.is_some() {
-        return Err(Error::Conflict(Conflict::MergeTargetMerged));
+        return Err(FollowUpError::MergeTargetMerged);
     }
     sqlx::query("UPDATE incidents SET merged_into = $3 WHERE area_id = $1 AND (id = $2 OR merged_into = $2)")
         .bind(a.area_id)
@@ -295,17 +325,17 @@ pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<FollowUp> {
 }
 
 async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
-    type Row = (String, Uuid, Option<String>, Option<NaiveDate>, bool, Option<i64>, Option<Uuid>, bool);
-    let (status, reporter, assigned_to, due_date, aangifte, damage_cents, merged_into, anonymous): Row =
-        sqlx::query_as(
-            "SELECT status, reporter_id, assigned_to, due_date, aangifte, damage_cents, merged_into, anonymous
+    let inc = sqlx::query!(
+        "SELECT status, reporter_id, assigned_to, due_date, aangifte, damage_cents, merged_into, anonymous
            FROM incidents WHERE area_id = $1 AND id = $2",
+        a.area_id,
+        id
     )
-    .bind(a.area_id)
-    .bind(id)
     .fetch_optional(pool)
     .await?
     .ok_or(Error::NotFound)?;
+    let (reporter, merged_into) = (inc.reporter_id, inc.merged_into);
+    let anonymous = inc.anonymous;
     let name = |by: Option<Uuid>, display_name: Option<String>| {
         if by == Some(reporter) && hides_reporter(anonymous, a, reporter) {
             Some(ANONYMOUS.to_string())
@@ -313,58 +343,56 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
             display_name
         }
     };
-    type HistoryRow =
-        (String, String, Option<Uuid>, Option<String>, DateTime<Utc>, Option<String>, Option<String>);
-    let history: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT h.action, h.status, h.changed_by, p.display_name, h.changed_at, h.reason, h.detail
-           FROM incident_status_history h LEFT JOIN people p ON p.id = h.changed_by
-          WHERE h.area_id = $1 AND h.incident_id = $2 ORDER BY h.seq",
+    let history = sqlx::query!(
+        r#"SELECT h.action, h.status, h.changed_by, p.display_name AS "display_name?", h.changed_at,
+                  h.reason, h.detail
+             FROM incident_status_history h LEFT JOIN people p ON p.id = h.changed_by
+            WHERE h.area_id = $1 AND h.incident_id = $2 ORDER BY h.seq"#,
+        a.area_id,
+        id
     )
-    .bind(a.area_id)
-    .bind(id)
     .fetch_all(pool)
     .await?;
-    type CommentRow = (Uuid, Option<Uuid>, Option<String>, String, DateTime<Utc>);
-    let comments: Vec<CommentRow> = sqlx::query_as(
-        "SELECT c.id, c.author_id, p.display_name, c.body, c.created_at
-           FROM incident_comments c LEFT JOIN people p ON p.id = c.author_id
-          WHERE c.area_id = $1 AND c.incident_id = $2 ORDER BY c.created_at, c.id",
+    let comments = sqlx::query!(
+        r#"SELECT c.id, c.author_id, p.display_name AS "display_name?", c.body, c.created_at
+             FROM incident_comments c LEFT JOIN people p ON p.id = c.author_id
+            WHERE c.area_id = $1 AND c.incident_id = $2 ORDER BY c.created_at, c.id"#,
+        a.area_id,
+        id
     )
-    .bind(a.area_id)
-    .bind(id)
     .fetch_all(pool)
     .await?;
-    let status = db::code(&status, IncidentStatus::from_code)?;
-    let assigned_to = db::code_opt(assigned_to.as_deref(), Organisation::from_code)?;
+    let status = column::code(&inc.status, IncidentStatus::from_code)?;
+    let assigned_to = column::code_opt(inc.assigned_to.as_deref(), Organisation::from_code)?;
     let rel = Locked { status, reporter, assigned_to, merged_into }.relation(a);
     Ok(FollowUp {
         incident_id: id,
         status,
         assigned_to,
-        due_date,
-        aangifte,
-        damage_eur: damage_cents.map(|c| c as f64 / 100.0),
+        due_date: inc.due_date,
+        aangifte: inc.aangifte,
+        damage_eur: inc.damage_cents.map(|c| c as f64 / 100.0),
         merged_into,
         history: history
             .into_iter()
-            .map(|(action, status, by_id, by, at, reason, detail)| {
+            .map(|h| {
                 Ok(HistoryEntry {
-                    action,
-                    status: db::code(&status, IncidentStatus::from_code)?,
-                    by: name(by_id, by),
-                    at,
-                    reason,
-                    detail,
+                    status: column::code(&h.status, IncidentStatus::from_code)?,
+                    by: name(h.changed_by, h.display_name),
+                    action: h.action,
+                    at: h.changed_at,
+                    reason: h.reason,
+                    detail: h.detail,
                 })
             })
             .collect::<Result<_>>()?,
         comments: comments
             .into_iter()
-            .map(|(id, author_id, author, body, created_at)| Comment {
-                id,
-                author: name(author_id, author),
-                body,
-                created_at,
+            .map(|c| Comment {
+                id: c.id,
+                author: name(Some(c.author_id), c.display_name),
+                body: c.body,
+                created_at: c.created_at,
             })
             .collect(),
         allowed: available(a.role, rel, status, merged_into.is_some()),

@@ -18,11 +18,28 @@ use uuid::Uuid;
 use crate::{
     areas::AreaCache,
     auth::Principal,
-    db,
-    error::{Conflict, Error, Invalid, Result},
+    column,
+    error::{Error, Result, module_error},
     photos,
     visibility::{VISIBLE, Visibility, bind_visibility},
 };
+
+/// Why a report or a listing of reports is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    /// The id holds another report (a different request under the same id).
+    #[error("incident {0} already exists with other data")]
+    IdTaken(Uuid),
+    #[error("bbox is not minLon,minLat,maxLon,maxLat")]
+    Bbox,
+    #[error("cursor is not one this server wrote")]
+    Cursor,
+    #[error("limit {0} is outside 1–500")]
+    Limit(i64),
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+module_error!(IncidentError);
 
 /// Stores a report and its first status-history row in one statement; returns
 /// `received_at`, or no row when the id already exists. Binds: area, id,
@@ -59,7 +76,7 @@ pub async fn create(
     margin_m: f64,
     p: &Principal,
     req: NewIncident,
-) -> Result<Created> {
+) -> Result<Created, IncidentError> {
     let access = p.access(req.area_id)?;
     let loc = Location::new(req.location.lat, req.location.lon, req.location.accuracy_m)?;
     let description = match &req.description {
@@ -95,7 +112,7 @@ pub async fn create(
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
-                Error::Validation(ValidationError::Other {
+                IncidentError::from(ValidationError::Other {
                     field: "patrol_id",
                     reason: "no such patrol in this area",
                     reason_nl: "deze surveillanceronde bestaat niet in dit gebied",
@@ -146,7 +163,7 @@ pub async fn create(
             .fetch_one(pool)
             .await?;
     if stored != request_hash {
-        return Err(Error::Conflict(Conflict::IncidentIdTaken));
+        return Err(IncidentError::IdTaken(req.id));
     }
     let mut incident = get(pool, p, req.id).await?;
     incident.possible_duplicates = duplicates().await;
@@ -225,8 +242,8 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn parse_bbox(raw: &str) -> Result<[f64; 4]> {
-    let err = || Error::Invalid(Invalid::Bbox);
+fn parse_bbox(raw: &str) -> Result<[f64; 4], IncidentError> {
+    let err = || IncidentError::Bbox;
     let v: Vec<f64> =
         raw.split(',').map(|s| s.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| err())?;
     let [a, b, c, d] = v[..] else {
@@ -246,19 +263,19 @@ fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     format!("{}_{}", at.timestamp_micros(), id.simple())
 }
 
-fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let err = || Error::Invalid(Invalid::Cursor);
+fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), IncidentError> {
+    let err = || IncidentError::Cursor;
     let (ts, id) = raw.split_once('_').ok_or_else(err)?;
     let at = DateTime::from_timestamp_micros(ts.parse().map_err(|_| err())?).ok_or_else(err)?;
     Ok((at, Uuid::parse_str(id).map_err(|_| err())?))
 }
 
 /// A page of the incidents the principal may see, newest first (keyset paging).
-pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<IncidentPage> {
+pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<IncidentPage, IncidentError> {
     let vis = Visibility::of(p, q.area_id, q.mine)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(Error::Invalid(Invalid::Limit));
+        return Err(IncidentError::Limit(limit));
     }
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -299,8 +316,8 @@ pub async fn list(pool: &PgPool, p: &Principal, q: &ListQuery) -> Result<Inciden
 
 fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Result<Incident> {
     let accuracy_m = r.accuracy_m.map(f64::from);
-    let status = db::code(&r.status, IncidentStatus::from_code)?;
-    let assigned_to = db::code_opt(r.assigned_to.as_deref(), Organisation::from_code)?;
+    let status = column::code(&r.status, IncidentStatus::from_code)?;
+    let assigned_to = column::code_opt(r.assigned_to.as_deref(), Organisation::from_code)?;
     Ok(Incident {
         photos: photos.remove(&r.id).unwrap_or_default(),
         id: r.id,

@@ -8,6 +8,7 @@ pub mod areas;
 pub mod auth;
 pub mod backup;
 pub mod cache;
+pub mod column;
 pub mod config;
 pub mod db;
 pub mod duplicates;

@@ -13,21 +13,37 @@ use sqlx::PgPool;
 
 use crate::{
     auth::Principal,
-    error::{Conflict, Error, Forbidden, Invalid, Result},
+    error::{Error, Result, module_error},
 };
+
+/// Why a patrol request is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PatrolError {
+    #[error("only guards patrol")]
+    NotAGuard,
+    #[error("patrol {0} already exists")]
+    IdTaken(Uuid),
+    #[error("patrol {0} has ended")]
+    Ended(Uuid),
+    #[error("{sent} points in one request, at most {max}")]
+    TooManyPoints { sent: usize, max: usize },
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+module_error!(PatrolError);
 
 /// The most route points one request may carry.
 pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
 
-fn may_patrol(role: Role) -> Result<()> {
+fn may_patrol(role: Role) -> Result<(), PatrolError> {
     match role {
         Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
-        _ => Err(Error::Forbidden(Forbidden::Patrol)),
+        _ => Err(PatrolError::NotAGuard),
     }
 }
 
 /// Starts a patrol; a retry with the same id returns it unchanged.
-pub async fn start(pool: &PgPool, p: &Principal, req: NewPatrol) -> Result<(bool, Patrol)> {
+pub async fn start(pool: &PgPool, p: &Principal, req: NewPatrol) -> Result<(bool, Patrol), PatrolError> {
     let access = p.access(req.area_id)?;
     may_patrol(access.role)?;
     let started_at = req.started_at.trunc_subsecs(6);
@@ -46,7 +62,7 @@ pub async fn start(pool: &PgPool, p: &Principal, req: NewPatrol) -> Result<(bool
         == 1;
     let patrol = get(pool, p, req.id).await?;
     if !inserted && (patrol.guard_id != access.person_id || patrol.started_at != started_at) {
-        return Err(Error::Conflict(Conflict::PatrolIdTaken));
+        return Err(PatrolError::IdTaken(req.id));
     }
     Ok((inserted, patrol))
 }
@@ -66,27 +82,34 @@ fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
 }
 
 /// The patrol's area, if the principal is its guard and it is still open.
-async fn own_open_patrol(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Uuid> {
-    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)")
-            .bind(id)
-            .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
-            .fetch_optional(pool)
-            .await?;
-    let (area_id, guard, ended) = row.ok_or(Error::NotFound)?;
-    if guard != p.person_id {
-        return Err(Error::NotFound);
+async fn own_open_patrol(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Uuid, PatrolError> {
+    let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();
+    let row = sqlx::query!(
+        "SELECT area_id, guard_id, ended_at FROM patrols WHERE id = $1 AND area_id = ANY($2)",
+        id,
+        &areas
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    if row.guard_id != p.person_id {
+        return Err(Error::NotFound.into());
     }
-    if ended.is_some() {
-        return Err(Error::Conflict(Conflict::PatrolEnded));
+    if row.ended_at.is_some() {
+        return Err(PatrolError::Ended(id));
     }
-    Ok(area_id)
+    Ok(row.area_id)
 }
 
 /// Appends route points; points already stored (same time) are skipped.
-pub async fn add_points(pool: &PgPool, p: &Principal, id: Uuid, req: RoutePoints) -> Result<Patrol> {
+pub async fn add_points(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    req: RoutePoints,
+) -> Result<Patrol, PatrolError> {
     if req.points.len() > MAX_POINTS_PER_REQUEST {
-        return Err(Error::Invalid(Invalid::TooManyPoints(MAX_POINTS_PER_REQUEST)));
+        return Err(PatrolError::TooManyPoints { sent: req.points.len(), max: MAX_POINTS_PER_REQUEST });
     }
     let area_id = own_open_patrol(pool, p, id).await?;
     let (mut lons, mut lats, mut ats) = (vec![], vec![], vec![]);
@@ -109,13 +132,18 @@ pub async fn add_points(pool: &PgPool, p: &Principal, id: Uuid, req: RoutePoints
     .bind(&ats)
     .execute(pool)
     .await?;
-    get(pool, p, id).await
+    Ok(get(pool, p, id).await?)
 }
 
 /// Ends a patrol and stores its route line.
-pub async fn end(pool: &PgPool, p: &Principal, id: Uuid, ended_at: DateTime<Utc>) -> Result<Patrol> {
+pub async fn end(
+    pool: &PgPool,
+    p: &Principal,
+    id: Uuid,
+    ended_at: DateTime<Utc>,
+) -> Result<Patrol, PatrolError> {
     let area_id = match own_open_patrol(pool, p, id).await {
-        Err(Error::Conflict(Conflict::PatrolEnded)) => return get(pool, p, id).await, // already ended: idempotent
+        Err(PatrolError::Ended(_)) => return Ok(get(pool, p, id).await?), // already ended: idempotent
         other => other?,
     };
     let n = sqlx::query(
@@ -131,41 +159,32 @@ pub async fn end(pool: &PgPool, p: &Principal, id: Uuid, ended_at: DateTime<Utc>
     .await?
     .rows_affected();
     if n == 0 {
-        return Err(Error::Validation(ValidationError::Other {
+        return Err(PatrolError::from(ValidationError::Other {
             field: "ended_at",
             reason: "lies before the start",
             reason_nl: "ligt voor het begin",
         }));
     }
-    get(pool, p, id).await
-}
-
-#[derive(sqlx::FromRow)]
-struct PatrolRow {
-    id: Uuid,
-    area_id: Uuid,
-    guard_id: Uuid,
-    started_at: DateTime<Utc>,
-    ended_at: Option<DateTime<Utc>>,
-    point_count: i64,
-    route: Option<String>,
+    Ok(get(pool, p, id).await?)
 }
 
 /// A patrol with its route (stored, or built from the points so far).
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Patrol> {
-    let row: Option<PatrolRow> = sqlx::query_as(
-        "SELECT pa.id, pa.area_id, pa.guard_id, pa.started_at, pa.ended_at,
-                (SELECT count(*) FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id) AS point_count,
+    let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();
+    let r = sqlx::query!(
+        r#"SELECT pa.id, pa.area_id, pa.guard_id, pa.started_at, pa.ended_at,
+                (SELECT count(*) FROM patrol_points pp
+                  WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id) AS "point_count!",
                 ST_AsGeoJSON(COALESCE(pa.route,
                     (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
                        FROM patrol_points pp WHERE pp.area_id = pa.area_id AND pp.patrol_id = pa.id)), 7) AS route
-           FROM patrols pa WHERE pa.id = $1 AND pa.area_id = ANY($2)",
+           FROM patrols pa WHERE pa.id = $1 AND pa.area_id = ANY($2)"#,
+        id,
+        &areas
     )
-    .bind(id)
-    .bind(p.areas().map(|a| a.area_id).collect::<Vec<_>>())
     .fetch_optional(pool)
-    .await?;
-    let r = row.ok_or(Error::NotFound)?;
+    .await?
+    .ok_or(Error::NotFound)?;
     let route = r.route.map(|g| serde_json::from_str(&g)).transpose().map_err(anyhow::Error::from)?;
     Ok(Patrol {
         id: r.id,

@@ -20,11 +20,11 @@ use uuid::Uuid;
 
 use sqlx::PgPool;
 
+use super::error::{AnalyticsError, Result};
 use super::{Filter, RawFilter, cells, check_period, hotspots, privacy::Disclosure, rollup};
 use crate::{
     areas::{AreaCache, AreaIndex},
     auth::AreaAccess,
-    error::{Error, Invalid, Result},
 };
 
 /// The inputs of the analysis.
@@ -53,7 +53,7 @@ pub async fn analyse(
     let filter = Filter::resolve(&q.filter, &area, crate::nl_time::today())?;
     let res = cells::resolution(q.resolution.unwrap_or(10))?;
     if u8::from(res) < 8 {
-        return Err(Error::Invalid(Invalid::HotspotResolution));
+        return Err(AnalyticsError::HotspotResolution);
     }
     super::heatmap::check_cost(res, &filter)?;
     let (kind, cmp) = comparison(q, &area, &filter)?;
@@ -242,7 +242,7 @@ fn comparison(
     let (kind, cmp) = match q.compare.unwrap_or(ComparisonKind::Previous) {
         ComparisonKind::Previous => {
             if q.baseline_from.is_some() || q.baseline_to.is_some() {
-                return Err(Error::Invalid(Invalid::BaselineWithoutCompare));
+                return Err(AnalyticsError::BaselineWithoutCompare);
             }
             (ComparisonKind::Previous, (f.from - Duration::days(f.days()), f.from))
         }
@@ -251,20 +251,20 @@ fn comparison(
                 (Some(from), Some(to), _) => (from, to),
                 (None, None, Some(b)) => b,
                 (None, None, None) => {
-                    return Err(Error::Invalid(Invalid::NoBaseline));
+                    return Err(AnalyticsError::NoBaseline);
                 }
                 _ => {
-                    return Err(Error::Invalid(Invalid::BaselineHalf));
+                    return Err(AnalyticsError::BaselineHalf);
                 }
             };
             (ComparisonKind::Baseline, check_period(from, to, "baseline_from")?)
         }
     };
     if cmp.0 < f.until && f.from < cmp.1 {
-        return Err(Error::Invalid(Invalid::BaselineOverlaps));
+        return Err(AnalyticsError::BaselineOverlaps);
     }
     if cmp.0 < NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date") {
-        return Err(Error::Invalid(Invalid::BaselineTooEarly));
+        return Err(AnalyticsError::BaselineTooEarly);
     }
     Ok((kind, cmp))
 }

@@ -3,7 +3,7 @@
 
 use h3o::{CellIndex, LatLng, Resolution};
 
-use crate::error::{Error, Invalid, Result};
+use super::error::{AnalyticsError, Result};
 
 /// The resolution stored with every incident (about 25 m edge, 0.2 ha).
 pub const FINEST: Resolution = Resolution::Eleven;
@@ -44,7 +44,7 @@ pub fn for_view(days: i64, zoom: f64) -> Resolution {
 /// Parses a `resolution` parameter (7–11).
 pub fn resolution(r: u8) -> Result<Resolution> {
     if !LEVELS.contains(&r) {
-        return Err(Error::Invalid(Invalid::Resolution(r)));
+        return Err(AnalyticsError::Resolution(r));
     }
     Ok(Resolution::try_from(r).expect("7-11 are resolutions"))
 }

@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 use sqlx::PgPool;
 
+use super::error::{AnalyticsError, Result};
 use super::{Filter, RawFilter, privacy::Disclosure};
 use crate::{
     areas::{AreaCache, AreaIndex},
     auth::AreaAccess,
-    error::{Error, Forbidden, Result},
 };
 
 /// The export formats.
@@ -66,7 +66,7 @@ pub async fn export(
     format: Format,
 ) -> Result<(Chunks, String)> {
     if !Disclosure::of(access.role).individual_incidents() {
-        return Err(Error::Forbidden(Forbidden::ExportIncidents));
+        return Err(AnalyticsError::ExportIncidents);
     }
     let area = areas.get(pool, access.area_id).await?;
     let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;

@@ -8,12 +8,9 @@ use serde_json::json;
 
 use sqlx::PgPool;
 
+use super::error::{AnalyticsError, Result};
 use super::{Filter, RawFilter, cells, privacy::Disclosure, rollup};
-use crate::{
-    areas::AreaCache,
-    auth::AreaAccess,
-    error::{Error, Invalid, Result},
-};
+use crate::{areas::AreaCache, auth::AreaAccess};
 
 /// What decides the cells' size: an explicit resolution, or the map's zoom
 /// (the server's policy, [`cells::for_view`]).
@@ -38,7 +35,7 @@ pub fn check_cost(res: Resolution, f: &Filter) -> Result<()> {
     let max = max_days(res);
     if f.days() > max {
         let years = max / 365;
-        return Err(Error::Invalid(Invalid::ResolutionSpan { resolution: u8::from(res), years }));
+        return Err(AnalyticsError::ResolutionSpan { resolution: u8::from(res), years });
     }
     Ok(())
 }
@@ -57,7 +54,7 @@ pub async fn build(
     let res = match view {
         View::Resolution(r) => cells::resolution(r)?,
         View::Zoom(z) if (0.0..=22.0).contains(&z) => cells::for_view(filter.days(), z),
-        View::Zoom(_) => return Err(Error::Invalid(Invalid::MapZoom)),
+        View::Zoom(_) => return Err(AnalyticsError::MapZoom),
     };
     check_cost(res, &filter)?;
     let disclosure = Disclosure::of(access.role);

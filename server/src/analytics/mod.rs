@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod cells;
+pub mod error;
 pub mod export;
 pub mod heatmap;
 pub mod hotspots;
@@ -17,10 +18,9 @@ pub mod tiles;
 use chrono::{Datelike, Duration, NaiveDate};
 use kvo_api::{CategoryCode, Dimension, Theme, wire::IncidentStatus};
 
-use crate::{
-    areas::AreaIndex,
-    error::{Error, Invalid, Result},
-};
+use crate::areas::AreaIndex;
+pub use error::AnalyticsError;
+use error::Result;
 
 /// The longest period any aggregate covers.
 pub const MAX_PERIOD_DAYS: i64 = 3_660;
@@ -67,7 +67,7 @@ impl Filter {
         if let Some(codes) = &raw.categories {
             if let Some(unknown) = codes.iter().find(|c| area.category(c.as_str()).is_none()) {
                 let code = kvo_api::validate::shown(unknown.as_str());
-                return Err(Error::Invalid(Invalid::UnknownCategory { field: "category", code }));
+                return Err(AnalyticsError::UnknownCategory { field: "category", code });
             }
             narrow(&|c| codes.iter().any(|k| k.as_str() == c.code));
         }
@@ -135,14 +135,14 @@ pub fn check_period(from: NaiveDate, to: NaiveDate, field: &'static str) -> Resu
     let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
     let latest = NaiveDate::from_ymd_opt(2100, 1, 1).expect("valid date");
     if from > to {
-        return Err(Error::Invalid(Invalid::PeriodReversed(field)));
+        return Err(AnalyticsError::PeriodReversed(field));
     }
     if from < earliest || to >= latest {
-        return Err(Error::Invalid(Invalid::PeriodOutOfRange(field)));
+        return Err(AnalyticsError::PeriodOutOfRange(field));
     }
     let until = to + Duration::days(1);
     if (until - from).num_days() > MAX_PERIOD_DAYS {
-        return Err(Error::Invalid(Invalid::PeriodTooLong(field)));
+        return Err(AnalyticsError::PeriodTooLong(field));
     }
     Ok((from, until))
 }

@@ -34,11 +34,10 @@ impl Keys {
     /// Reads every pair. Numbers are never reused, so a list read after the
     /// rows knows every number in them.
     pub async fn load<'e>(db: impl sqlx::Executor<'e, Database = Postgres>) -> Result<Keys> {
-        let rows: Vec<(i16, String, String)> =
-            sqlx::query_as("SELECT idx, category, status FROM rollup_keys").fetch_all(db).await?;
-        let mut keys = vec![None; rows.iter().map(|r| r.0 as usize + 1).max().unwrap_or(0)];
-        for (idx, category, status) in rows {
-            keys[idx as usize] = Some((category, status));
+        let rows = sqlx::query!("SELECT idx, category, status FROM rollup_keys").fetch_all(db).await?;
+        let mut keys = vec![None; rows.iter().map(|r| r.idx as usize + 1).max().unwrap_or(0)];
+        for r in rows {
+            keys[r.idx as usize] = Some((r.category, r.status));
         }
         Ok(Keys(keys))
     }

@@ -14,13 +14,9 @@ use sha2::{Digest, Sha256};
 
 use sqlx::PgPool;
 
+use super::error::{AnalyticsError, Result};
 use super::{Filter, RawFilter, privacy::Disclosure, rollup};
-use crate::{
-    areas::AreaCache,
-    auth::AreaAccess,
-    cache::Cache,
-    error::{Error, Forbidden, Invalid, Result},
-};
+use crate::{areas::AreaCache, auth::AreaAccess, cache::Cache};
 
 /// The deepest zoom served (MapLibre overzooms beyond it).
 pub const MAX_ZOOM: u8 = 22;
@@ -50,11 +46,11 @@ pub fn tile_bounds(z: u8, x: u32, y: u32) -> [f64; 4] {
 /// Checks the tile address.
 pub fn check_address(z: u8, x: u32, y: u32) -> Result<()> {
     if z > MAX_ZOOM {
-        return Err(Error::Invalid(Invalid::Zoom(z)));
+        return Err(AnalyticsError::Zoom(z));
     }
     let n = 1u64 << z;
     if u64::from(x) >= n || u64::from(y) >= n {
-        return Err(Error::Invalid(Invalid::TileOutside));
+        return Err(AnalyticsError::TileOutside);
     }
     Ok(())
 }
@@ -84,10 +80,10 @@ pub async fn tile(
 ) -> Result<Served> {
     check_address(z, x, y)?;
     if z < POINTS_FROM_ZOOM {
-        return Err(Error::Invalid(Invalid::TileZoom(z)));
+        return Err(AnalyticsError::TileZoom(z));
     }
     if !Disclosure::of(access.role).individual_incidents() {
-        return Err(Error::Forbidden(Forbidden::IncidentTiles));
+        return Err(AnalyticsError::IncidentTiles);
     }
     let area = areas.get(pool, access.area_id).await?;
     let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
@@ -99,7 +95,7 @@ pub async fn tile(
     let bytes = incident_tile(pool, access, TileId { z, x, y }, &filter).await?;
     if bytes.len() > MAX_TILE_BYTES {
         // Cannot happen with MAX_POINTS; refuse rather than send a huge tile.
-        return Err(Error::Internal(anyhow::anyhow!("tile of {} bytes", bytes.len())));
+        return Err(anyhow::anyhow!("tile of {} bytes", bytes.len()).into());
     }
     let etag =
         format!("\"{}\"", &hex::encode(Sha256::digest(format!("{key}#{}.{}", version.0, version.1)))[..32]);

@@ -107,9 +107,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ContentDigest {
         let Some(raw) = parts.headers.get("content-digest") else {
             return Ok(ContentDigest(None));
         };
-        parse_content_digest(raw.to_str().unwrap_or("\u{0}")).map(ContentDigest).ok_or_else(|| {
-            AppError::Domain(crate::error::Error::Invalid(crate::error::Invalid::ContentDigest))
-        })
+        parse_content_digest(raw.to_str().unwrap_or("\u{0}"))
+            .map(ContentDigest)
+            .ok_or_else(|| AppError::ContentDigest)
     }
 }
 

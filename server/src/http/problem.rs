@@ -17,7 +17,10 @@ use axum::{
 };
 use kvo_api::{ValidationError, wire::Problem};
 
-use crate::error::{Conflict, Error, Forbidden, ImageProblem, Invalid};
+use crate::{
+    analytics::AnalyticsError, auth::AuthError, error::Error, follow_up::FollowUpError,
+    incidents::IncidentError, patrols::PatrolError, photos::PhotoError, push::PushError,
+};
 
 /// Every way an API request can fail: a domain error, or a request that
 /// could not even be read.
@@ -25,6 +28,23 @@ use crate::error::{Conflict, Error, Forbidden, ImageProblem, Invalid};
 pub enum AppError {
     #[error(transparent)]
     Domain(#[from] Error),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Incident(#[from] IncidentError),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error(transparent)]
+    Patrol(#[from] PatrolError),
+    #[error(transparent)]
+    FollowUp(#[from] FollowUpError),
+    #[error(transparent)]
+    Analytics(#[from] AnalyticsError),
+    #[error(transparent)]
+    Push(#[from] PushError),
+    /// A `Content-Digest` header that is not `sha-256=:<base64 of 32 bytes>:`.
+    #[error("Content-Digest header unreadable")]
+    ContentDigest,
     #[error("malformed JSON: {0}")]
     BadJson(String),
     #[error("unknown field `{0}`")]
@@ -76,12 +96,6 @@ impl From<ValidationError> for AppError {
     }
 }
 
-impl From<Invalid> for AppError {
-    fn from(e: Invalid) -> Self {
-        AppError::Domain(Error::Invalid(e))
-    }
-}
-
 /// The two language versions of one problem, carried to [`render_problems`].
 #[derive(Clone, Debug)]
 pub struct ProblemText {
@@ -115,139 +129,14 @@ fn bad(nl: impl Into<String>, en: impl Into<String>) -> Texts {
     row(BAD, "bad-request", BAD_TITLE, nl, en)
 }
 
-/// The texts of a 400 reason.
-fn invalid(v: &Invalid) -> Texts {
-    use Invalid::*;
-    let t = match v {
-        InviteCode => bad(
-            "Deze uitnodigingscode is onbekend, verlopen of al gebruikt.",
-            "This invite code is unknown, expired or used up.",
-        ),
-        Credentials => bad("E-mailadres of wachtwoord onjuist.", "Wrong e-mail address or password."),
-        Bbox => bad("bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat"),
-        Cursor => bad("ongeldige cursor", "invalid cursor"),
-        Limit => bad("limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500"),
-        UnknownStatus { code, .. } => {
-            bad(format!("onbekende status `{code}`"), format!("unknown status `{code}`"))
-        }
-        UnknownCategory { code, .. } => bad(
-            format!("onbekende categorie `{code}` in dit gebied"),
-            format!("unknown category `{code}` in this area"),
-        ),
-        UnknownTheme(t) => bad(format!("onbekend thema `{t}`"), format!("unknown theme `{t}`")),
-        UnknownDimension(d) => bad(
-            format!("onbekende dimensie `{d}` (schoon, heel of veilig)"),
-            format!("unknown dimension `{d}` (schoon, heel or veilig)"),
-        ),
-        PeriodReversed(_) => bad("de periode begint na het einde", "the period starts after it ends"),
-        PeriodOutOfRange(_) => bad("de periode ligt buiten 2000–2099", "the period lies outside 2000–2099"),
-        PeriodTooLong(_) => bad("de periode is langer dan tien jaar", "the period is longer than ten years"),
-        Resolution(r) => bad(
-            format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
-            format!(
-                "resolution {r} does not exist; choose 7 (coarse, about 1.4 km) to 11 (fine, about 25 m)"
-            ),
-        ),
-        ResolutionSpan { resolution, years } => bad(
-            format!(
-                "resolutie {resolution} kan hoogstens {years} jaar tonen; kies een grovere resolutie of een kortere periode"
-            ),
-            format!(
-                "resolution {resolution} covers at most {years} years; choose a coarser resolution or a shorter period"
-            ),
-        ),
-        HotspotResolution => {
-            bad("kies voor hotspots resolutie 8 t/m 11", "choose resolution 8 to 11 for hotspots")
-        }
-        BaselineWithoutCompare => bad(
-            "baseline_from en baseline_to horen bij compare=baseline",
-            "baseline_from and baseline_to need compare=baseline",
-        ),
-        NoBaseline => bad(
-            "dit gebied heeft geen nul-meting; geef baseline_from en baseline_to op",
-            "this area has no baseline (nul-meting); give baseline_from and baseline_to",
-        ),
-        BaselineHalf => {
-            bad("geef zowel baseline_from als baseline_to op", "give both baseline_from and baseline_to")
-        }
-        BaselineOverlaps => {
-            bad("de vergelijkingsperiode overlapt de periode", "the comparison period overlaps the period")
-        }
-        BaselineTooEarly => {
-            bad("de vergelijkingsperiode ligt voor 2000", "the comparison period lies before 2000")
-        }
-        Zoom(z) => bad(
-            format!("zoomniveau {z} bestaat niet; het hoogste is {}", crate::analytics::tiles::MAX_ZOOM),
-            format!("zoom level {z} does not exist; the highest is {}", crate::analytics::tiles::MAX_ZOOM),
-        ),
-        MapZoom => bad("zoom ligt tussen 0 en 22", "zoom lies between 0 and 22"),
-        TileZoom(z) => bad(
-            format!(
-                "tegels tonen losse meldingen vanaf zoomniveau {}, niet op {z}; de heatmap toont de cellen",
-                crate::analytics::tiles::POINTS_FROM_ZOOM
-            ),
-            format!(
-                "tiles show single incidents from zoom level {}, not at {z}; the heatmap shows the cells",
-                crate::analytics::tiles::POINTS_FROM_ZOOM
-            ),
-        ),
-        TileOutside => {
-            bad("deze tegel bestaat niet op dit zoomniveau", "this tile does not exist at this zoom level")
-        }
-        TextTooLong { field, max } => bad(
-            format!("{field} mag hoogstens {max} tekens lang zijn"),
-            format!("{field} may be at most {max} characters long"),
-        ),
-        ControlCharacters(field) => {
-            bad(format!("{field} bevat stuurtekens"), format!("{field} contains control characters"))
-        }
-        BackToNew => bad(
-            "een melding kan niet terug naar ‘nieuw’; heropen haar",
-            "a report cannot go back to `nieuw`; reopen it",
-        ),
-        DueDateInPast => bad("de streefdatum ligt in het verleden", "the due date lies in the past"),
-        EmptyComment => bad("een reactie mag niet leeg zijn", "a comment may not be empty"),
-        Damage => bad(
-            "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
-            "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",
-        ),
-        MergeIntoItself => bad(
-            "een melding kan niet met zichzelf worden samengevoegd",
-            "a report cannot be merged into itself",
-        ),
-        TooManyPoints(max) => {
-            bad(format!("hoogstens {max} punten per verzoek"), format!("at most {max} points per request"))
-        }
-        PushEndpoint => bad("endpoint is geen geldige URL", "endpoint is not a valid URL"),
-        PushService => {
-            bad("dit is geen pushdienst die deze server kent", "this is not a push service this server knows")
-        }
-        PushKey => bad("p256dh is geen P-256-sleutel", "p256dh is not a P-256 key"),
-        PushAuth => bad("auth moet 16 bytes zijn", "auth must be 16 bytes"),
-        ContentDigest => bad(
-            "Content-Digest moet sha-256=:<base64>: zijn (RFC 9530)",
-            "Content-Digest must be sha-256=:<base64>: (RFC 9530)",
-        ),
-        DigestMismatch => bad(
-            "de foto is onderweg beschadigd (de SHA-256 klopt niet); er is niets opgeslagen, stuur hem opnieuw",
-            "the photo was damaged in transit (its SHA-256 does not match); nothing was stored, send it again",
-        ),
-    };
-    Texts { field: v.field().map(str::to_string), ..t }
+impl Texts {
+    fn field(self, field: impl Into<String>) -> Texts {
+        Texts { field: Some(field.into()), ..self }
+    }
 }
 
-fn forbidden(why: &Forbidden) -> Texts {
-    let (nl, en) = match why {
-        Forbidden::Action(a) => a.label(),
-        Forbidden::Patrol => ("alleen beveiligers lopen surveillancerondes", "only guards patrol"),
-        Forbidden::FollowNewReports => (
-            "alleen wie alle meldingen ziet kan nieuwe meldingen volgen",
-            "only roles that see every report can follow new ones",
-        ),
-        Forbidden::ExportIncidents => ("export van losse meldingen", "export of individual incidents"),
-        Forbidden::IncidentTiles => ("kaarttegels met losse meldingen", "map tiles of individual incidents"),
-    };
-    denied(nl, en)
+fn conflict(nl: impl Into<String>, en: impl Into<String>) -> Texts {
+    row(StatusCode::CONFLICT, "conflict", ("Conflict", "Conflict"), nl, en)
 }
 
 fn denied(nl: &str, en: &str) -> Texts {
@@ -260,65 +149,248 @@ fn denied(nl: &str, en: &str) -> Texts {
     )
 }
 
-fn conflict(c: &Conflict) -> Texts {
-    let (nl, en) = match c {
-        Conflict::IncidentIdTaken => (
-            "Er bestaat al een melding met dit id, met andere gegevens.".to_string(),
-            "An incident with this id already exists, with different data.".to_string(),
-        ),
-        Conflict::PhotoIdTaken => (
-            "Er bestaat al een foto met dit id, met een andere inhoud.".into(),
-            "A photo with this id already exists, with different content.".into(),
-        ),
-        Conflict::PatrolIdTaken => (
-            "Er bestaat al een surveillanceronde met dit id.".into(),
-            "A patrol with this id already exists.".into(),
-        ),
-        Conflict::PatrolEnded => {
-            ("Deze surveillanceronde is al beëindigd.".into(), "This patrol has already ended.".into())
+fn auth(e: &AuthError) -> Texts {
+    match e {
+        AuthError::InviteCode => bad(
+            "Deze uitnodigingscode is onbekend, verlopen of al gebruikt.",
+            "This invite code is unknown, expired or used up.",
+        )
+        .field("code"),
+        AuthError::Credentials => {
+            bad("E-mailadres of wachtwoord onjuist.", "Wrong e-mail address or password.")
         }
-        Conflict::Merged => (
-            "Deze melding is samengevoegd met een andere; volg die op.".into(),
-            "This report was merged into another; follow that one up.".into(),
-        ),
-        Conflict::MergeTargetMerged => (
-            "De melding waarmee u wilt samenvoegen is zelf al samengevoegd.".into(),
-            "The report to merge into was itself merged into another.".into(),
-        ),
-        Conflict::Transition { action, status } => {
-            let (nl, en) = action.label();
-            (
-                format!("Een melding met status ‘{}’ kunt u niet {nl}.", status.label_nl()),
-                format!("A report with status `{}` cannot {en}.", status.code()),
-            )
-        }
-    };
-    row(StatusCode::CONFLICT, "conflict", ("Conflict", "Conflict"), nl, en)
+        AuthError::Other(e) => domain(e),
+    }
 }
 
-fn image(p: &ImageProblem) -> Texts {
-    match p {
-        ImageProblem::Unsupported => row(
+fn incident(e: &IncidentError) -> Texts {
+    match e {
+        IncidentError::IdTaken(_) => conflict(
+            "Er bestaat al een melding met dit id, met andere gegevens.",
+            "An incident with this id already exists, with different data.",
+        ),
+        IncidentError::Bbox => {
+            bad("bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat")
+                .field("bbox")
+        }
+        IncidentError::Cursor => bad("ongeldige cursor", "invalid cursor").field("cursor"),
+        IncidentError::Limit(_) => {
+            bad("limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500").field("limit")
+        }
+        IncidentError::Other(e) => domain(e),
+    }
+}
+
+fn photo(e: &PhotoError) -> Texts {
+    match e {
+        PhotoError::DigestMismatch => bad(
+            "de foto is onderweg beschadigd (de SHA-256 klopt niet); er is niets opgeslagen, stuur hem opnieuw",
+            "the photo was damaged in transit (its SHA-256 does not match); nothing was stored, send it again",
+        )
+        .field("Content-Digest"),
+        PhotoError::IdTaken(_) => conflict(
+            "Er bestaat al een foto met dit id, met een andere inhoud.",
+            "A photo with this id already exists, with different content.",
+        ),
+        PhotoError::Unsupported => row(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             ("Bestandstype niet ondersteund", "Unsupported media type"),
             "Alleen JPEG, PNG en WebP worden geaccepteerd (beoordeeld op de inhoud).",
             "Only JPEG, PNG and WebP are accepted (judged by content).",
         ),
-        ImageProblem::TooLarge { megapixels } => row(
+        PhotoError::TooLarge { megapixels } => row(
             StatusCode::UNPROCESSABLE_ENTITY,
             "image-too-large",
             ("Afbeelding te groot", "Image too large"),
             format!("De afbeelding heeft {megapixels:.1} megapixel; hoogstens 40 is toegestaan."),
             format!("The image has {megapixels:.1} megapixels; at most 40 are allowed."),
         ),
-        ImageProblem::Corrupt => row(
+        PhotoError::Corrupt => row(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad-image",
             ("Afbeelding onleesbaar", "Image unreadable"),
             "De afbeelding is beschadigd of onvolledig.",
             "The image is corrupt or truncated.",
         ),
+        PhotoError::Other(e) => domain(e),
+    }
+}
+
+fn patrol(e: &PatrolError) -> Texts {
+    match e {
+        PatrolError::NotAGuard => denied("alleen beveiligers lopen surveillancerondes", "only guards patrol"),
+        PatrolError::IdTaken(_) => conflict(
+            "Er bestaat al een surveillanceronde met dit id.",
+            "A patrol with this id already exists.",
+        ),
+        PatrolError::Ended(_) => {
+            conflict("Deze surveillanceronde is al beëindigd.", "This patrol has already ended.")
+        }
+        PatrolError::TooManyPoints { max, .. } => {
+            bad(format!("hoogstens {max} punten per verzoek"), format!("at most {max} points per request"))
+                .field("points")
+        }
+        PatrolError::Other(e) => domain(e),
+    }
+}
+
+fn follow_up(e: &FollowUpError) -> Texts {
+    use FollowUpError::*;
+    match e {
+        NotAllowed(action) => {
+            let (nl, en) = action.label();
+            denied(nl, en)
+        }
+        Transition { action, status } => {
+            let (nl, en) = action.label();
+            conflict(
+                format!("Een melding met status ‘{}’ kunt u niet {nl}.", status.label_nl()),
+                format!("A report with status `{}` cannot {en}.", status.code()),
+            )
+        }
+        Merged => conflict(
+            "Deze melding is samengevoegd met een andere; volg die op.",
+            "This report was merged into another; follow that one up.",
+        ),
+        MergeTargetMerged => conflict(
+            "De melding waarmee u wilt samenvoegen is zelf al samengevoegd.",
+            "The report to merge into was itself merged into another.",
+        ),
+        MergeIntoItself => bad(
+            "een melding kan niet met zichzelf worden samengevoegd",
+            "a report cannot be merged into itself",
+        )
+        .field("into"),
+        TextTooLong { field, max } => bad(
+            format!("{field} mag hoogstens {max} tekens lang zijn"),
+            format!("{field} may be at most {max} characters long"),
+        )
+        .field(*field),
+        ControlCharacters(field) => {
+            bad(format!("{field} bevat stuurtekens"), format!("{field} contains control characters"))
+                .field(*field)
+        }
+        BackToNew => bad(
+            "een melding kan niet terug naar ‘nieuw’; heropen haar",
+            "a report cannot go back to `nieuw`; reopen it",
+        )
+        .field("status"),
+        DueDateInPast => {
+            bad("de streefdatum ligt in het verleden", "the due date lies in the past").field("due_date")
+        }
+        EmptyComment => bad("een reactie mag niet leeg zijn", "a comment may not be empty").field("body"),
+        Damage => bad(
+            "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
+            "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",
+        )
+        .field("damage_eur"),
+        Other(e) => domain(e),
+    }
+}
+
+fn analytics(e: &AnalyticsError) -> Texts {
+    use crate::analytics::tiles::{MAX_ZOOM, POINTS_FROM_ZOOM};
+    use AnalyticsError::*;
+    match e {
+        UnknownCategory { field, code } => bad(
+            format!("onbekende categorie `{code}` in dit gebied"),
+            format!("unknown category `{code}` in this area"),
+        )
+        .field(*field),
+        PeriodReversed(f) => bad("de periode begint na het einde", "the period starts after it ends").field(*f),
+        PeriodOutOfRange(f) => {
+            bad("de periode ligt buiten 2000–2099", "the period lies outside 2000–2099").field(*f)
+        }
+        PeriodTooLong(f) => {
+            bad("de periode is langer dan tien jaar", "the period is longer than ten years").field(*f)
+        }
+        Resolution(r) => bad(
+            format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
+            format!(
+                "resolution {r} does not exist; choose 7 (coarse, about 1.4 km) to 11 (fine, about 25 m)"
+            ),
+        )
+        .field("resolution"),
+        ResolutionSpan { resolution, years } => bad(
+            format!(
+                "resolutie {resolution} kan hoogstens {years} jaar tonen; kies een grovere resolutie of een kortere periode"
+            ),
+            format!(
+                "resolution {resolution} covers at most {years} years; choose a coarser resolution or a shorter period"
+            ),
+        )
+        .field("resolution"),
+        HotspotResolution => {
+            bad("kies voor hotspots resolutie 8 t/m 11", "choose resolution 8 to 11 for hotspots").field("resolution")
+        }
+        BaselineWithoutCompare => bad(
+            "baseline_from en baseline_to horen bij compare=baseline",
+            "baseline_from and baseline_to need compare=baseline",
+        )
+        .field("compare"),
+        NoBaseline => bad(
+            "dit gebied heeft geen nul-meting; geef baseline_from en baseline_to op",
+            "this area has no baseline (nul-meting); give baseline_from and baseline_to",
+        )
+        .field("compare"),
+        BaselineHalf => bad("geef zowel baseline_from als baseline_to op", "give both baseline_from and baseline_to")
+            .field("baseline_from"),
+        BaselineOverlaps => {
+            bad("de vergelijkingsperiode overlapt de periode", "the comparison period overlaps the period")
+                .field("baseline_from")
+        }
+        BaselineTooEarly => {
+            bad("de vergelijkingsperiode ligt voor 2000", "the comparison period lies before 2000").field("from")
+        }
+        Zoom(z) => bad(
+            format!("zoomniveau {z} bestaat niet; het hoogste is {MAX_ZOOM}"),
+            format!("zoom level {z} does not exist; the highest is {MAX_ZOOM}"),
+        )
+        .field("z"),
+        MapZoom => bad("zoom ligt tussen 0 en 22", "zoom lies between 0 and 22").field("zoom"),
+        TileZoom(z) => bad(
+            format!(
+                "tegels tonen losse meldingen vanaf zoomniveau {POINTS_FROM_ZOOM}, niet op {z}; de heatmap toont de cellen"
+            ),
+            format!(
+                "tiles show single incidents from zoom level {POINTS_FROM_ZOOM}, not at {z}; the heatmap shows the cells"
+            ),
+        )
+        .field("z"),
+        TileOutside => {
+            bad("deze tegel bestaat niet op dit zoomniveau", "this tile does not exist at this zoom level")
+                .field("x")
+        }
+        ExportIncidents => denied("export van losse meldingen", "export of individual incidents"),
+        IncidentTiles => denied("kaarttegels met losse meldingen", "map tiles of individual incidents"),
+        Other(e) => domain(e),
+    }
+}
+
+fn push(e: &PushError) -> Texts {
+    match e {
+        PushError::Endpoint => {
+            bad("endpoint is geen geldige URL", "endpoint is not a valid URL").field("endpoint")
+        }
+        PushError::Service => {
+            bad("dit is geen pushdienst die deze server kent", "this is not a push service this server knows")
+                .field("endpoint")
+        }
+        PushError::Key => {
+            bad("p256dh is geen P-256-sleutel", "p256dh is not a P-256 key").field("keys.p256dh")
+        }
+        PushError::Auth => bad("auth moet 16 bytes zijn", "auth must be 16 bytes").field("keys.auth"),
+        PushError::FollowNewReports => denied(
+            "alleen wie alle meldingen ziet kan nieuwe meldingen volgen",
+            "only roles that see every report can follow new ones",
+        ),
+        PushError::UnknownCategory(code) => bad(
+            format!("onbekende categorie `{code}` in dit gebied"),
+            format!("unknown category `{code}` in this area"),
+        )
+        .field("new_categories"),
+        PushError::Other(e) => domain(e),
     }
 }
 
@@ -334,7 +406,6 @@ fn domain(e: &Error) -> Texts {
                 v.message_en(),
             )
         },
-        Error::Invalid(v) => invalid(v),
         Error::Unauthenticated => row(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -342,7 +413,6 @@ fn domain(e: &Error) -> Texts {
             "Meld u aan of gebruik een geldig apparaattoken.",
             "Sign in, or use a valid device token.",
         ),
-        Error::Forbidden(why) => forbidden(why),
         Error::NotFound => row(
             StatusCode::NOT_FOUND,
             "not-found",
@@ -350,8 +420,6 @@ fn domain(e: &Error) -> Texts {
             "Dit bestaat niet, of u heeft er geen toegang toe.",
             "This does not exist, or you have no access to it.",
         ),
-        Error::Conflict(c) => conflict(c),
-        Error::Image(p) => image(p),
         Error::Unavailable(_) => row(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -373,6 +441,18 @@ impl AppError {
     fn texts(&self) -> Texts {
         match self {
             AppError::Domain(e) => domain(e),
+            AppError::Auth(e) => auth(e),
+            AppError::Incident(e) => incident(e),
+            AppError::Photo(e) => photo(e),
+            AppError::Patrol(e) => patrol(e),
+            AppError::FollowUp(e) => follow_up(e),
+            AppError::Analytics(e) => analytics(e),
+            AppError::Push(e) => push(e),
+            AppError::ContentDigest => bad(
+                "Content-Digest moet sha-256=:<base64>: zijn (RFC 9530)",
+                "Content-Digest must be sha-256=:<base64>: (RFC 9530)",
+            )
+            .field("Content-Digest"),
             AppError::BadJson(msg) => row(
                 BAD,
                 "malformed-json",
@@ -444,6 +524,21 @@ impl AppError {
         }
     }
 
+    /// The shared part of a domain error, whichever module raised it.
+    fn shared(&self) -> Option<&Error> {
+        match self {
+            AppError::Domain(e)
+            | AppError::Auth(AuthError::Other(e))
+            | AppError::Incident(IncidentError::Other(e))
+            | AppError::Photo(PhotoError::Other(e))
+            | AppError::Patrol(PatrolError::Other(e))
+            | AppError::FollowUp(FollowUpError::Other(e))
+            | AppError::Analytics(AnalyticsError::Other(e))
+            | AppError::Push(PushError::Other(e)) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The HTTP status, decided by the table.
     pub fn status(&self) -> StatusCode {
         self.texts().status
@@ -469,15 +564,15 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match &self {
-            AppError::Domain(Error::Internal(e) | Error::Unavailable(e)) => {
+        match self.shared() {
+            Some(Error::Internal(e) | Error::Unavailable(e)) => {
                 tracing::error!(error = ?e, "request failed");
             }
             _ => tracing::debug!(error = %self, "request rejected"),
         }
         let problem = self.problem();
         let mut res = self.status().into_response();
-        if matches!(self, AppError::Domain(Error::Unauthenticated)) {
+        if matches!(self.shared(), Some(Error::Unauthenticated)) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res.extensions_mut().insert(problem);
@@ -587,8 +682,8 @@ mod tests {
     }
 
     #[test]
-    fn every_invalid_reason_names_its_field_and_has_both_texts() {
-        let p = AppError::from(Invalid::Zoom(30)).problem();
+    fn a_modules_reason_names_its_field_and_has_both_texts() {
+        let p = AppError::from(AnalyticsError::Zoom(30)).problem();
         assert_eq!(p.nl.field.as_deref(), Some("z"));
         assert!(p.nl.detail.contains("zoomniveau 30") && p.en.detail.contains("zoom level 30"));
         assert_eq!(p.en.status, 400);

@@ -22,10 +22,31 @@ use uuid::Uuid;
 
 use crate::{
     auth::Principal,
-    error::{Conflict, Error, ImageProblem, Invalid, Result},
+    error::{Error, Result, module_error},
     visibility::locate,
 };
-use process::PhotoError;
+use process::CodecError;
+
+/// Why an uploaded photo is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    /// The bytes are not the ones the client digested: damaged in transit.
+    /// Nothing was stored; the client sends it again.
+    #[error("photo damaged in transit: its SHA-256 does not match Content-Digest")]
+    DigestMismatch,
+    /// The id holds another photo (other bytes or another incident).
+    #[error("photo {0} already exists with other content")]
+    IdTaken(Uuid),
+    #[error("not a JPEG, PNG or WebP")]
+    Unsupported,
+    #[error("{megapixels:.1} megapixels, more than allowed")]
+    TooLarge { megapixels: f64 },
+    #[error("corrupt or truncated image")]
+    Corrupt,
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+module_error!(PhotoError);
 use store::BlobStore;
 
 /// A `photos` row.
@@ -62,10 +83,6 @@ impl PhotoRow {
         }
     }
 }
-
-const SELECT_PHOTO: &str =
-    "SELECT area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
-        height, thumb_sha256, received_at FROM photos";
 
 /// Memory one photo may hold while it is processed, per pixel of the largest
 /// accepted photo: the decoded pixels (RGBA for PNG and WebP, 4 bytes), the
@@ -105,12 +122,12 @@ pub async fn upload(
     photo_id: Uuid,
     body: bytes::Bytes,
     declared_sha256: Option<[u8; 32]>,
-) -> Result<Stored> {
+) -> Result<Stored, PhotoError> {
     let area_id = locate(&ph.pool, p, incident_id).await?.area_id;
     let upload_sha256 = Sha256::digest(&body).to_vec();
     // Damaged in transit: refused before anything is looked at or stored.
     if declared_sha256.is_some_and(|d| d[..] != upload_sha256[..]) {
-        return Err(Error::Invalid(Invalid::DigestMismatch));
+        return Err(PhotoError::DigestMismatch);
     }
     if let Some(existing) = existing(ph, area_id, photo_id).await? {
         return same_or_conflict(existing, incident_id, &upload_sha256);
@@ -123,9 +140,9 @@ pub async fn upload(
             .await
             .context("photo task")?
             .map_err(|e| match e {
-                PhotoError::Unsupported => Error::Image(ImageProblem::Unsupported),
-                PhotoError::TooLarge { megapixels } => Error::Image(ImageProblem::TooLarge { megapixels }),
-                PhotoError::Corrupt => Error::Image(ImageProblem::Corrupt),
+                CodecError::Unsupported => PhotoError::Unsupported,
+                CodecError::TooLarge { megapixels } => PhotoError::TooLarge { megapixels },
+                CodecError::Corrupt => PhotoError::Corrupt,
             })?
     };
     let sha256 = Sha256::digest(&prepared.bytes).to_vec();
@@ -146,28 +163,29 @@ pub async fn upload(
     if let Err(e) = written {
         drop(tx);
         cleanup(ph, &[&sha256, &thumb_sha256]).await;
-        return Err(Error::Internal(anyhow::Error::new(e).context("writing photo")));
+        return Err(anyhow::Error::new(e).context("writing photo").into());
     }
-    let row: Result<Option<PhotoRow>, sqlx::Error> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        PhotoRow,
         "INSERT INTO photos (area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
                              height, thumb_sha256, thumb_bytes, uploaded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (area_id, id) DO NOTHING
          RETURNING area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width, height,
                    thumb_sha256, received_at",
+        area_id,
+        photo_id,
+        incident_id,
+        &upload_sha256,
+        &sha256,
+        prepared.content_type,
+        full_len,
+        prepared.width as i32,
+        prepared.height as i32,
+        &thumb_sha256,
+        thumb_len,
+        p.person_id
     )
-    .bind(area_id)
-    .bind(photo_id)
-    .bind(incident_id)
-    .bind(&upload_sha256)
-    .bind(&sha256)
-    .bind(prepared.content_type)
-    .bind(full_len)
-    .bind(prepared.width as i32)
-    .bind(prepared.height as i32)
-    .bind(&thumb_sha256)
-    .bind(thumb_len)
-    .bind(p.person_id)
     .fetch_optional(&mut *tx)
     .await;
     let committed = match row {
@@ -191,18 +209,27 @@ pub async fn upload(
 }
 
 async fn existing(ph: &Photos, area_id: Uuid, photo_id: Uuid) -> Result<Option<PhotoRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_PHOTO} WHERE area_id = $1 AND id = $2")))
-        .bind(area_id)
-        .bind(photo_id)
-        .fetch_optional(&ph.pool)
-        .await?)
+    Ok(sqlx::query_as!(
+        PhotoRow,
+        "SELECT area_id, id, incident_id, upload_sha256, sha256, content_type, bytes, width,
+                height, thumb_sha256, received_at
+           FROM photos WHERE area_id = $1 AND id = $2",
+        area_id,
+        photo_id
+    )
+    .fetch_optional(&ph.pool)
+    .await?)
 }
 
-fn same_or_conflict(existing: PhotoRow, incident_id: Uuid, upload_sha256: &[u8]) -> Result<Stored> {
+fn same_or_conflict(
+    existing: PhotoRow,
+    incident_id: Uuid,
+    upload_sha256: &[u8],
+) -> Result<Stored, PhotoError> {
     if existing.incident_id == incident_id && existing.upload_sha256 == upload_sha256 {
         Ok(Stored::Existing(existing.to_wire()))
     } else {
-        Err(Error::Conflict(Conflict::PhotoIdTaken))
+        Err(PhotoError::IdTaken(existing.id))
     }
 }
 
@@ -279,15 +306,16 @@ pub async fn of_incidents(pool: &PgPool, keys: &[(Uuid, Uuid)]) -> Result<HashMa
         return Ok(HashMap::new());
     }
     let (areas, ids): (Vec<Uuid>, Vec<Uuid>) = keys.iter().copied().unzip();
-    let rows: Vec<PhotoRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        PhotoRow,
         "SELECT p.area_id, p.id, p.incident_id, p.upload_sha256, p.sha256, p.content_type, p.bytes,
                 p.width, p.height, p.thumb_sha256, p.received_at
            FROM photos p JOIN unnest($1::uuid[], $2::uuid[]) AS k(area_id, id)
              ON p.area_id = k.area_id AND p.incident_id = k.id
           ORDER BY p.received_at, p.id",
+        &areas,
+        &ids
     )
-    .bind(&areas)
-    .bind(&ids)
     .fetch_all(pool)
     .await
     .context("loading photos")?;

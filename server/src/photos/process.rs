@@ -4,7 +4,7 @@
 //! The codecs are `kvo_photo`'s, shared with the phones.
 
 use kvo_photo::Format;
-pub use kvo_photo::{CodecError as PhotoError, encode_jpeg};
+pub use kvo_photo::{CodecError, encode_jpeg};
 
 /// Long side of a thumbnail, in pixels.
 pub const THUMB_SIZE: u32 = 320;
@@ -24,7 +24,7 @@ pub struct Prepared {
 /// Decodes, orients, strips and re-encodes an uploaded image. PNG stays PNG
 /// (it is often a screenshot; an alpha channel is flattened); JPEG and WebP
 /// become JPEG.
-pub fn prepare(bytes: &[u8], max_pixels: u64) -> Result<Prepared, PhotoError> {
+pub fn prepare(bytes: &[u8], max_pixels: u64) -> Result<Prepared, CodecError> {
     let decoded = kvo_photo::decode(bytes, max_pixels, None)?;
     let img = kvo_photo::orient(decoded.rgb, decoded.exif.orientation);
     let (width, height) = img.dimensions();
@@ -58,7 +58,7 @@ mod tests {
         png.extend_from_slice(&50_000u32.to_be_bytes());
         png.extend_from_slice(&50_000u32.to_be_bytes());
         png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(prepare(&png, 40_000_000).unwrap_err(), PhotoError::TooLarge { megapixels: 2500.0 });
+        assert_eq!(prepare(&png, 40_000_000).unwrap_err(), CodecError::TooLarge { megapixels: 2500.0 });
     }
 
     #[test]
@@ -67,6 +67,6 @@ mod tests {
         j.truncate(20);
         assert!(prepare(&j, 40_000_000).is_err());
         assert!(prepare(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 1, 2], 40_000_000).is_err());
-        assert_eq!(prepare(b"hello", 40_000_000).unwrap_err(), PhotoError::Unsupported);
+        assert_eq!(prepare(b"hello", 40_000_000).unwrap_err(), CodecError::Unsupported);
     }
 }

@@ -16,8 +16,29 @@ use web_push::{PartialVapidSignatureBuilder, VapidSignatureBuilder};
 
 use crate::{
     auth::{AreaAccess, Principal},
-    error::{Error, Forbidden, Invalid, Result},
+    error::{Error, Result, module_error},
 };
+
+/// Why a subscription or a preference is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("endpoint is not a URL")]
+    Endpoint,
+    #[error("endpoint is not a push service this server knows")]
+    Service,
+    #[error("p256dh is not a P-256 key")]
+    Key,
+    #[error("auth is not 16 bytes")]
+    Auth,
+    /// Following new reports needs a role that sees every report.
+    #[error("this role cannot follow new reports")]
+    FollowNewReports,
+    #[error("unknown category `{0}` in this area")]
+    UnknownCategory(String),
+    #[error(transparent)]
+    Other(#[from] Error),
+}
+module_error!(PushError);
 
 /// The server's VAPID key pair, generated on first start and kept in the data
 /// directory (`vapid-private.key`, base64url of the P-256 scalar, mode 0600).
@@ -74,8 +95,8 @@ impl Vapid {
 
 /// Checks a subscription: an endpoint at an allowed push service, and keys
 /// that decode to a P-256 point and a 16-byte secret.
-fn check(push_hosts: &[String], s: &NewSubscription) -> Result<()> {
-    let url = reqwest::Url::parse(&s.endpoint).map_err(|_| Error::Invalid(Invalid::PushEndpoint))?;
+fn check(push_hosts: &[String], s: &NewSubscription) -> Result<(), PushError> {
+    let url = reqwest::Url::parse(&s.endpoint).map_err(|_| PushError::Endpoint)?;
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
     let listed = push_hosts.iter().any(|h| match h.strip_prefix('.') {
         Some(suffix) => host.ends_with(&format!(".{suffix}")),
@@ -84,15 +105,15 @@ fn check(push_hosts: &[String], s: &NewSubscription) -> Result<()> {
     let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
     let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
     if !listed || !scheme_ok || s.endpoint.len() > 2000 {
-        return Err(Error::Invalid(Invalid::PushService));
+        return Err(PushError::Service);
     }
     let p256dh = B64.decode(s.keys.p256dh.trim_end_matches('=')).unwrap_or_default();
     if p256dh.len() != 65 || p256dh[0] != 4 {
-        return Err(Error::Invalid(Invalid::PushKey));
+        return Err(PushError::Key);
     }
     let auth = B64.decode(s.keys.auth.trim_end_matches('=')).unwrap_or_default();
     if auth.len() != 16 {
-        return Err(Error::Invalid(Invalid::PushAuth));
+        return Err(PushError::Auth);
     }
     Ok(())
 }
@@ -104,27 +125,27 @@ pub async fn subscribe(
     push_hosts: &[String],
     p: &Principal,
     s: NewSubscription,
-) -> Result<(Subscription, bool)> {
+) -> Result<(Subscription, bool), PushError> {
     let a = p.access(s.area_id)?;
     check(push_hosts, &s)?;
     let (p256dh, auth) = (s.keys.p256dh.trim_end_matches('='), s.keys.auth.trim_end_matches('='));
     // A subscription moves to whoever subscribes with it last (one browser, one person).
-    let (id, new): (Uuid, bool) = sqlx::query_as(
-        "INSERT INTO push_subscriptions (area_id, id, person_id, endpoint, p256dh, auth)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (area_id, endpoint) DO UPDATE
-            SET person_id = EXCLUDED.person_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
-         RETURNING id, (xmax = 0)",
+    let row = sqlx::query!(
+        r#"INSERT INTO push_subscriptions (area_id, id, person_id, endpoint, p256dh, auth)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (area_id, endpoint) DO UPDATE
+              SET person_id = EXCLUDED.person_id, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth
+           RETURNING id, (xmax = 0) AS "new!""#,
+        a.area_id,
+        Uuid::new_v4(),
+        a.person_id,
+        &s.endpoint,
+        p256dh,
+        auth
     )
-    .bind(a.area_id)
-    .bind(Uuid::new_v4())
-    .bind(a.person_id)
-    .bind(&s.endpoint)
-    .bind(p256dh)
-    .bind(auth)
     .fetch_one(pool)
     .await?;
-    Ok((Subscription { id, area_id: a.area_id, endpoint: s.endpoint }, new))
+    Ok((Subscription { id: row.id, area_id: a.area_id, endpoint: s.endpoint }, row.new))
 }
 
 /// Removes one of the principal's subscriptions (404 for anyone else's).
@@ -146,16 +167,19 @@ pub async fn unsubscribe(pool: &PgPool, p: &Principal, id: Uuid) -> Result<()> {
 
 /// The principal's preferences in an area (the defaults when none are stored).
 pub async fn preferences(pool: &PgPool, a: &AreaAccess) -> Result<PushPreferences> {
-    let row: Option<(Vec<String>, bool, bool, bool)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT new_categories, urgent, own_status, on_duty FROM push_preferences
           WHERE area_id = $1 AND person_id = $2",
+        a.area_id,
+        a.person_id
     )
-    .bind(a.area_id)
-    .bind(a.person_id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map_or_else(PushPreferences::default, |(new_categories, urgent, own_status, on_duty)| {
-        PushPreferences { new_categories, urgent, own_status, on_duty }
+    Ok(row.map_or_else(PushPreferences::default, |r| PushPreferences {
+        new_categories: r.new_categories,
+        urgent: r.urgent,
+        own_status: r.own_status,
+        on_duty: r.on_duty,
     }))
 }
 
@@ -166,18 +190,15 @@ pub async fn set_preferences(
     areas: &crate::areas::AreaCache,
     a: &AreaAccess,
     mut prefs: PushPreferences,
-) -> Result<PushPreferences> {
+) -> Result<PushPreferences, PushError> {
     prefs.new_categories.sort();
     prefs.new_categories.dedup();
     if !prefs.new_categories.is_empty() && !a.role.sees_all_incidents() {
-        return Err(Error::Forbidden(Forbidden::FollowNewReports));
+        return Err(PushError::FollowNewReports);
     }
     let area = areas.get(pool, a.area_id).await?;
     if let Some(unknown) = prefs.new_categories.iter().find(|c| area.category(c).is_none()) {
-        return Err(Error::Invalid(Invalid::UnknownCategory {
-            field: "new_categories",
-            code: kvo_api::validate::shown(unknown),
-        }));
+        return Err(PushError::UnknownCategory(kvo_api::validate::shown(unknown)));
     }
     sqlx::query(
         "INSERT INTO push_preferences (area_id, person_id, new_categories, urgent, own_status, on_duty)

@@ -45,8 +45,8 @@ pub const MAX_PAYLOAD: usize = 3_800;
 /// go and their deliveries come in the same transaction). Returns how many
 /// events it expanded.
 pub async fn expand(pool: &PgPool) -> anyhow::Result<u64> {
-    let (events, _deliveries): (i64, i64) = sqlx::query_as(
-        "WITH ev AS (
+    let events = sqlx::query_scalar!(
+        r#"WITH ev AS (
              DELETE FROM push_events
               WHERE seq IN (SELECT seq FROM push_events ORDER BY seq LIMIT 1000 FOR UPDATE SKIP LOCKED)
              RETURNING area_id, kind, incident_id, category, status, reporter_id
@@ -89,7 +89,8 @@ pub async fn expand(pool: &PgPool) -> anyhow::Result<u64> {
              ON CONFLICT DO NOTHING
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM inserted)",
+         SELECT (SELECT count(*) FROM ev) AS "events!"
+           FROM (SELECT count(*) FROM inserted) AS done"#
     )
     .fetch_one(pool)
     .await?;
@@ -127,7 +128,7 @@ enum Outcome {
 
 /// The message a delivery carries, and its TTL and urgency.
 fn message(d: &Due) -> anyhow::Result<(PushMessage, u32, Urgency)> {
-    let status = crate::db::code(&d.status, IncidentStatus::from_code)?;
+    let status = crate::column::code(&d.status, IncidentStatus::from_code)?;
     let label = d.label.clone().unwrap_or_else(|| d.category.clone());
     let (reason, title, ttl, urgency) = match d.reason.as_str() {
         "urgent" => (PushReason::Urgent, format!("Spoed: {label}"), 3_600, Urgency::High),
