@@ -1,7 +1,7 @@
 //! Web Push end to end: a receiver on 127.0.0.1 that holds the subscriptions'
 //! private keys decrypts every message and verifies every VAPID token; the
-//! rules per person; 410 and 429; and a sender killed with SIGKILL while the
-//! outbox holds messages.
+//! rules per person; 404, 410, 429 and 5xx back-off; TTL expiry; and a sender
+//! killed with SIGKILL while the outbox holds messages.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -354,4 +354,113 @@ async fn push_messages_survive_a_sigkill_of_the_sender() {
     let ids: BTreeSet<&String> = received.iter().map(|r| &r.message.id).collect();
     assert_eq!(ids.len(), expected, "one id per message");
     println!("{} deliveries for {expected} messages ({} repeats)", received.len(), received.len() - expected);
+}
+
+/// The attempts and seconds until the next attempt of the area's one delivery.
+async fn delivery(app: &TestApp, area: Uuid) -> Option<(i32, f64)> {
+    sqlx::query_as(
+        "SELECT attempts, EXTRACT(EPOCH FROM next_attempt_at - now())::float8
+           FROM push_deliveries WHERE area_id = $1",
+    )
+    .bind(area)
+    .fetch_optional(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// Waits until the area's delivery has had `attempts` and is waiting out a
+/// back-off (not the claim's lease of 120 s); returns the wait in seconds.
+async fn backing_off(app: &TestApp, area: Uuid, attempts: i32) -> f64 {
+    let start = Instant::now();
+    loop {
+        if let Some((n, wait)) = delivery(app, area).await
+            && n == attempts
+            && wait < 60.0
+        {
+            return wait;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "attempt {attempts}: {:?}",
+            delivery(app, area).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_404_removes_the_subscription_and_5xx_backs_off_exponentially() {
+    let (app, receiver) = app_and_receiver(120).await;
+    app.start_workers();
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Ondernemer).await;
+    let flaky = app.device(area, Role::Werkgroep).await;
+    prefer(&app, area, &flaky, &PushPreferences { on_duty: true, ..Default::default() }).await;
+    let flaky_sub = subscribe(&app, &receiver, area, &flaky).await;
+    receiver.script(&flaky_sub, [Reply::Status(503), Reply::Status(500)]);
+
+    reported(&app, &reporter, area, "overval").await;
+    // 10 s after the first failure, 20 s after the second (10 × 2^(n-1)).
+    let first = backing_off(&app, area, 1).await;
+    assert!((8.0..=10.5).contains(&first), "first back-off {first:.1} s");
+    sqlx::query("UPDATE push_deliveries SET next_attempt_at = now() WHERE area_id = $1")
+        .bind(area)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let second = backing_off(&app, area, 2).await;
+    assert!((18.0..=20.5).contains(&second), "second back-off {second:.1} s");
+    sqlx::query("UPDATE push_deliveries SET next_attempt_at = now() WHERE area_id = $1")
+        .bind(area)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    receiver.wait_for(Duration::from_secs(30), "the third attempt", |r| !r.is_empty()).await;
+    drained(&app, Duration::from_secs(30)).await;
+    assert_eq!(receiver.received().len(), 1, "delivered once, after two refusals");
+    assert_eq!(receiver.refused().len(), 2);
+
+    // A 404 (like a 410) means the browser dropped the subscription.
+    receiver.script(&flaky_sub, [Reply::Status(404)]);
+    reported(&app, &reporter, area, "brandgevaar").await;
+    drained(&app, Duration::from_secs(30)).await;
+    assert_eq!(receiver.refused().len(), 3);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM push_subscriptions WHERE area_id = $1")
+        .bind(area)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the 404 removed the subscription");
+}
+
+#[tokio::test]
+async fn a_message_older_than_its_ttl_is_dropped_unsent() {
+    let (app, receiver) = app_and_receiver(120).await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Ondernemer).await;
+    let werkgroep = app.device(area, Role::Werkgroep).await;
+    prefer(&app, area, &werkgroep, &PushPreferences { on_duty: true, ..Default::default() }).await;
+    subscribe(&app, &receiver, area, &werkgroep).await;
+    reported(&app, &reporter, area, "overval").await;
+    reported(&app, &reporter, area, "brandgevaar").await;
+    // Expanded while no sender runs (the push service was unreachable for a
+    // while): an urgent message lives an hour; one of them is older.
+    kvo_server::push::worker::expand(&app.pool).await.unwrap();
+    assert_eq!(outbox(&app).await, (0, 2));
+    sqlx::query(
+        "UPDATE push_deliveries SET created_at = now() - interval '61 minutes'
+          WHERE area_id = $1 AND incident_id = (SELECT id FROM incidents WHERE area_id = $1 AND category = 'overval')",
+    )
+    .bind(area)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    app.start_workers();
+    receiver.wait_for(Duration::from_secs(30), "the fresh message", |r| !r.is_empty()).await;
+    drained(&app, Duration::from_secs(30)).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "the expired message was never sent");
+    assert_eq!((received[0].message.category.as_str(), received[0].ttl), ("brandgevaar", 3_600));
+    assert!(receiver.refused().is_empty());
 }
