@@ -464,3 +464,38 @@ async fn a_message_older_than_its_ttl_is_dropped_unsent() {
     assert_eq!((received[0].message.category.as_str(), received[0].ttl), ("brandgevaar", 3_600));
     assert!(receiver.refused().is_empty());
 }
+
+#[tokio::test]
+async fn two_senders_at_once_deliver_every_message_exactly_once() {
+    let (app, receiver) = app_and_receiver(120).await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Ondernemer).await;
+    let duty = app.device(area, Role::Werkgroep).await;
+    prefer(&app, area, &duty, &PushPreferences { on_duty: true, ..Default::default() }).await;
+    let mut tokens = vec![];
+    for _ in 0..40 {
+        tokens.push(subscribe(&app, &receiver, area, &duty).await);
+    }
+    for _ in 0..15 {
+        reported(&app, &reporter, area, "overval").await;
+    }
+    // 600 deliveries, more than one sender claims in a round (500): both
+    // senders have work from the start, and their claims overlap in time.
+    kvo_server::push::worker::expand(&app.pool).await.unwrap();
+    assert_eq!(outbox(&app).await, (0, 600));
+    receiver.set_delay(Duration::from_millis(20));
+    let url = app.database_url().await;
+    let mut senders = [start_sender(&app, &url), start_sender(&app, &url)];
+
+    receiver.wait_for(Duration::from_secs(90), "every message", |r| r.len() >= 600).await;
+    drained(&app, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // anything sent twice would arrive by now
+    for s in &mut senders {
+        s.kill().unwrap();
+        s.wait().unwrap();
+    }
+    let received = receiver.received();
+    let distinct: BTreeSet<(String, String)> =
+        received.iter().map(|r| (r.token.clone(), r.message.id.clone())).collect();
+    assert_eq!((received.len(), distinct.len()), (600, 600), "each delivery claimed and sent once");
+}
