@@ -177,6 +177,38 @@ pub fn available(role: Role, rel: Relation, status: IncidentStatus, merged: bool
     Action::ALL.into_iter().filter(|a| allowed(role, rel, *a) && a.transition(status).is_ok()).collect()
 }
 
+/// Why a follow-up text is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextProblem {
+    /// Longer than the field allows, in characters.
+    TooLong { max: usize },
+    /// Control characters other than newline and tab.
+    ControlCharacters,
+}
+
+/// A follow-up text (reason, comment) as it is stored: trimmed, `None` when
+/// empty, at most `max` characters, no control characters but newline and tab.
+pub fn clean_text(raw: Option<&str>, max: usize) -> Result<Option<String>, TextProblem> {
+    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if t.chars().count() > max {
+        return Err(TextProblem::TooLong { max });
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(TextProblem::ControlCharacters);
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// The damage in whole cents, if `eur` is an amount from 0 to a billion
+/// euros with at most two decimals.
+pub fn damage_cents(eur: f64) -> Option<i64> {
+    let cents = (eur * 100.0).round();
+    (eur.is_finite() && (0.0..=1e9).contains(&eur) && (eur * 100.0 - cents).abs() <= 1e-6)
+        .then_some(cents as i64)
+}
+
 /// `POST /api/v1/incidents/{id}/status`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -285,6 +317,27 @@ pub struct PossibleDuplicate {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn texts_are_trimmed_bounded_and_free_of_control_characters() {
+        assert_eq!(clean_text(Some("  ja \n"), 5), Ok(Some("ja".into())));
+        assert_eq!(clean_text(Some("   "), 5), Ok(None));
+        assert_eq!(clean_text(None, 5), Ok(None));
+        assert_eq!(clean_text(Some("zes tk"), 5), Err(TextProblem::TooLong { max: 5 }));
+        assert_eq!(clean_text(Some("ééééé"), 5), Ok(Some("ééééé".into())), "characters, not bytes");
+        assert_eq!(clean_text(Some("a\u{7}b"), 5), Err(TextProblem::ControlCharacters));
+        assert_eq!(clean_text(Some("a\nb\tc"), 5), Ok(Some("a\nb\tc".into())));
+    }
+
+    #[test]
+    fn damage_is_whole_cents_from_zero_to_a_billion() {
+        assert_eq!(damage_cents(0.0), Some(0));
+        assert_eq!(damage_cents(12.34), Some(1234));
+        assert_eq!(damage_cents(1e9), Some(100_000_000_000));
+        for bad in [-0.01, 12.345, 1e9 + 1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(damage_cents(bad), None, "{bad}");
+        }
+    }
     use super::*;
 
     fn rel(reporter: bool, assigned: bool) -> Relation {

@@ -241,8 +241,18 @@ await test('the meeting view renders and prints to A4 landscape', async () => {
 
 await test('English, keyboard and a phone in portrait', async () => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const noSideways = async (pg, what) => {
+    const w = await pg.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
+    assert.ok(w <= 390, `${what}: no sideways scrolling at 390 px (${w} px wide)`);
+  };
+  const signin = await phone.newPage();
+  await signin.goto(`${server.url}/?lang=en`);
+  await signin.waitForFunction(() => document.body.dataset.state === 'signin');
+  await noSideways(signin, 'the sign-in page');
+  await signin.close();
   const p = await signedIn(phone, `/?area=${areaId}&lang=en`);
   await idle(p);
+  await noSideways(p, 'the map');
   assert.equal(await p.locator('header h1').textContent(), 'KVO reports');
   await p.keyboard.press('Tab');
   const focused = await p.evaluate(() => document.activeElement?.tagName);
@@ -250,6 +260,9 @@ await test('English, keyboard and a phone in portrait', async () => {
   const unlabelled = await p.evaluate(() => [...document.querySelectorAll('input, select, textarea')].filter((e) => !e.labels?.length && !e.getAttribute('aria-label') && e.type !== 'hidden').length);
   assert.equal(unlabelled, 0, 'every control has a label');
   await p.screenshot({ path: join(ARTIFACTS, '08-phone-en.png'), fullPage: true });
+  await p.goto(`${server.url}/?area=${areaId}&period=quarter&view=meeting&lang=en`);
+  await p.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+  await noSideways(p, 'the meeting view');
   await phone.close();
 });
 

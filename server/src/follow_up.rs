@@ -6,7 +6,7 @@
 use kvo_api::{
     follow_up::{
         Action, Assignment, Comment, Facts, FollowUp, HistoryEntry, Merge, NewComment, Organisation,
-        Relation, StatusChange, allowed, available,
+        Relation, StatusChange, TextProblem, allowed, available, clean_text, damage_cents,
     },
     wire::IncidentStatus,
 };
@@ -103,16 +103,10 @@ fn check(a: &AreaAccess, inc: &Locked, action: Action) -> Result<Option<Incident
 
 /// A reason or other short text: trimmed, empty is none, at most `max` characters.
 fn text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
-    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if t.chars().count() > max {
-        return Err(FollowUpError::TextTooLong { field, max });
-    }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FollowUpError::ControlCharacters(field));
-    }
-    Ok(Some(t.to_string()))
+    clean_text(raw, max).map_err(|p| match p {
+        TextProblem::TooLong { max } => FollowUpError::TextTooLong { field, max },
+        TextProblem::ControlCharacters => FollowUpError::ControlCharacters(field),
+    })
 }
 
 async fn history(
@@ -222,16 +216,7 @@ pub async fn comment(pool: &PgPool, p: &Principal, id: Uuid, req: NewComment) ->
 /// `PATCH /incidents/{id}/facts`: police report and damage.
 pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Result<FollowUp> {
     let a = locate(pool, p, id).await?;
-    let cents = match req.damage_eur {
-        None => None,
-        Some(eur) => {
-            let cents = (eur * 100.0).round();
-            if !eur.is_finite() || !(0.0..=1e9).contains(&eur) || (eur * 100.0 - cents).abs() > 1e-6 {
-                return Err(FollowUpError::Damage);
-            }
-            Some(cents as i64)
-        }
-    };
+    let cents = req.damage_eur.map(|eur| damage_cents(eur).ok_or(FollowUpError::Damage)).transpose()?;
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
     if let Some(filed) = req.aangifte {

@@ -202,3 +202,55 @@ async fn a_slow_upload_times_out_with_a_problem() {
     assert!(text.contains("application/problem+json"));
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_body_trickled_slower_than_the_timeout_gets_408_and_the_connection_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| c.upload_timeout_secs = 1).await;
+    let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
+    let dev = app.device(area, Role::Ondernemer).await;
+    let r = report(area);
+    assert_eq!(app.post(&dev.token, "/api/v1/incidents", &r).await.status(), 201);
+    let s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut rx, mut tx) = s.into_split();
+    let head = format!(
+        "PUT /api/v1/incidents/{}/photos/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 100000\r\n\r\n",
+        r.id,
+        uuid::Uuid::new_v4(),
+        dev.token
+    );
+    tx.write_all(head.as_bytes()).await.unwrap();
+    // One byte every 100 ms: never idle for long, always too slow.
+    let trickle = tokio::spawn(async move {
+        let mut sent = 0usize;
+        while tx.write_all(&[0xFF]).await.is_ok() && sent < 1_000 {
+            sent += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        sent
+    });
+    let start = std::time::Instant::now();
+    let mut answer = vec![];
+    let mut buf = vec![0; 4096];
+    // The answer, then the end of the connection: the server lets go of it.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match rx.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"));
+    assert!(closed.is_ok(), "the server closed the connection after the 408 ({:?})", start.elapsed());
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(10), trickle).await.unwrap().unwrap();
+    assert!(sent < 100, "writing failed soon after the close ({sent} bytes trickled)");
+    // Nothing was stored, and the server still answers.
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM photos").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, 0);
+    assert_eq!(app.get(&dev.token, &format!("/api/v1/incidents/{}", r.id)).await.status(), 200);
+}
