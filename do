@@ -2,6 +2,7 @@
 # The project's commands, in one place (the README names them):
 #   ./do run     install what is missing, build, start the server with the demo
 #   ./do test    install what is missing, run every test
+#   ./do fuzz [seconds per target] [target…]       the fuzz targets (docs/fuzzing.md)
 #   ./do bench ingest [--clients N --seconds S]   server ingest figures (release build)
 #   ./do bench photo | ./do bench sync              mobile-core photo preparation / sync figures
 #   ./do bench push                                 Web Push fan-out to 10,000 subscriptions
@@ -96,12 +97,20 @@ case "$cmd" in
     say "mobile-core via de Kotlin-bindings op de JVM / through the Kotlin bindings on the JVM…"
     install_missing openjdk-17-jdk-headless libjna-java
     scripts/kotlin-test
+    say "Android-module en Swift-bindings (indeling; geen NDK/Xcode hier) / Android module and Swift bindings (layout)…"
+    scripts/check-app-layout
     say "De kaart in Chromium / the map UI in Chromium…"
     install_missing chromium
     build_map_ui ./target/debug/kvo
     node map-ui/tests/browser.mjs
     say "De meld-app in Chromium (mobiel) / the reporting app in Chromium (mobile)…"
     node map-ui/tests/melden.mjs
+    say "Fuzzen, 60 s per doel / fuzzing, 60 s per target (docs/fuzzing.md)…"
+    scripts/fuzz 60
+    ;;
+  fuzz)
+    install_missing
+    exec scripts/fuzz "$@"
     ;;
   bench)
     install_missing
@@ -128,7 +137,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do bench ingest|heatmap|photo|photo-memory|sync|push|map|melden" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do fuzz [s] [target…] | ./do bench ingest|heatmap|photo|photo-memory|sync|push|map|melden" >&2
     exit 2
     ;;
 esac
