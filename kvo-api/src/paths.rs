@@ -40,6 +40,16 @@ pub fn patrol_end(patrol: impl Display) -> String {
     format!("{PATROLS}/{patrol}/end")
 }
 
+/// `POST`: "this is the same" — a confirmation of someone else's report.
+pub fn confirmations(incident: impl Display) -> String {
+    format!("{INCIDENTS}/{incident}/confirmations")
+}
+
+/// `GET`: open reports of `category` near a point ("al gemeld in de buurt").
+pub fn nearby(area: impl Display, category: &str, lat: f64, lon: f64) -> String {
+    format!("{API}/areas/{area}/nearby?category={category}&lat={lat}&lon={lon}")
+}
+
 /// `GET`: a page of my own reports, 500 at a time.
 pub fn my_incidents(cursor: Option<&str>) -> String {
     match cursor {

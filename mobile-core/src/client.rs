@@ -3,6 +3,7 @@
 //! This is the FFI surface: records in, records out, `ApiError` on failure.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc, MutexGuard,
         atomic::{AtomicBool, Ordering},
@@ -14,18 +15,20 @@ use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
     Description, Dimension, Location, Role, Theme,
     push::{PushMessage, PushReason},
+    questions::{Answer, Answers, Question, check_answers},
     validate::check_occurred_at,
-    wire::{CategoryList, DeviceSession, IncidentPage, IncidentStatus},
+    wire::{CategoryList, DeviceSession, IncidentPage, IncidentStatus, Nearby},
 };
 use uuid::Uuid;
 
 pub use crate::engine::{QueueState, StatusChange, SyncObserver};
 use crate::{
-    engine::{CATEGORIES_ETAG_KEY, CATEGORIES_KEY, Engine, SESSION_KEY, TOKEN_KEY},
+    engine::{CATEGORIES_ETAG_KEY, CATEGORIES_KEY, Engine, SESSION_KEY},
     error::{ApiError, Error, Result},
     ffi, photo,
     queue::{Backoff, ItemState},
     requests,
+    secrets::SecretStore,
     store::{PhotoRow, ReportRow, Store},
     transport::{Http, Transport},
 };
@@ -47,6 +50,11 @@ pub struct Category {
     pub label_en: String,
     pub theme: Option<Theme>,
     pub dimension: Option<Dimension>,
+    /// Shown under "Spoed" (with 112 for an emergency).
+    pub urgent: bool,
+    /// What a report of this category is asked; `create_report` checks the
+    /// answers with the server's own rules.
+    pub questions: Vec<Question>,
 }
 
 /// A position with its accuracy (metres).
@@ -65,6 +73,12 @@ pub struct ReportDraft {
     pub location: Option<GeoFix>,
     pub occurred_at: SystemTime,
     pub description: Option<String>,
+    /// Answers to the category's questions, by question code.
+    #[uniffi(default)]
+    pub answers: HashMap<String, Answer>,
+    /// Hide the reporter's name from the other members (the beheerder still sees it).
+    #[uniffi(default)]
+    pub anonymous: bool,
 }
 
 /// A prepared photo on the device.
@@ -90,6 +104,8 @@ pub struct Report {
     pub poor_location: bool,
     pub occurred_at: SystemTime,
     pub description: Option<String>,
+    pub answers: HashMap<String, Answer>,
+    pub anonymous: bool,
     pub patrol_id: Option<Uuid>,
     pub state: ItemState,
     /// Why it is wedged, in Dutch, for the user.
@@ -107,12 +123,31 @@ pub struct AttachedPhoto {
     pub suggested_location: Option<GeoFix>,
 }
 
+/// An open report nearby of the same category: offered before a new one is
+/// made ("al gemeld in de buurt"), to confirm instead ("dit is dezelfde").
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NearbyReport {
+    pub id: Uuid,
+    pub category: String,
+    pub occurred_at: SystemTime,
+    pub status: IncidentStatus,
+    pub distance_m: f64,
+}
+
 /// The reporting core. Thread-safe: the app may create reports on the main
 /// thread while another thread syncs.
 #[derive(uniffi::Object)]
 pub struct KvoClient {
     engine: Engine,
     syncing: AtomicBool,
+}
+
+/// A draft that passed the checks, in the domain's types.
+struct Checked {
+    location: Option<Location>,
+    description: Option<Description>,
+    occurred_at: DateTime<Utc>,
+    answers: Answers,
 }
 
 fn to_utc(t: SystemTime) -> DateTime<Utc> {
@@ -122,9 +157,13 @@ fn to_utc(t: SystemTime) -> DateTime<Utc> {
 impl KvoClient {
     /// A client on `data_dir` that reaches the server through `transport`
     /// (not exported: the apps use [`KvoClient::open`]; tests script a transport).
-    pub fn with_transport(data_dir: &std::path::Path, transport: Box<dyn Transport>) -> Result<KvoClient> {
+    pub fn with_transport(
+        data_dir: &std::path::Path,
+        transport: Box<dyn Transport>,
+        secrets: Option<Arc<dyn SecretStore>>,
+    ) -> Result<KvoClient> {
         let store = Store::open(data_dir)?;
-        Ok(KvoClient { engine: Engine::new(store, transport), syncing: AtomicBool::new(false) })
+        Ok(KvoClient { engine: Engine::new(store, transport, secrets)?, syncing: AtomicBool::new(false) })
     }
 
     fn db(&self) -> MutexGuard<'_, Store> {
@@ -141,10 +180,7 @@ impl KvoClient {
         Ok(Session { person_id: s.person_id, area_id: s.area_id, area_name: s.area_name, role: s.role })
     }
 
-    fn validate(
-        &self,
-        draft: &ReportDraft,
-    ) -> Result<(Option<Location>, Option<Description>, DateTime<Utc>)> {
+    fn validate(&self, draft: &ReportDraft) -> Result<Checked> {
         let location = draft.location.map(|l| Location::new(l.lat, l.lon, l.accuracy_m)).transpose()?;
         let description = match &draft.description {
             Some(d) => Description::parse(d)?,
@@ -152,14 +188,16 @@ impl KvoClient {
         };
         let occurred_at = to_utc(draft.occurred_at);
         check_occurred_at(occurred_at, Utc::now())?;
+        let answers: Answers = draft.answers.clone().into_iter().collect();
         let cats = self.categories_inner()?;
-        if !cats.is_empty() && !cats.iter().any(|c| c.code == draft.category) {
-            return Err(Error::Invalid {
+        if !cats.is_empty() {
+            let category = cats.iter().find(|c| c.code == draft.category).ok_or_else(|| Error::Invalid {
                 field: "category".into(),
                 reason: "not offered in this area".into(),
-            });
+            })?;
+            check_answers(&category.questions, &answers)?;
         }
-        Ok((location, description, occurred_at))
+        Ok(Checked { location, description, occurred_at, answers })
     }
 
     fn categories_inner(&self) -> Result<Vec<Category>> {
@@ -176,6 +214,8 @@ impl KvoClient {
                 label_en: c.label_en,
                 theme: c.theme,
                 dimension: c.dimension,
+                urgent: c.urgent,
+                questions: c.questions,
             })
             .collect())
     }
@@ -193,6 +233,8 @@ impl KvoClient {
             location,
             occurred_at: r.occurred_at.into(),
             description: r.description,
+            answers: r.answers.into_iter().collect(),
+            anonymous: r.anonymous,
             patrol_id: r.patrol_id.as_deref().map(ffi::id).transpose()?,
             state: r.state,
             reason: r.reason,
@@ -217,12 +259,28 @@ fn photo_entry(p: PhotoRow) -> Result<PhotoEntry> {
 #[uniffi::export]
 impl KvoClient {
     /// Opens the client on `data_dir` (created if missing) for the server at
-    /// `server_url`. Work that was under way when the app was killed is queued again.
+    /// `server_url`, with the device token in the platform's secure storage
+    /// (`secrets`: Android Keystore, iOS Keychain). Work that was under way
+    /// when the app was killed is queued again.
     #[uniffi::constructor]
-    pub fn open(data_dir: String, server_url: String) -> std::result::Result<Arc<KvoClient>, ApiError> {
-        let client =
-            KvoClient::with_transport(std::path::Path::new(&data_dir), Box::new(Http::new(&server_url)))?;
-        Ok(Arc::new(client))
+    pub fn open(
+        data_dir: String,
+        server_url: String,
+        secrets: Arc<dyn SecretStore>,
+    ) -> std::result::Result<Arc<KvoClient>, ApiError> {
+        let transport = Box::new(Http::new(&server_url));
+        Ok(Arc::new(KvoClient::with_transport(std::path::Path::new(&data_dir), transport, Some(secrets))?))
+    }
+
+    /// Tests and tools only: as [`KvoClient::open`], with the device token in
+    /// the queue's SQLite file instead of secure storage.
+    #[uniffi::constructor]
+    pub fn open_for_tests(
+        data_dir: String,
+        server_url: String,
+    ) -> std::result::Result<Arc<KvoClient>, ApiError> {
+        let transport = Box::new(Http::new(&server_url));
+        Ok(Arc::new(KvoClient::with_transport(std::path::Path::new(&data_dir), transport, None)?))
     }
 
     /// Sets the retry backoff: `base_ms × 2^attempt`, at most `max_ms`, ±25 % jitter.
@@ -255,12 +313,10 @@ impl KvoClient {
             });
         }
         let s: DeviceSession = serde_json::from_slice(&answer.ok()?.body).map_err(Error::from)?;
-        let db = self.db();
-        db.set_meta(TOKEN_KEY, Some(&s.token))?;
+        self.engine.set_token(Some(&s.token))?;
         let mut stored = s.clone();
         stored.token = String::new();
-        db.set_meta(SESSION_KEY, Some(&serde_json::to_string(&stored).map_err(Error::from)?))?;
-        drop(db);
+        self.db().set_meta(SESSION_KEY, Some(&serde_json::to_string(&stored).map_err(Error::from)?))?;
         Ok(self.session_inner()?)
     }
 
@@ -270,9 +326,8 @@ impl KvoClient {
         if let Ok(token) = self.token() {
             let _ = self.engine.send(requests::sign_out().token(&token));
         }
-        let db = self.db();
-        db.set_meta(TOKEN_KEY, None)?;
-        db.set_meta(SESSION_KEY, None)?;
+        self.engine.set_token(None)?;
+        self.db().set_meta(SESSION_KEY, None)?;
         Ok(())
     }
 
@@ -301,7 +356,7 @@ impl KvoClient {
     /// network; during a patrol it belongs to the patrol.
     pub fn create_report(&self, draft: ReportDraft) -> std::result::Result<Report, ApiError> {
         let session = self.session_inner()?;
-        let (location, description, occurred_at) = self.validate(&draft)?;
+        let Checked { location, description, occurred_at, answers } = self.validate(&draft)?;
         let patrol_id = self.db().active_patrol()?.map(|p| p.0);
         let row = ReportRow {
             id: Uuid::new_v4().to_string(),
@@ -313,6 +368,8 @@ impl KvoClient {
             occurred_at,
             description: description.map(Description::into_inner),
             patrol_id,
+            answers,
+            anonymous: draft.anonymous,
             state: ItemState::Pending,
             reason: None,
             server_status: None,
@@ -325,7 +382,7 @@ impl KvoClient {
     /// Changes a report that has not been sent yet (a wedged report may be
     /// corrected and is then queued again).
     pub fn update_report(&self, id: Uuid, draft: ReportDraft) -> std::result::Result<Report, ApiError> {
-        let (location, description, occurred_at) = self.validate(&draft)?;
+        let Checked { location, description, occurred_at, answers } = self.validate(&draft)?;
         let id = id.to_string();
         let mut row = self.db().report(&id)?;
         row.category = draft.category;
@@ -334,6 +391,8 @@ impl KvoClient {
         row.accuracy_m = location.and_then(|l| l.accuracy_m());
         row.occurred_at = occurred_at;
         row.description = description.map(Description::into_inner);
+        row.answers = answers;
+        row.anonymous = draft.anonymous;
         self.db().update_report(&row)?;
         let stored = self.db().report(&id)?;
         Ok(self.to_report(stored)?)
@@ -347,6 +406,8 @@ impl KvoClient {
             location: Some(location),
             occurred_at: r.occurred_at,
             description: r.description,
+            answers: r.answers,
+            anonymous: r.anonymous,
         };
         self.update_report(id, draft)
     }
@@ -393,6 +454,43 @@ impl KvoClient {
         };
         let photo = photo_entry(self.db().photo(&row.id)?)?;
         Ok(AttachedPhoto { photo, suggested_location })
+    }
+
+    /// Open reports of `category` near `location` on the server, nearest
+    /// first, to offer "dit is dezelfde" before a new report is made. Needs
+    /// the network (`ApiError::Network` without it: then just report).
+    pub fn nearby(
+        &self,
+        category: String,
+        location: GeoFix,
+    ) -> std::result::Result<Vec<NearbyReport>, ApiError> {
+        let session = self.session_inner()?;
+        let token = self.token()?;
+        let loc = Location::new(location.lat, location.lon, location.accuracy_m).map_err(Error::from)?;
+        let answer = self
+            .engine
+            .send(requests::nearby(session.area_id, &category, loc.lat(), loc.lon()).token(&token))?;
+        let list: Nearby = serde_json::from_slice(&answer.ok()?.body).map_err(Error::from)?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|d| NearbyReport {
+                id: d.id,
+                category: d.category,
+                occurred_at: d.occurred_at.into(),
+                status: d.status,
+                distance_m: d.distance_m,
+            })
+            .collect())
+    }
+
+    /// "Dit is dezelfde": confirms someone else's open report instead of
+    /// making a new one. Stored and queued like a report (offline is fine);
+    /// confirming the same report twice counts once.
+    pub fn confirm_same(&self, incident_id: Uuid) -> std::result::Result<(), ApiError> {
+        self.session_inner()?;
+        self.db().insert_confirmation(&incident_id.to_string(), &Uuid::new_v4().to_string(), Utc::now())?;
+        Ok(())
     }
 
     /// Starts a surveillance round; reports made until it ends belong to it.

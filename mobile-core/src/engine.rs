@@ -21,6 +21,7 @@ use crate::{
     error::{Error, Result},
     queue::{Attempt, Backoff, Decision, decide},
     requests,
+    secrets::{DEVICE_TOKEN, SecretStore},
     store::{Item, Kind, Store},
     transport::{Answer, Request, Transport},
 };
@@ -70,19 +71,36 @@ pub trait SyncObserver: Send + Sync {
 pub struct Engine {
     store: Mutex<Store>,
     transport: Box<dyn Transport>,
+    /// The platform's secure storage for the token; `None` in tests and tools.
+    secrets: Option<Arc<dyn SecretStore>>,
     backoff: Mutex<Backoff>,
     stop: AtomicBool,
 }
 
 impl Engine {
-    /// An engine on `store` that reaches the server through `transport`.
-    pub fn new(store: Store, transport: Box<dyn Transport>) -> Engine {
-        Engine {
+    /// An engine on `store` that reaches the server through `transport`. With `secrets`, the device token lives there (a
+    /// token an older version kept in the store moves over); without, in the
+    /// store (tests and tools only).
+    pub fn new(
+        store: Store,
+        transport: Box<dyn Transport>,
+        secrets: Option<Arc<dyn SecretStore>>,
+    ) -> Result<Engine> {
+        if let Some(s) = &secrets
+            && let Some(old) = store.meta(TOKEN_KEY)?
+        {
+            if !s.save(DEVICE_TOKEN.into(), Some(old)) {
+                return Err(Error::State("the secure storage refused the device token"));
+            }
+            store.erase_meta(TOKEN_KEY)?;
+        }
+        Ok(Engine {
             store: Mutex::new(store),
             transport,
+            secrets,
             backoff: Mutex::new(Backoff::default()),
             stop: AtomicBool::new(false),
-        }
+        })
     }
 
     /// The store, for one short step (never held across a request).
@@ -92,7 +110,20 @@ impl Engine {
 
     /// The device token.
     pub fn token(&self) -> Result<String> {
-        self.db().meta(TOKEN_KEY)?.ok_or(Error::Unauthorized)
+        match &self.secrets {
+            Some(s) => s.load(DEVICE_TOKEN.into()),
+            None => self.db().meta(TOKEN_KEY)?,
+        }
+        .ok_or(Error::Unauthorized)
+    }
+
+    /// Keeps (or forgets) the device token.
+    pub fn set_token(&self, token: Option<&str>) -> Result<()> {
+        match &self.secrets {
+            Some(s) if s.save(DEVICE_TOKEN.into(), token.map(str::to_string)) => Ok(()),
+            Some(_) => Err(Error::State("the secure storage refused the device token")),
+            None => self.db().set_meta(TOKEN_KEY, token),
+        }
     }
 
     /// Sends a request outside the queue.
@@ -168,6 +199,10 @@ impl Engine {
                 let p = self.db().photo(&item.entity_id)?;
                 let bytes = std::fs::read(&p.file)?;
                 Ok(send(requests::put_photo(&p.report_id, &p.id, bytes))?.0)
+            }
+            Kind::Confirmation => {
+                let id = self.db().confirmation(&item.entity_id)?;
+                Ok(send(requests::confirm(&item.entity_id, &id)?)?.0)
             }
             Kind::PatrolStart => {
                 let (area_id, started_at, _) = self.db().patrol(&item.entity_id)?;

@@ -1,8 +1,14 @@
 //! How the shared domain types cross the FFI: ids as UUIDs (a string on the
 //! other side, checked when it comes back), roles, statuses, themes and
-//! dimensions as the enums of `kvo_api` (Kotlin and Swift enums).
+//! dimensions as the enums of `kvo_api` (Kotlin and Swift enums), and a
+//! category's questions and a report's answers as the records of
+//! `kvo_api::questions`, so that the app and the core check them alike.
 
-use kvo_api::{Dimension, Role, Theme, wire::IncidentStatus};
+use kvo_api::{
+    Dimension, Role, Theme,
+    questions::{Answer, Question, QuestionKind, QuestionOption},
+    wire::IncidentStatus,
+};
 use uuid::Uuid;
 
 uniffi::custom_type!(Uuid, String, {
@@ -47,6 +53,42 @@ pub enum Dimension {
     Schoon,
     Heel,
     Veilig,
+}
+
+#[uniffi::remote(Enum)]
+pub enum QuestionKind {
+    Choice,
+    MultipleChoice,
+    YesNo,
+    Number,
+    Text,
+}
+
+#[uniffi::remote(Record)]
+pub struct QuestionOption {
+    pub code: String,
+    pub label_nl: String,
+    pub label_en: String,
+}
+
+#[uniffi::remote(Record)]
+pub struct Question {
+    pub code: String,
+    pub kind: QuestionKind,
+    pub label_nl: String,
+    pub label_en: String,
+    pub required: bool,
+    pub options: Vec<QuestionOption>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Answer {
+    YesNo(bool),
+    Number(f64),
+    Text(String),
+    Choices(Vec<String>),
 }
 
 /// An id the store holds as text.

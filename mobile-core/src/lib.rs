@@ -17,11 +17,15 @@ pub mod ffi;
 pub mod photo;
 pub mod queue;
 pub mod requests;
+pub mod secrets;
 pub mod store;
 pub mod transport;
 
-pub use client::{AttachedPhoto, Category, GeoFix, KvoClient, PhotoEntry, Report, ReportDraft, Session};
+pub use client::{
+    AttachedPhoto, Category, GeoFix, KvoClient, NearbyReport, PhotoEntry, Report, ReportDraft, Session,
+};
 pub use engine::{QueueState, StatusChange, SyncObserver};
 pub use error::ApiError;
 pub use kvo_api as api;
 pub use queue::ItemState;
+pub use secrets::SecretStore;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use kvo_api::{
     paths,
-    wire::{EndPatrol, NewIncident, NewPatrol, RoutePoint, RoutePoints, WireLocation},
+    wire::{EndPatrol, NewConfirmation, NewIncident, NewPatrol, RoutePoint, RoutePoints, WireLocation},
 };
 use uuid::Uuid;
 
@@ -35,10 +35,21 @@ pub fn create_incident(r: &ReportRow) -> Result<Request> {
         occurred_at: r.occurred_at,
         description: r.description.clone(),
         patrol_id: r.patrol_id.as_deref().map(|p| uuid(p, "corrupt patrol id")).transpose()?,
-        answers: Default::default(),
-        anonymous: false,
+        answers: r.answers.clone(),
+        anonymous: r.anonymous,
     };
     Request::new(Method::Post, paths::INCIDENTS).json(&body)
+}
+
+/// `POST /incidents/{id}/confirmations`: idempotent on the confirmation's id.
+pub fn confirm(incident_id: &str, id: &str) -> Result<Request> {
+    let body = NewConfirmation { id: uuid(id, "corrupt confirmation id")? };
+    Request::new(Method::Post, paths::confirmations(uuid(incident_id, "corrupt incident id")?)).json(&body)
+}
+
+/// `GET /areas/{id}/nearby` (asked online, never queued).
+pub fn nearby(area: Uuid, category: &str, lat: f64, lon: f64) -> Request {
+    Request::new(Method::Get, paths::nearby(area, category, lat, lon))
 }
 
 /// `PUT` of a prepared photo.
@@ -115,6 +126,8 @@ mod tests {
             occurred_at: Utc::now(),
             description: None,
             patrol_id: None,
+            answers: [("aangifte".to_string(), kvo_api::questions::Answer::YesNo(true))].into(),
+            anonymous: true,
             state: crate::queue::ItemState::Pending,
             reason: None,
             server_status: None,
@@ -130,6 +143,16 @@ mod tests {
         let sent: NewIncident = serde_json::from_slice(b).unwrap();
         assert_eq!(sent.id.to_string(), r.id);
         assert_eq!((sent.location.lat, sent.location.lon), (52.25, 6.16));
+        assert_eq!((sent.answers, sent.anonymous), (r.answers, true), "answers and anonymity go along");
+    }
+
+    #[test]
+    fn a_confirmation_is_posted_under_its_own_id() {
+        let (incident, id) = (Uuid::new_v4(), Uuid::new_v4());
+        let req = confirm(&incident.to_string(), &id.to_string()).unwrap();
+        assert_eq!(req.path, format!("/api/v1/incidents/{incident}/confirmations"));
+        let Body::Json(b) = &req.body else { panic!("{req:?}") };
+        assert_eq!(serde_json::from_slice::<kvo_api::wire::NewConfirmation>(b).unwrap().id, id);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use kvo_api::questions::Answers;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
@@ -38,6 +39,12 @@ const MIGRATIONS: &[&str] = &[
     // 2: the server's follow-up status of sent reports, and a faster due-item lookup.
     "ALTER TABLE reports ADD COLUMN server_status TEXT;
      CREATE INDEX outbox_due ON outbox (state, next_attempt_at);",
+    // 3: a report's answers to its category's questions and anonymity, and
+    // "this is the same" confirmations of someone else's report.
+    "ALTER TABLE reports ADD COLUMN answers TEXT NOT NULL DEFAULT '{}';
+     ALTER TABLE reports ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE confirmations (
+         incident_id TEXT PRIMARY KEY, id TEXT NOT NULL, created_at TEXT NOT NULL);",
 ];
 
 /// What kind of request an outbox item makes.
@@ -49,6 +56,7 @@ pub enum Kind {
     Photo,
     PatrolStart,
     PatrolRoute,
+    Confirmation,
 }
 
 kvo_api::coded!(Kind);
@@ -77,6 +85,8 @@ pub struct ReportRow {
     pub occurred_at: DateTime<Utc>,
     pub description: Option<String>,
     pub patrol_id: Option<String>,
+    pub answers: Answers,
+    pub anonymous: bool,
     pub state: ItemState,
     pub reason: Option<String>,
     pub server_status: Option<String>,
@@ -130,6 +140,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows are overwritten, not left in free pages (a token that
+        // moved to secure storage must not linger in the file).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mut store = Store { conn, dir: dir.to_path_buf() };
         store.migrate(MIGRATIONS.len())?;
@@ -156,6 +169,14 @@ impl Store {
     /// A value from the key-value table.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Removes a secret entry for good: deleted, and the write-ahead log
+    /// checkpointed and truncated so that no old page still holds it.
+    pub fn erase_meta(&self, key: &str) -> Result<()> {
+        self.set_meta(key, None)?;
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Sets (or with `None` removes) a key-value entry.
@@ -193,9 +214,11 @@ impl Store {
     pub fn insert_report(&mut self, r: &ReportRow, now: DateTime<Utc>) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO reports (id, area_id, category, lat, lon, accuracy_m, occurred_at, description, patrol_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, ts(r.occurred_at), r.description, r.patrol_id, ts(now)],
+            "INSERT INTO reports (id, area_id, category, lat, lon, accuracy_m, occurred_at, description, patrol_id,
+                                  answers, anonymous, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, ts(r.occurred_at), r.description,
+                    r.patrol_id, serde_json::to_string(&r.answers)?, r.anonymous, ts(now)],
         )?;
         let dep: Option<i64> = match &r.patrol_id {
             Some(p) => tx
@@ -222,9 +245,11 @@ impl Store {
             return Err(Error::State("the report has already been sent"));
         }
         self.conn.execute(
-            "UPDATE reports SET category = ?2, lat = ?3, lon = ?4, accuracy_m = ?5, occurred_at = ?6, description = ?7
+            "UPDATE reports SET category = ?2, lat = ?3, lon = ?4, accuracy_m = ?5, occurred_at = ?6, description = ?7,
+                                answers = ?8, anonymous = ?9
               WHERE id = ?1",
-            params![r.id, r.category, r.lat, r.lon, r.accuracy_m, ts(r.occurred_at), r.description],
+            params![r.id, r.category, r.lat, r.lon, r.accuracy_m, ts(r.occurred_at), r.description,
+                    serde_json::to_string(&r.answers)?, r.anonymous],
         )?;
         // An edited wedged report gets another chance, and so do its photos.
         if state == ItemState::Wedged {
@@ -253,7 +278,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, r.occurred_at, r.description,
-                        r.patrol_id, o.state, o.reason, r.server_status
+                        r.patrol_id, o.state, o.reason, r.server_status, r.answers, r.anonymous
                    FROM reports r JOIN outbox o ON o.kind = 'report' AND o.entity_id = r.id WHERE r.id = ?1",
                 [id],
                 report_row,
@@ -266,7 +291,7 @@ impl Store {
     pub fn reports(&self) -> Result<Vec<ReportRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, r.occurred_at, r.description,
-                    r.patrol_id, o.state, o.reason, r.server_status
+                    r.patrol_id, o.state, o.reason, r.server_status, r.answers, r.anonymous
                FROM reports r JOIN outbox o ON o.kind = 'report' AND o.entity_id = r.id
               ORDER BY r.occurred_at DESC, r.id",
         )?;
@@ -345,13 +370,39 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
-    /// Starts a patrol and queues its start.
+    /// Stores a confirmation ("this is the same") of someone else's report
+    /// and queues it, in one transaction. Confirming the same report again
+    /// changes nothing. Returns the confirmation's id.
+    pub fn insert_confirmation(&self, incident_id: &str, id: &str, now: DateTime<Utc>) -> Result<String> {
+        let tx = self.conn.unchecked_transaction()?;
+        let new = tx.execute(
+            "INSERT OR IGNORE INTO confirmations (incident_id, id, created_at) VALUES (?1, ?2, ?3)",
+            params![incident_id, id, ts(now)],
+        )?;
+        if new == 1 {
+            self.enqueue(Kind::Confirmation, incident_id, None, 0)?;
+        }
+        tx.commit()?;
+        self.confirmation(incident_id)
+    }
+
+    /// The id of the device's confirmation of `incident_id`.
+    pub fn confirmation(&self, incident_id: &str) -> Result<String> {
+        self.conn
+            .query_row("SELECT id FROM confirmations WHERE incident_id = ?1", [incident_id], |r| r.get(0))
+            .optional()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Starts a patrol and queues its start, in one transaction.
     pub fn insert_patrol(&self, id: &str, area_id: &str, started_at: DateTime<Utc>) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
             "INSERT INTO patrols (id, area_id, started_at) VALUES (?1, ?2, ?3)",
             params![id, area_id, ts(started_at)],
         )?;
         self.enqueue(Kind::PatrolStart, id, None, 0)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -551,6 +602,10 @@ fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
         state: coded(r, 9, ItemState::from_code)?,
         reason: r.get(10)?,
         server_status: r.get(11)?,
+        answers: serde_json::from_str(&r.get::<_, String>(12)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        anonymous: r.get(13)?,
     })
 }
 
@@ -656,6 +711,8 @@ mod tests {
             occurred_at: Utc::now(),
             description: None,
             patrol_id: None,
+            answers: Default::default(),
+            anonymous: false,
             state: ItemState::Pending,
             reason: None,
             server_status: None,

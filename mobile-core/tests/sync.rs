@@ -21,7 +21,7 @@ use kvo_api::{
     wire::{DeviceSession, NewIncident},
 };
 use mobile_core::{
-    GeoFix, ItemState, KvoClient, ReportDraft,
+    GeoFix, ItemState, KvoClient, ReportDraft, SecretStore,
     engine::SYNC_WORKERS,
     error::Error,
     transport::{Answer, Body, Method, Request, Transport},
@@ -39,6 +39,26 @@ struct Fake {
     script: Mutex<Script>,
     /// Set: the device "died"; every request from now on dies with it.
     dead: AtomicBool,
+    /// The phone's secure storage: it outlives the app.
+    keychain: Arc<Keychain>,
+}
+
+/// The platform's secure storage, as the apps implement [`SecretStore`].
+#[derive(Default)]
+struct Keychain(Mutex<HashMap<String, String>>);
+
+impl SecretStore for Keychain {
+    fn load(&self, key: String) -> Option<String> {
+        self.0.lock().unwrap().get(&key).cloned()
+    }
+    fn save(&self, key: String, value: Option<String>) -> bool {
+        let mut m = self.0.lock().unwrap();
+        match value {
+            Some(v) => m.insert(key, v),
+            None => m.remove(&key),
+        };
+        true
+    }
 }
 
 impl Fake {
@@ -48,6 +68,7 @@ impl Fake {
             stored: Mutex::default(),
             script: Mutex::new(Box::new(|_, _| None)),
             dead: AtomicBool::new(false),
+            keychain: Arc::default(),
         })
     }
 
@@ -64,6 +85,7 @@ impl Fake {
             }
             (Method::Put, Body::Jpeg(_)) => Some(req.path.clone()),
             (Method::Post, _) if req.path.starts_with("/api/v1/patrols") => Some(req.path.clone()),
+            (Method::Post, _) if req.path.ends_with("/confirmations") => Some(req.path.clone()),
             _ => None,
         }
     }
@@ -144,7 +166,7 @@ impl Transport for Via {
 }
 
 fn client(dir: &std::path::Path, fake: &Arc<Fake>) -> KvoClient {
-    let c = KvoClient::with_transport(dir, Box::new(Via(fake.clone()))).unwrap();
+    let c = KvoClient::with_transport(dir, Box::new(Via(fake.clone())), Some(fake.keychain.clone())).unwrap();
     c.redeem_invite("KVO-TEST-TEST-TEST".into(), None, None).unwrap();
     c.set_backoff(20, 200);
     c
@@ -156,6 +178,8 @@ fn draft(description: &str) -> ReportDraft {
         location: Some(GeoFix { lat: 52.2475, lon: 6.1575, accuracy_m: Some(8.0) }),
         occurred_at: SystemTime::now() - Duration::from_secs(120),
         description: Some(description.into()),
+        answers: Default::default(),
+        anonymous: false,
     }
 }
 
@@ -281,7 +305,8 @@ fn a_sync_killed_mid_request_resumes_with_nothing_lost_or_doubled() {
 
     fake.dead.store(false, Ordering::SeqCst);
     fake.script(|_, _| None);
-    let c = KvoClient::with_transport(dir.path(), Box::new(Via(fake.clone()))).unwrap();
+    let c = KvoClient::with_transport(dir.path(), Box::new(Via(fake.clone())), Some(fake.keychain.clone()))
+        .unwrap();
     c.set_backoff(20, 200);
     let state = c.sync(10_000, None).unwrap();
 
@@ -359,4 +384,172 @@ fn server_errors_and_lost_connections_are_retried_until_everything_arrives_once(
         let r = c.report(id).unwrap();
         assert_eq!((r.state, r.photos[0].state), (ItemState::Sent, ItemState::Sent));
     }
+}
+
+/// The area's categories as the server publishes them: diefstal asks whether
+/// an aangifte was made (required) and the damage (0 to 10,000).
+fn categories_with_questions() -> Answer {
+    use kvo_api::questions::{Question, QuestionKind};
+    let q = |code: &str, kind, required, max: Option<f64>| Question {
+        code: code.into(),
+        kind,
+        label_nl: code.into(),
+        label_en: code.into(),
+        required,
+        options: vec![],
+        min: max.map(|_| 0.0),
+        max,
+    };
+    let list = kvo_api::wire::CategoryList {
+        area_id: Uuid::new_v4(),
+        categories: vec![kvo_api::wire::CategoryInfo {
+            code: "diefstal".into(),
+            label_nl: "Diefstal".into(),
+            label_en: "Theft".into(),
+            theme: None,
+            dimension: None,
+            urgent: false,
+            questions: vec![
+                q("aangifte", QuestionKind::YesNo, true, None),
+                q("schade", QuestionKind::Number, false, Some(10_000.0)),
+            ],
+        }],
+    };
+    Answer {
+        status: 200,
+        retry_after: None,
+        etag: Some("\"v1\"".into()),
+        body: serde_json::to_vec(&list).unwrap(),
+    }
+}
+
+#[test]
+fn answers_are_checked_on_the_device_by_the_servers_rules_and_travel_with_the_report() {
+    use kvo_api::questions::Answer as A;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    fake.script(|req, _| req.path.ends_with("/categories").then(|| Ok(categories_with_questions())));
+    assert!(c.refresh_categories().unwrap());
+    let cat = c.categories().unwrap().into_iter().find(|c| c.code == "diefstal").unwrap();
+    assert_eq!(cat.questions.len(), 2, "the questions are cached with the categories");
+
+    let field = |r: Result<mobile_core::Report, mobile_core::ApiError>| match r {
+        Err(mobile_core::ApiError::InvalidInput { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(field(c.create_report(draft("zonder antwoord"))), "answers.aangifte", "required");
+    let answered = |pairs: &[(&str, A)], anonymous| ReportDraft {
+        answers: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+        anonymous,
+        ..draft("met antwoorden")
+    };
+    assert_eq!(
+        field(c.create_report(answered(&[("aangifte", A::Text("ja".into()))], false))),
+        "answers.aangifte"
+    );
+    assert_eq!(
+        field(c.create_report(answered(
+            &[("aangifte", A::YesNo(true)), ("schade", A::Number(20_000.0))],
+            false
+        ))),
+        "answers.schade",
+        "out of range"
+    );
+    assert_eq!(
+        field(c.create_report(answered(
+            &[("aangifte", A::YesNo(true)), ("kleur", A::Text("rood".into()))],
+            false
+        ))),
+        "answers.kleur",
+        "unknown"
+    );
+    let r = c
+        .create_report(answered(&[("aangifte", A::YesNo(true)), ("schade", A::Number(250.0))], true))
+        .unwrap();
+    assert!(r.anonymous && r.answers.len() == 2);
+
+    c.sync(10_000, None).unwrap();
+    let log = fake.log.lock().unwrap();
+    let sent: Vec<NewIncident> = log
+        .iter()
+        .filter_map(|(_, req, _)| match &req.body {
+            Body::Json(b) if req.path == "/api/v1/incidents" => Some(serde_json::from_slice(b).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "only the valid report was queued");
+    assert!(sent[0].anonymous);
+    assert_eq!(sent[0].answers.get("schade"), Some(&A::Number(250.0)));
+}
+
+#[test]
+fn a_confirmation_waits_offline_and_is_sent_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let theirs = Uuid::new_v4();
+    c.confirm_same(theirs).unwrap();
+    c.confirm_same(theirs).unwrap();
+    assert_eq!(
+        c.queue_state().unwrap().pending,
+        1,
+        "the second confirmation of the same report is the first"
+    );
+    // Offline first: nothing answers, the confirmation stays queued.
+    fake.script(|_, _| Some(Err(Error::Transport("no network".into()))));
+    let q = c.sync(300, None).unwrap();
+    assert_eq!((q.sent, q.pending), (0, 1), "{q:?}");
+    fake.script(|_, _| None);
+    let q = c.sync(10_000, None).unwrap();
+    assert_eq!((q.sent, q.pending, q.wedged), (1, 0, 0), "{q:?}");
+    let posted: Vec<_> = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, r, s)| r.path == format!("/api/v1/incidents/{theirs}/confirmations") && *s == 201)
+        .map(|(_, r, _)| r.body.clone())
+        .collect();
+    assert_eq!(posted.len(), 1);
+}
+
+/// Every byte of the store's files, to look for a secret in them.
+fn store_bytes(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("kvo.sqlite3"))
+        .flat_map(|e| std::fs::read(e.path()).unwrap())
+        .collect()
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn the_device_token_lives_in_secure_storage_and_an_old_one_moves_there() {
+    // An app version before secure storage kept the token in the SQLite file.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    {
+        let old = KvoClient::with_transport(dir.path(), Box::new(Via(fake.clone())), None).unwrap();
+        old.redeem_invite("KVO-TEST-TEST-TEST".into(), None, None).unwrap();
+        old.create_report(draft("van voor de update")).unwrap();
+    }
+    assert!(holds(&store_bytes(dir.path()), "kvod_test"), "the old version's token is in the file");
+
+    // The new version opens the same data with the platform's storage.
+    let c = KvoClient::with_transport(dir.path(), Box::new(Via(fake.clone())), Some(fake.keychain.clone()))
+        .unwrap();
+    c.set_backoff(20, 200);
+    assert_eq!(fake.keychain.load(mobile_core::secrets::DEVICE_TOKEN.into()).as_deref(), Some("kvod_test"));
+    assert!(!holds(&store_bytes(dir.path()), "kvod_test"), "and no longer anywhere in the store's files");
+    assert_eq!(c.sync(10_000, None).unwrap().sent, 1, "the queue goes on with the moved token");
+
+    // Signing out forgets it there.
+    c.sign_out().unwrap();
+    assert_eq!(fake.keychain.load(mobile_core::secrets::DEVICE_TOKEN.into()), None);
+    assert!(matches!(c.sync(10_000, None), Err(mobile_core::ApiError::Unauthorized)));
 }

@@ -215,7 +215,8 @@ async fn every_administration_command_does_what_it_says() {
     let codes: Vec<&str> =
         cats["categories"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     assert!(!codes.contains(&"graffiti") && codes.contains(&"zwerfvuil"), "{codes:?}");
-    let light = cats["categories"].as_array().unwrap().iter().find(|c| c["code"] == "kapotte_verlichting").unwrap();
+    let light =
+        cats["categories"].as_array().unwrap().iter().find(|c| c["code"] == "kapotte_verlichting").unwrap();
     assert_eq!(light["questions"][0]["code"].as_str(), Some("camera"));
     let login = http
         .post(format!("{url}/api/v1/session"))

@@ -34,7 +34,7 @@ async fn main() {
     let data = dir.path().to_string_lossy().to_string();
 
     let (client, queued) = tokio::task::spawn_blocking(move || {
-        let client = KvoClient::open(data, url).unwrap();
+        let client = KvoClient::open_for_tests(data, url).unwrap();
         client.redeem_invite(invite.code, Some("bench".into()), None).unwrap();
         let t = Instant::now();
         let mut bytes = 0;
@@ -48,6 +48,8 @@ async fn main() {
                 }),
                 occurred_at: SystemTime::now() - std::time::Duration::from_secs(60),
                 description: Some(format!("Melding {i}")),
+                answers: Default::default(),
+                anonymous: false,
             };
             let r = client.create_report(draft).unwrap();
             bytes += client.attach_photo(r.id, photo(i % 50)).unwrap().photo.bytes;

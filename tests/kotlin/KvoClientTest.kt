@@ -52,20 +52,36 @@ fun draft(description: String, la: Double = lat, lo: Double = lon) =
 
 fun tempDir(): String = Files.createTempDirectory("kvo-kotlin-").toString()
 
+/** The phone's secure storage (the Android Keystore in the app), implemented in Kotlin. */
+class Keychain : SecretStore {
+    private val secrets = java.util.concurrent.ConcurrentHashMap<String, String>()
+    override fun load(key: String): String? = secrets[key]
+    override fun save(key: String, value: String?): Boolean {
+        if (value == null) secrets.remove(key) else secrets[key] = value
+        return true
+    }
+}
+
+/** One keychain per phone (data directory), as on real phones. */
+val keychains = java.util.concurrent.ConcurrentHashMap<String, Keychain>()
+
+fun open(dir: String, url: String): KvoClient = KvoClient.open(dir, url, keychains.getOrPut(dir) { Keychain() })
+
 fun main() {
     val data = tempDir()
     lateinit var reportId: String
 
     test("open a client and redeem an invite") {
-        val client = KvoClient.open(data, server)
+        val client = open(data, server)
         val session = client.redeemInvite(ondernemerInvite, "Bakkerij Kotlin", "JVM")
         check(session.role == Role.ONDERNEMER) { "role ${session.role}" }
         check(client.session()?.areaId == session.areaId) { "the session is kept" }
+        check(keychains[data]?.load("kvo.device_token")?.startsWith("kvod_") == true) { "the token is in the Kotlin keychain" }
         client.destroy()
     }
 
     test("categories come down once, then 304") {
-        val client = KvoClient.open(data, server)
+        val client = open(data, server)
         check(client.refreshCategories()) { "first refresh changes" }
         check(!client.refreshCategories()) { "unchanged: 304 with the cached ETag" }
         check(client.categories().any { it.code == "graffiti" }) { "graffiti offered" }
@@ -73,7 +89,7 @@ fun main() {
     }
 
     test("a report with a photo made offline waits, then syncs with progress from the core's thread") {
-        val offline = KvoClient.open(data, unreachable)
+        val offline = open(data, unreachable)
         val report = offline.createReport(draft("Graffiti op de gevel, gemeld vanuit Kotlin"))
         reportId = report.id
         val attached = offline.attachPhoto(report.id, photo(1200, 900))
@@ -82,7 +98,7 @@ fun main() {
         check(state.sent == 0uL && state.pending == 2uL) { "nothing leaves without a network: $state" }
         offline.destroy()
 
-        val online = KvoClient.open(data, server)
+        val online = open(data, server)
         val mainThread = Thread.currentThread()
         val seen = java.util.Collections.synchronizedList(mutableListOf<Pair<QueueState, Thread>>())
         val done = online.sync(60_000uL, object : SyncObserver {
@@ -99,7 +115,7 @@ fun main() {
     }
 
     test("a report the server refuses is wedged, as a Kotlin value with the server's reason") {
-        val client = KvoClient.open(data, server)
+        val client = open(data, server)
         val outside = client.createReport(draft("Amsterdam, buiten het gebied", 52.37, 4.89))
         val state = client.sync(30_000uL, null)
         check(state.wedged == 1uL) { "wedged: $state" }
@@ -109,21 +125,45 @@ fun main() {
         client.destroy()
     }
 
+    test("a category's questions, answers checked by the core, anonymity and 'dit is dezelfde'") {
+        val client = open(data, server)
+        client.refreshCategories()
+        val theft = client.categories().single { it.code == "diefstal" }
+        check(theft.questions.any { it.code == "aangifte" && it.kind == QuestionKind.YES_NO }) { "questions: ${theft.questions}" }
+        fun theftDraft(answers: Map<String, Answer>, anonymous: Boolean = false) =
+            ReportDraft("diefstal", GeoFix(lat, lon, 8.0), Instant.now().minusSeconds(60), "Fiets gestolen", answers, anonymous)
+        val wrong = expect<ApiException.InvalidInput> { client.createReport(theftDraft(mapOf("aangifte" to Answer.Text("ja")))) }
+        check(wrong.field == "answers.aangifte") { "field ${wrong.field}" }
+        val r = client.createReport(theftDraft(mapOf("aangifte" to Answer.YesNo(true), "schade_euro" to Answer.Number(350.0)), anonymous = true))
+        check(r.anonymous && r.answers["schade_euro"] == Answer.Number(350.0)) { "$r" }
+        client.sync(30_000uL, null)
+        check(client.report(r.id).state == ItemState.SENT) { "sent" }
+        client.destroy()
+
+        val other = open(tempDir(), server)
+        other.redeemInvite(ondernemerInvite, "Slager Kotlin", "JVM")
+        val near = other.nearby("diefstal", GeoFix(lat, lon, 10.0))
+        check(near.any { it.id == r.id }) { "nearby: $near" }
+        other.confirmSame(r.id)
+        check(other.sync(30_000uL, null).sent == 1uL) { "the confirmation is sent" }
+        other.destroy()
+    }
+
     test("each public error arrives as its Kotlin exception") {
-        val client = KvoClient.open(data, server)
+        val client = open(data, server)
         val invalid = expect<ApiException.InvalidInput> { client.createReport(draft("x", 200.0, lon)) }
         check(invalid.field == "location.lat") { "field ${invalid.field}" }
         expect<ApiException.NotFound> { client.report("00000000-0000-4000-8000-000000000000") }
         expect<ApiException.Photo> { client.attachPhoto(reportId, "geen foto".toByteArray()) }
-        val fresh = KvoClient.open(tempDir(), server)
+        val fresh = open(tempDir(), server)
         val code = expect<ApiException.InvalidInput> { fresh.redeemInvite("KVO-BESTAAT-NIET", null, null) }
         check(code.field == "code" && code.reason.contains("uitnodigingscode")) { "$code" }
         fresh.destroy()
-        val down = KvoClient.open(tempDir(), unreachable)
+        val down = open(tempDir(), unreachable)
         expect<ApiException.Network> { down.redeemInvite(ondernemerInvite, null, null) }
         down.destroy()
         // The token revoked elsewhere (signed out): the next call says so.
-        val signedOut = KvoClient.open(data, server)
+        val signedOut = open(data, server)
         signedOut.signOut()
         expect<ApiException.Unauthorized> { signedOut.refreshMyReports() }
         signedOut.destroy()
@@ -131,7 +171,7 @@ fun main() {
     }
 
     test("a beveiliger's patrol: route points and a finding reach the server") {
-        val client = KvoClient.open(tempDir(), server)
+        val client = open(tempDir(), server)
         check(client.redeemInvite(beveiligerInvite, "Beveiliger Kotlin", "JVM").role == Role.BEVEILIGER) { "role" }
         val patrol = client.startPatrol()
         val start = Instant.now().minusSeconds(600)

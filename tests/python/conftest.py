@@ -182,6 +182,8 @@ def proxy(server):
 
 
 def device_token(data_dir):
-    """The device token, read from the device's own store (for checks on the server)."""
+    """The device token of a client opened for tests (`open_for_tests` keeps it
+    in the device's own store), for checks on the server; None when absent."""
     with sqlite3.connect(os.path.join(data_dir, "kvo.sqlite3")) as db:
-        return db.execute("SELECT value FROM meta WHERE key = 'token'").fetchone()[0]
+        row = db.execute("SELECT value FROM meta WHERE key = 'token'").fetchone()
+        return row[0] if row else None

@@ -13,10 +13,10 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def draft(category="diefstal", lat=52.247, lon=6.157, accuracy=8.0, description="Winkeldiefstal"):
+def draft(category="diefstal", lat=52.247, lon=6.157, accuracy=8.0, description="Winkeldiefstal", **extra):
     loc = None if lat is None else mc.GeoFix(lat=lat, lon=lon, accuracy_m=accuracy)
     return mc.ReportDraft(category=category, location=loc, occurred_at=now() - datetime.timedelta(minutes=3),
-                          description=description)
+                          description=description, **extra)
 
 
 def photo(w=800, h=600, exif=None):

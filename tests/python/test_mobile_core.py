@@ -24,7 +24,7 @@ import mobile_core as mc
 def signed_in_device(server, proxy, area=None, role="ondernemer"):
     area = area or server.new_area(f"Gebied {time.time_ns()}")
     data = tempfile.mkdtemp(prefix="kvo-device-")
-    client = mc.KvoClient.open(data, proxy.url)
+    client = mc.KvoClient.open_for_tests(data, proxy.url)
     client.set_backoff(50, 1000)
     session = client.redeem_invite(server.invite(area, role), "Bakkerij Test", "pytest")
     assert session.area_id == area and session.role == mc.Role[role.upper()]
@@ -240,3 +240,58 @@ def test_status_changes_of_my_reports_reach_the_device(server, proxy):
         client.handle_push("{niet json")
     assert e.value.field == "payload"
     assert client.report(report.id).server_status == S.OPGELOST
+
+
+def test_answers_anonymity_nearby_and_a_confirmation_reach_the_server(server, proxy):
+    proxy.start()
+    client, data, area = signed_in_device(server, proxy)
+    theft = next(c for c in client.categories() if c.code == "diefstal")
+    assert {q.code for q in theft.questions} >= {"aangifte", "schade_euro"}
+    with pytest.raises(mc.ApiError.InvalidInput) as e:
+        client.create_report(helpers.draft(answers={"aangifte": mc.Answer.TEXT("ja")}))
+    assert e.value.field == "answers.aangifte"
+    mine = client.create_report(helpers.draft(
+        answers={"aangifte": mc.Answer.YES_NO(True), "schade_euro": mc.Answer.NUMBER(120.5)}, anonymous=True))
+    assert client.sync(30_000, None).sent == 1
+    [stored] = server_incidents(server, data)
+    assert stored["answers"] == {"aangifte": True, "schade_euro": 120.5} and stored["anonymous"] is True
+
+    # Another ondernemer nearby sees it and confirms instead of reporting again.
+    other = mc.KvoClient.open_for_tests(tempfile.mkdtemp(prefix="kvo-device-"), proxy.url)
+    other.redeem_invite(server.invite(area), "Slager", "pytest")
+    near = other.nearby("diefstal", mc.GeoFix(lat=52.2471, lon=6.1571, accuracy_m=10.0))
+    assert [n.id for n in near] == [mine.id] and near[0].distance_m < 50
+    other.confirm_same(mine.id)
+    other.confirm_same(mine.id)
+    assert other.sync(30_000, None).sent == 1
+    [stored] = server_incidents(server, data)
+    assert stored["confirmations"] == 1
+
+
+def test_a_python_secret_store_holds_the_token_not_the_sqlite_file(server, proxy):
+    proxy.start()
+
+    class Keychain(mc.SecretStore):
+        def __init__(self):
+            self.secrets = {}
+
+        def load(self, key):
+            return self.secrets.get(key)
+
+        def save(self, key, value):
+            if value is None:
+                self.secrets.pop(key, None)
+            else:
+                self.secrets[key] = value
+            return True
+
+    keychain = Keychain()
+    data = tempfile.mkdtemp(prefix="kvo-device-")
+    client = mc.KvoClient.open(data, proxy.url, keychain)
+    client.redeem_invite(server.invite(server.new_area(f"Gebied {time.time_ns()}")), "Kapper", "pytest")
+    token = keychain.secrets["kvo.device_token"]
+    assert token.startswith("kvod_") and device_token(data) is None
+    client.create_report(helpers.draft())
+    assert client.sync(30_000, None).sent == 1
+    client.sign_out()
+    assert keychain.secrets == {}
