@@ -553,3 +553,163 @@ fn the_device_token_lives_in_secure_storage_and_an_old_one_moves_there() {
     assert_eq!(fake.keychain.load(mobile_core::secrets::DEVICE_TOKEN.into()), None);
     assert!(matches!(c.sync(10_000, None), Err(mobile_core::ApiError::Unauthorized)));
 }
+
+/// The server's answer to a report: the incident as stored, with `status`.
+fn stored_as(req: &Request, status: kvo_api::wire::IncidentStatus) -> Answer {
+    let Body::Json(b) = &req.body else { panic!("{req:?}") };
+    let sent: NewIncident = serde_json::from_slice(b).unwrap();
+    let inc = kvo_api::wire::Incident {
+        id: sent.id,
+        area_id: sent.area_id,
+        category: sent.category,
+        location: sent.location,
+        occurred_at: sent.occurred_at,
+        received_at: chrono::Utc::now(),
+        description: sent.description,
+        status,
+        zone_id: None,
+        zone_name: None,
+        patrol_id: sent.patrol_id,
+        poor_accuracy: false,
+        photos: vec![],
+        assigned_to: None,
+        merged_into: None,
+        possible_duplicates: vec![],
+        answers: sent.answers,
+        anonymous: sent.anonymous,
+        confirmations: 0,
+    };
+    answer(201, &serde_json::to_vec(&inc).unwrap())
+}
+
+#[test]
+fn the_servers_status_is_kept_and_a_status_push_is_told_once() {
+    use kvo_api::{
+        push::{PushMessage, PushReason},
+        wire::IncidentStatus,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let r = c.create_report(draft("fiets weg")).unwrap();
+    fake.script(|req, _| {
+        (req.path == "/api/v1/incidents").then(|| Ok(stored_as(req, IncidentStatus::Nieuw)))
+    });
+    c.sync(10_000, None).unwrap();
+    assert_eq!(c.report(r.id).unwrap().server_status, Some(IncidentStatus::Nieuw), "from the 201's body");
+
+    let push = |incident_id, status, reason| {
+        serde_json::to_string(&PushMessage {
+            id: "a-1".into(),
+            reason,
+            area_id: Uuid::new_v4(),
+            incident_id,
+            category: "diefstal".into(),
+            status,
+            title: "t".into(),
+            body: "b".into(),
+            url: "/".into(),
+        })
+        .unwrap()
+    };
+    let change =
+        c.handle_push(push(r.id, IncidentStatus::InBehandeling, PushReason::Status)).unwrap().unwrap();
+    assert_eq!(
+        (change.previous, change.status),
+        (Some(IncidentStatus::Nieuw), IncidentStatus::InBehandeling)
+    );
+    assert_eq!(change.report_id, r.id);
+    assert!(change.message.contains("in behandeling"), "{}", change.message);
+    assert_eq!(
+        c.handle_push(push(r.id, IncidentStatus::InBehandeling, PushReason::Status)).unwrap(),
+        None,
+        "told once"
+    );
+    assert_eq!(
+        c.handle_push(push(Uuid::new_v4(), IncidentStatus::Opgelost, PushReason::Status)).unwrap(),
+        None,
+        "not mine"
+    );
+    assert_eq!(
+        c.handle_push(push(r.id, IncidentStatus::Opgelost, PushReason::Urgent)).unwrap(),
+        None,
+        "not a status push"
+    );
+    assert_eq!(c.report(r.id).unwrap().server_status, Some(IncidentStatus::InBehandeling));
+}
+
+#[test]
+fn a_long_patrol_goes_up_in_chunks_and_ends_only_after_every_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let patrol = c.start_patrol().unwrap();
+    let start = SystemTime::now() - Duration::from_secs(3_600);
+    for i in 0..1_500u64 {
+        c.add_route_point(52.2475 + i as f64 * 1e-6, 6.1575, start + Duration::from_secs(i)).unwrap();
+    }
+    c.end_patrol().unwrap();
+    // The second chunk fails once: the end must wait for it.
+    let failed = Arc::new(AtomicBool::new(false));
+    let f = failed.clone();
+    fake.script(move |req, _| {
+        let Body::Json(b) = &req.body else { return None };
+        let second_chunk = req.path.ends_with("/points") && b.len() > 100 && {
+            let pts: kvo_api::wire::RoutePoints = serde_json::from_slice(b).unwrap();
+            pts.points.len() == 500
+        };
+        (second_chunk && !f.swap(true, Ordering::SeqCst)).then(|| Ok(problem(503, "even niet")))
+    });
+    let state = c.sync(10_000, None).unwrap();
+    assert_eq!((state.sent, state.pending, state.wedged), (2, 0, 0), "start and route: {state:?}");
+    let paths: Vec<(String, u16)> = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, r, _)| r.path.contains(&patrol.to_string()))
+        .map(|(_, r, s)| (r.path.rsplit('/').next().unwrap().to_string(), *s))
+        .collect();
+    let end = paths.iter().position(|(p, _)| p == "end").expect("the end was sent");
+    assert!((200..300).contains(&paths[end].1), "{paths:?}");
+    let points_ok = paths[..end].iter().filter(|(p, s)| p == "points" && (200..300).contains(s)).count();
+    assert!(points_ok >= 2 && paths[end + 1..].is_empty(), "every chunk before the end: {paths:?}");
+}
+
+struct StopAfterFirst(std::sync::Weak<KvoClient>);
+
+impl mobile_core::SyncObserver for StopAfterFirst {
+    fn on_progress(&self, state: mobile_core::QueueState) {
+        if state.sent >= 1
+            && let Some(c) = self.0.upgrade()
+        {
+            c.stop_sync();
+        }
+    }
+}
+
+#[test]
+fn a_sync_ends_at_its_deadline_or_when_asked_and_backs_off_as_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = Arc::new(client(dir.path(), &fake));
+    for i in 0..30 {
+        c.create_report(draft(&format!("melding {i}"))).unwrap();
+    }
+    // The server keeps failing: the run gives up at its deadline, queue intact.
+    fake.script(|_, _| Some(Ok(problem(503, "onderhoud"))));
+    let started = Instant::now();
+    let q = c.sync(400, None).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!((q.sent, q.pending), (0, 30));
+    // The back-off set (20 ms base) is the one used: several attempts fit in 400 ms.
+    let attempts = fake.answered(503).len();
+    assert!(attempts >= 6, "{attempts} attempts in 400 ms");
+
+    // Asked to stop after the first report: the run ends with the rest queued.
+    fake.script(|_, _| None);
+    let q = c.sync(10_000, Some(Arc::new(StopAfterFirst(Arc::downgrade(&c))))).unwrap();
+    assert!(q.sent >= 1 && q.pending > 0, "{q:?}");
+    let q = c.sync(10_000, None).unwrap();
+    assert_eq!((q.sent, q.pending), (30, 0), "the next run sends the rest");
+}
