@@ -42,9 +42,9 @@ def free_port():
 class Server:
     """`kvo serve` on a private data directory (and so a private cluster)."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, port=None):
         self.dir = pathlib.Path(tmp)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, KVO_DATA_DIR=str(self.dir / "data"), KVO_LISTEN=f"127.0.0.1:{self.port}",
                         RUST_LOG="warn")
