@@ -5,7 +5,10 @@ use axum::Json;
 use kvo_api::wire;
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        Content, Ref, RefOr, ResponseBuilder,
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use super::{analytics, follow_up, push, v1};
@@ -25,7 +28,7 @@ use super::{analytics, follow_up, push, v1};
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,
     ),
     components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, super::params::Shape)),
-    modifiers(&Security),
+    modifiers(&Security, &Problems),
 )]
 pub struct ApiDoc;
 
@@ -42,6 +45,72 @@ impl Modify for Security {
             "cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(super::auth::SESSION_COOKIE))),
         );
+    }
+}
+
+/// Operations anyone may call, without a credential.
+const PUBLIC: &[(&str, &str)] = &[
+    ("post", "/api/v1/devices/redeem"),
+    ("post", "/api/v1/session"),
+    ("get", "/api/v1/ui-config"),
+    ("get", "/api/v1/push/key"),
+];
+
+/// Every error is an RFC 9457 problem document (`application/problem+json`),
+/// and every operation documents the statuses any request can meet: a request
+/// that cannot be read (400), no valid credential (401, except the public
+/// operations), nothing there or not for this principal (404), too slow (408),
+/// with a body: over the limit (413) or a value that breaks a rule (422), and the server's own trouble
+/// (500, 503). The statuses particular to an operation are in its annotation.
+struct Problems;
+
+impl Modify for Problems {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let problem = || Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem"))));
+        for (path, item) in api.paths.paths.iter_mut() {
+            let ops = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(r) = response else { continue };
+                    if !(status.starts_with('4') || status.starts_with('5')) {
+                        continue;
+                    }
+                    let content = r.content.shift_remove("application/json").unwrap_or_else(problem);
+                    r.content.insert("application/problem+json".into(), content);
+                }
+                let mut common = vec![
+                    ("400", "The request cannot be read (a field, parameter or header is named in `field`)"),
+                    ("404", "It does not exist, or it is not for this principal"),
+                    ("408", "The request took too long"),
+                    ("500", "Internal error (logged; no details)"),
+                    ("503", "Temporarily unavailable (the database)"),
+                ];
+                if !PUBLIC.contains(&(method, path.as_str())) {
+                    common.push(("401", "No valid credential"));
+                }
+                if op.request_body.is_some() {
+                    common.push(("413", "The body is larger than allowed"));
+                    common.push(("422", "A value breaks a rule (the field is named in `field`)"));
+                }
+                for (status, description) in common {
+                    op.responses.responses.entry(status.into()).or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content("application/problem+json", problem())
+                                .build(),
+                        )
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -69,5 +138,23 @@ mod tests {
             .filter(|name| !schemas.contains_key(*name))
             .collect();
         assert!(missing.is_empty(), "unresolved $refs: {missing:?}");
+    }
+
+    #[test]
+    fn every_error_is_a_problem_document_and_the_common_statuses_are_documented() {
+        let doc = serde_json::to_value(super::document()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                for status in ["400", "404", "500", "503"] {
+                    assert!(responses.contains_key(status), "{method} {path}: no {status}");
+                }
+                for (status, r) in responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5'))
+                {
+                    let types: Vec<&String> = r["content"].as_object().unwrap().keys().collect();
+                    assert_eq!(types, ["application/problem+json"], "{method} {path} {status}");
+                }
+            }
+        }
     }
 }

@@ -272,7 +272,8 @@ fn photo_response((bytes, content_type, sha): (Vec<u8>, String, String)) -> AppR
 
 /// Start a patrol (surveillanceronde). Idempotent on `id`.
 #[utoipa::path(post, path = "/api/v1/patrols", tag = "patrols", request_body = NewPatrol,
-    responses((status = 201, body = Patrol), (status = 200, body = Patrol), (status = 403, body = Problem)),
+    responses((status = 201, body = Patrol), (status = 200, body = Patrol), (status = 403, body = Problem),
+              (status = 409, body = Problem)),
     security(("bearer" = [])))]
 pub async fn start_patrol(
     State(s): State<AppState>,
