@@ -713,3 +713,34 @@ fn a_sync_ends_at_its_deadline_or_when_asked_and_backs_off_as_set() {
     let q = c.sync(10_000, None).unwrap();
     assert_eq!((q.sent, q.pending), (30, 0), "the next run sends the rest");
 }
+
+#[derive(Default)]
+struct Seen(Mutex<Vec<mobile_core::QueueState>>);
+
+impl mobile_core::SyncObserver for Seen {
+    fn on_progress(&self, state: mobile_core::QueueState) {
+        self.0.lock().unwrap().push(state);
+    }
+}
+
+#[test]
+fn progress_reaches_the_observer_item_by_item_with_the_bytes_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let mut photo_bytes = 0;
+    for i in 0..4 {
+        let r = c.create_report(draft(&format!("melding {i}"))).unwrap();
+        photo_bytes += c.attach_photo(r.id, jpeg(i as u8)).unwrap().photo.bytes;
+    }
+    let seen = Arc::new(Seen::default());
+    c.sync(10_000, Some(seen.clone())).unwrap();
+    let seen = seen.0.lock().unwrap();
+    let last = seen.last().expect("progress was reported");
+    assert_eq!((last.sent, last.pending), (8, 0));
+    assert_eq!(last.bytes_total, photo_bytes, "the photos' bytes are the total");
+    assert_eq!(last.bytes_sent, last.bytes_total);
+    assert!(seen.len() >= 8, "a report per item sent ({} reports)", seen.len());
+    assert!(seen.windows(2).all(|w| w[0].sent <= w[1].sent && w[0].bytes_sent <= w[1].bytes_sent));
+    assert!(seen.iter().any(|s| s.bytes_sent > 0 && s.bytes_sent < photo_bytes), "bytes grow photo by photo");
+}
