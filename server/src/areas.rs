@@ -235,31 +235,21 @@ pub async fn set_baseline(
 /// The enabled categories of an area, in display order, with their extra
 /// questions.
 pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
-    let rows = sqlx::query!(
-        r#"SELECT code, label_nl, label_en, theme, dimension, urgent,
-                  questions AS "questions: Json<Vec<Question>>"
-             FROM categories WHERE area_id = $1 AND enabled ORDER BY sort_order, code"#,
-        area_id
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(CategoryList {
-        area_id,
-        categories: rows
-            .into_iter()
-            .map(|r| {
-                Ok(CategoryInfo {
-                    theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
-                    dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
-                    code: r.code,
-                    label_nl: r.label_nl,
-                    label_en: r.label_en,
-                    urgent: r.urgent,
-                    questions: r.questions.0,
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-    })
+    let categories = read_categories(pool, area_id)
+        .await?
+        .into_iter()
+        .filter(|(_, enabled)| *enabled)
+        .map(|(c, _)| CategoryInfo {
+            code: c.code,
+            label_nl: c.label_nl,
+            label_en: c.label_en,
+            theme: c.theme,
+            dimension: c.dimension,
+            urgent: c.urgent,
+            questions: c.questions,
+        })
+        .collect();
+    Ok(CategoryList { area_id, categories })
 }
 
 /// Sets a category's extra questions (checked as a beheerder would write them).
@@ -296,8 +286,38 @@ pub struct CategoryMeta {
     pub label_en: String,
     pub theme: Option<Theme>,
     pub dimension: Option<Dimension>,
+    /// Shown under "Spoed" in the reporting app.
+    pub urgent: bool,
     /// The extra questions a report of it answers.
     pub questions: Vec<Question>,
+}
+
+/// Every category of an area in display order, and whether it is enabled:
+/// the one reader behind the published list and the area's index.
+async fn read_categories(pool: &PgPool, area_id: Uuid) -> Result<Vec<(CategoryMeta, bool)>> {
+    let rows = sqlx::query!(
+        r#"SELECT code, label_nl, label_en, theme, dimension, urgent, enabled,
+                  questions AS "questions: Json<Vec<Question>>"
+             FROM categories WHERE area_id = $1 ORDER BY sort_order, code"#,
+        area_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let meta = CategoryMeta {
+                theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
+                dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
+                code: r.code,
+                label_nl: r.label_nl,
+                label_en: r.label_en,
+                urgent: r.urgent,
+                questions: r.questions.0,
+            };
+            Ok((meta, r.enabled))
+        })
+        .collect::<anyhow::Result<_>>()?)
 }
 
 /// Where a reported point falls.
@@ -459,28 +479,9 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
     .into_iter()
     .map(|z| Ok((z.id, z.name, parse_polygon_geojson(&z.geometry)?)))
     .collect::<anyhow::Result<_>>()?;
-    let rows = sqlx::query!(
-        r#"SELECT code, label_nl, label_en, theme, dimension, enabled,
-                  questions AS "questions: Json<Vec<Question>>"
-             FROM categories WHERE area_id = $1 ORDER BY sort_order, code"#,
-        area_id
-    )
-    .fetch_all(pool)
-    .await?;
-    let enabled = rows.iter().filter(|r| r.enabled).map(|r| r.code.clone()).collect();
-    let categories = rows
-        .into_iter()
-        .map(|r| {
-            Ok(CategoryMeta {
-                theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
-                dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
-                code: r.code,
-                label_nl: r.label_nl,
-                label_en: r.label_en,
-                questions: r.questions.0,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let rows = read_categories(pool, area_id).await?;
+    let enabled = rows.iter().filter(|(_, on)| *on).map(|(c, _)| c.code.clone()).collect();
+    let categories = rows.into_iter().map(|(c, _)| c).collect();
     Ok(AreaIndex { boundary, zones, enabled, categories, baseline, coverage: Default::default() })
 }
 
