@@ -197,13 +197,14 @@ pub async fn margins(
 /// The version of an area's aggregated data: it changes whenever an incident
 /// of the area is added, changed or removed (also from another process).
 pub async fn version(pool: &PgPool, area_id: Uuid) -> Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT coalesce((SELECT version FROM heat_version WHERE area_id = $1), 0),
-                (SELECT count(*) FROM heat_delta WHERE area_id = $1)",
+    let v = sqlx::query!(
+        r#"SELECT coalesce((SELECT version FROM heat_version WHERE area_id = $1), 0) AS "version!",
+                  (SELECT count(*) FROM heat_delta WHERE area_id = $1) AS "pending!""#,
+        area_id
     )
-    .bind(area_id)
     .fetch_one(pool)
-    .await?)
+    .await?;
+    Ok((v.version, v.pending))
 }
 
 /// Numbers the (category, status) pairs of the incidents or deltas in
@@ -349,8 +350,9 @@ pub async fn run_compactor(pool: PgPool) {
 pub async fn backfill_cells(pool: &PgPool) -> anyhow::Result<u64> {
     let mut total = 0;
     loop {
-        let rows: Vec<(Uuid, Uuid, f64, f64)> = sqlx::query_as(
-            "SELECT area_id, id, ST_Y(geom), ST_X(geom) FROM incidents WHERE cell IS NULL LIMIT 5000",
+        let rows = sqlx::query!(
+            r#"SELECT area_id, id, ST_Y(geom) AS "lat!", ST_X(geom) AS "lon!"
+                 FROM incidents WHERE cell IS NULL LIMIT 5000"#
         )
         .fetch_all(pool)
         .await?;
@@ -358,10 +360,10 @@ pub async fn backfill_cells(pool: &PgPool) -> anyhow::Result<u64> {
             return Ok(total);
         }
         let (mut areas, mut ids, mut cs) = (vec![], vec![], vec![]);
-        for (a, id, lat, lon) in &rows {
-            areas.push(*a);
-            ids.push(*id);
-            cs.push(cells::cell_of(*lat, *lon).context("stored location is not a valid coordinate")?);
+        for r in &rows {
+            areas.push(r.area_id);
+            ids.push(r.id);
+            cs.push(cells::cell_of(r.lat, r.lon).context("stored location is not a valid coordinate")?);
         }
         sqlx::query(
             "UPDATE incidents i SET cell = k.cell
