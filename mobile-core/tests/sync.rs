@@ -333,7 +333,11 @@ fn a_401_stops_the_run_and_keeps_the_queue() {
         c.create_report(draft(&format!("melding {i}"))).unwrap();
     }
     fake.script(|_, _| Some(Ok(problem(401, "token ingetrokken"))));
+    let started = Instant::now();
     assert!(matches!(c.sync(10_000, None), Err(mobile_core::ApiError::Unauthorized)));
+    assert!(started.elapsed() < Duration::from_secs(2), "the run stopped at once ({:?})", started.elapsed());
+    let refused = fake.answered(401).len();
+    assert!(refused <= SYNC_WORKERS, "no new request after the 401 ({refused} refused)");
     let q = c.queue_state().unwrap();
     assert_eq!((q.pending, q.sent, q.wedged), (3, 0, 0), "{q:?}");
 }
