@@ -748,3 +748,20 @@ fn progress_reaches_the_observer_item_by_item_with_the_bytes_sent() {
     assert!(seen.windows(2).all(|w| w[0].sent <= w[1].sent && w[0].bytes_sent <= w[1].bytes_sent));
     assert!(seen.iter().any(|s| s.bytes_sent > 0 && s.bytes_sent < photo_bytes), "bytes grow photo by photo");
 }
+
+#[test]
+fn an_item_told_to_wait_is_not_sent_again_before_its_time_even_by_a_new_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    c.create_report(draft("later")).unwrap();
+    fake.script(|req, _| {
+        (req.path == "/api/v1/incidents")
+            .then(|| Ok(Answer { status: 503, retry_after: Some(60), etag: None, body: vec![] }))
+    });
+    c.sync(300, None).unwrap();
+    assert_eq!(fake.answered(503).len(), 1);
+    // The app runs sync again soon (a new report, the app reopened): the item waits its minute.
+    let q = c.sync(300, None).unwrap();
+    assert_eq!((fake.answered(503).len(), q.pending), (1, 1), "not due yet");
+}
