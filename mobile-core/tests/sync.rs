@@ -640,6 +640,18 @@ fn the_servers_status_is_kept_and_a_status_push_is_told_once() {
         "not a status push"
     );
     assert_eq!(c.report(r.id).unwrap().server_status, Some(IncidentStatus::InBehandeling));
+
+    // A report whose status the device never learnt: its first news is a change
+    // unless it is just "nieuw".
+    fake.script(|_, _| None);
+    let (quiet, quieter) =
+        (c.create_report(draft("onbekend 1")).unwrap(), c.create_report(draft("onbekend 2")).unwrap());
+    c.sync(10_000, None).unwrap();
+    assert_eq!(c.report(quiet.id).unwrap().server_status, None);
+    assert_eq!(c.handle_push(push(quiet.id, IncidentStatus::Nieuw, PushReason::Status)).unwrap(), None);
+    let first =
+        c.handle_push(push(quieter.id, IncidentStatus::Opgelost, PushReason::Status)).unwrap().unwrap();
+    assert_eq!((first.previous, first.status), (None, IncidentStatus::Opgelost));
 }
 
 #[test]
