@@ -777,3 +777,37 @@ fn an_item_told_to_wait_is_not_sent_again_before_its_time_even_by_a_new_run() {
     let q = c.sync(300, None).unwrap();
     assert_eq!((fake.answered(503).len(), q.pending), (1, 1), "not due yet");
 }
+
+#[test]
+fn each_failed_attempt_doubles_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    c.set_backoff(200, 5_000);
+    c.create_report(draft("traag")).unwrap();
+    let n = Arc::new(Mutex::new(0));
+    let m = n.clone();
+    fake.script(move |req, _| {
+        let mut n = m.lock().unwrap();
+        (req.path == "/api/v1/incidents" && *n < 3).then(|| {
+            *n += 1;
+            Ok(problem(503, "even niet"))
+        })
+    });
+    assert_eq!(c.sync(10_000, None).unwrap().sent, 1);
+    let times: Vec<Instant> = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, r, _)| r.path == "/api/v1/incidents")
+        .map(|(t, _, _)| *t)
+        .collect();
+    assert_eq!(times.len(), 4);
+    let waits: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // 200 ms, 400 ms, 800 ms, each ±25 % (and room above for a busy machine).
+    for (wait, base) in waits.iter().zip([200u64, 400, 800]) {
+        let (lo, hi) = (Duration::from_millis(base * 3 / 4), Duration::from_millis(base * 2));
+        assert!(*wait >= lo && *wait <= hi, "waits {waits:?}");
+    }
+}
