@@ -12,6 +12,19 @@ mod bench;
 mod demo;
 use uuid::Uuid;
 
+/// Prints a line on standard output. A reader that went away (`kvo … | head`)
+/// is not an error: the rest is dropped, as other command-line tools do.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*)
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            return Err(e.into());
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "kvo", version, about = "KVO meldingen: server en beheer / server and administration")]
 struct Cli {
@@ -239,7 +252,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(cfg, demo).await,
         Command::Openapi => {
-            println!("{}", serde_json::to_string_pretty(&kvo_server::http::openapi::document())?);
+            out!("{}", serde_json::to_string_pretty(&kvo_server::http::openapi::document())?);
             Ok(())
         }
         Command::Bench(BenchCmd::Ingest { clients, seconds, photo_seconds }) => {
@@ -256,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
             let m = kvo_server::backup::backup(&pool, &url, &cfg.data_dir, &to).await;
             close_as_is(pool, pg).await?;
             let m = m?;
-            println!(
+            out!(
                 "back-up in / backup in {}: {} meldingen, {} foto's, {} bestanden, schema {}",
                 to.display(),
                 m.incidents,
@@ -271,7 +284,7 @@ async fn main() -> anyhow::Result<()> {
             let m = kvo_server::backup::restore(&pool, &url, &cfg.data_dir, &from).await;
             close_as_is(pool, pg).await?;
             let m = m?;
-            println!(
+            out!(
                 "teruggezet / restored: back-up van {} ({} meldingen, {} foto's); start de server om bij te werken",
                 m.created_at.format("%Y-%m-%d %H:%M UTC"),
                 m.incidents,
@@ -284,7 +297,7 @@ async fn main() -> anyhow::Result<()> {
             let db = Database::open(&cfg).await?;
             let area = bench::heatmap::load_area(&db.pool, incidents, &email, &password).await;
             db.close().await?;
-            println!("{}", area?);
+            out!("{}", area?);
             Ok(())
         }
         other => {
@@ -393,24 +406,24 @@ async fn sweep_orphans_periodically(state: AppState) {
 
 async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let areas = areas::list(&db.pool).await?;
-    println!("\nKVO meldingen draait / is running\n");
-    println!("  Kaart / map:        http://{addr}/");
-    println!("  Melden / report:    http://{addr}/melden/");
-    println!("  API:                http://{addr}/api/v1/openapi.json");
+    out!("\nKVO meldingen draait / is running\n");
+    out!("  Kaart / map:        http://{addr}/");
+    out!("  Melden / report:    http://{addr}/melden/");
+    out!("  API:                http://{addr}/api/v1/openapi.json");
     if auth::web_user_exists(&db.pool, demo::DEMO_EMAIL).await? {
-        println!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
+        out!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
     }
     for areas::AreaSummary { id, name, .. } in areas {
         let invite =
             auth::create_invite(&db.pool, id, Role::Ondernemer, 10, chrono::Duration::days(7)).await?;
         let guard =
             auth::create_invite(&db.pool, id, Role::Beveiliger, 10, chrono::Duration::days(7)).await?;
-        println!("  {name}:");
+        out!("  {name}:");
         let base = format!("http://{addr}");
-        println!("    uitnodiging ondernemer: {}", kvo_server::invites::link(&base, &invite.code));
-        println!("    uitnodiging beveiliger: {}", kvo_server::invites::link(&base, &guard.code));
+        out!("    uitnodiging ondernemer: {}", kvo_server::invites::link(&base, &invite.code));
+        out!("    uitnodiging beveiliger: {}", kvo_server::invites::link(&base, &guard.code));
     }
-    println!("\n  Stoppen / stop: Ctrl-C\n");
+    out!("\n  Stoppen / stop: Ctrl-C\n");
     Ok(())
 }
 
@@ -431,11 +444,11 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
                 Kind::KvoB => AreaKind::KvoB,
             };
             let id = areas::create_area(pool, &name, kind, municipality.as_deref(), &mp).await?;
-            println!("{id}");
+            out!("{id}");
         }
         Command::Area(AreaCmd::List) => {
             for a in areas::list(pool).await? {
-                println!("{}  {}  {}  ({} meldingen)", a.id, a.kind.code(), a.name, a.incidents);
+                out!("{}  {}  {}  ({} meldingen)", a.id, a.kind.code(), a.name, a.incidents);
             }
         }
         Command::Area(AreaCmd::Baseline { area, from, to }) => {
@@ -449,7 +462,7 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
         Command::Zone(ZoneCmd::Add { area, name, geometry }) => {
             let text = std::fs::read_to_string(&geometry)
                 .with_context(|| format!("reading {}", geometry.display()))?;
-            println!("{}", areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?);
+            out!("{}", areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?);
         }
         Command::Category(CategoryCmd::Enable { area, code }) => {
             areas::set_category_enabled(pool, area, &code, true).await?
@@ -468,7 +481,7 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
             let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
             let base = cfg.public_url.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
             let link = kvo_server::invites::link(&base, &inv.code);
-            println!(
+            out!(
                 "{}  (geldig tot / valid until {}, {uses}×)\n{link}",
                 inv.code,
                 inv.expires_at.format("%Y-%m-%d %H:%M UTC")
@@ -480,13 +493,15 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
         }
         Command::User(UserCmd::Create { area, role, email, name, password }) => {
             let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;
-            println!("{id}");
+            out!("{id}");
         }
         Command::Demo(DemoCmd::Seed { scale }) => {
             let d = demo::seed(pool, scale).await?;
-            println!(
+            out!(
                 "winkelgebied {}\nbedrijventerrein {}\n{} meldingen",
-                d.winkelgebied, d.bedrijventerrein, d.incidents
+                d.winkelgebied,
+                d.bedrijventerrein,
+                d.incidents
             );
         }
     }

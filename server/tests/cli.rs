@@ -159,6 +159,20 @@ async fn every_administration_command_does_what_it_says() {
     assert_eq!(list.lines().count(), 3, "the area and the two demo areas:\n{list}");
     let openapi = json(&ok(&data, &["openapi"]));
     assert!(openapi["paths"]["/api/v1/incidents"].is_object());
+    // Piped into a reader that stops early (`kvo openapi | head`): no panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kvo"))
+        .arg("openapi")
+        .env("KVO_DATA_DIR", &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success() && !stderr.contains("panicked"), "{:?}: {stderr}", done.status);
 
     // Bad input: a clear message, exit code 1, nothing half done.
     let not_polygon = file("punt.geojson", r#"{"type":"Point","coordinates":[6.16,52.25]}"#);
