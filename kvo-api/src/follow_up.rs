@@ -317,6 +317,7 @@ pub struct PossibleDuplicate {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn texts_are_trimmed_bounded_and_free_of_control_characters() {
@@ -338,7 +339,6 @@ mod tests {
             assert_eq!(damage_cents(bad), None, "{bad}");
         }
     }
-    use super::*;
 
     fn rel(reporter: bool, assigned: bool) -> Relation {
         Relation { reporter, assigned }
