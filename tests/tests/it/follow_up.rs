@@ -368,6 +368,11 @@ async fn bad_follow_up_requests_get_a_clear_400() {
             assert_eq!(p["field"], field, "{p}");
         }
     }
+    // A due date of today (the Dutch calendar day) is not in the past.
+    let today = kvo_server::nl_time::today();
+    let body = json!({"organisation": "gemeente", "due_date": today});
+    let res = app.post(&w.token, &format!("/api/v1/incidents/{id}/assignment"), &body).await;
+    assert_eq!(res.status(), 200, "a due date of today is fine");
     for damage in [json!(-1), json!(12.345), json!(2e9)] {
         let res = app
             .client
