@@ -394,3 +394,27 @@ async fn bad_follow_up_requests_get_a_clear_400() {
         .await;
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn two_opposite_merges_at_once_leave_one_merge_and_no_error() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let w = app.device(area, Role::Werkgroep).await;
+    for _ in 0..12 {
+        let a: Incident = app.post(&w.token, "/api/v1/incidents", &report(area)).await.json().await.unwrap();
+        let b: Incident = app.post(&w.token, "/api/v1/incidents", &report(area)).await.json().await.unwrap();
+        let merge = |from: uuid::Uuid, into: uuid::Uuid| {
+            let (app, token) = (&app, w.token.clone());
+            async move {
+                app.post(&token, &format!("/api/v1/incidents/{from}/merge"), &json!({"into": into}))
+                    .await
+                    .status()
+            }
+        };
+        // The rows are locked in one order whatever the direction, so the two cannot deadlock.
+        let (x, y) = tokio::join!(merge(a.id, b.id), merge(b.id, a.id));
+        let mut got = [x.as_u16(), y.as_u16()];
+        got.sort();
+        assert_eq!(got, [200, 409], "one merge wins, the other is a conflict");
+    }
+}
