@@ -232,10 +232,15 @@ await test('the meeting view renders and prints to A4 landscape', async () => {
   await meeting.screenshot({ path: join(ARTIFACTS, '07-meeting.png'), fullPage: true });
   await meeting.emulateMedia({ media: 'print' });
   assert.equal(await meeting.locator('nav.no-print').isVisible(), false, 'controls are not printed');
-  const pdf = await meeting.pdf({ landscape: true, format: 'A4', printBackground: true, preferCSSPageSize: true });
+  // No size asked for: the page's own CSS (@page) decides, as when a werkgroep member prints.
+  const pdf = await meeting.pdf({ printBackground: true, preferCSSPageSize: true });
   writeFileSync(join(ARTIFACTS, 'meeting.pdf'), pdf);
-  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;
+  const text = pdf.toString('latin1');
+  const pages = (text.match(/\/Type\s*\/Page[^s]/g) ?? []).length;
   assert.ok(pdf.length > 20_000 && pages >= 1 && pages <= 3, `${pages} pages, ${pdf.length} bytes`);
+  const boxes = [...text.matchAll(/\/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.ok(boxes.length >= 1, 'the PDF names its page size');
+  for (const [w, h] of boxes) assert.ok(Math.abs(w - 841.9) < 2 && Math.abs(h - 595.3) < 2, `A4 landscape is 842 × 595 pt, got ${w} × ${h}`);
   await meeting.close();
 });
 
