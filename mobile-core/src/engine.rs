@@ -78,9 +78,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine on `store` that reaches the server through `transport`. With `secrets`, the device token lives there (a
-    /// token an older version kept in the store moves over); without, in the
-    /// store (tests and tools only).
+    /// An engine on `store` that reaches the server through `transport`.
+    /// With `secrets`, the device token lives there (a token an older
+    /// version kept in the store moves over); without, in the store (tests
+    /// and tools only).
     pub fn new(
         store: Store,
         transport: Box<dyn Transport>,
@@ -90,7 +91,7 @@ impl Engine {
             && let Some(old) = store.meta(TOKEN_KEY)?
         {
             if !s.save(DEVICE_TOKEN.into(), Some(old)) {
-                return Err(Error::State("the secure storage refused the device token"));
+                return Err(Error::SecureStorage);
             }
             store.erase_meta(TOKEN_KEY)?;
         }
@@ -121,7 +122,7 @@ impl Engine {
     pub fn set_token(&self, token: Option<&str>) -> Result<()> {
         match &self.secrets {
             Some(s) if s.save(DEVICE_TOKEN.into(), token.map(str::to_string)) => Ok(()),
-            Some(_) => Err(Error::State("the secure storage refused the device token")),
+            Some(_) => Err(Error::SecureStorage),
             None => self.db().set_meta(TOKEN_KEY, token),
         }
     }

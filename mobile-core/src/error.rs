@@ -55,6 +55,9 @@ pub enum Error {
     State(&'static str),
     #[error("server {status}: {reason}")]
     Server { status: u16, reason: String },
+    /// The app's `SecretStore` refused to keep the device token.
+    #[error("the secure storage refused the device token")]
+    SecureStorage,
 }
 
 /// Result alias for the internal code.
@@ -78,6 +81,9 @@ impl From<Error> for ApiError {
             Error::Unauthorized => ApiError::Unauthorized,
             Error::NotFound => ApiError::NotFound,
             Error::State(reason) => ApiError::State { reason: reason.to_string() },
+            Error::SecureStorage => {
+                ApiError::Storage { reason: "the secure storage refused the device token".into() }
+            }
             Error::Server { status, reason } => ApiError::Server { status, reason },
         }
     }

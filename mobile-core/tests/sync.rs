@@ -811,3 +811,26 @@ fn each_failed_attempt_doubles_the_wait() {
         assert!(*wait >= lo && *wait <= hi, "waits {waits:?}");
     }
 }
+
+struct Refusing;
+
+impl SecretStore for Refusing {
+    fn load(&self, _: String) -> Option<String> {
+        None
+    }
+    fn save(&self, _: String, _: Option<String>) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_secure_storage_that_refuses_is_a_storage_error_never_a_fallback_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c =
+        KvoClient::with_transport(dir.path(), Box::new(Via(fake.clone())), Some(Arc::new(Refusing))).unwrap();
+    let e = c.redeem_invite("KVO-TEST-TEST-TEST".into(), None, None).unwrap_err();
+    assert!(matches!(e, mobile_core::ApiError::Storage { .. }), "{e:?}");
+    assert!(!holds(&store_bytes(dir.path()), "kvod_test"), "the token did not land in the file instead");
+    assert!(c.session().is_none());
+}
