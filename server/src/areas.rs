@@ -239,15 +239,7 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
         .await?
         .into_iter()
         .filter(|(_, enabled)| *enabled)
-        .map(|(c, _)| CategoryInfo {
-            code: c.code,
-            label_nl: c.label_nl,
-            label_en: c.label_en,
-            theme: c.theme,
-            dimension: c.dimension,
-            urgent: c.urgent,
-            questions: c.questions,
-        })
+        .map(|(c, _)| c)
         .collect();
     Ok(CategoryList { area_id, categories })
 }
@@ -271,30 +263,16 @@ pub struct AreaIndex {
     zones: Vec<(Uuid, String, MultiPolygon<f64>)>,
     enabled: HashSet<String>,
     /// Every category of the area, also disabled ones (their history still counts).
-    categories: Vec<CategoryMeta>,
+    categories: Vec<CategoryInfo>,
     /// The nul-meting period, inclusive.
     baseline: Option<(NaiveDate, NaiveDate)>,
     /// The H3 cells covering the area, per resolution 7–11, computed on first use.
     coverage: [OnceLock<Arc<Vec<CellIndex>>>; 5],
 }
 
-/// What the analyses need to know of a category.
-#[derive(Debug, Clone)]
-pub struct CategoryMeta {
-    pub code: String,
-    pub label_nl: String,
-    pub label_en: String,
-    pub theme: Option<Theme>,
-    pub dimension: Option<Dimension>,
-    /// Shown under "Spoed" in the reporting app.
-    pub urgent: bool,
-    /// The extra questions a report of it answers.
-    pub questions: Vec<Question>,
-}
-
 /// Every category of an area in display order, and whether it is enabled:
 /// the one reader behind the published list and the area's index.
-async fn read_categories(pool: &PgPool, area_id: Uuid) -> Result<Vec<(CategoryMeta, bool)>> {
+async fn read_categories(pool: &PgPool, area_id: Uuid) -> Result<Vec<(CategoryInfo, bool)>> {
     let rows = sqlx::query!(
         r#"SELECT code, label_nl, label_en, theme, dimension, urgent, enabled,
                   questions AS "questions: Json<Vec<Question>>"
@@ -306,7 +284,7 @@ async fn read_categories(pool: &PgPool, area_id: Uuid) -> Result<Vec<(CategoryMe
     Ok(rows
         .into_iter()
         .map(|r| {
-            let meta = CategoryMeta {
+            let meta = CategoryInfo {
                 theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
                 dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
                 code: r.code,
@@ -368,12 +346,12 @@ impl AreaIndex {
     }
 
     /// Every category of the area, enabled or not, in display order.
-    pub fn categories(&self) -> &[CategoryMeta] {
+    pub fn categories(&self) -> &[CategoryInfo] {
         &self.categories
     }
 
     /// One category by code.
-    pub fn category(&self, code: &str) -> Option<&CategoryMeta> {
+    pub fn category(&self, code: &str) -> Option<&CategoryInfo> {
         self.categories.iter().find(|c| c.code == code)
     }
 

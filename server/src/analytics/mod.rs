@@ -57,7 +57,7 @@ impl Filter {
         let (from, until) = check_period(from, to, "from")?;
 
         let mut chosen: Option<Vec<String>> = None;
-        let mut narrow = |keep: &dyn Fn(&crate::areas::CategoryMeta) -> bool| {
+        let mut narrow = |keep: &dyn Fn(&kvo_api::wire::CategoryInfo) -> bool| {
             let base: Vec<String> = match chosen.take() {
                 Some(c) => c,
                 None => area.categories().iter().map(|c| c.code.clone()).collect(),
