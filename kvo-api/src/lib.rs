@@ -42,6 +42,7 @@ pub mod paths;
 pub mod push;
 pub mod questions;
 pub mod role;
+pub mod rounds;
 pub mod status;
 pub mod validate;
 pub mod wire;
@@ -52,7 +53,10 @@ pub use validate::{Description, Location, ValidationError};
 
 #[cfg(test)]
 mod tests {
-    use crate::{Dimension, Role, Theme, follow_up::Organisation, status::IncidentStatus, wire::AreaKind};
+    use crate::{
+        Dimension, Role, Theme, follow_up::Organisation, rounds::RoundStatus, status::IncidentStatus,
+        wire::AreaKind,
+    };
 
     /// The derived code of every coded enum is the text serde writes, and parses back.
     fn same_as_serde<T: serde::Serialize + Copy + PartialEq + std::fmt::Debug>(
@@ -76,6 +80,7 @@ mod tests {
         same_as_serde(IncidentStatus::ALL, IncidentStatus::code, IncidentStatus::from_code);
         same_as_serde(Organisation::ALL, Organisation::code, Organisation::from_code);
         same_as_serde(AreaKind::ALL, AreaKind::code, AreaKind::from_code);
+        same_as_serde(RoundStatus::ALL, RoundStatus::code, RoundStatus::from_code);
         assert_eq!(IncidentStatus::InBehandeling.code(), "in_behandeling");
         assert_eq!(AreaKind::KvoW.code(), "kvo_w");
     }

@@ -317,6 +317,12 @@ impl AreaIndex {
         if !self.enabled.contains(category) {
             return Err(ValidationError::Category(kvo_api::validate::shown(category)));
         }
+        self.locate(lat, lon, margin_m)
+    }
+
+    /// Checks that a point lies in the area or within `margin_m` of its
+    /// boundary, and returns the zone it lies in.
+    pub fn locate(&self, lat: f64, lon: f64, margin_m: f64) -> Result<Placement, ValidationError> {
         let p = Point::new(lon, lat);
         if !self.boundary.intersects(&p) {
             let distance_m = distance_m(&self.boundary, p);

@@ -55,11 +55,15 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}_{}", hex::encode(bytes))
 }
 
+/// `len` random characters of Crockford's base32 (5 bits each).
+pub fn random_code(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
+}
+
 /// A fresh invite code like `KVO-7Q4M-XR2D-9KTB` (60 random bits).
 pub fn new_invite_code() -> String {
-    let mut rng = rand::rng();
-    let chars: String =
-        (0..12).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect();
+    let chars = random_code(12);
     format!("KVO-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12])
 }
 

@@ -3,7 +3,7 @@
 //! EU rule since 1996). PostgreSQL does the same conversion in SQL with
 //! `AT TIME ZONE 'Europe/Amsterdam'`; the tests check that both agree.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
 
 /// Hours ahead of UTC at instant `utc`.
 pub fn offset_hours(utc: DateTime<Utc>) -> i64 {
@@ -18,9 +18,14 @@ pub fn offset_hours(utc: DateTime<Utc>) -> i64 {
     if utc >= last_sunday(y, 3) && utc < last_sunday(y, 10) { 2 } else { 1 }
 }
 
+/// The Dutch wall-clock time at instant `utc`.
+pub fn local(utc: DateTime<Utc>) -> NaiveDateTime {
+    (utc + Duration::hours(offset_hours(utc))).naive_utc()
+}
+
 /// The Dutch calendar date at instant `utc`.
 pub fn local_date(utc: DateTime<Utc>) -> NaiveDate {
-    (utc + Duration::hours(offset_hours(utc))).date_naive()
+    local(utc).date()
 }
 
 /// Today's date in the Netherlands.

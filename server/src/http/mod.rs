@@ -8,6 +8,7 @@ pub mod follow_up;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod patrols;
 pub mod problem;
 pub mod push;
 pub mod state;
@@ -75,10 +76,18 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/comments", post(follow_up::comment))
         .route("/incidents/{id}/facts", patch(follow_up::set_facts))
         .route("/incidents/{id}/merge", post(follow_up::merge))
-        .route("/patrols", post(v1::start_patrol))
-        .route("/patrols/{id}", get(v1::get_patrol))
-        .route("/patrols/{id}/points", post(v1::add_points))
-        .route("/patrols/{id}/end", post(v1::end_patrol))
+        .route("/patrols", post(patrols::start))
+        .route("/patrols/{id}", get(patrols::get))
+        .route("/patrols/{id}/points", post(patrols::add_points))
+        .route("/patrols/{id}/end", post(patrols::end))
+        .route("/patrols/{id}/report", get(patrols::round_report))
+        .route("/checkpoint-scans", post(patrols::scan))
+        .route("/areas/{id}/checkpoints", get(patrols::list_checkpoints).post(patrols::add_checkpoint))
+        .route("/areas/{id}/checkpoints/sheet", get(patrols::checkpoint_sheet))
+        .route("/areas/{id}/checkpoints/{checkpoint_id}", delete(patrols::archive_checkpoint))
+        .route("/areas/{id}/round-agreements", get(patrols::list_agreements).post(patrols::add_agreement))
+        .route("/areas/{id}/round-agreements/{agreement_id}", delete(patrols::delete_agreement))
+        .route("/areas/{id}/rounds/compliance", get(patrols::compliance))
         .route("/openapi.json", get(openapi::serve))
         .route("/ui-config", get(v1::ui_config))
         .fallback(|| async { problem::AppError::Domain(crate::error::Error::NotFound) })

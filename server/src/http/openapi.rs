@@ -11,7 +11,7 @@ use utoipa::{
     },
 };
 
-use super::{analytics, follow_up, push, v1};
+use super::{analytics, follow_up, patrols, push, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,7 +20,9 @@ use super::{analytics, follow_up, push, v1};
         v1::redeem, v1::sign_out, v1::login, v1::logout, v1::me, v1::ui_config, v1::area, v1::categories,
         v1::create_incident, v1::list_incidents, v1::get_incident, v1::nearby, v1::confirm,
         v1::upload_photo, v1::get_photo, v1::get_thumbnail,
-        v1::start_patrol, v1::get_patrol, v1::add_points, v1::end_patrol,
+        patrols::start, patrols::get, patrols::add_points, patrols::end, patrols::round_report, patrols::scan,
+        patrols::list_checkpoints, patrols::add_checkpoint, patrols::archive_checkpoint, patrols::checkpoint_sheet,
+        patrols::list_agreements, patrols::add_agreement, patrols::delete_agreement, patrols::compliance,
         analytics::heatmap, analytics::tile, analytics::analysis,
         analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,

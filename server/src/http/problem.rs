@@ -15,7 +15,11 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use kvo_api::{ValidationError, wire::Problem};
+use kvo_api::{
+    ValidationError,
+    rounds::{AgreementProblem, MAX_ROUNDS},
+    wire::Problem,
+};
 
 use crate::{
     analytics::AnalyticsError, auth::AuthError, error::Error, follow_up::FollowUpError,
@@ -231,8 +235,94 @@ fn patrol(e: &PatrolError) -> Texts {
             bad(format!("hoogstens {max} punten per verzoek"), format!("at most {max} points per request"))
                 .field("points")
         }
+        PatrolError::NotBeheerder => denied(
+            "alleen de beheerder richt controlepunten en rondes in",
+            "only the beheerder sets up checkpoints and rounds",
+        ),
+        PatrolError::RoundsHidden => denied(
+            "rondes en routes zijn niet zichtbaar voor ondernemers",
+            "rounds and routes are not shown to ondernemers",
+        ),
+        PatrolError::ScanIdTaken(_) => conflict(
+            "Er bestaat al een scan met dit id, met andere gegevens.",
+            "A scan with this id already exists, with different data.",
+        ),
+        PatrolError::UnknownTag(tag) => invalid(
+            format!("geen controlepunt heeft de code `{tag}`; scan de code op de kaart bij het controlepunt"),
+            format!("no checkpoint has the tag `{tag}`; scan the code on the card at the checkpoint"),
+        )
+        .field("tag"),
+        PatrolError::TagOtherArea(tag) => invalid(
+            format!("de code `{tag}` hoort bij een controlepunt van een ander gebied"),
+            format!("the tag `{tag}` belongs to a checkpoint of another area"),
+        )
+        .field("tag"),
+        PatrolError::CheckpointArchived(name) => invalid(
+            format!("controlepunt ‘{name}’ is opgeheven en neemt geen scans meer aan"),
+            format!("checkpoint ‘{name}’ has been archived and takes no more scans"),
+        )
+        .field("tag"),
+        PatrolError::UnknownPatrol(_) => invalid(
+            "deze surveillanceronde bestaat niet, of is niet van u",
+            "this patrol does not exist, or is not yours",
+        )
+        .field("patrol_id"),
+        PatrolError::UnknownCheckpoint(id) => invalid(
+            format!("controlepunt {id} bestaat niet (meer) in dit gebied"),
+            format!("checkpoint {id} does not exist (any more) in this area"),
+        )
+        .field("checkpoints"),
+        PatrolError::Agreement(a) => agreement(a),
+        PatrolError::Overlaps(name) => conflict(
+            format!("het venster overlapt met de afspraak ‘{name}’; een tijdstip hoort bij één afspraak"),
+            format!("the window overlaps the agreement ‘{name}’; a moment belongs to one agreement"),
+        )
+        .field("window_start"),
+        PatrolError::Period { from, to, max } => bad(
+            format!("de periode {from} – {to} is leeg of langer dan {max} nachten"),
+            format!("the period {from} – {to} is empty or longer than {max} nights"),
+        )
+        .field("from"),
         PatrolError::Other(e) => domain(e),
     }
+}
+
+fn agreement(a: &AgreementProblem) -> Texts {
+    use AgreementProblem::*;
+    match a {
+        EmptyWindow => invalid("het venster begint en eindigt op hetzelfde tijdstip", "the window starts and ends at the same time")
+            .field("window_end"),
+        Rounds => invalid(
+            format!("het aantal rondes ligt tussen 1 en {MAX_ROUNDS}"),
+            format!("the number of rounds lies between 1 and {MAX_ROUNDS}"),
+        )
+        .field("rounds"),
+        Durations => invalid(
+            "een ronde duurt 5 tot 720 minuten, de tussentijd 0 tot 720",
+            "a round takes 5 to 720 minutes, the gap 0 to 720",
+        )
+        .field("max_round_minutes"),
+        Name => invalid("de naam is leeg of langer dan 100 tekens", "the name is empty or longer than 100 characters")
+            .field("name"),
+        Checkpoints => invalid(
+            "een afspraak gaat langs 1 tot 100 controlepunten, elk één keer",
+            "an agreement passes 1 to 100 checkpoints, each once",
+        )
+        .field("checkpoints"),
+        DoesNotFit { rounds, gap, round, needed, window } => invalid(
+            format!(
+                "{rounds} rondes met {gap} minuten ertussen, de laatste van {round} minuten, vragen {needed} minuten; het venster heeft er {window}"
+            ),
+            format!(
+                "{rounds} rounds {gap} minutes apart, the last taking {round} minutes, need {needed} minutes; the window has {window}"
+            ),
+        )
+        .field("rounds"),
+    }
+}
+
+fn invalid(nl: impl Into<String>, en: impl Into<String>) -> Texts {
+    row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-value", ("Ongeldige invoer", "Invalid input"), nl, en)
 }
 
 fn follow_up(e: &FollowUpError) -> Texts {

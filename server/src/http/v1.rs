@@ -11,8 +11,8 @@ use axum::{
 use kvo_api::{
     Location,
     wire::{
-        Area, CategoryList, Confirmed, DeviceSession, EndPatrol, Incident, IncidentPage, Login, Me, Nearby,
-        NewConfirmation, NewIncident, NewPatrol, Patrol, Photo, Problem, RedeemInvite, RoutePoints, UiConfig,
+        Area, CategoryList, Confirmed, DeviceSession, Incident, IncidentPage, Login, Me, Nearby,
+        NewConfirmation, NewIncident, Photo, Problem, RedeemInvite, UiConfig,
     },
 };
 use sha2::{Digest, Sha256};
@@ -31,7 +31,6 @@ use crate::{
     duplicates,
     error::Error,
     incidents::{self, Created},
-    patrols,
     photos::{self, Rendition, Stored},
 };
 
@@ -268,55 +267,4 @@ fn photo_response((bytes, content_type, sha): (Vec<u8>, String, String)) -> AppR
         bytes,
     )
         .into_response())
-}
-
-/// Start a patrol (surveillanceronde). Idempotent on `id`.
-#[utoipa::path(post, path = "/api/v1/patrols", tag = "patrols", request_body = NewPatrol,
-    responses((status = 201, body = Patrol), (status = 200, body = Patrol), (status = 403, body = Problem),
-              (status = 409, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn start_patrol(
-    State(s): State<AppState>,
-    p: Principal,
-    ApiJson(req): ApiJson<NewPatrol>,
-) -> AppResult<Response> {
-    let (new, patrol) = patrols::start(&s.pool, &p, req).await?;
-    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(patrol)).into_response())
-}
-
-/// A patrol with its route so far.
-#[utoipa::path(get, path = "/api/v1/patrols/{id}", tag = "patrols", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Patrol), (status = 404, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
-pub async fn get_patrol(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::get(&s.pool, &p, id).await?))
-}
-
-/// Append route points (idempotent: a point is identified by its time).
-#[utoipa::path(post, path = "/api/v1/patrols/{id}/points", tag = "patrols", params(("id" = Uuid, Path)),
-    request_body = RoutePoints, responses((status = 200, body = Patrol), (status = 409, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn add_points(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-    ApiJson(req): ApiJson<RoutePoints>,
-) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::add_points(&s.pool, &p, id, req).await?))
-}
-
-/// End a patrol; its route line is stored.
-#[utoipa::path(post, path = "/api/v1/patrols/{id}/end", tag = "patrols", params(("id" = Uuid, Path)),
-    request_body = EndPatrol, responses((status = 200, body = Patrol)), security(("bearer" = [])))]
-pub async fn end_patrol(
-    State(s): State<AppState>,
-    p: Principal,
-    Path(id): Path<Uuid>,
-    ApiJson(req): ApiJson<EndPatrol>,
-) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::end(&s.pool, &p, id, req.ended_at).await?))
 }

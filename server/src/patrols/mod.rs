@@ -1,5 +1,13 @@
-//! Surveillance rounds of the collectieve beveiliger: start (idempotent on the
-//! phone's id), append route points (idempotent on their time), end.
+//! The collectieve beveiliger's work: patrols (start, idempotent on the
+//! phone's id; route points, idempotent on their time; end), checkpoints and
+//! their scans, the agreed rounds, compliance against them, and the round
+//! report of a patrol.
+
+pub mod agreements;
+pub mod checkpoints;
+pub mod compliance;
+pub mod report;
+pub mod scans;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use kvo_api::{
@@ -16,7 +24,7 @@ use crate::{
     error::{Error, Result, module_error},
 };
 
-/// Why a patrol request is refused.
+/// Why a request about patrols, checkpoints or rounds is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PatrolError {
     #[error("only guards patrol")]
@@ -27,6 +35,28 @@ pub enum PatrolError {
     Ended(Uuid),
     #[error("{sent} points in one request, at most {max}")]
     TooManyPoints { sent: usize, max: usize },
+    #[error("only the beheerder sets up checkpoints and rounds")]
+    NotBeheerder,
+    #[error("rounds are not shown to this role")]
+    RoundsHidden,
+    #[error("scan {0} already exists, with different data")]
+    ScanIdTaken(Uuid),
+    #[error("no checkpoint has tag {0:?}")]
+    UnknownTag(String),
+    #[error("tag {0:?} belongs to another area")]
+    TagOtherArea(String),
+    #[error("checkpoint {0:?} is archived")]
+    CheckpointArchived(String),
+    #[error("patrol {0} is not one of this guard's")]
+    UnknownPatrol(Uuid),
+    #[error("checkpoint {0} is not one of this area's")]
+    UnknownCheckpoint(Uuid),
+    #[error(transparent)]
+    Agreement(#[from] kvo_api::rounds::AgreementProblem),
+    #[error("the window overlaps agreement {0:?}")]
+    Overlaps(String),
+    #[error("period from {from} to {to} is empty or longer than {max} nights")]
+    Period { from: chrono::NaiveDate, to: chrono::NaiveDate, max: i64 },
     #[error(transparent)]
     Other(#[from] Error),
 }
@@ -35,11 +65,22 @@ module_error!(PatrolError);
 /// The most route points one request may carry.
 pub const MAX_POINTS_PER_REQUEST: usize = 5_000;
 
-fn may_patrol(role: Role) -> Result<(), PatrolError> {
+pub(crate) fn may_patrol(role: Role) -> Result<(), PatrolError> {
     match role {
         Role::Beveiliger | Role::Werkgroep | Role::Beheerder | Role::Politie => Ok(()),
         _ => Err(PatrolError::NotAGuard),
     }
+}
+
+/// Checkpoints and agreements are the beheerder's to set up.
+pub(crate) fn may_administer(role: Role) -> Result<(), PatrolError> {
+    if role.administers() { Ok(()) } else { Err(PatrolError::NotBeheerder) }
+}
+
+/// Rounds, routes and compliance are for the werkgroep, the partners and the
+/// guards; an ondernemer sees none of them.
+pub(crate) fn may_read_rounds(role: Role) -> Result<(), PatrolError> {
+    if role.sees_all_incidents() { Ok(()) } else { Err(PatrolError::RoundsHidden) }
 }
 
 /// Starts a patrol; a retry with the same id returns it unchanged.
@@ -67,7 +108,7 @@ pub async fn start(pool: &PgPool, p: &Principal, req: NewPatrol) -> Result<(bool
     Ok((inserted, patrol))
 }
 
-fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
+pub(crate) fn rename_field(e: ValidationError, field: &'static str) -> ValidationError {
     match e {
         ValidationError::OccurredInFuture { .. } => {
             ValidationError::Other { field, reason: "lies in the future", reason_nl: "ligt in de toekomst" }
