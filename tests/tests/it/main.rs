@@ -14,4 +14,5 @@ mod photos;
 mod push;
 mod reporting;
 mod restart;
+mod rounds;
 mod validation;
