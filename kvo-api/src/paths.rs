@@ -12,6 +12,9 @@ pub const REDEEM: &str = "/api/v1/devices/redeem";
 pub const CURRENT_DEVICE: &str = "/api/v1/devices/current";
 /// `POST`: report an incident; `GET`: list the ones you may see.
 pub const INCIDENTS: &str = "/api/v1/incidents";
+/// `POST`: a checkpoint scan.
+pub const CHECKPOINT_SCANS: &str = "/api/v1/checkpoint-scans";
+
 /// `POST`: start a patrol.
 pub const PATROLS: &str = "/api/v1/patrols";
 

@@ -65,6 +65,20 @@ pub struct NewScan {
     pub patrol_id: Option<Uuid>,
 }
 
+/// A tag as read from a QR code or typed: case and surrounding space do not
+/// matter, and the letters people confuse with digits are read as digits
+/// (tags are Crockford base32, which has no I, L or O).
+pub fn normalize_tag(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
 /// A stored scan, with what the server noticed about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -394,6 +408,12 @@ mod tests {
         assert!(!night.overlaps(&agreement("06:00", "22:00", 1)), "touching is not overlapping");
         assert!(!agreement("06:00", "22:00", 1).overlaps(&night));
         assert!(!agreement("08:00", "09:00", 1).overlaps(&agreement("09:00", "10:00", 1)));
+    }
+
+    #[test]
+    fn tags_are_read_forgivingly() {
+        assert_eq!(normalize_tag(" cp-7q4m-xr2o "), "CP-7Q4M-XR20");
+        assert_eq!(normalize_tag("CP-1L1I-0000"), "CP-1111-0000");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::{
     queue::{Backoff, ItemState},
     requests,
     secrets::SecretStore,
-    store::{PhotoRow, ReportRow, Store},
+    store::{PhotoRow, ReportRow, ScanRow, Store},
     transport::{Http, Transport},
 };
 
@@ -526,6 +526,36 @@ impl KvoClient {
             db.active_patrol()?.ok_or(ApiError::State { reason: "no patrol under way".into() })?;
         db.end_patrol(&id, Utc::now().trunc_subsecs(6))?;
         Ok(())
+    }
+
+    /// A checkpoint's tag was scanned (QR code or NFC) at `position`. Stored
+    /// and queued like a report, offline too, and tied to the patrol under way
+    /// if there is one (the server flags a scan outside a patrol, or far from
+    /// its checkpoint). Returns the scan's id.
+    pub fn scan_checkpoint(&self, tag: String, position: GeoFix) -> std::result::Result<Uuid, ApiError> {
+        let session = self.session_inner()?;
+        let tag = kvo_api::rounds::normalize_tag(&tag);
+        if tag.is_empty() || tag.len() > 40 {
+            return Err(ApiError::InvalidInput {
+                field: "tag".into(),
+                reason: "not a checkpoint tag".into(),
+            });
+        }
+        let loc = Location::new(position.lat, position.lon, position.accuracy_m).map_err(Error::from)?;
+        let mut db = self.db();
+        let patrol_id = db.active_patrol()?.map(|(id, _, _)| id);
+        let id = Uuid::new_v4();
+        db.insert_scan(&ScanRow {
+            id: id.to_string(),
+            area_id: session.area_id.to_string(),
+            tag,
+            scanned_at: Utc::now().trunc_subsecs(6),
+            lat: loc.lat(),
+            lon: loc.lon(),
+            accuracy_m: loc.accuracy_m(),
+            patrol_id,
+        })?;
+        Ok(id)
     }
 
     /// The id of the patrol under way, if any.

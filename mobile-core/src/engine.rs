@@ -205,6 +205,10 @@ impl Engine {
                 let id = self.db().confirmation(&item.entity_id)?;
                 Ok(send(requests::confirm(&item.entity_id, &id)?)?.0)
             }
+            Kind::Scan => {
+                let scan = self.db().scan(&item.entity_id)?;
+                Ok(send(requests::scan(&scan)?)?.0)
+            }
             Kind::PatrolStart => {
                 let (area_id, started_at, _) = self.db().patrol(&item.entity_id)?;
                 Ok(send(requests::start_patrol(&item.entity_id, &area_id, started_at)?)?.0)

@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use kvo_api::{
     paths,
+    rounds::{NewScan, ScanPosition},
     wire::{EndPatrol, NewConfirmation, NewIncident, NewPatrol, RoutePoint, RoutePoints, WireLocation},
 };
 use uuid::Uuid;
 
 use crate::{
     error::{Error, Result},
-    store::ReportRow,
+    store::{ReportRow, ScanRow},
     transport::{Body, Method, Request},
 };
 
@@ -62,6 +63,19 @@ pub fn put_photo(report_id: &str, photo_id: &str, jpeg: Vec<u8>) -> Request {
         body: Body::Jpeg(jpeg),
         ..Request::new(Method::Put, paths::photo(report_id, photo_id))
     }
+}
+
+/// `POST /checkpoint-scans`.
+pub fn scan(s: &ScanRow) -> Result<Request> {
+    let body = NewScan {
+        id: uuid(&s.id, "corrupt scan id")?,
+        area_id: uuid(&s.area_id, "corrupt area id")?,
+        tag: s.tag.clone(),
+        scanned_at: s.scanned_at,
+        position: ScanPosition { lat: s.lat, lon: s.lon, accuracy_m: s.accuracy_m },
+        patrol_id: s.patrol_id.as_deref().map(|p| uuid(p, "corrupt patrol id")).transpose()?,
+    };
+    Request::new(Method::Post, paths::CHECKPOINT_SCANS).json(&body)
 }
 
 /// `POST /patrols`.

@@ -45,6 +45,10 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE reports ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0;
      CREATE TABLE confirmations (
          incident_id TEXT PRIMARY KEY, id TEXT NOT NULL, created_at TEXT NOT NULL);",
+    // 4: checkpoint scans during (or outside) a patrol.
+    "CREATE TABLE scans (
+         id TEXT PRIMARY KEY, area_id TEXT NOT NULL, tag TEXT NOT NULL, scanned_at TEXT NOT NULL,
+         lat REAL NOT NULL, lon REAL NOT NULL, accuracy_m REAL, patrol_id TEXT REFERENCES patrols (id));",
 ];
 
 /// What kind of request an outbox item makes.
@@ -57,11 +61,25 @@ pub enum Kind {
     PatrolStart,
     PatrolRoute,
     Confirmation,
+    Scan,
 }
 
 kvo_api::coded!(Kind);
 
 impl Kind {}
+
+/// A checkpoint scan as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanRow {
+    pub id: String,
+    pub area_id: String,
+    pub tag: String,
+    pub scanned_at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub patrol_id: Option<String>,
+}
 
 /// One queued request.
 #[derive(Debug, Clone)]
@@ -404,6 +422,50 @@ impl Store {
         self.enqueue(Kind::PatrolStart, id, None, 0)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores a checkpoint scan and queues it, after its patrol's start if
+    /// that is still queued, in one transaction.
+    pub fn insert_scan(&mut self, s: &ScanRow) -> Result<()> {
+        let after = match &s.patrol_id {
+            Some(p) => self.seq_of(Kind::PatrolStart, p)?,
+            None => None,
+        };
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO scans (id, area_id, tag, scanned_at, lat, lon, accuracy_m, patrol_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![s.id, s.area_id, s.tag, ts(s.scanned_at), s.lat, s.lon, s.accuracy_m, s.patrol_id],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox (kind, entity_id, depends_on) VALUES ('scan', ?1, ?2)",
+            params![s.id, after],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One stored scan.
+    pub fn scan(&self, id: &str) -> Result<ScanRow> {
+        self.conn
+            .query_row(
+                "SELECT id, area_id, tag, scanned_at, lat, lon, accuracy_m, patrol_id FROM scans WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ScanRow {
+                        id: r.get(0)?,
+                        area_id: r.get(1)?,
+                        tag: r.get(2)?,
+                        scanned_at: parse_ts(&r.get::<_, String>(3)?)?,
+                        lat: r.get(4)?,
+                        lon: r.get(5)?,
+                        accuracy_m: r.get(6)?,
+                        patrol_id: r.get(7)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or(Error::NotFound)
     }
 
     /// The patrol under way, if any: (id, area id, started at).

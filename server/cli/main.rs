@@ -55,6 +55,12 @@ enum Command {
     /// Invites for phones.
     #[command(subcommand)]
     Invite(InviteCmd),
+    /// Checkpoints of the beveiliger's rounds.
+    #[command(subcommand)]
+    Checkpoint(CheckpointCmd),
+    /// Rounds agreed with the security company.
+    #[command(subcommand)]
+    Round(RoundCmd),
     /// Web users (werkgroep, partners).
     #[command(subcommand)]
     User(UserCmd),
@@ -193,6 +199,48 @@ enum CategoryCmd {
         area: Uuid,
         code: String,
         file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckpointCmd {
+    /// Register a checkpoint; prints its tag id (for the QR code) and its id.
+    Add {
+        #[arg(long)]
+        area: Uuid,
+        #[arg(long)]
+        name: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoundCmd {
+    /// Agree rounds: e.g. `--from 22:00 --to 06:00 --rounds 3 --checkpoint ID --checkpoint ID`.
+    Agree {
+        #[arg(long)]
+        area: Uuid,
+        #[arg(long)]
+        name: String,
+        /// Window start, Dutch local time (HH:MM).
+        #[arg(long)]
+        from: chrono::NaiveTime,
+        /// Window end (HH:MM); before the start means the next morning.
+        #[arg(long)]
+        to: chrono::NaiveTime,
+        #[arg(long)]
+        rounds: u32,
+        /// Minutes between the starts of two counted rounds.
+        #[arg(long, default_value_t = 60)]
+        gap: u32,
+        /// The longest a round may take, in minutes.
+        #[arg(long, default_value_t = 60)]
+        max_minutes: u32,
+        #[arg(long = "checkpoint", required = true)]
+        checkpoints: Vec<Uuid>,
     },
 }
 
@@ -490,6 +538,24 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
                 std::fs::write(&path, kvo_server::invites::qr_svg(&link, 400)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+        }
+        Command::Checkpoint(CheckpointCmd::Add { area, name, lat, lon }) => {
+            let cache = kvo_server::areas::AreaCache::default();
+            let req = kvo_api::rounds::NewCheckpoint { name, lat, lon };
+            let c = kvo_server::patrols::checkpoints::insert(pool, &cache, area, req).await?;
+            out!("{} {}", c.tag, c.id);
+        }
+        Command::Round(RoundCmd::Agree { area, name, from, to, rounds, gap, max_minutes, checkpoints }) => {
+            let req = kvo_api::rounds::NewRoundAgreement {
+                name,
+                window_start: from,
+                window_end: to,
+                rounds,
+                min_gap_minutes: gap,
+                max_round_minutes: max_minutes,
+                checkpoints,
+            };
+            out!("{}", kvo_server::patrols::agreements::insert(pool, area, req).await?.id);
         }
         Command::User(UserCmd::Create { area, role, email, name, password }) => {
             let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;

@@ -148,6 +148,32 @@ async fn every_administration_command_does_what_it_says() {
             "Lid",
         ],
     );
+    let checkpoint = ok(
+        &data,
+        &["checkpoint", "add", "--area", &area, "--name", "Brink", "--lat", "52.25", "--lon", "6.16"],
+    );
+    let (tag, checkpoint_id) = checkpoint.split_once(' ').unwrap();
+    assert!(tag.starts_with("CP-") && tag.len() == 12, "{checkpoint}");
+    let agree = |from: &str, to: &str, rounds: &str| {
+        let args = ["round", "agree", "--area", &area, "--name", "Nacht", "--from", from, "--to", to];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.extend(["--rounds", rounds, "--checkpoint", checkpoint_id].map(String::from));
+        args
+    };
+    let args = agree("22:00", "06:00", "3");
+    let agreement: uuid::Uuid =
+        ok(&data, &args.iter().map(String::as_str).collect::<Vec<_>>()).parse().unwrap();
+    let args = agree("05:00", "07:00", "1");
+    let e = refused(&data, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("overlaps agreement \"Nacht\""), "{e}");
+    let args = agree("08:00", "09:00", "3");
+    let e = refused(&data, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("need 180 minutes; the window has 60"), "{e}");
+    let e = refused(
+        &data,
+        &["checkpoint", "add", "--area", &area, "--name", "Ver", "--lat", "52.0", "--lon", "5.0"],
+    );
+    assert!(e.contains("outside the area"), "{e}");
     let seeded = ok(&data, &["demo", "seed", "--scale", "0.02"]);
     assert!(seeded.contains("meldingen"), "{seeded}");
     ok(&data, &["rebuild-rollup"]);
@@ -237,4 +263,20 @@ async fn every_administration_command_does_what_it_says() {
         .await
         .unwrap();
     assert!(login.status().is_success(), "the web user signs in: {}", login.status());
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let agreements: Vec<kvo_api::rounds::RoundAgreement> = http
+        .get(format!("{url}/api/v1/areas/{area_id}/round-agreements"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        agreements.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![agreement],
+        "one agreement, the first"
+    );
+    assert_eq!(agreements[0].terms.checkpoints[0].to_string(), checkpoint_id);
 }

@@ -24,9 +24,18 @@ pub async fn create(
     pool: &PgPool,
     p: &Principal,
     area_id: Uuid,
-    mut req: NewRoundAgreement,
+    req: NewRoundAgreement,
 ) -> Result<RoundAgreement, PatrolError> {
     may_administer(p.access(area_id)?.role)?;
+    insert(pool, area_id, req).await
+}
+
+/// Stores an agreement after the checks of [`create`] (also `kvo round agree`).
+pub async fn insert(
+    pool: &PgPool,
+    area_id: Uuid,
+    mut req: NewRoundAgreement,
+) -> Result<RoundAgreement, PatrolError> {
     req.name = req.name.trim().to_string();
     req.check()?;
     let mut tx = pool.begin().await?;

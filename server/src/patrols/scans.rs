@@ -5,13 +5,13 @@
 use chrono::{SubsecRound, Utc};
 use kvo_api::{
     Location,
-    rounds::{NewScan, Scan, is_far},
+    rounds::{NewScan, Scan, is_far, normalize_tag},
     validate::check_occurred_at,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{PatrolError, checkpoints::normalize_tag, may_patrol, rename_field};
+use super::{PatrolError, may_patrol, rename_field};
 use crate::{auth::Principal, error::Error};
 
 /// Records a scan; `true` when it is new, `false` for a retry of the same scan.
