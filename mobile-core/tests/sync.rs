@@ -86,6 +86,10 @@ impl Fake {
             (Method::Put, Body::Jpeg(_)) => Some(req.path.clone()),
             (Method::Post, _) if req.path.starts_with("/api/v1/patrols") => Some(req.path.clone()),
             (Method::Post, _) if req.path.ends_with("/confirmations") => Some(req.path.clone()),
+            (Method::Post, Body::Json(b)) if req.path == "/api/v1/checkpoint-scans" => {
+                let scan: kvo_api::rounds::NewScan = serde_json::from_slice(b).unwrap();
+                Some(format!("scan {}", scan.id))
+            }
             _ => None,
         }
     }
@@ -690,6 +694,63 @@ fn a_long_patrol_goes_up_in_chunks_and_ends_only_after_every_point() {
     assert!((200..300).contains(&paths[end].1), "{paths:?}");
     let points_ok = paths[..end].iter().filter(|(p, s)| p == "points" && (200..300).contains(s)).count();
     assert!(points_ok >= 2 && paths[end + 1..].is_empty(), "every chunk before the end: {paths:?}");
+}
+
+#[test]
+fn checkpoint_scans_wait_offline_follow_their_patrols_start_and_arrive_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let here = GeoFix { lat: 52.2475, lon: 6.1575, accuracy_m: Some(6.0) };
+    let before = c.scan_checkpoint("cp-aaaa-bbbb".into(), here).unwrap();
+    let patrol = c.start_patrol().unwrap();
+    let during = [
+        c.scan_checkpoint("CP-CCCC-DDDD".into(), here).unwrap(),
+        c.scan_checkpoint(" cp-eeee-ffff ".into(), here).unwrap(),
+    ];
+    c.end_patrol().unwrap();
+    let bad = c.scan_checkpoint("   ".into(), here);
+    assert!(
+        matches!(bad, Err(mobile_core::ApiError::InvalidInput { ref field, .. }) if field == "tag"),
+        "{bad:?}"
+    );
+    // Offline: nothing leaves; then the first scan of the patrol is lost once on the way.
+    fake.script(|_, _| Some(Err(Error::Transport("no network".into()))));
+    let q = c.sync(300, None).unwrap();
+    assert_eq!((q.sent, q.pending), (0, 5), "a scan, the patrol's start, two scans, its route: {q:?}");
+    let lost = Arc::new(AtomicBool::new(false));
+    let l = lost.clone();
+    fake.script(move |req, _| {
+        (req.path == "/api/v1/checkpoint-scans" && !l.swap(true, Ordering::SeqCst))
+            .then(|| Err(Error::Transport("connection reset".into())))
+    });
+    let q = c.sync(10_000, None).unwrap();
+    assert_eq!((q.sent, q.pending, q.wedged), (5, 0, 0), "{q:?}");
+    let log = fake.log.lock().unwrap();
+    let scans: Vec<kvo_api::rounds::NewScan> = log
+        .iter()
+        .filter(|(_, r, s)| r.path == "/api/v1/checkpoint-scans" && *s == 201)
+        .map(|(_, r, _)| match &r.body {
+            Body::Json(b) => serde_json::from_slice(b).unwrap(),
+            _ => unreachable!(),
+        })
+        .collect();
+    let ids: Vec<Uuid> = scans.iter().map(|s| s.id).collect();
+    assert_eq!(ids.len(), 3, "each scan stored once: {ids:?}");
+    assert!(ids.contains(&before) && during.iter().all(|d| ids.contains(d)));
+    let of = |id: Uuid| scans.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(of(before).patrol_id, None);
+    assert_eq!(of(during[0]).patrol_id, Some(patrol));
+    assert_eq!(of(during[1]).tag, "CP-EEEE-FFFF", "the tag is read as the server reads it");
+    assert_eq!(of(during[0]).position.accuracy_m, Some(6.0));
+    let position =
+        |pred: &dyn Fn(&Request) -> bool| log.iter().position(|(_, r, s)| pred(r) && *s == 201).unwrap();
+    let started = position(&|r| r.path == "/api/v1/patrols");
+    let first_during = position(&|r| {
+        r.path == "/api/v1/checkpoint-scans"
+            && matches!(&r.body, Body::Json(b) if serde_json::from_slice::<kvo_api::rounds::NewScan>(b).unwrap().patrol_id.is_some())
+    });
+    assert!(started < first_during, "a patrol's scans go after its start");
 }
 
 struct StopAfterFirst(std::sync::Weak<KvoClient>);

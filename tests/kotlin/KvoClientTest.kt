@@ -13,6 +13,8 @@ import kotlin.system.exitProcess
 val server: String = System.getenv("KVO_URL") ?: error("KVO_URL")
 val ondernemerInvite: String = System.getenv("KVO_INVITE_ONDERNEMER") ?: error("KVO_INVITE_ONDERNEMER")
 val beveiligerInvite: String = System.getenv("KVO_INVITE_BEVEILIGER") ?: error("KVO_INVITE_BEVEILIGER")
+/** The tag of a checkpoint at (KVO_LAT, KVO_LON), registered with `kvo checkpoint add`. */
+val checkpointTag: String = System.getenv("KVO_CHECKPOINT") ?: error("KVO_CHECKPOINT")
 val lat: Double = System.getenv("KVO_LAT")!!.toDouble()
 val lon: Double = System.getenv("KVO_LON")!!.toDouble()
 /** A loopback port nothing listens on: the network is "down". */
@@ -170,12 +172,15 @@ fun main() {
         client.destroy()
     }
 
-    test("a beveiliger's patrol: route points and a finding reach the server") {
-        val client = open(tempDir(), server)
+    test("a beveiliger's patrol: route points, a checkpoint scan and a finding reach the server") {
+        val dir = tempDir()
+        val client = open(dir, server)
         check(client.redeemInvite(beveiligerInvite, "Beveiliger Kotlin", "JVM").role == Role.BEVEILIGER) { "role" }
         val patrol = client.startPatrol()
         val start = Instant.now().minusSeconds(600)
         for (i in 0 until 12) client.addRoutePoint(lat + i * 0.0002, lon, start.plusSeconds(i * 30L))
+        val scan = client.scanCheckpoint(checkpointTag.lowercase(), GeoFix(lat, lon, 5.0))
+        expect<ApiException.InvalidInput> { client.scanCheckpoint("", GeoFix(lat, lon, 5.0)) }
         val finding = client.createReport(ReportDraft("verdachte_situatie", GeoFix(lat, lon, 5.0), Instant.now().minusSeconds(30), "Deur open"))
         check(client.report(finding.id).patrolId == patrol) { "the finding belongs to the patrol" }
         client.endPatrol()
@@ -183,6 +188,12 @@ fun main() {
         val state = client.sync(60_000uL, null)
         check(state.pending == 0uL && state.wedged == 0uL) { "all sent: $state" }
         check(client.refreshMyReports().any { it.id == finding.id && it.serverStatus != null }) { "the finding is on the server" }
+        // The round report, as the werkgroep reads it, holds the scan (near its checkpoint, during the patrol).
+        val token = keychains[dir]!!.load("kvo.device_token")!!
+        val request = java.net.http.HttpRequest.newBuilder(java.net.URI("$server/api/v1/patrols/$patrol/report"))
+            .header("Authorization", "Bearer $token").build()
+        val body = java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body()
+        check(body.contains("\"id\":\"$scan\"") && body.contains("\"far\":false") && body.contains("\"outside_patrol\":false")) { body }
         client.destroy()
     }
 

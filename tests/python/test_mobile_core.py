@@ -295,3 +295,31 @@ def test_a_python_secret_store_holds_the_token_not_the_sqlite_file(server, proxy
     assert client.sync(30_000, None).sent == 1
     client.sign_out()
     assert keychain.secrets == {}
+
+
+def test_checkpoint_scans_made_offline_reach_the_server_once_with_their_flags(server, proxy):
+    proxy.start()
+    client, data, area = signed_in_device(server, proxy, role="beveiliger")
+    near_tag, near_id = server.kvo("checkpoint", "add", "--area", area, "--name", "Brink", "--lat", "52.2470",
+                                   "--lon", "6.1570").split()
+    far_tag, far_id = server.kvo("checkpoint", "add", "--area", area, "--name", "Kerk", "--lat", "52.2500",
+                                 "--lon", "6.1600").split()
+    proxy.stop()  # no signal on the round
+    patrol = client.start_patrol()
+    here = mc.GeoFix(lat=52.2471, lon=6.1570, accuracy_m=5.0)
+    scans = [client.scan_checkpoint(near_tag.lower(), here), client.scan_checkpoint(far_tag, here)]
+    client.end_patrol()
+    with pytest.raises(mc.ApiError.InvalidInput):
+        client.scan_checkpoint("", here)
+    assert client.sync(300, None).sent == 0
+    proxy.start()
+    state = client.sync(30_000, None)
+    assert (state.sent, state.pending, state.wedged) == (4, 0, 0), state
+    assert client.sync(5_000, None).sent == 4, "a second run sends nothing new"
+    report = server.get(device_token(data), f"/api/v1/patrols/{patrol}/report")
+    got = {s["id"]: s for s in report["scans"]}
+    assert sorted(got) == sorted(str(s) for s in scans), "each scan stored exactly once"
+    assert [got[str(s)]["checkpoint_id"] for s in scans] == [near_id, far_id]
+    assert [got[str(s)]["far"] for s in scans] == [False, True], "the scan 400 m away is flagged"
+    assert not any(s["outside_patrol"] for s in got.values())
+    assert [c["id"] for c in report["checkpoints_hit"]] == [near_id]
