@@ -57,3 +57,40 @@ CREATE TABLE round_agreements (
     created_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (area_id, id)
 );
+
+-- Coverage against risk: per H3 cell at resolution 10 (about 65 m across),
+-- Dutch day and hour band, how many incidents occurred and how many patrols
+-- passed. Incidents arrive through the heat deltas and the compactor, like
+-- heat_counts (ADR 0006); a patrol's passes are added once, when it ends.
+ALTER TABLE patrol_points ADD COLUMN cell bigint;  -- H3 resolution 11, set by the server
+
+CREATE TABLE coverage_counts (
+    area_id   uuid     NOT NULL,
+    day       date     NOT NULL,
+    -- 0: 00-06, 1: 06-12, 2: 12-18, 3: 18-24, Dutch time.
+    band      smallint NOT NULL CHECK (band BETWEEN 0 AND 3),
+    cell      bigint   NOT NULL,
+    incidents integer  NOT NULL DEFAULT 0,
+    passes    integer  NOT NULL DEFAULT 0 CHECK (passes >= 0),
+    PRIMARY KEY (area_id, day, band, cell)
+);
+
+-- The hour band of an hour of the week (kvo_week_hour).
+CREATE FUNCTION kvo_hour_band(week_hour smallint) RETURNS smallint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((week_hour % 24) / 6)::smallint;
+
+-- The coverage cell of a resolution-11 cell.
+CREATE FUNCTION kvo_coverage_cell(cell bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN kvo_h3_parent(cell, 10);
+
+-- Adds one pass per (day, band, cell) the patrol's points fall in.
+CREATE FUNCTION kvo_count_passes(area uuid, patrol uuid) RETURNS void
+    LANGUAGE sql VOLATILE
+    AS $$
+    INSERT INTO coverage_counts AS c (area_id, day, band, cell, passes)
+    SELECT DISTINCT area, kvo_local_day(at), kvo_hour_band(kvo_week_hour(at)), kvo_coverage_cell(cell), 1
+      FROM patrol_points WHERE area_id = area AND patrol_id = patrol AND cell IS NOT NULL
+    ON CONFLICT (area_id, day, band, cell) DO UPDATE SET passes = c.passes + 1
+    $$;

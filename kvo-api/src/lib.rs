@@ -54,7 +54,10 @@ pub use validate::{Description, Location, ValidationError};
 #[cfg(test)]
 mod tests {
     use crate::{
-        Dimension, Role, Theme, follow_up::Organisation, rounds::RoundStatus, status::IncidentStatus,
+        Dimension, Role, Theme,
+        follow_up::Organisation,
+        rounds::{HourBand, RoundStatus},
+        status::IncidentStatus,
         wire::AreaKind,
     };
 
@@ -81,6 +84,7 @@ mod tests {
         same_as_serde(Organisation::ALL, Organisation::code, Organisation::from_code);
         same_as_serde(AreaKind::ALL, AreaKind::code, AreaKind::from_code);
         same_as_serde(RoundStatus::ALL, RoundStatus::code, RoundStatus::from_code);
+        same_as_serde(HourBand::ALL, HourBand::code, HourBand::from_code);
         assert_eq!(IncidentStatus::InBehandeling.code(), "in_behandeling");
         assert_eq!(AreaKind::KvoW.code(), "kvo_w");
     }

@@ -37,6 +37,18 @@ pub struct Checkpoint {
     pub archived: bool,
 }
 
+/// A checkpoint with how often it was reached in a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CheckpointHits {
+    pub checkpoint: Checkpoint,
+    pub days: i64,
+    /// Days with at least one counted scan (not far, during a patrol).
+    pub days_hit: i64,
+    /// `days_hit / days`, 0–1.
+    pub hit_rate: f64,
+}
+
 /// Where the phone was when the tag was scanned.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -314,6 +326,32 @@ pub struct Compliance {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub agreements: Vec<AgreementCompliance>,
+}
+
+/// A quarter of the Dutch day, for coverage against risk.
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HourBand {
+    /// 00:00–06:00.
+    Nacht,
+    /// 06:00–12:00.
+    Ochtend,
+    /// 12:00–18:00.
+    Middag,
+    /// 18:00–24:00.
+    Avond,
+}
+
+crate::coded!(HourBand);
+
+impl HourBand {
+    /// Its number in storage: 0 for the night to 3 for the evening.
+    pub fn index(self) -> i16 {
+        Self::ALL.iter().position(|b| *b == self).unwrap_or(0) as i16
+    }
 }
 
 /// A checkpoint by id and name.

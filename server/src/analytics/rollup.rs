@@ -303,6 +303,11 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
              SELECT * FROM margins
              ON CONFLICT (area_id, kind, grain, bucket, key) DO UPDATE
                 SET (ks, ns) = (SELECT m.ks, m.ns FROM kvo_merge(h.ks, h.ns, EXCLUDED.ks, EXCLUDED.ns) m)
+         ), coverage_up AS (
+             INSERT INTO coverage_counts AS c (area_id, day, band, cell, incidents)
+             SELECT area_id, day, kvo_hour_band(week_hour), kvo_coverage_cell(cell), sum(n)::int4
+               FROM moved GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+             ON CONFLICT (area_id, day, band, cell) DO UPDATE SET incidents = c.incidents + EXCLUDED.incidents
          ), versions AS (
              INSERT INTO heat_version AS v (area_id, version)
              SELECT DISTINCT area_id, 1 FROM moved
@@ -423,6 +428,13 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                 count(*)::int4 AS n
            FROM kvo_facts f LEFT JOIN zones z ON z.area_id = f.area_id AND z.id = f.zone_id
           GROUP BY 1, 2, 3, 4, 5, 6"
+            .to_string(),
+        // Coverage keeps its passes (they come from patrols, not incidents).
+        "UPDATE coverage_counts SET incidents = 0 WHERE incidents <> 0".to_string(),
+        "INSERT INTO coverage_counts AS c (area_id, day, band, cell, incidents)
+         SELECT area_id, day, kvo_hour_band(week_hour), kvo_coverage_cell(cell), count(*)::int4
+           FROM kvo_facts GROUP BY 1, 2, 3, 4
+         ON CONFLICT (area_id, day, band, cell) DO UPDATE SET incidents = EXCLUDED.incidents"
             .to_string(),
         "DROP TABLE kvo_facts".to_string(),
     ];

@@ -23,6 +23,7 @@ use super::{analytics, follow_up, patrols, push, v1};
         patrols::start, patrols::get, patrols::add_points, patrols::end, patrols::round_report, patrols::scan,
         patrols::list_checkpoints, patrols::add_checkpoint, patrols::archive_checkpoint, patrols::checkpoint_sheet,
         patrols::list_agreements, patrols::add_agreement, patrols::delete_agreement, patrols::compliance,
+        patrols::coverage, patrols::routes, patrols::checkpoint_hits,
         analytics::heatmap, analytics::tile, analytics::analysis,
         analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,

@@ -10,7 +10,8 @@ use axum::{
 use chrono::{Duration, NaiveDate};
 use kvo_api::{
     rounds::{
-        Checkpoint, Compliance, NewCheckpoint, NewRoundAgreement, NewScan, PatrolReport, RoundAgreement, Scan,
+        Checkpoint, CheckpointHits, Compliance, HourBand, NewCheckpoint, NewRoundAgreement, NewScan,
+        PatrolReport, RoundAgreement, Scan,
     },
     wire::{EndPatrol, NewPatrol, Patrol, Problem, RoutePoints},
 };
@@ -238,4 +239,69 @@ pub async fn compliance(
     let to = q.to.unwrap_or_else(|| nl_time::today() - Duration::days(1));
     let from = q.from.unwrap_or(to - Duration::days(6));
     Ok(Json(agreements::report(&s.pool, &p, area_id, from, to).await?))
+}
+
+/// A period of Dutch days, for the map's patrol layers.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LayerQuery {
+    /// First day (YYYY-MM-DD), inclusive. Default: 27 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD), inclusive. Default: today.
+    pub to: Option<NaiveDate>,
+    /// Coverage only: one quarter of the day. Default: the whole day.
+    pub band: Option<HourBand>,
+}
+
+impl LayerQuery {
+    fn period(&self) -> (NaiveDate, NaiveDate) {
+        let to = self.to.unwrap_or_else(nl_time::today);
+        (self.from.unwrap_or(to - Duration::days(27)), to)
+    }
+}
+
+/// Coverage against risk: per cell, incidents and patrol passes in the
+/// period (optionally one hour band), as GeoJSON hexagons.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/coverage", tag = "patrols", params(("id" = Uuid, Path), LayerQuery),
+    responses((status = 200, content_type = "application/geo+json", body = Object), (status = 403, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn coverage(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<LayerQuery>,
+) -> AppResult<Response> {
+    let (from, to) = q.period();
+    let fc = patrols::coverage::cells(&s.pool, &p, area_id, from, to, q.band).await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response())
+}
+
+/// The routes of the patrols that started in the period (at most 31 days), as GeoJSON lines.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/patrols", tag = "patrols", params(("id" = Uuid, Path), LayerQuery),
+    responses((status = 200, content_type = "application/geo+json", body = Object), (status = 403, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn routes(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<LayerQuery>,
+) -> AppResult<Response> {
+    let (from, to) = q.period();
+    let fc = patrols::coverage::routes(&s.pool, &p, area_id, from, to).await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response())
+}
+
+/// Each active checkpoint with its hit rate in the period.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/checkpoints/hits", tag = "patrols", params(("id" = Uuid, Path), LayerQuery),
+    responses((status = 200, body = Vec<CheckpointHits>), (status = 403, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn checkpoint_hits(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<LayerQuery>,
+) -> AppResult<Json<Vec<CheckpointHits>>> {
+    let (from, to) = q.period();
+    Ok(Json(patrols::coverage::hits(&s.pool, &p, area_id, from, to).await?))
 }

@@ -6,6 +6,7 @@
 pub mod agreements;
 pub mod checkpoints;
 pub mod compliance;
+pub mod coverage;
 pub mod report;
 pub mod scans;
 
@@ -153,17 +154,18 @@ pub async fn add_points(
         return Err(PatrolError::TooManyPoints { sent: req.points.len(), max: MAX_POINTS_PER_REQUEST });
     }
     let area_id = own_open_patrol(pool, p, id).await?;
-    let (mut lons, mut lats, mut ats) = (vec![], vec![], vec![]);
+    let (mut lons, mut lats, mut ats, mut cells) = (vec![], vec![], vec![], vec![]);
     for pt in &req.points {
         let loc = Location::new(pt.lat, pt.lon, None)?;
         lons.push(loc.lon());
         lats.push(loc.lat());
         ats.push(pt.at);
+        cells.push(crate::analytics::cells::cell_of(loc.lat(), loc.lon()));
     }
     sqlx::query(
-        "INSERT INTO patrol_points (area_id, patrol_id, at, geom)
-         SELECT $1, $2, at, ST_SetSRID(ST_MakePoint(lon, lat), 4326)
-           FROM unnest($3::float8[], $4::float8[], $5::timestamptz[]) AS u(lon, lat, at)
+        "INSERT INTO patrol_points (area_id, patrol_id, at, geom, cell)
+         SELECT $1, $2, at, ST_SetSRID(ST_MakePoint(lon, lat), 4326), cell
+           FROM unnest($3::float8[], $4::float8[], $5::timestamptz[], $6::int8[]) AS u(lon, lat, at, cell)
          ON CONFLICT DO NOTHING",
     )
     .bind(area_id)
@@ -171,12 +173,13 @@ pub async fn add_points(
     .bind(&lons)
     .bind(&lats)
     .bind(&ats)
+    .bind(&cells)
     .execute(pool)
     .await?;
     Ok(get(pool, p, id).await?)
 }
 
-/// Ends a patrol and stores its route line.
+/// Ends a patrol, stores its route line and counts its passes for coverage, once.
 pub async fn end(
     pool: &PgPool,
     p: &Principal,
@@ -187,25 +190,37 @@ pub async fn end(
         Err(PatrolError::Ended(_)) => return Ok(get(pool, p, id).await?), // already ended: idempotent
         other => other?,
     };
-    let n = sqlx::query(
-        "UPDATE patrols SET ended_at = $3,
-                route = (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
-                           FROM patrol_points WHERE area_id = $1 AND patrol_id = $2)
-          WHERE area_id = $1 AND id = $2 AND started_at <= $3",
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        "SELECT started_at, ended_at FROM patrols WHERE area_id = $1 AND id = $2 FOR UPDATE",
+        area_id,
+        id
     )
-    .bind(area_id)
-    .bind(id)
-    .bind(ended_at)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.started_at > ended_at {
         return Err(PatrolError::from(ValidationError::Other {
             field: "ended_at",
             reason: "lies before the start",
             reason_nl: "ligt voor het begin",
         }));
     }
+    // Ended by a concurrent request meanwhile: that one counted the passes.
+    if row.ended_at.is_none() {
+        sqlx::query!(
+            "UPDATE patrols SET ended_at = $3,
+                    route = (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
+                               FROM patrol_points WHERE area_id = $1 AND patrol_id = $2)
+              WHERE area_id = $1 AND id = $2",
+            area_id,
+            id,
+            ended_at
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("SELECT kvo_count_passes($1, $2)", area_id, id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
     Ok(get(pool, p, id).await?)
 }
 

@@ -397,3 +397,164 @@ async fn the_round_report_has_the_route_the_checkpoints_and_the_findings() {
     let shop = s.app.device(s.area, Role::Ondernemer).await;
     assert_eq!(s.app.get(&shop.token, &format!("/api/v1/patrols/{id}/report")).await.status(), 403);
 }
+
+/// The coverage cell of a point, computed here with h3o (not by the server's
+/// SQL): the resolution-10 parent of its resolution-11 cell, as for every
+/// coarser level of the rollup (H3 children do not tile their parent exactly).
+fn coverage_cell(lat: f64, lon: f64) -> String {
+    let fine = h3o::LatLng::new(lat, lon).unwrap().to_cell(h3o::Resolution::Eleven);
+    fine.parent(h3o::Resolution::Ten).unwrap().to_string()
+}
+
+/// The Dutch hour band (0–3) and day of an instant.
+fn band_and_day(at: DateTime<Utc>) -> (u32, NaiveDate) {
+    let local = kvo_server::nl_time::local(at);
+    (chrono::Timelike::hour(&local) / 6, local.date())
+}
+
+#[tokio::test]
+async fn coverage_cells_equal_a_brute_force_count_of_incidents_and_passes() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let s = setup().await;
+    let reporter = s.app.device(s.area, Role::Ondernemer).await;
+    let now = Utc::now();
+    // 40 incidents over the last 20 days, spread over the area and the day.
+    let mut incidents = vec![];
+    for i in 0..40u32 {
+        let mut r = report(s.area);
+        r.location.lat = 52.2455 + f64::from(i % 8) * 0.0011;
+        r.location.lon = 6.1555 + f64::from(i % 5) * 0.0019;
+        r.occurred_at = now - Duration::hours(i64::from(i) * 11 + 1);
+        let res = s.app.post(&reporter.token, "/api/v1/incidents", &r).await;
+        assert_eq!(res.status(), 201);
+        incidents.push((r.location.lat, r.location.lon, r.occurred_at));
+    }
+    // Four patrols walking north through the area at different hours; two cross the same cells.
+    let mut points = vec![];
+    for (k, (hours_ago, lon)) in
+        [(30, 6.1575), (75, 6.1575), (130, 6.1612), (200, 6.1631)].into_iter().enumerate()
+    {
+        let id = Uuid::new_v4();
+        let start = now - Duration::hours(hours_ago);
+        s.app
+            .post(
+                &s.guard.token,
+                "/api/v1/patrols",
+                &json!({"id": id, "area_id": s.area, "started_at": start}),
+            )
+            .await;
+        let pts: Vec<(f64, f64, DateTime<Utc>)> = (0..60)
+            .map(|i| {
+                (
+                    52.2452 + f64::from(i) * 0.00015,
+                    lon,
+                    start + Duration::seconds(20 * i64::from(i) + k as i64),
+                )
+            })
+            .collect();
+        let body = json!({"points": pts.iter().map(|(lat, lon, at)| json!({"lat": lat, "lon": lon, "at": at})).collect::<Vec<_>>()});
+        assert_eq!(
+            s.app.post(&s.guard.token, &format!("/api/v1/patrols/{id}/points"), &body).await.status(),
+            200
+        );
+        let end = json!({"ended_at": start + Duration::minutes(25)});
+        assert_eq!(
+            s.app.post(&s.guard.token, &format!("/api/v1/patrols/{id}/end"), &end).await.status(),
+            200
+        );
+        // Ending again counts nothing twice.
+        assert_eq!(
+            s.app.post(&s.guard.token, &format!("/api/v1/patrols/{id}/end"), &end).await.status(),
+            200
+        );
+        points.extend(pts.into_iter().map(|p| (id, p)));
+    }
+
+    let from = kvo_server::nl_time::today() - Duration::days(20);
+    let to = kvo_server::nl_time::today();
+    let expected = |band: Option<u32>| {
+        let mut cells: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for &(lat, lon, at) in &incidents {
+            let (b, day) = band_and_day(at);
+            if band.is_none_or(|x| x == b) && day >= from {
+                cells.entry(coverage_cell(lat, lon)).or_default().0 += 1;
+            }
+        }
+        let passes: BTreeSet<(String, NaiveDate, u32, Uuid)> = points
+            .iter()
+            .filter_map(|&(patrol, (lat, lon, at))| {
+                let (b, day) = band_and_day(at);
+                band.is_none_or(|x| x == b).then(|| (coverage_cell(lat, lon), day, b, patrol))
+            })
+            .collect();
+        for (cell, ..) in passes {
+            cells.entry(cell).or_default().1 += 1;
+        }
+        cells
+    };
+    let served = |band: Option<&'static str>| {
+        let s = &s;
+        async move {
+            let q = band.map(|b| format!("&band={b}")).unwrap_or_default();
+            let res = s
+                .app
+                .get(&s.beheerder.token, &format!("/api/v1/areas/{}/coverage?from={from}&to={to}{q}", s.area))
+                .await;
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["content-type"], "application/geo+json");
+            let fc: Value = res.json().await.unwrap();
+            fc["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let p = &f["properties"];
+                    (
+                        p["cell"].as_str().unwrap().to_string(),
+                        (p["incidents"].as_i64().unwrap(), p["passes"].as_i64().unwrap()),
+                    )
+                })
+                .collect::<BTreeMap<_, _>>()
+        }
+    };
+    let bands = [(None, None), (Some(0), Some("nacht")), (Some(2), Some("middag")), (Some(3), Some("avond"))];
+    // Before the compactor ran (pending deltas), after it, and after a rebuild.
+    for stage in ["pending", "compacted", "rebuilt"] {
+        match stage {
+            "compacted" => {
+                kvo_server::analytics::rollup::compact_all(&s.app.pool).await.unwrap();
+            }
+            "rebuilt" => kvo_server::analytics::rollup::rebuild(&s.app.pool).await.unwrap(),
+            _ => {}
+        }
+        for (band, code) in bands {
+            let want = expected(band);
+            assert!(!want.is_empty(), "the test data has something in band {code:?}");
+            assert_eq!(served(code).await, want, "{stage}, band {code:?}");
+        }
+    }
+    let all = served(None).await;
+    assert!(all.values().any(|&(n, p)| n > 0 && p > 0), "the test data has covered incidents");
+    assert!(all.values().any(|&(n, p)| n > 0 && p == 0), "and incidents no patrol reached");
+    assert!(all.values().any(|&(_, p)| p == 2), "two patrols through one cell count twice");
+
+    // The routes of the period, and the ondernemer sees neither layer.
+    let routes: Value = s
+        .app
+        .get(&s.beheerder.token, &format!("/api/v1/areas/{}/patrols?from={from}&to={to}", s.area))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(routes["features"].as_array().unwrap().len(), 4);
+    assert_eq!(routes["features"][0]["geometry"]["type"], "LineString");
+    for path in ["coverage", "patrols", "checkpoints/hits"] {
+        let res = s.app.get(&reporter.token, &format!("/api/v1/areas/{}/{path}", s.area)).await;
+        assert_eq!(res.status(), 403, "{path}");
+    }
+    let res = s
+        .app
+        .get(&s.beheerder.token, &format!("/api/v1/areas/{}/patrols?from=2026-01-01&to=2026-03-01", s.area))
+        .await;
+    assert_eq!(res.status(), 400, "routes of more than 31 days at once");
+}
