@@ -30,7 +30,10 @@ use super::{analytics, follow_up, patrols, push, v1};
         follow_up::set_facts, follow_up::merge,
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,
     ),
-    components(schemas(wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, super::params::Shape)),
+    components(schemas(
+        wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, kvo_api::rounds::HourBand,
+        super::params::Shape
+    )),
     modifiers(&Security, &Problems),
 )]
 pub struct ApiDoc;
