@@ -19,6 +19,12 @@ export type UiConfig = S['UiConfig'];
 export type Problem = S['Problem'];
 export type Question = S['Question'];
 export type Nearby = S['Nearby'];
+export type Compliance = S['Compliance'];
+export type PatrolReport = S['PatrolReport'];
+export type Checkpoint = S['Checkpoint'];
+export type CheckpointHits = S['CheckpointHits'];
+export type RoundAgreement = S['RoundAgreement'];
+export type Round = S['Round'];
 
 export class ApiError extends Error {
   constructor(public status: number, public problem: Partial<Problem> | null) {

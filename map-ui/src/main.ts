@@ -8,6 +8,7 @@ import { bounds, createMap, fitZoom, showData, VIRIDIS, STATUS_COLOURS } from '.
 import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
 import { incidentPopup, openFollowUp, openFollowUpById } from './incident';
 import { enableNotifications, registerServiceWorker } from './push';
+import { patrolPanel } from './patrol-layer';
 
 const root = document.getElementById('app')!;
 let filters: Filters = readUrl();
@@ -22,6 +23,8 @@ let panelSeq = 0;
 /** Brings the week slider in line with the filters (set once the slider exists). */
 let syncSlider: (() => void) | null = null;
 let playing: number | null = null;
+/** The rounds layers' panel, following the period (set once the map view exists). */
+let patrols: ReturnType<typeof patrolPanel> | null = null;
 
 /** Readiness for people and tests: `data-state` is `loading`, then `idle` once the map has drawn the data. */
 function setState(state: 'loading' | 'idle' | 'error') {
@@ -124,7 +127,8 @@ function layout(c: Ctx, choices: Me['memberships']) {
       langButton(),
       el('button', { type: 'button', onclick: async () => { await api('/session', { method: 'DELETE' }); location.reload(); } }, t('signOut'))));
   replace(root, header, el('main', {}, side, el('div', { class: 'map-wrap' }, mapBox, legend())));
-  side.append(filterForm(c), el('section', { id: 'analysis', 'aria-live': 'polite' }));
+  patrols = patrolPanel(() => c.map, c.area.id);
+  side.append(filterForm(c), patrols.node, el('section', { id: 'analysis', 'aria-live': 'polite' }));
   // The first data is fetched while the map starts.
   const first = heatPath(c, fitZoom(bounds(c.area.boundary as unknown as GeoJSON.Geometry), mapBox.clientWidth, mapBox.clientHeight));
   prefetched = { key: first, data: api<GeoJSON.FeatureCollection>(first) };
@@ -283,6 +287,8 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
     prefetched = null;
     const analysis = opts.mapOnly ? null : api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}`);
     const open = opts.mapOnly ? null : api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=25`);
+    const shown = range(filters, c.area);
+    patrols?.update(shown.from, shown.to);
     const fc = await heat;
     performance.mark('kvo-heat-data');
     if (mine !== seq) return;

@@ -303,6 +303,95 @@ await test('the service worker shows a push as a notification', async () => {
   await swPage.close();
 });
 
+/** The ISO week label (`2026-W48`) of a date. */
+function isoWeek(d) {
+  const day = 86_400_000;
+  const utc = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const thursday = new Date(utc + (3 - ((new Date(utc).getUTCDay() + 6) % 7)) * day);
+  const year = thursday.getUTCFullYear();
+  return `${year}-W${String(1 + Math.floor((thursday - Date.UTC(year, 0, 1)) / (7 * day))).padStart(2, '0')}`;
+}
+
+/** Pixels of a screenshot within `tolerance` of an RGB colour. */
+function pixelsNear(png, [r, g, b], tolerance = 40) {
+  let n = 0;
+  for (let i = 0; i < png.data.length; i += 4) {
+    if (Math.abs(png.data[i] - r) + Math.abs(png.data[i + 1] - g) + Math.abs(png.data[i + 2] - b) < tolerance) n++;
+  }
+  return n;
+}
+
+await test('the rounds: a week against the agreement, and a round report with its route, printed on A4', async () => {
+  const page = await signedIn(context);
+  await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+  const label = isoWeek(new Date(Date.now() - 7 * 86_400_000));
+  await page.goto(`${server.url}/rondes/?area=${areaId}&week=${label}`);
+  await page.waitForFunction(() => ['idle', 'error'].includes(document.body.dataset.state), null, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'idle');
+  assert.equal(await page.locator('table.nights tbody tr').count(), 7, 'seven nights');
+  // The page says what the API says.
+  const monday = await page.evaluate((l) => {
+    const [y, w] = l.split('-W').map(Number);
+    const jan4 = Date.UTC(y, 0, 4);
+    return new Date(jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * 86_400_000 + (w - 1) * 7 * 86_400_000).toISOString().slice(0, 10);
+  }, label);
+  const sunday = new Date(Date.parse(monday) + 6 * 86_400_000).toISOString().slice(0, 10);
+  const api = await page.evaluate(async (q) => (await fetch(`/api/v1/areas/${q.areaId}/rounds/compliance?from=${q.monday}&to=${q.sunday}`)).json(), { areaId, monday, sunday });
+  const week = api.agreements[0].weeks[0];
+  const summary = await page.locator('.agreement .summary').first().textContent();
+  assert.ok(summary.startsWith(`${week.rounds_walked} van ${week.rounds_required} rondes gelopen`), summary);
+  assert.ok(summary.includes(`${week.nights_met} van 7 nachten`), summary);
+  const unmet = await page.locator('table.nights tbody tr.unmet').count();
+  assert.equal(unmet, api.agreements[0].nights.filter((n) => !n.met).length);
+  await page.screenshot({ path: join(ARTIFACTS, '10-rondes-week.png'), fullPage: true });
+
+  // One round's report: its route on the map, its checkpoints, as the API has them.
+  const round = api.agreements[0].nights.flatMap((n) => n.rounds).find((x) => x.status === 'complete');
+  await page.locator(`a[href*="patrol=${round.patrol_id}"]`).first().click();
+  await page.waitForFunction(() => ['idle', 'error'].includes(document.body.dataset.state) && location.search.includes('patrol='), null, { timeout: 60_000 });
+  const report = await page.evaluate(async (id) => (await fetch(`/api/v1/patrols/${id}/report`)).json(), round.patrol_id);
+  assert.equal(await page.locator('#hit').textContent(), `${report.checkpoints_hit.length} / ${report.checkpoints_hit.length + report.checkpoints_missed.length}`);
+  assert.equal(await page.locator('table.scans tbody tr').count(), report.scans.length);
+  assert.equal(Number(await page.evaluate(() => document.body.dataset.routePoints)), report.patrol.route.coordinates.length);
+  const shot = PNG.sync.read(await page.locator('#patrol-map').screenshot({ path: join(ARTIFACTS, '11-rondeverslag-kaart.png') }));
+  assert.ok(pixelsNear(shot, [0x00, 0x57, 0xa3]) > 300, 'the route is drawn');
+  assert.ok(pixelsNear(shot, [0x00, 0x9e, 0x73]) > 50, 'the visited checkpoints are drawn');
+  await page.emulateMedia({ media: 'print' });
+  const pdf = await page.pdf({ printBackground: true, preferCSSPageSize: true });
+  writeFileSync(join(ARTIFACTS, 'rondeverslag.pdf'), pdf);
+  const boxes = [...pdf.toString('latin1').matchAll(/\/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.ok(boxes.length >= 1 && boxes.every(([w, h]) => Math.abs(w - 595.3) < 2 && Math.abs(h - 841.9) < 2), `A4 portrait: ${JSON.stringify(boxes)}`);
+  await page.close();
+});
+
+await test("the map's rounds layers: routes, checkpoints by hit rate, and coverage against risk", async () => {
+  const page = await signedIn(context, `/?area=${areaId}`);
+  await idle(page);
+  await page.locator('#layer-routes').check();
+  await page.locator('#layer-coverage').check();
+  await page.waitForFunction(() => document.body.dataset.patrolLayer === 'ready', null, { timeout: 60_000 });
+  const q = await page.evaluate(() => new URL(document.body.dataset.heat, location.origin).searchParams.toString());
+  const period = Object.fromEntries(new URLSearchParams(q));
+  const fetched = (path) => page.evaluate(async (p) => (await fetch(`/api/v1${p}`)).json(), path);
+  const routes = await fetched(`/areas/${areaId}/patrols?from=${period.from}&to=${period.to}`);
+  const coverage = await fetched(`/areas/${areaId}/coverage?from=${period.from}&to=${period.to}`);
+  const data = await page.evaluate(() => ({ ...document.body.dataset }));
+  assert.ok(routes.features.length > 20, `a month of demo rounds: ${routes.features.length}`);
+  assert.equal(Number(data.routes), routes.features.length);
+  assert.equal(Number(data.coverageCells), coverage.features.length);
+  assert.equal(Number(data.checkpointsShown), 6);
+  assert.ok(coverage.features.some((f) => f.properties.unreached), 'the demo has incidents no round reached');
+  assert.match(await page.locator('#patrol-status').textContent(), new RegExp(`${coverage.incidents_unreached} van ${coverage.incidents} meldingen`));
+  const shot = await mapShot(page, '12-rondes-dekking');
+  assert.ok(pixelsNear(shot, [0xd5, 0x5e, 0x00], 90) > 200, 'unreached cells stand out');
+  // One part of the day: the night's cells, as the API counts them.
+  await page.locator('#coverage-band').selectOption('nacht');
+  await page.waitForFunction(() => document.body.dataset.patrolLayer === 'ready', null, { timeout: 60_000 });
+  const night = await fetched(`/areas/${areaId}/coverage?from=${period.from}&to=${period.to}&band=nacht`);
+  await page.waitForFunction((n) => Number(document.body.dataset.coverageCells) === n, night.features.length, { timeout: 10_000 });
+  await page.close();
+});
+
 await browser.close();
 await server.stop();
 done(`map (screenshots in ${ARTIFACTS})`);

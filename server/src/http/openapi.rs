@@ -20,7 +20,7 @@ use super::{analytics, follow_up, patrols, push, v1};
         v1::redeem, v1::sign_out, v1::login, v1::logout, v1::me, v1::ui_config, v1::area, v1::categories,
         v1::create_incident, v1::list_incidents, v1::get_incident, v1::nearby, v1::confirm,
         v1::upload_photo, v1::get_photo, v1::get_thumbnail,
-        patrols::start, patrols::get, patrols::add_points, patrols::end, patrols::round_report, patrols::scan,
+        patrols::start_patrol, patrols::get_patrol, patrols::add_points, patrols::end_patrol, patrols::round_report, patrols::scan,
         patrols::list_checkpoints, patrols::add_checkpoint, patrols::archive_checkpoint, patrols::checkpoint_sheet,
         patrols::list_agreements, patrols::add_agreement, patrols::delete_agreement, patrols::compliance,
         patrols::coverage, patrols::routes, patrols::checkpoint_hits,
@@ -144,6 +144,23 @@ mod tests {
             .filter(|name| !schemas.contains_key(*name))
             .collect();
         assert!(missing.is_empty(), "unresolved $refs: {missing:?}");
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        // Clients generated from the document (the map's types) key operations by id.
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate operationIds");
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn created<T: serde::Serialize>(new: bool, body: T) -> Response {
     responses((status = 201, body = Patrol), (status = 200, body = Patrol), (status = 403, body = Problem),
               (status = 409, body = Problem)),
     security(("bearer" = [])))]
-pub async fn start(
+pub async fn start_patrol(
     State(s): State<AppState>,
     p: Principal,
     ApiJson(req): ApiJson<NewPatrol>,
@@ -52,7 +52,11 @@ pub async fn start(
 /// A patrol with its route so far.
 #[utoipa::path(get, path = "/api/v1/patrols/{id}", tag = "patrols", params(("id" = Uuid, Path)),
     responses((status = 200, body = Patrol)), security(("bearer" = []), ("cookie" = [])))]
-pub async fn get(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Patrol>> {
+pub async fn get_patrol(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Patrol>> {
     Ok(Json(patrols::get(&s.pool, &p, id).await?))
 }
 
@@ -72,7 +76,7 @@ pub async fn add_points(
 /// End a patrol; its route line is stored.
 #[utoipa::path(post, path = "/api/v1/patrols/{id}/end", tag = "patrols", params(("id" = Uuid, Path)),
     request_body = EndPatrol, responses((status = 200, body = Patrol)), security(("bearer" = [])))]
-pub async fn end(
+pub async fn end_patrol(
     State(s): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,

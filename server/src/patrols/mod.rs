@@ -207,21 +207,34 @@ pub async fn end(
     }
     // Ended by a concurrent request meanwhile: that one counted the passes.
     if row.ended_at.is_none() {
-        sqlx::query!(
-            "UPDATE patrols SET ended_at = $3,
-                    route = (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
-                               FROM patrol_points WHERE area_id = $1 AND patrol_id = $2)
-              WHERE area_id = $1 AND id = $2",
-            area_id,
-            id,
-            ended_at
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query!("SELECT kvo_count_passes($1, $2)", area_id, id).execute(&mut *tx).await?;
+        close(&mut tx, area_id, id, ended_at).await?;
     }
     tx.commit().await?;
     Ok(get(pool, p, id).await?)
+}
+
+/// What ending a patrol does, in the caller's transaction: the end time, the
+/// route line from the points, and its passes counted for coverage. Call it
+/// once per patrol (`end` and the demo do).
+pub async fn close(
+    tx: &mut sqlx::PgConnection,
+    area_id: Uuid,
+    id: Uuid,
+    ended_at: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query!(
+        "UPDATE patrols SET ended_at = $3,
+                route = (SELECT CASE WHEN count(*) >= 2 THEN ST_MakeLine(geom ORDER BY at) END
+                           FROM patrol_points WHERE area_id = $1 AND patrol_id = $2)
+          WHERE area_id = $1 AND id = $2",
+        area_id,
+        id,
+        ended_at
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("SELECT kvo_count_passes($1, $2)", area_id, id).execute(&mut *tx).await?;
+    Ok(())
 }
 
 /// A patrol with its route (stored, or built from the points so far).

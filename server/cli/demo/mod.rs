@@ -20,6 +20,8 @@ use uuid::Uuid;
 
 use kvo_server::{areas, auth, nl_time::offset_hours};
 
+mod rounds;
+
 /// The demo web user (werkgroep in both demo areas).
 pub const DEMO_EMAIL: &str = "werkgroep@example.org";
 /// Its password; the demo is for trying the system on one's own machine.
@@ -437,8 +439,16 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
     let mut rng = StdRng::seed_from_u64(2026);
     let mut total = 0;
     let mut ids = vec![];
-    type Spec<'a> =
-        (&'a str, AreaKind, &'a str, &'a str, &'a [(&'a str, [f64; 4])], Vec<Pattern>, &'a [&'a str]);
+    type Spec<'a> = (
+        &'a str,
+        AreaKind,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, [f64; 4])],
+        Vec<Pattern>,
+        &'a [&'a str],
+        &'a rounds::Plan,
+    );
     let specs: [Spec; 2] = [
         (
             "Binnenstad Deventer",
@@ -455,6 +465,7 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
                 "Café De Waag",
                 "Juwelier Smit",
             ],
+            &rounds::DEVENTER,
         ),
         (
             "Bedrijventerrein Lage Weide",
@@ -469,9 +480,10 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
                 "Groothandel Kanaal",
                 "Bouwbedrijf De Haven",
             ],
+            &rounds::LAGE_WEIDE,
         ),
     ];
-    for (name, kind, municipality, boundary, zones, patterns, businesses) in specs {
+    for (name, kind, municipality, boundary, zones, patterns, businesses, plan) in specs {
         let boundary = areas::parse_polygon_geojson(boundary)?;
         let area_id = areas::create_area(pool, name, kind, Some(municipality), &boundary).await?;
         for (zname, b) in zones {
@@ -496,6 +508,8 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         insert_incidents(pool, &mut rng, area_id, &index, &events, &ondernemers, guard, now, name).await?;
+        let walked = rounds::seed(pool, &mut rng, area_id, guard, plan).await?;
+        eprintln!("  {name}: {walked} surveillancerondes");
         // The werkgroep's nul-meting: the first quarter of the two years of data.
         let first = kvo_server::nl_time::local_date(now - Duration::days(730));
         areas::set_baseline(pool, area_id, Some((first, first + Duration::days(90)))).await?;
