@@ -113,6 +113,17 @@ enum BenchCmd {
         #[arg(long, default_value_t = 40)]
         requests: usize,
     },
+    /// Compliance and coverage latency over a month of rounds in many areas,
+    /// next to the naive queries over the raw route points.
+    Rounds {
+        #[arg(long, default_value_t = 50)]
+        areas: usize,
+        #[arg(long, default_value_t = 30)]
+        nights: i64,
+        /// Requests per endpoint.
+        #[arg(long, default_value_t = 60)]
+        requests: usize,
+    },
     /// Peak memory while 16 of the largest legal photos arrive at once, with
     /// the configured budget and without a limit.
     PhotoMemory {
@@ -339,6 +350,12 @@ async fn main() -> anyhow::Result<()> {
                 m.photos
             );
             Ok(())
+        }
+        Command::Bench(BenchCmd::Rounds { areas, nights, requests }) => {
+            if areas == 0 || nights < 8 || requests == 0 {
+                anyhow::bail!("--areas and --requests must be positive and --nights at least 8");
+            }
+            bench::rounds::run(&cfg, bench::rounds::RoundsBench { areas, nights, requests }).await
         }
         Command::Bench(BenchCmd::PhotoMemory { uploads }) => bench::photo_memory(&cfg, uploads).await,
         Command::Bench(BenchCmd::LoadArea { incidents, email, password }) => {

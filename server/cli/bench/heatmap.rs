@@ -437,7 +437,7 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
         * 1e3
 }
 
-fn line(name: &str, v: &mut [Duration]) -> (f64, f64) {
+pub(crate) fn line(name: &str, v: &mut [Duration]) -> (f64, f64) {
     let (p50, p95) = (pct(v, 0.5), pct(v, 0.95));
     println!("    {name:<30} p50 {p50:>9.2} ms   p95 {p95:>9.2} ms");
     (p50, p95)

@@ -8,6 +8,7 @@
 //! data directory of a running installation.
 
 pub mod heatmap;
+pub mod rounds;
 
 use std::{
     sync::Arc,
