@@ -299,6 +299,9 @@ async fn bad_scans_and_agreements_are_refused_and_nothing_is_half_stored() {
         format!("{cps}/sheet"),
         format!("/api/v1/areas/{}/round-agreements", s.area),
         format!("/api/v1/areas/{}/rounds/compliance", s.area),
+        format!("/api/v1/areas/{}/coverage", s.area),
+        format!("/api/v1/areas/{}/patrols", s.area),
+        format!("{cps}/hits"),
     ] {
         assert_eq!(s.app.get(&other_beheerder.token, &path).await.status(), 404, "{path}");
     }
@@ -396,6 +399,9 @@ async fn the_round_report_has_the_route_the_checkpoints_and_the_findings() {
 
     let shop = s.app.device(s.area, Role::Ondernemer).await;
     assert_eq!(s.app.get(&shop.token, &format!("/api/v1/patrols/{id}/report")).await.status(), 403);
+    let other_area = s.app.area("Lage Weide", kvo_tests::LAGE_WEIDE).await;
+    let stranger = s.app.device(other_area, Role::Werkgroep).await;
+    assert_eq!(s.app.get(&stranger.token, &format!("/api/v1/patrols/{id}/report")).await.status(), 404);
 }
 
 /// The coverage cell of a point, computed here with h3o (not by the server's
