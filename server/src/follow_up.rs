@@ -60,6 +60,8 @@ struct Locked {
     reporter: Uuid,
     assigned_to: Option<Organisation>,
     merged_into: Option<Uuid>,
+    aangifte: bool,
+    damage_cents: Option<i64>,
 }
 
 impl Locked {
@@ -73,7 +75,7 @@ impl Locked {
 
 async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Result<Locked> {
     let row = sqlx::query!(
-        "SELECT status, reporter_id, assigned_to, merged_into FROM incidents
+        "SELECT status, reporter_id, assigned_to, merged_into, aangifte, damage_cents FROM incidents
           WHERE area_id = $1 AND id = $2 FOR UPDATE",
         area_id,
         id
@@ -86,6 +88,8 @@ async fn lock(tx: &mut Transaction<'_, Postgres>, area_id: Uuid, id: Uuid) -> Re
         reporter: row.reporter_id,
         assigned_to: column::code_opt(row.assigned_to.as_deref(), Organisation::from_code)?,
         merged_into: row.merged_into,
+        aangifte: row.aangifte,
+        damage_cents: row.damage_cents,
     })
 }
 
@@ -219,8 +223,12 @@ pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Re
     let cents = req.damage_eur.map(|eur| damage_cents(eur).ok_or(FollowUpError::Damage)).transpose()?;
     let mut tx = pool.begin().await?;
     let inc = lock(&mut tx, a.area_id, id).await?;
-    if let Some(filed) = req.aangifte {
+    // A fact set to what it already is changes nothing and writes no history
+    // (a phone's retry, or two people recording the same).
+    if req.aangifte.is_some() {
         check(&a, &inc, Action::Aangifte)?;
+    }
+    if let Some(filed) = req.aangifte.filter(|f| *f != inc.aangifte) {
         sqlx::query("UPDATE incidents SET aangifte = $3 WHERE area_id = $1 AND id = $2")
             .bind(a.area_id)
             .bind(id)
@@ -230,8 +238,10 @@ pub async fn set_facts(pool: &PgPool, p: &Principal, id: Uuid, req: Facts) -> Re
         history(&mut tx, &a, id, "aangifte", inc.status, None, Some(if filed { "ja" } else { "nee" }))
             .await?;
     }
-    if let Some(cents) = cents {
+    if cents.is_some() {
         check(&a, &inc, Action::Damage)?;
+    }
+    if let Some(cents) = cents.filter(|c| Some(*c) != inc.damage_cents) {
         sqlx::query("UPDATE incidents SET damage_cents = $3 WHERE area_id = $1 AND id = $2")
             .bind(a.area_id)
             .bind(id)
@@ -349,7 +359,15 @@ async fn read(pool: &PgPool, a: &AreaAccess, id: Uuid) -> Result<FollowUp> {
     .await?;
     let status = column::code(&inc.status, IncidentStatus::from_code)?;
     let assigned_to = column::code_opt(inc.assigned_to.as_deref(), Organisation::from_code)?;
-    let rel = Locked { status, reporter, assigned_to, merged_into }.relation(a);
+    let rel = Locked {
+        status,
+        reporter,
+        assigned_to,
+        merged_into,
+        aangifte: inc.aangifte,
+        damage_cents: inc.damage_cents,
+    }
+    .relation(a);
     Ok(FollowUp {
         incident_id: id,
         status,

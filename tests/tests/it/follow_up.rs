@@ -418,3 +418,39 @@ async fn two_opposite_merges_at_once_leave_one_merge_and_no_error() {
         assert_eq!(got, [200, 409], "one merge wins, the other is a conflict");
     }
 }
+
+#[tokio::test]
+async fn a_fact_set_again_to_the_same_value_writes_no_second_history_entry() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let shop = app.device(area, Role::Ondernemer).await;
+    let inc: Incident = app.post(&shop.token, "/api/v1/incidents", &report(area)).await.json().await.unwrap();
+    let patch = |body: serde_json::Value| {
+        let (app, token) = (&app, shop.token.clone());
+        async move {
+            let res = app
+                .client
+                .patch(app.url(&format!("/api/v1/incidents/{}/facts", inc.id)))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "the reporter records their own aangifte and damage");
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    // A phone's retry sends the same facts twice; then the damage changes.
+    patch(json!({"aangifte": true, "damage_eur": 80})).await;
+    patch(json!({"aangifte": true, "damage_eur": 80})).await;
+    let f = patch(json!({"damage_eur": 95.5})).await;
+    let actions: Vec<(&str, &str)> = f["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["action"] != "status")
+        .map(|h| (h["action"].as_str().unwrap(), h["detail"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(actions, [("aangifte", "ja"), ("damage", "€ 80,00"), ("damage", "€ 95,50")]);
+    assert_eq!((f["aangifte"].as_bool(), f["damage_eur"].as_f64()), (Some(true), Some(95.5)));
+}
