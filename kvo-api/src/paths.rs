@@ -43,6 +43,11 @@ pub fn patrol_end(patrol: impl Display) -> String {
     format!("{PATROLS}/{patrol}/end")
 }
 
+/// `PATCH`: the facts of a report (aangifte, damage).
+pub fn facts(incident: impl Display) -> String {
+    format!("{INCIDENTS}/{incident}/facts")
+}
+
 /// `POST`: "this is the same" — a confirmation of someone else's report.
 pub fn confirmations(incident: impl Display) -> String {
     format!("{INCIDENTS}/{incident}/confirmations")

@@ -112,6 +112,10 @@ pub struct Report {
     pub reason: Option<String>,
     /// The server's follow-up status once known.
     pub server_status: Option<IncidentStatus>,
+    /// Whether the reporter filed a police report (aangifte), as last recorded here.
+    pub aangifte: Option<bool>,
+    /// The damage in euros, as last recorded here.
+    pub damage_eur: Option<f64>,
     pub photos: Vec<PhotoEntry>,
 }
 
@@ -222,6 +226,7 @@ impl KvoClient {
 
     fn to_report(&self, r: ReportRow) -> Result<Report> {
         let photos = self.db().photos(&r.id)?.into_iter().map(photo_entry).collect::<Result<_>>()?;
+        let (aangifte, damage_eur) = self.db().report_facts(&r.id)?;
         let location = match (r.lat, r.lon) {
             (Some(lat), Some(lon)) => Some(GeoFix { lat, lon, accuracy_m: r.accuracy_m }),
             _ => None,
@@ -239,6 +244,8 @@ impl KvoClient {
             state: r.state,
             reason: r.reason,
             server_status: r.server_status.as_deref().map(ffi::status).transpose()?,
+            aangifte,
+            damage_eur,
             photos,
         })
     }
@@ -482,6 +489,33 @@ impl KvoClient {
                 distance_m: d.distance_m,
             })
             .collect())
+    }
+
+    /// Records on one of my reports whether I filed a police report
+    /// (aangifte) and the damage in euros; either may be left out. Queued
+    /// like the report (offline is fine) and sent after it, changes in order.
+    pub fn set_facts(
+        &self,
+        report_id: Uuid,
+        aangifte: Option<bool>,
+        damage_eur: Option<f64>,
+    ) -> std::result::Result<Report, ApiError> {
+        self.session_inner()?;
+        if aangifte.is_none() && damage_eur.is_none() {
+            return Err(ApiError::InvalidInput {
+                field: "aangifte".into(),
+                reason: "nothing to record".into(),
+            });
+        }
+        if damage_eur.is_some_and(|eur| kvo_api::follow_up::damage_cents(eur).is_none()) {
+            return Err(ApiError::InvalidInput {
+                field: "damage_eur".into(),
+                reason: "an amount from 0 to 1,000,000,000 euros, at most two decimals".into(),
+            });
+        }
+        let id = report_id.to_string();
+        self.db().insert_facts(&id, aangifte, damage_eur, Utc::now())?;
+        self.report(report_id)
     }
 
     /// "Dit is dezelfde": confirms someone else's open report instead of

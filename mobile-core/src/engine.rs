@@ -205,6 +205,10 @@ impl Engine {
                 let id = self.db().confirmation(&item.entity_id)?;
                 Ok(send(requests::confirm(&item.entity_id, &id)?)?.0)
             }
+            Kind::Facts => {
+                let (report, aangifte, damage) = self.db().facts(&item.entity_id)?;
+                Ok(send(requests::facts(&report, aangifte, damage)?)?.0)
+            }
             Kind::Scan => {
                 let scan = self.db().scan(&item.entity_id)?;
                 Ok(send(requests::scan(&scan)?)?.0)

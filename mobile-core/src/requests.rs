@@ -65,6 +65,12 @@ pub fn put_photo(report_id: &str, photo_id: &str, jpeg: Vec<u8>) -> Request {
     }
 }
 
+/// `PATCH /incidents/{id}/facts`: aangifte and damage (only what is set).
+pub fn facts(report_id: &str, aangifte: Option<bool>, damage_eur: Option<f64>) -> Result<Request> {
+    let body = kvo_api::follow_up::Facts { aangifte, damage_eur };
+    Request::new(Method::Patch, paths::facts(report_id)).json(&body)
+}
+
 /// `POST /checkpoint-scans`.
 pub fn scan(s: &ScanRow) -> Result<Request> {
     let body = NewScan {

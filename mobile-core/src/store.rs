@@ -49,6 +49,10 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE scans (
          id TEXT PRIMARY KEY, area_id TEXT NOT NULL, tag TEXT NOT NULL, scanned_at TEXT NOT NULL,
          lat REAL NOT NULL, lon REAL NOT NULL, accuracy_m REAL, patrol_id TEXT REFERENCES patrols (id));",
+    // 5: aangifte and damage of my reports, each change sent in order.
+    "CREATE TABLE facts (
+         id TEXT PRIMARY KEY, report_id TEXT NOT NULL REFERENCES reports (id),
+         aangifte INTEGER, damage_eur REAL, created_at TEXT NOT NULL);",
 ];
 
 /// What kind of request an outbox item makes.
@@ -62,6 +66,7 @@ pub enum Kind {
     PatrolRoute,
     Confirmation,
     Scan,
+    Facts,
 }
 
 kvo_api::coded!(Kind);
@@ -443,6 +448,58 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records aangifte and/or damage of one of my reports and queues the
+    /// change, after the report and after any earlier change of its facts.
+    pub fn insert_facts(
+        &mut self,
+        report_id: &str,
+        aangifte: Option<bool>,
+        damage_eur: Option<f64>,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let report = self.seq_of(Kind::Report, report_id)?.ok_or(Error::NotFound)?;
+        let earlier: Option<i64> = self.conn.query_row(
+            "SELECT max(o.seq) FROM outbox o JOIN facts f ON o.kind = 'facts' AND f.id = o.entity_id
+              WHERE f.report_id = ?1",
+            [report_id],
+            |r| r.get(0),
+        )?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO facts (id, report_id, aangifte, damage_eur, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, report_id, aangifte, damage_eur, ts(now)],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox (kind, entity_id, depends_on) VALUES ('facts', ?1, ?2)",
+            params![id, earlier.unwrap_or(report)],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// One change of facts: (report id, aangifte, damage in euros).
+    pub fn facts(&self, id: &str) -> Result<(String, Option<bool>, Option<f64>)> {
+        self.conn
+            .query_row("SELECT report_id, aangifte, damage_eur FROM facts WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// The latest aangifte and damage recorded on this device for a report.
+    pub fn report_facts(&self, report_id: &str) -> Result<(Option<bool>, Option<f64>)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT aangifte FROM facts WHERE report_id = ?1 AND aangifte IS NOT NULL
+                      ORDER BY rowid DESC LIMIT 1),
+                    (SELECT damage_eur FROM facts WHERE report_id = ?1 AND damage_eur IS NOT NULL
+                      ORDER BY rowid DESC LIMIT 1)",
+            [report_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     /// One stored scan.

@@ -697,6 +697,63 @@ fn a_long_patrol_goes_up_in_chunks_and_ends_only_after_every_point() {
 }
 
 #[test]
+fn aangifte_and_damage_wait_for_their_report_and_go_up_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let c = client(dir.path(), &fake);
+    let r = c.create_report(draft("Ruit ingegooid")).unwrap();
+    c.set_facts(r.id, Some(true), None).unwrap();
+    c.set_facts(r.id, None, Some(80.0)).unwrap();
+    let shown = c.set_facts(r.id, None, Some(95.5)).unwrap();
+    assert_eq!(
+        (shown.aangifte, shown.damage_eur),
+        (Some(true), Some(95.5)),
+        "the latest of each, on the device"
+    );
+    for bad in [-1.0, 12.345, f64::NAN, 2e9] {
+        let e = c.set_facts(r.id, None, Some(bad)).unwrap_err();
+        assert!(
+            matches!(e, mobile_core::ApiError::InvalidInput { ref field, .. } if field == "damage_eur"),
+            "{bad}: {e:?}"
+        );
+    }
+    assert!(c.set_facts(r.id, None, None).is_err(), "nothing to record");
+    assert!(c.set_facts(Uuid::new_v4(), Some(true), None).is_err(), "not a report of this device");
+    // The report's first attempt fails: no fact may go before it.
+    let failed = Arc::new(AtomicBool::new(false));
+    let f = failed.clone();
+    fake.script(move |req, _| {
+        (req.path == "/api/v1/incidents" && !f.swap(true, Ordering::SeqCst))
+            .then(|| Ok(problem(503, "even niet")))
+    });
+    let q = c.sync(10_000, None).unwrap();
+    assert_eq!((q.sent, q.pending, q.wedged), (4, 0, 0), "{q:?}");
+    assert!(failed.load(Ordering::SeqCst), "the report's first attempt failed");
+    let log = fake.log.lock().unwrap();
+    let sent: Vec<(String, String)> = log
+        .iter()
+        .filter(|(_, r, s)| (200..300).contains(s) && r.path != "/api/v1/devices/redeem")
+        .map(|(_, r, _)| {
+            let body = match &r.body {
+                Body::Json(b) if r.method == Method::Patch => String::from_utf8(b.clone()).unwrap(),
+                _ => String::new(),
+            };
+            (format!("{} {}", r.method.as_str(), r.path), body)
+        })
+        .collect();
+    let facts = format!("PATCH /api/v1/incidents/{}/facts", r.id);
+    assert_eq!(
+        sent,
+        [
+            ("POST /api/v1/incidents".to_string(), String::new()),
+            (facts.clone(), r#"{"aangifte":true,"damage_eur":null}"#.to_string()),
+            (facts.clone(), r#"{"aangifte":null,"damage_eur":80.0}"#.to_string()),
+            (facts, r#"{"aangifte":null,"damage_eur":95.5}"#.to_string()),
+        ]
+    );
+}
+
+#[test]
 fn checkpoint_scans_wait_offline_follow_their_patrols_start_and_arrive_once() {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::new();

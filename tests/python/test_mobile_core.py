@@ -323,3 +323,22 @@ def test_checkpoint_scans_made_offline_reach_the_server_once_with_their_flags(se
     assert [got[str(s)]["far"] for s in scans] == [False, True], "the scan 400 m away is flagged"
     assert not any(s["outside_patrol"] for s in got.values())
     assert [c["id"] for c in report["checkpoints_hit"]] == [near_id]
+
+
+def test_aangifte_and_damage_recorded_offline_reach_the_follow_up(server, proxy):
+    proxy.start()
+    client, data, _ = signed_in_device(server, proxy)
+    proxy.stop()
+    report = client.create_report(helpers.draft(description="Inbraak, deur geforceerd"))
+    client.set_facts(report.id, True, None)
+    shown = client.set_facts(report.id, None, 1250.5)
+    assert (shown.aangifte, shown.damage_eur) == (True, 1250.5)
+    with pytest.raises(mc.ApiError.InvalidInput):
+        client.set_facts(report.id, None, -3.0)
+    proxy.start()
+    state = client.sync(30_000, None)
+    assert (state.sent, state.pending, state.wedged) == (3, 0, 0), state
+    follow_up = server.get(device_token(data), f"/api/v1/incidents/{report.id}/follow-up")
+    assert (follow_up["aangifte"], follow_up["damage_eur"]) == (True, 1250.5)
+    facts = [(h["action"], h["detail"]) for h in follow_up["history"] if h["action"] in ("aangifte", "damage")]
+    assert facts == [("aangifte", "ja"), ("damage", "€ 1250,50")]
