@@ -95,6 +95,8 @@ case "$cmd" in
     say "Telefoon-buildscripts (syntaxis; geen NDK/Xcode hier) / phone build scripts (syntax only)…"
     for s in scripts/*; do bash -n "$s"; done
     build/venv/bin/python -m pytest -q tests/python
+    say "Het API-contract met schemathesis (2 × 60 s) / the API contract with schemathesis…"
+    scripts/api-contract 60
     say "mobile-core via de Kotlin-bindings op de JVM / through the Kotlin bindings on the JVM…"
     install_missing openjdk-17-jdk-headless libjna-java
     scripts/kotlin-test

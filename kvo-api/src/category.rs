@@ -182,6 +182,23 @@ impl CategoryCode {
     }
 }
 
+/// The pattern of a category code, for the OpenAPI document.
+pub const CATEGORY_CODE_PATTERN: &str = "^[a-z][a-z0-9_]{0,39}$";
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for CategoryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(CATEGORY_CODE_PATTERN))
+            .description(Some("A category code: a-z, 0-9 and _, starting with a letter, at most 40."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for CategoryCode {}
+
 impl<'de> Deserialize<'de> for CategoryCode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;

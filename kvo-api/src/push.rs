@@ -31,6 +31,8 @@ pub struct SubscriptionKeys {
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
     pub area_id: Uuid,
+    /// The push service's URL (https).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^https://[!-~]+$", max_length = 2000))]
     pub endpoint: String,
     /// What browsers add to `toJSON()`; ignored.
     #[serde(default, rename = "expirationTime")]
@@ -53,6 +55,7 @@ pub struct Subscription {
 #[serde(deny_unknown_fields)]
 pub struct PushPreferences {
     /// New reports of these categories (beveiliger, werkgroep and partners).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::CategoryCode>))]
     pub new_categories: Vec<String>,
     /// Urgent reports (overval, agressie, brandgevaar) while on duty.
     pub urgent: bool,

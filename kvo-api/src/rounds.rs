@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// The longest a night window may be, and the most rounds it may ask for.
+/// The most rounds a night may ask for.
 pub const MAX_ROUNDS: u32 = 24;
 
 /// `POST /api/v1/areas/{id}/checkpoints`: a beheerder registers a checkpoint.
@@ -129,18 +129,19 @@ pub fn is_far(distance_m: f64, accuracy_m: Option<f64>) -> bool {
 pub struct NewRoundAgreement {
     pub name: String,
     /// Dutch local time, `HH:MM`.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "22:00"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "22:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"))]
     pub window_start: NaiveTime,
     /// Dutch local time, `HH:MM`; before the start means the next morning.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "06:00"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "06:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"))]
     pub window_end: NaiveTime,
     /// Rounds per night (1–24).
+    #[serde(deserialize_with = "crate::validate::whole_number")]
     pub rounds: u32,
     /// Rounds that start closer together than this count as one.
-    #[serde(default = "default_gap")]
+    #[serde(default = "default_gap", deserialize_with = "crate::validate::whole_number")]
     pub min_gap_minutes: u32,
     /// A round that takes longer than this is late.
-    #[serde(default = "default_round")]
+    #[serde(default = "default_round", deserialize_with = "crate::validate::whole_number")]
     pub max_round_minutes: u32,
     /// Every round passes these checkpoints (any order).
     pub checkpoints: Vec<Uuid>,
@@ -446,6 +447,20 @@ mod tests {
         assert!(!night.overlaps(&agreement("06:00", "22:00", 1)), "touching is not overlapping");
         assert!(!agreement("06:00", "22:00", 1).overlaps(&night));
         assert!(!agreement("08:00", "09:00", 1).overlaps(&agreement("09:00", "10:00", 1)));
+    }
+
+    #[test]
+    fn counts_may_be_written_as_whole_floats_but_not_as_fractions() {
+        let json = |rounds: &str| {
+            format!(
+                r#"{{"name":"N","window_start":"22:00","window_end":"06:00","rounds":{rounds},"checkpoints":[]}}"#
+            )
+        };
+        let a: NewRoundAgreement = serde_json::from_str(&json("3.0")).unwrap();
+        assert_eq!((a.rounds, a.min_gap_minutes, a.window_start), (3, 60, t("22:00")));
+        for bad in ["3.5", "-1", "1e20", "\"3\""] {
+            assert!(serde_json::from_str::<NewRoundAgreement>(&json(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! that say, in Dutch and English, what was wrong and in which field.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest description a report may carry, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
@@ -248,6 +248,19 @@ pub fn check_occurred_at(occurred_at: DateTime<Utc>, now: DateTime<Utc>) -> Resu
         return Err(ValidationError::OccurredTooLongAgo);
     }
     Ok(())
+}
+
+/// A count as JSON may write it: `3`, or `3.0` (JSON Schema's `integer`
+/// admits both); a fraction, a negative or a number beyond `u32` is refused.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64));
+    whole.and_then(|w| u32::try_from(w).ok()).ok_or_else(|| {
+        serde::de::Error::invalid_value(
+            serde::de::Unexpected::Other(&n.to_string()),
+            &"a whole number from 0",
+        )
+    })
 }
 
 /// An unknown code as it is shown back in an error: at most 40 characters of it.

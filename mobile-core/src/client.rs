@@ -313,7 +313,8 @@ impl KvoClient {
     ) -> std::result::Result<Session, ApiError> {
         let req = requests::redeem(&code, display_name.as_deref(), device_name.as_deref())?;
         let answer = self.engine.send(req)?;
-        if answer.status == 400 {
+        // An unknown, expired or used-up code (422; 400 from servers before issue 17).
+        if matches!(answer.status, 400 | 422) {
             return Err(ApiError::InvalidInput {
                 field: "code".into(),
                 reason: answer.detail().unwrap_or_default(),

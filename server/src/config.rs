@@ -66,6 +66,9 @@ pub struct Config {
     /// How long a push sender holds the deliveries it claimed before they are
     /// due again (`KVO_PUSH_LEASE_SECS`): the delay after a crash.
     pub push_lease_secs: u64,
+    /// How often an idle push sender looks for retries that came due, in
+    /// milliseconds; new events wake it at once (LISTEN/NOTIFY).
+    pub push_poll_ms: u64,
     /// The map UI's basemap: an XYZ raster tile URL (`KVO_BASEMAP_URL`;
     /// empty for none). Its origin is the only outside address the
     /// Content-Security-Policy allows.
@@ -100,6 +103,7 @@ impl Default for Config {
             .to_vec(),
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
             push_lease_secs: 120,
+            push_poll_ms: 500,
             basemap_url:
                 "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
                     .into(),

@@ -32,6 +32,8 @@ pub enum IncidentError {
     IdTaken(Uuid),
     #[error("bbox is not minLon,minLat,maxLon,maxLat")]
     Bbox,
+    #[error("bbox lies outside the world or is turned inside out")]
+    BboxRange,
     #[error("cursor is not one this server wrote")]
     Cursor,
     #[error("limit {0} is outside 1–500")]
@@ -254,7 +256,7 @@ fn parse_bbox(raw: &str) -> Result<[f64; 4], IncidentError> {
         && [a, c].iter().all(|x| (-180.0..=180.0).contains(x))
         && [b, d].iter().all(|y| (-90.0..=90.0).contains(y)))
     {
-        return Err(err());
+        return Err(IncidentError::BboxRange);
     }
     Ok([a, b, c, d])
 }

@@ -112,7 +112,7 @@ function join(code: string) {
       history.replaceState(null, '', location.pathname + location.search); // the code is used up
       await home();
     } catch (e) {
-      message.textContent = (e as { status?: number }).status === 400 ? tr('invalidCode') : String((e as Error).message);
+      message.textContent = [400, 422].includes((e as { status?: number }).status ?? 0) ? tr('invalidCode') : String((e as Error).message);
     }
   });
   const email = el('input', { id: 'email', type: 'email', autocomplete: 'username', required: true });

@@ -59,7 +59,7 @@ pub async fn heatmap(
 /// newest), from zoom 16, for roles that see individual incidents (others get
 /// 403; cells at every zoom come from the heatmap). Send `If-None-Match` for a 304.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/tiles/{z}/{x}/{y}", tag = "analysis",
-    params(("id" = Uuid, Path), ("z" = u8, Path, description = "Zoom 16–22"), ("x" = u32, Path), ("y" = u32, Path),
+    params(("id" = Uuid, Path), ("z" = u8, Path, description = "Zoom 16–22", minimum = 0, maximum = 22), ("x" = u32, Path), ("y" = u32, Path),
            FilterParams),
     responses((status = 200, content_type = "application/vnd.mapbox-vector-tile"), (status = 304),
               (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),

@@ -30,8 +30,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses JSON, naming the field at fault.
+/// Whether a JSON text holds a string with the NUL character (it can only
+/// be written as the escape `\u0000`), which no text column can store.
+fn has_nul(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' {
+            if body[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Parses JSON, naming the field at fault. Text with the NUL character is
+/// refused here, once for every body (PostgreSQL cannot store it).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if has_nul(body) {
+        return Err(AppError::NulInText);
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -141,6 +162,16 @@ mod tests {
             Err(AppError::UnknownField(f)) => assert_eq!(f, "location.hoogte"),
             other => panic!("{:?}", other.err()),
         }
+    }
+
+    #[test]
+    fn text_with_nul_is_found_and_an_escaped_backslash_is_not_it() {
+        assert!(has_nul(br#"{"email":"a\u0000b"}"#));
+        assert!(has_nul(br#"["\u0000"]"#));
+        assert!(!has_nul(br#"{"path":"C:\\u0000"}"#), "a backslash, then the text u0000");
+        assert!(!has_nul(br#"{"a":"\u00e9","b":"\\"}"#));
+        assert!(!has_nul(b"\\"));
+        assert!(matches!(parse_json::<serde_json::Value>(br#"{"a":"\u0000"}"#), Err(AppError::NulInText)));
     }
 
     #[test]

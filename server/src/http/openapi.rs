@@ -32,6 +32,7 @@ use super::{analytics, follow_up, patrols, push, v1};
     ),
     components(schemas(
         wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, kvo_api::rounds::HourBand,
+        kvo_api::CategoryCode,
         super::params::Shape
     )),
     modifiers(&Security, &Problems),
@@ -103,7 +104,12 @@ impl Modify for Problems {
                 }
                 if op.request_body.is_some() {
                     common.push(("413", "The body is larger than allowed"));
-                    common.push(("422", "A value breaks a rule (the field is named in `field`)"));
+                }
+                if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                    common.push((
+                        "422",
+                        "A value, or a combination of values, breaks a rule (the field is named in `field`)",
+                    ));
                 }
                 for (status, description) in common {
                     op.responses.responses.entry(status.into()).or_insert_with(|| {

@@ -60,7 +60,7 @@ macro_rules! filter_params {
             /// Last day (YYYY-MM-DD), inclusive. Default: today.
             pub to: Option<NaiveDate>,
             /// Comma-separated category codes (default: all).
-            #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+            #[param(value_type = Option<Vec<CategoryCode>>, style = Form, explode = false)]
             pub category: Option<CommaList<CategoryCode>>,
             /// Comma-separated KVO themes, e.g. `criminaliteit,overlast`.
             #[param(value_type = Option<Vec<Theme>>, style = Form, explode = false)]
@@ -111,8 +111,10 @@ filter_params! {
     pub struct HeatmapParams {
         /// H3 resolution: 7 (coarse, about 1.4 km) to 11 (fine, about 25 m). Without it,
         /// the server chooses by the period and `zoom`.
+        #[param(minimum = 7, maximum = 11)]
         pub resolution: Option<u8>,
         /// The map's zoom (0–22; default 15), for the server's choice of resolution.
+        #[param(minimum = 0.0, maximum = 22.0)]
         pub zoom: Option<f64>,
         /// `cells` (hexagons, default) or `points` (cell centres with a `weight` of 0–1).
         pub shape: Option<Shape>,
@@ -130,6 +132,7 @@ filter_params! {
         /// Last day (inclusive) of the baseline period.
         pub baseline_to: Option<NaiveDate>,
         /// H3 resolution of the hotspot analysis, 8–11. Default 10 (about 66 m edge).
+        #[param(minimum = 8, maximum = 11)]
         pub resolution: Option<u8>,
     }
 }
@@ -155,13 +158,14 @@ pub struct ListParams {
     /// Only this area (default: all of yours).
     pub area_id: Option<Uuid>,
     /// `minLon,minLat,maxLon,maxLat`.
+    #[param(pattern = r"^ *-?[0-9]+(\.[0-9]+)? *(, *-?[0-9]+(\.[0-9]+)? *){3}$")]
     pub bbox: Option<String>,
     /// Occurred at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Occurred before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// Comma-separated category codes.
-    #[param(value_type = Option<Vec<String>>, style = Form, explode = false)]
+    #[param(value_type = Option<Vec<CategoryCode>>, style = Form, explode = false)]
     pub category: Option<CommaList<CategoryCode>>,
     /// Comma-separated statuses.
     #[param(value_type = Option<Vec<IncidentStatus>>, style = Form, explode = false)]
@@ -169,6 +173,7 @@ pub struct ListParams {
     /// Only my own reports.
     pub mine: Option<bool>,
     /// Page size, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -213,10 +218,12 @@ mod tests {
 #[into_params(parameter_in = Query)]
 pub struct NearbyParams {
     /// The category about to be reported.
-    #[param(value_type = String)]
+    #[param(value_type = CategoryCode)]
     pub category: CategoryCode,
     /// Latitude, -90..90.
+    #[param(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
     /// Longitude, -180..180.
+    #[param(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
 }

@@ -51,6 +51,8 @@ pub enum AppError {
     ContentDigest,
     #[error("malformed JSON: {0}")]
     BadJson(String),
+    #[error("text with the NUL character")]
+    NulInText,
     #[error("unknown field `{0}`")]
     UnknownField(String),
     #[error("field `{field}`: {msg}")]
@@ -129,8 +131,18 @@ fn row(
 const BAD: StatusCode = StatusCode::BAD_REQUEST;
 const BAD_TITLE: (&str, &str) = ("Ongeldig verzoek", "Bad request");
 
+/// 400: the request cannot be read as the OpenAPI document describes it
+/// (not JSON, a wrong type, an unknown field, an unparsable parameter or
+/// header), or a photo's bytes do not match their digest.
 fn bad(nl: impl Into<String>, en: impl Into<String>) -> Texts {
     row(BAD, "bad-request", BAD_TITLE, nl, en)
+}
+
+/// 422: the request reads fine, but a value or a combination of values
+/// breaks a rule (a period that ends before it starts, an unknown code, a due
+/// date in the past), as for the domain's `ValidationError`s.
+fn invalid(nl: impl Into<String>, en: impl Into<String>) -> Texts {
+    row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-value", ("Ongeldige invoer", "Invalid input"), nl, en)
 }
 
 impl Texts {
@@ -155,14 +167,18 @@ fn denied(nl: &str, en: &str) -> Texts {
 
 fn auth(e: &AuthError) -> Texts {
     match e {
-        AuthError::InviteCode => bad(
+        AuthError::InviteCode => invalid(
             "Deze uitnodigingscode is onbekend, verlopen of al gebruikt.",
             "This invite code is unknown, expired or used up.",
         )
         .field("code"),
-        AuthError::Credentials => {
-            bad("E-mailadres of wachtwoord onjuist.", "Wrong e-mail address or password.")
-        }
+        AuthError::Credentials => row(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            ("Niet aangemeld", "Not signed in"),
+            "E-mailadres of wachtwoord onjuist.",
+            "Wrong e-mail address or password.",
+        ),
         AuthError::Other(e) => domain(e),
     }
 }
@@ -177,9 +193,14 @@ fn incident(e: &IncidentError) -> Texts {
             bad("bbox moet minLon,minLat,maxLon,maxLat zijn", "bbox must be minLon,minLat,maxLon,maxLat")
                 .field("bbox")
         }
-        IncidentError::Cursor => bad("ongeldige cursor", "invalid cursor").field("cursor"),
+        IncidentError::BboxRange => invalid(
+            "bbox: lengtes tussen -180 en 180, breedtes tussen -90 en 90, het minimum niet boven het maximum",
+            "bbox: longitudes from -180 to 180, latitudes from -90 to 90, the minimum not above the maximum",
+        )
+        .field("bbox"),
+        IncidentError::Cursor => invalid("ongeldige cursor", "invalid cursor").field("cursor"),
         IncidentError::Limit(_) => {
-            bad("limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500").field("limit")
+            invalid("limit moet tussen 1 en 500 liggen", "limit must be between 1 and 500").field("limit")
         }
         IncidentError::Other(e) => domain(e),
     }
@@ -231,10 +252,11 @@ fn patrol(e: &PatrolError) -> Texts {
         PatrolError::Ended(_) => {
             conflict("Deze surveillanceronde is al beëindigd.", "This patrol has already ended.")
         }
-        PatrolError::TooManyPoints { max, .. } => {
-            bad(format!("hoogstens {max} punten per verzoek"), format!("at most {max} points per request"))
-                .field("points")
-        }
+        PatrolError::TooManyPoints { max, .. } => invalid(
+            format!("hoogstens {max} punten per verzoek"),
+            format!("at most {max} points per request"),
+        )
+        .field("points"),
         PatrolError::NotBeheerder => denied(
             "alleen de beheerder richt controlepunten en rondes in",
             "only the beheerder sets up checkpoints and rounds",
@@ -278,7 +300,7 @@ fn patrol(e: &PatrolError) -> Texts {
             format!("the window overlaps the agreement ‘{name}’; a moment belongs to one agreement"),
         )
         .field("window_start"),
-        PatrolError::Period { from, to, max } => bad(
+        PatrolError::Period { from, to, max } => invalid(
             format!("de periode {from} – {to} is leeg of langer dan {max} nachten"),
             format!("the period {from} – {to} is empty or longer than {max} nights"),
         )
@@ -321,10 +343,6 @@ fn agreement(a: &AgreementProblem) -> Texts {
     }
 }
 
-fn invalid(nl: impl Into<String>, en: impl Into<String>) -> Texts {
-    row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-value", ("Ongeldige invoer", "Invalid input"), nl, en)
-}
-
 fn follow_up(e: &FollowUpError) -> Texts {
     use FollowUpError::*;
     match e {
@@ -347,30 +365,30 @@ fn follow_up(e: &FollowUpError) -> Texts {
             "De melding waarmee u wilt samenvoegen is zelf al samengevoegd.",
             "The report to merge into was itself merged into another.",
         ),
-        MergeIntoItself => bad(
+        MergeIntoItself => invalid(
             "een melding kan niet met zichzelf worden samengevoegd",
             "a report cannot be merged into itself",
         )
         .field("into"),
-        TextTooLong { field, max } => bad(
+        TextTooLong { field, max } => invalid(
             format!("{field} mag hoogstens {max} tekens lang zijn"),
             format!("{field} may be at most {max} characters long"),
         )
         .field(*field),
         ControlCharacters(field) => {
-            bad(format!("{field} bevat stuurtekens"), format!("{field} contains control characters"))
+            invalid(format!("{field} bevat stuurtekens"), format!("{field} contains control characters"))
                 .field(*field)
         }
-        BackToNew => bad(
+        BackToNew => invalid(
             "een melding kan niet terug naar ‘nieuw’; heropen haar",
             "a report cannot go back to `nieuw`; reopen it",
         )
         .field("status"),
         DueDateInPast => {
-            bad("de streefdatum ligt in het verleden", "the due date lies in the past").field("due_date")
+            invalid("de streefdatum ligt in het verleden", "the due date lies in the past").field("due_date")
         }
-        EmptyComment => bad("een reactie mag niet leeg zijn", "a comment may not be empty").field("body"),
-        Damage => bad(
+        EmptyComment => invalid("een reactie mag niet leeg zijn", "a comment may not be empty").field("body"),
+        Damage => invalid(
             "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
             "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",
         )
@@ -383,26 +401,26 @@ fn analytics(e: &AnalyticsError) -> Texts {
     use crate::analytics::tiles::{MAX_ZOOM, POINTS_FROM_ZOOM};
     use AnalyticsError::*;
     match e {
-        UnknownCategory { field, code } => bad(
+        UnknownCategory { field, code } => invalid(
             format!("onbekende categorie `{code}` in dit gebied"),
             format!("unknown category `{code}` in this area"),
         )
         .field(*field),
-        PeriodReversed(f) => bad("de periode begint na het einde", "the period starts after it ends").field(*f),
+        PeriodReversed(f) => invalid("de periode begint na het einde", "the period starts after it ends").field(*f),
         PeriodOutOfRange(f) => {
-            bad("de periode ligt buiten 2000–2099", "the period lies outside 2000–2099").field(*f)
+            invalid("de periode ligt buiten 2000–2099", "the period lies outside 2000–2099").field(*f)
         }
         PeriodTooLong(f) => {
-            bad("de periode is langer dan tien jaar", "the period is longer than ten years").field(*f)
+            invalid("de periode is langer dan tien jaar", "the period is longer than ten years").field(*f)
         }
-        Resolution(r) => bad(
+        Resolution(r) => invalid(
             format!("resolutie {r} bestaat niet; kies 7 (grof, ±1,4 km) t/m 11 (fijn, ±25 m)"),
             format!(
                 "resolution {r} does not exist; choose 7 (coarse, about 1.4 km) to 11 (fine, about 25 m)"
             ),
         )
         .field("resolution"),
-        ResolutionSpan { resolution, years } => bad(
+        ResolutionSpan { resolution, years } => invalid(
             format!(
                 "resolutie {resolution} kan hoogstens {years} jaar tonen; kies een grovere resolutie of een kortere periode"
             ),
@@ -412,34 +430,34 @@ fn analytics(e: &AnalyticsError) -> Texts {
         )
         .field("resolution"),
         HotspotResolution => {
-            bad("kies voor hotspots resolutie 8 t/m 11", "choose resolution 8 to 11 for hotspots").field("resolution")
+            invalid("kies voor hotspots resolutie 8 t/m 11", "choose resolution 8 to 11 for hotspots").field("resolution")
         }
-        BaselineWithoutCompare => bad(
+        BaselineWithoutCompare => invalid(
             "baseline_from en baseline_to horen bij compare=baseline",
             "baseline_from and baseline_to need compare=baseline",
         )
         .field("compare"),
-        NoBaseline => bad(
+        NoBaseline => invalid(
             "dit gebied heeft geen nul-meting; geef baseline_from en baseline_to op",
             "this area has no baseline (nul-meting); give baseline_from and baseline_to",
         )
         .field("compare"),
-        BaselineHalf => bad("geef zowel baseline_from als baseline_to op", "give both baseline_from and baseline_to")
+        BaselineHalf => invalid("geef zowel baseline_from als baseline_to op", "give both baseline_from and baseline_to")
             .field("baseline_from"),
         BaselineOverlaps => {
-            bad("de vergelijkingsperiode overlapt de periode", "the comparison period overlaps the period")
+            invalid("de vergelijkingsperiode overlapt de periode", "the comparison period overlaps the period")
                 .field("baseline_from")
         }
         BaselineTooEarly => {
-            bad("de vergelijkingsperiode ligt voor 2000", "the comparison period lies before 2000").field("from")
+            invalid("de vergelijkingsperiode ligt voor 2000", "the comparison period lies before 2000").field("from")
         }
-        Zoom(z) => bad(
+        Zoom(z) => invalid(
             format!("zoomniveau {z} bestaat niet; het hoogste is {MAX_ZOOM}"),
             format!("zoom level {z} does not exist; the highest is {MAX_ZOOM}"),
         )
         .field("z"),
-        MapZoom => bad("zoom ligt tussen 0 en 22", "zoom lies between 0 and 22").field("zoom"),
-        TileZoom(z) => bad(
+        MapZoom => invalid("zoom ligt tussen 0 en 22", "zoom lies between 0 and 22").field("zoom"),
+        TileZoom(z) => invalid(
             format!(
                 "tegels tonen losse meldingen vanaf zoomniveau {POINTS_FROM_ZOOM}, niet op {z}; de heatmap toont de cellen"
             ),
@@ -449,7 +467,7 @@ fn analytics(e: &AnalyticsError) -> Texts {
         )
         .field("z"),
         TileOutside => {
-            bad("deze tegel bestaat niet op dit zoomniveau", "this tile does not exist at this zoom level")
+            invalid("deze tegel bestaat niet op dit zoomniveau", "this tile does not exist at this zoom level")
                 .field("x")
         }
         ExportIncidents => denied("export van losse meldingen", "export of individual incidents"),
@@ -461,21 +479,22 @@ fn analytics(e: &AnalyticsError) -> Texts {
 fn push(e: &PushError) -> Texts {
     match e {
         PushError::Endpoint => {
-            bad("endpoint is geen geldige URL", "endpoint is not a valid URL").field("endpoint")
+            invalid("endpoint is geen geldige URL", "endpoint is not a valid URL").field("endpoint")
         }
-        PushError::Service => {
-            bad("dit is geen pushdienst die deze server kent", "this is not a push service this server knows")
-                .field("endpoint")
-        }
+        PushError::Service => invalid(
+            "dit is geen pushdienst die deze server kent",
+            "this is not a push service this server knows",
+        )
+        .field("endpoint"),
         PushError::Key => {
-            bad("p256dh is geen P-256-sleutel", "p256dh is not a P-256 key").field("keys.p256dh")
+            invalid("p256dh is geen P-256-sleutel", "p256dh is not a P-256 key").field("keys.p256dh")
         }
-        PushError::Auth => bad("auth moet 16 bytes zijn", "auth must be 16 bytes").field("keys.auth"),
+        PushError::Auth => invalid("auth moet 16 bytes zijn", "auth must be 16 bytes").field("keys.auth"),
         PushError::FollowNewReports => denied(
             "alleen wie alle meldingen ziet kan nieuwe meldingen volgen",
             "only roles that see every report can follow new ones",
         ),
-        PushError::UnknownCategory(code) => bad(
+        PushError::UnknownCategory(code) => invalid(
             format!("onbekende categorie `{code}` in dit gebied"),
             format!("unknown category `{code}` in this area"),
         )
@@ -570,6 +589,10 @@ impl AppError {
             AppError::BadQuery(msg) => {
                 bad(format!("Ongeldige zoekparameters: {msg}"), format!("Invalid query parameters: {msg}"))
             }
+            AppError::NulInText => invalid(
+                "tekst mag het NUL-teken (\\u0000) niet bevatten",
+                "text may not contain the NUL character (\\u0000)",
+            ),
             AppError::NotJson => bad(
                 "Stuur JSON met `Content-Type: application/json`.",
                 "Send JSON with `Content-Type: application/json`.",
@@ -776,6 +799,6 @@ mod tests {
         let p = AppError::from(AnalyticsError::Zoom(30)).problem();
         assert_eq!(p.nl.field.as_deref(), Some("z"));
         assert!(p.nl.detail.contains("zoomniveau 30") && p.en.detail.contains("zoom level 30"));
-        assert_eq!(p.en.status, 400);
+        assert_eq!(p.en.status, 422, "a value that breaks a rule");
     }
 }

@@ -55,7 +55,7 @@ pub async fn sign_out(State(s): State<AppState>, p: Principal, parts: Parts) -> 
 
 /// Web sign-in: sets an HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "access", request_body = Login,
-    responses((status = 200, body = Me), (status = 400, body = Problem)))]
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
 pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> AppResult<Response> {
     let (token, p) = auth::login(&s.pool, &req.email, &req.password).await?;
     let me = auth::me(&s.pool, &p).await?;
@@ -207,7 +207,8 @@ pub async fn get_incident(
 /// match it is refused with 400 before anything is stored, and is sent again.
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/photos/{photo_id}", tag = "photos",
     params(("id" = Uuid, Path), ("photo_id" = Uuid, Path),
-           ("Content-Digest" = Option<String>, Header, description = "sha-256=:<base64>: of the body (RFC 9530)")),
+           ("Content-Digest" = Option<String>, Header, description = "sha-256=:<base64>: of the body (RFC 9530)",
+            pattern = "^sha-256=:[A-Za-z0-9+/]{43}=:$")),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
     responses((status = 201, body = Photo), (status = 200, body = Photo), (status = 400, body = Problem),
               (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),

@@ -31,11 +31,18 @@ pub struct Settings {
     pub subject: String,
     /// How long a claimed delivery stays with its sender before it is due again.
     pub lease: Duration,
+    /// How often an idle sender looks for retries that came due; new events
+    /// wake it at once.
+    pub poll: Duration,
 }
 
 impl Settings {
     pub fn from_config(c: &crate::config::Config) -> Settings {
-        Settings { subject: c.push_subject.clone(), lease: Duration::from_secs(c.push_lease_secs.max(1)) }
+        Settings {
+            subject: c.push_subject.clone(),
+            lease: Duration::from_secs(c.push_lease_secs.max(1)),
+            poll: Duration::from_millis(c.push_poll_ms.max(10)),
+        }
     }
 }
 /// The largest payload before encryption (RFC 8291 allows 3,993 bytes in one record).
@@ -374,8 +381,51 @@ pub async fn send_due(
     Ok(due.len() as u64)
 }
 
-/// Expands and sends for as long as the server runs; idles half a second
-/// when there is nothing to do.
+/// The channel migration 0012 notifies when push events are committed.
+const WAKE_CHANNEL: &str = "kvo_push";
+
+/// Aborts its task when dropped (the listener ends with the sender).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Listens for committed push events on a connection of its own and wakes
+/// the sender. Without LISTEN (a PgBouncer in transaction mode, say) the
+/// sender still finds everything on its next poll.
+async fn listen(pool: PgPool, wake: std::sync::Arc<tokio::sync::Notify>) {
+    loop {
+        let listener = async {
+            let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            l.listen(WAKE_CHANNEL).await?;
+            anyhow::Ok(l)
+        };
+        match listener.await {
+            Ok(mut l) => {
+                // The first wake covers anything committed while connecting.
+                wake.notify_one();
+                loop {
+                    match l.recv().await {
+                        Ok(_) => wake.notify_one(),
+                        Err(sqlx::Error::PoolClosed) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "push wake-up listener lost its connection; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for push events; the sender polls"),
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// Expands and sends for as long as the server runs. Idle, it waits for a
+/// committed event (LISTEN/NOTIFY) or the poll interval, whichever is first.
 pub async fn run(pool: PgPool, vapid: Vapid, settings: Settings) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
@@ -388,6 +438,8 @@ pub async fn run(pool: PgPool, vapid: Vapid, settings: Settings) {
             return;
         }
     };
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let _listener = AbortOnDrop(tokio::spawn(listen(pool.clone(), wake.clone())));
     loop {
         let round = async {
             let expanded = expand(&pool).await?;
@@ -395,7 +447,9 @@ pub async fn run(pool: PgPool, vapid: Vapid, settings: Settings) {
             anyhow::Ok(expanded + sent)
         };
         match round.await {
-            Ok(0) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Ok(0) => {
+                let _ = tokio::time::timeout(settings.poll, wake.notified()).await;
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = ?e, "push worker round failed; retrying");

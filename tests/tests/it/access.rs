@@ -32,7 +32,7 @@ async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(again.status(), 400, "used up");
+    assert_eq!(again.status(), 422, "used up");
 
     let me: Me = app.get(&session.token, "/api/v1/me").await.json().await.unwrap();
     assert_eq!(me.display_name, "Bakkerij");
@@ -81,7 +81,7 @@ async fn web_sign_in_sets_a_protected_cookie_and_state_changes_need_the_csrf_hea
         .send()
         .await
         .unwrap();
-    assert_eq!(wrong.status(), 400);
+    assert_eq!(wrong.status(), 401, "a wrong password is not signed in (401), not a malformed request");
     let res = app
         .client
         .post(app.url("/api/v1/session"))

@@ -327,7 +327,7 @@ async fn duplicates_are_offered_and_a_merged_duplicate_counts_once() {
         )
         .await
         .status(),
-        400
+        422
     );
     // The target's history says what was merged into it.
     let f: FollowUp = app
@@ -342,7 +342,7 @@ async fn duplicates_are_offered_and_a_merged_duplicate_counts_once() {
 }
 
 #[tokio::test]
-async fn bad_follow_up_requests_get_a_clear_400() {
+async fn bad_follow_up_requests_get_a_clear_problem() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad Deventer", DEVENTER).await;
     let w = app.device(area, Role::Werkgroep).await;
@@ -350,18 +350,20 @@ async fn bad_follow_up_requests_get_a_clear_400() {
         app.post(&w.token, "/api/v1/incidents", &report(area)).await.json().await.unwrap();
     let id = created.id;
     let yesterday = (Utc::now() - Duration::days(2)).date_naive();
-    for (suffix, body, field) in [
-        ("status", json!({"status": "nieuw"}), "status"),
-        ("status", json!({"status": "opgelost", "reason": "x".repeat(1001)}), "reason"),
-        ("status", json!({"status": "gesloten"}), ""),
-        ("status", json!({"status": "opgelost", "extra": 1}), ""),
-        ("assignment", json!({"organisation": "gemeente", "due_date": yesterday}), "due_date"),
-        ("assignment", json!({"organisation": "kiwa"}), ""),
-        ("comments", json!({"body": "   "}), "body"),
-        ("comments", json!({"body": "a\u{0007}b"}), "body"),
+    // 400: unreadable (an unknown status or organisation, an unknown field);
+    // 422: a value breaks a rule.
+    for (suffix, body, field, status) in [
+        ("status", json!({"status": "nieuw"}), "status", 422),
+        ("status", json!({"status": "opgelost", "reason": "x".repeat(1001)}), "reason", 422),
+        ("status", json!({"status": "gesloten"}), "", 400),
+        ("status", json!({"status": "opgelost", "extra": 1}), "", 400),
+        ("assignment", json!({"organisation": "gemeente", "due_date": yesterday}), "due_date", 422),
+        ("assignment", json!({"organisation": "kiwa"}), "", 400),
+        ("comments", json!({"body": "   "}), "body", 422),
+        ("comments", json!({"body": "a\u{0007}b"}), "body", 422),
     ] {
         let res = app.post(&w.token, &format!("/api/v1/incidents/{id}/{suffix}"), &body).await;
-        assert_eq!(res.status(), 400, "{suffix} {body}");
+        assert_eq!(res.status(), status, "{suffix} {body}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
         let p: serde_json::Value = res.json().await.unwrap();
         if !field.is_empty() {
@@ -382,7 +384,7 @@ async fn bad_follow_up_requests_get_a_clear_400() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 400, "{damage}");
+        assert_eq!(res.status(), 422, "{damage}");
     }
     // Unknown incidents, and incidents of another area, are not found.
     let res = app

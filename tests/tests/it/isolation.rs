@@ -112,7 +112,7 @@ async fn listing_filters_and_keyset_pages() {
         app.get(&guard.token, "/api/v1/incidents?bbox=6.0,52.0,6.1,52.1").await.json().await.unwrap();
     assert!(bbox.items.is_empty());
     assert_eq!(app.get(&guard.token, "/api/v1/incidents?status=weg").await.status(), 400);
-    assert_eq!(app.get(&guard.token, "/api/v1/incidents?limit=100000").await.status(), 400);
+    assert_eq!(app.get(&guard.token, "/api/v1/incidents?limit=100000").await.status(), 422);
 }
 
 /// A fingerprint of everything a write could change in area `area`: the row

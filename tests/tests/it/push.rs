@@ -264,7 +264,7 @@ async fn subscriptions_to_unknown_push_services_or_with_bad_keys_are_refused() {
     ];
     for (field, sub) in cases {
         let res = app.post(&me.token, "/api/v1/push/subscriptions", &sub).await;
-        assert_eq!(res.status(), 400, "{field}");
+        assert_eq!(res.status(), 422, "{field}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
         let body: serde_json::Value = res.json().await.unwrap();
         assert!(body.to_string().contains(field), "{field}: {body}");
@@ -498,4 +498,36 @@ async fn two_senders_at_once_deliver_every_message_exactly_once() {
     let distinct: BTreeSet<(String, String)> =
         received.iter().map(|r| (r.token.clone(), r.message.id.clone())).collect();
     assert_eq!((received.len(), distinct.len()), (600, 600), "each delivery claimed and sent once");
+}
+
+/// Issue 17: an urgent report's push leaves on the commit's notification
+/// (LISTEN/NOTIFY), not on the sender's next poll. The poll is set to a
+/// minute here, so only the notification can bring the messages within
+/// seconds; three reports in a row show that it keeps listening.
+#[tokio::test]
+async fn an_urgent_push_leaves_when_the_report_commits_not_on_the_next_poll() {
+    let app = TestApp::spawn_with(|c| {
+        c.push_hosts = vec!["127.0.0.1".into()];
+        c.push_poll_ms = 60_000;
+    })
+    .await;
+    let receiver = PushReceiver::start().await;
+    let key: PushKey =
+        app.client.get(app.url("/api/v1/push/key")).send().await.unwrap().json().await.unwrap();
+    receiver.expect_server_key(&key.public_key);
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let duty = app.device(area, Role::Werkgroep).await;
+    let reporter = app.device(area, Role::Ondernemer).await;
+    subscribe(&app, &receiver, area, &duty).await;
+    prefer(&app, area, &duty, &PushPreferences { on_duty: true, ..Default::default() }).await;
+    app.start_workers();
+    // Let the sender go idle (its first round finds nothing) before reporting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for n in 1..=3 {
+        let started = Instant::now();
+        reported(&app, &reporter, area, "overval").await;
+        receiver.wait_for(Duration::from_secs(10), "the urgent push", |r| r.len() >= n).await;
+        println!("urgent push {n} received {} ms after the report's answer", started.elapsed().as_millis());
+    }
+    assert!(receiver.failures().is_empty(), "{:?}", receiver.failures());
 }

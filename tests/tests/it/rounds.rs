@@ -562,5 +562,5 @@ async fn coverage_cells_equal_a_brute_force_count_of_incidents_and_passes() {
         .app
         .get(&s.beheerder.token, &format!("/api/v1/areas/{}/patrols?from=2026-01-01&to=2026-03-01", s.area))
         .await;
-    assert_eq!(res.status(), 400, "routes of more than 31 days at once");
+    assert_eq!(res.status(), 422, "routes of more than 31 days at once");
 }

@@ -131,6 +131,37 @@ async fn malformed_json_and_wrong_content_type() {
     assert_eq!(problem(res).await.0, 400);
 }
 
+/// Found by schemathesis (issue 17): a sign-in with the NUL character in the
+/// e-mail address was a 500 (PostgreSQL cannot store or compare it). Any
+/// JSON text with it is now refused at the edge, for every body.
+#[tokio::test]
+async fn text_with_the_nul_character_is_refused_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
+    let beheerder = app.device(area, Role::Beheerder).await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "a\u{0}b@example.nl", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, p) = problem(res).await;
+    assert_eq!(s, 422, "{p:?}");
+    assert!(p.detail.contains("NUL"), "{p:?}");
+    let res = app
+        .post(
+            &beheerder.token,
+            &format!("/api/v1/areas/{area}/checkpoints"),
+            &json!({"name": "Poort\u{0}", "lat": 52.25, "lon": 6.16}),
+        )
+        .await;
+    assert_eq!(problem(res).await.0, 422);
+    let mut r = report(area);
+    r.description = Some("Ruit\u{0}ingegooid".into());
+    assert_eq!(problem(app.post(&beheerder.token, "/api/v1/incidents", &r).await).await.0, 422);
+}
+
 #[tokio::test]
 async fn problems_speak_english_on_request() {
     let app = TestApp::spawn().await;
