@@ -130,7 +130,7 @@ async fn main() {
     let prefs = kvo_api::push::PushPreferences { on_duty: true, ..Default::default() };
     let res = app.put(&duty.token, &format!("/api/v1/areas/{quiet}/push/preferences"), &prefs).await;
     assert_eq!(res.status(), 200);
-    let mut latency = |label: &'static str| {
+    let latency = |label: &'static str| {
         let (app, receiver, reporter, token) = (&app, &receiver, &reporter, token.clone());
         async move {
             let mut waits = vec![];
