@@ -10,6 +10,7 @@
 #   ./do bench melden                               the reporting app: photo preparation, first load, sending 200 queued reports
 #   ./do bench photo-memory                         server memory with 16 of the largest photos arriving at once
 #   ./do bench rounds                               compliance and coverage over a month of rounds in 50 areas
+#   ./do bench soak                                 200 clients for 5 minutes: latency per endpoint, errors, memory
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -140,7 +141,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    echo "gebruik / usage: ./do run | ./do test | ./do fuzz [s] [target…] | ./do bench ingest|heatmap|rounds|photo|photo-memory|sync|push|map|melden" >&2
+    echo "gebruik / usage: ./do run | ./do test | ./do fuzz [s] [target…] | ./do bench ingest|heatmap|rounds|soak|photo|photo-memory|sync|push|map|melden" >&2
     exit 2
     ;;
 esac

@@ -113,6 +113,14 @@ enum BenchCmd {
         #[arg(long, default_value_t = 40)]
         requests: usize,
     },
+    /// 200 clients for 5 minutes against one `kvo serve`: latency per
+    /// endpoint, errors, and the server's memory every 10 s.
+    Soak {
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+    },
     /// Compliance and coverage latency over a month of rounds in many areas,
     /// next to the naive queries over the raw route points.
     Rounds {
@@ -350,6 +358,10 @@ async fn main() -> anyhow::Result<()> {
                 m.photos
             );
             Ok(())
+        }
+        Command::Bench(BenchCmd::Soak { clients, seconds }) => {
+            anyhow::ensure!(clients >= 10 && seconds >= 30, "--clients at least 10, --seconds at least 30");
+            bench::soak::run(bench::soak::SoakBench { clients, seconds }).await
         }
         Command::Bench(BenchCmd::Rounds { areas, nights, requests }) => {
             if areas == 0 || nights < 8 || requests == 0 {

@@ -9,6 +9,7 @@
 
 pub mod heatmap;
 pub mod rounds;
+pub mod soak;
 
 use std::{
     sync::Arc,
