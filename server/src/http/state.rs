@@ -28,6 +28,8 @@ pub struct AppState {
     pub tiles: Arc<TileCache>,
     /// The VAPID key pair of Web Push.
     pub vapid: Arc<Vapid>,
+    /// New reports, written in batches (group commit).
+    pub ingest: crate::incidents::batch::Batcher,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
                 ))),
                 max_pixels: config.max_photo_pixels,
             },
+            ingest: crate::incidents::batch::Batcher::new(pool.clone()),
             pool,
             config: Arc::new(config),
             areas: Arc::default(),

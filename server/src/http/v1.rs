@@ -138,7 +138,7 @@ pub async fn create_incident(
     p: Principal,
     ApiJson(req): ApiJson<NewIncident>,
 ) -> AppResult<Response> {
-    let created = incidents::create(&s.pool, &s.areas, s.config.area_margin_m, &p, req).await?;
+    let created = incidents::create(&s.pool, &s.ingest, &s.areas, s.config.area_margin_m, &p, req).await?;
     s.metrics.incident_ingested(matches!(created, Created::New(_)));
     Ok(match created {
         Created::New(i) => (StatusCode::CREATED, Json(i)).into_response(),

@@ -1,5 +1,8 @@
 //! Incident ingest (idempotent on the phone's UUID) and reading incidents back
-//! with the visibility rules of each role.
+//! with the visibility rules of each role. New reports are written together
+//! (`batch.rs`, group commit).
+
+pub mod batch;
 
 use std::collections::HashMap;
 
@@ -74,6 +77,7 @@ pub enum Created {
 /// are one statement, committed before the caller answers.
 pub async fn create(
     pool: &PgPool,
+    ingest: &batch::Batcher,
     areas: &AreaCache,
     margin_m: f64,
     p: &Principal,
@@ -94,34 +98,33 @@ pub async fn create(
     let request_hash = request_hash(&req, access.person_id);
     let cell = crate::analytics::cells::cell_of(loc.lat(), loc.lon());
 
-    let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(INSERT_INCIDENT)
-        .bind(req.area_id)
-        .bind(req.id)
-        .bind(&req.category)
-        .bind(loc.lon())
-        .bind(loc.lat())
-        .bind(loc.accuracy_m().map(|a| a as f32))
-        .bind(occurred_at)
-        .bind(description.as_ref().map(Description::as_str))
-        .bind(access.person_id)
-        .bind(placement.zone_id)
-        .bind(req.patrol_id)
-        .bind(&request_hash)
-        .bind(cell)
-        .bind(Json(&req.answers))
-        .bind(req.anonymous)
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
-                IncidentError::from(ValidationError::Other {
-                    field: "patrol_id",
-                    reason: "no such patrol in this area",
-                    reason_nl: "deze surveillanceronde bestaat niet in dit gebied",
-                })
-            }
-            _ => e.into(),
-        })?;
+    let row = batch::Row {
+        area_id: req.area_id,
+        id: req.id,
+        category: req.category.clone(),
+        lon: loc.lon(),
+        lat: loc.lat(),
+        accuracy_m: loc.accuracy_m().map(|a| a as f32),
+        occurred_at,
+        description: description.as_ref().map(|d| d.as_str().to_string()),
+        reporter_id: access.person_id,
+        zone_id: placement.zone_id,
+        patrol_id: req.patrol_id,
+        request_hash: request_hash.clone(),
+        cell,
+        answers: serde_json::to_value(&req.answers).map_err(anyhow::Error::from)?,
+        anonymous: req.anonymous,
+    };
+    let inserted: Option<DateTime<Utc>> = ingest.insert(row).await.map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
+            IncidentError::from(ValidationError::Other {
+                field: "patrol_id",
+                reason: "no such patrol in this area",
+                reason_nl: "deze surveillanceronde bestaat niet in dit gebied",
+            })
+        }
+        _ => e.into(),
+    })?;
 
     // Open reports nearby of the same category, offered on both answers.
     let duplicates = || {
