@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// How many possible duplicates are offered at most.
-const MAX_DUPLICATES: i64 = 5;
+pub const MAX_DUPLICATES: i32 = 5;
 
 /// Open reports of `category` near a point now, for a reporter about to send
 /// (`GET /areas/{id}/nearby`). Any member of the area may ask: the answer
@@ -81,24 +81,6 @@ pub async fn confirm(
     Ok(Confirmed { incident_id, confirmations })
 }
 
-/// Open reports of `category` near `(lon, lat)` around `at`, within the
-/// category's radius and weeks: what a new report may duplicate. A hint
-/// only: the report is already stored, so a failure here is logged, not
-/// returned.
-pub async fn possible_duplicates(
-    pool: &PgPool,
-    area_id: Uuid,
-    id: Uuid,
-    category: &str,
-    at_point: (f64, f64),
-    at: DateTime<Utc>,
-) -> Vec<PossibleDuplicate> {
-    duplicates(pool, area_id, id, category, at_point, at).await.unwrap_or_else(|e| {
-        tracing::warn!(error = ?e, %id, "looking for possible duplicates failed");
-        vec![]
-    })
-}
-
 async fn duplicates(
     pool: &PgPool,
     area_id: Uuid,
@@ -107,28 +89,11 @@ async fn duplicates(
     (lon, lat): (f64, f64),
     at: DateTime<Utc>,
 ) -> Result<Vec<PossibleDuplicate>> {
-    // The nearest open reports of the category (a KNN scan of the partial
-    // index of migration 0008, bounded by a box: 1° is at least 60 km up to
-    // 57° latitude), then the exact distance. Its cost does not grow with the
-    // number of reports around the point.
+    // The rule is the database's (migration 0013), shared with the batch insert.
     let rows = sqlx::query!(
-        r#"WITH c AS MATERIALIZED (
-             SELECT duplicate_radius_m AS r, make_interval(weeks => duplicate_weeks) AS w
-               FROM categories WHERE area_id = $1 AND code = $2
-         ), near AS (
-             SELECT i.id, i.category, i.occurred_at, i.status,
-                    ST_Distance(i.geom::geography, ST_SetSRID(ST_MakePoint($4, $5), 4326)::geography) AS d
-               FROM incidents i
-              WHERE i.area_id = $1 AND i.category = $2 AND i.id <> $3
-                AND i.merged_into IS NULL AND i.status IN ('nieuw', 'in_behandeling', 'heropend')
-                AND i.geom && ST_Expand(ST_SetSRID(ST_MakePoint($4, $5), 4326), (SELECT r FROM c) / 60000.0)
-                AND i.occurred_at BETWEEN $6::timestamptz - (SELECT w FROM c) AND $6::timestamptz + (SELECT w FROM c)
-              ORDER BY i.geom <-> ST_SetSRID(ST_MakePoint($4, $5), 4326)
-              LIMIT 12
-         )
-         SELECT near.id AS "id!", near.category AS "category!", near.occurred_at AS "occurred_at!",
-                near.status AS "status!", near.d AS "d!"
-           FROM near, c WHERE near.d <= c.r ORDER BY near.d, near.occurred_at DESC LIMIT $7"#,
+        r#"SELECT id AS "id!", category AS "category!", occurred_at AS "occurred_at!", status AS "status!",
+                  distance_m AS "d!"
+             FROM kvo_possible_duplicates($1, $3, $2, $4, $5, $6, $7)"#,
         area_id,
         category,
         id,
@@ -139,15 +104,22 @@ async fn duplicates(
     )
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(PossibleDuplicate {
-                id: r.id,
-                category: r.category,
-                occurred_at: r.occurred_at,
-                status: column::code(&r.status, IncidentStatus::from_code)?,
-                distance_m: (r.d * 10.0).round() / 10.0,
-            })
-        })
-        .collect()
+    rows.into_iter().map(|r| possible(r.id, r.category, r.occurred_at, &r.status, r.d)).collect()
+}
+
+/// A row of `kvo_possible_duplicates` as the answer shows it.
+pub fn possible(
+    id: Uuid,
+    category: String,
+    occurred_at: DateTime<Utc>,
+    status: &str,
+    distance_m: f64,
+) -> Result<PossibleDuplicate> {
+    Ok(PossibleDuplicate {
+        id,
+        category,
+        occurred_at,
+        status: column::code(status, IncidentStatus::from_code)?,
+        distance_m: (distance_m * 10.0).round() / 10.0,
+    })
 }

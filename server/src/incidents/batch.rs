@@ -14,8 +14,6 @@ use sqlx::{PgPool, types::Json};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::INSERT_INCIDENT;
-
 /// The most reports one statement inserts.
 const MAX_BATCH: usize = 64;
 /// Batches in flight at once (each on its own connection).
@@ -41,8 +39,25 @@ pub struct Row {
     pub anonymous: bool,
 }
 
-/// `received_at` of a new row, or `None` when the id was taken already.
-type Outcome = Result<Option<DateTime<Utc>>, sqlx::Error>;
+/// A possible duplicate of a new report, as `kvo_possible_duplicates` finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearby {
+    pub id: Uuid,
+    pub category: String,
+    pub occurred_at: DateTime<Utc>,
+    pub status: String,
+    pub distance_m: f64,
+}
+
+/// What became of one report: `received_at` when it is new (`None` when the
+/// id was taken already), and the open reports near it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Written {
+    pub received_at: Option<DateTime<Utc>>,
+    pub nearby: Vec<Nearby>,
+}
+
+type Outcome = Result<Written, sqlx::Error>;
 type Job = (Row, oneshot::Sender<Outcome>);
 
 /// The queue in front of the writers. Cheap to clone.
@@ -94,15 +109,9 @@ async fn write(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         }
         let rows: Vec<&Row> = jobs.iter().map(|(r, _)| r).collect();
         match insert_many(&pool, &rows).await {
-            Ok(mut stored) => {
-                // A report sent twice into one batch is new for the first
-                // request only; the second finds it stored, as a retry does.
-                for (row, done) in jobs {
-                    let at = stored
-                        .iter()
-                        .position(|(a, id, _)| *a == row.area_id && *id == row.id)
-                        .map(|i| stored.swap_remove(i).2);
-                    let _ = done.send(Ok(at));
+            Ok(written) => {
+                for ((_, done), w) in jobs.into_iter().zip(written) {
+                    let _ = done.send(Ok(w));
                 }
             }
             Err(e) if jobs.len() == 1 => {
@@ -111,27 +120,29 @@ async fn write(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
             // One row spoiled the batch: each on its own, for its own answer.
             Err(_) => {
                 for (row, done) in jobs {
-                    let _ = done.send(insert_one(&pool, &row).await);
+                    let _ = done.send(insert_many(&pool, &[&row]).await.map(|mut w| w.remove(0)));
                 }
             }
         }
     }
 }
 
-/// Many reports and their first history rows in one statement; returns the
-/// (area, id, received_at) of those that were new.
-pub async fn insert_many(
-    pool: &PgPool,
-    rows: &[&Row],
-) -> Result<Vec<(Uuid, Uuid, DateTime<Utc>)>, sqlx::Error> {
-    if let [one] = rows {
-        return Ok(insert_one(pool, one)
-            .await?
-            .map(|at| vec![(one.area_id, one.id, at)])
-            .unwrap_or_default());
-    }
+/// Many reports and their first history rows in one statement, with the
+/// open reports near each (`kvo_possible_duplicates`, migration 0013, which
+/// sees the area as it was before this statement). Returns one `Written` per
+/// row, in order; a row given twice is new at most once (its first time).
+pub async fn insert_many(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Written>, sqlx::Error> {
     let col = |f: fn(&Row) -> Uuid| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-    sqlx::query_as(
+    type Answer = (
+        Uuid,
+        Option<DateTime<Utc>>,
+        Option<Uuid>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+        Option<String>,
+        Option<f64>,
+    );
+    let answer: Vec<Answer> = sqlx::query_as(
         "WITH r AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::float8[], $6::real[],
                                   $7::timestamptz[], $8::text[], $9::uuid[], $10::uuid[], $11::uuid[], $12::bytea[],
@@ -149,8 +160,14 @@ pub async fn insert_many(
          ), hist AS (
              INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, changed_at)
              SELECT area_id, id, 'nieuw', reporter_id, received_at FROM ins
+         ), near AS (
+             SELECT DISTINCT ON (r.id, d.id) r.id AS for_id, d.*
+               FROM r CROSS JOIN LATERAL
+                    kvo_possible_duplicates(r.area_id, r.id, r.category, r.lon, r.lat, r.occurred_at, $16) d
          )
-         SELECT area_id, id, received_at FROM ins",
+         SELECT id, received_at, NULL::uuid, NULL::text, NULL::timestamptz, NULL::text, NULL::float8 FROM ins
+         UNION ALL
+         SELECT for_id, NULL, id, category, occurred_at, status, distance_m FROM near",
     )
     .bind(col(|r| r.area_id))
     .bind(col(|r| r.id))
@@ -167,28 +184,30 @@ pub async fn insert_many(
     .bind(rows.iter().map(|r| r.cell).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| Json(&r.answers)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.anonymous).collect::<Vec<_>>())
+    .bind(crate::duplicates::MAX_DUPLICATES)
     .fetch_all(pool)
-    .await
-}
-
-/// One report, with the statement `bench ingest` measures as the ceiling.
-async fn insert_one(pool: &PgPool, r: &Row) -> Outcome {
-    sqlx::query_scalar(INSERT_INCIDENT)
-        .bind(r.area_id)
-        .bind(r.id)
-        .bind(&r.category)
-        .bind(r.lon)
-        .bind(r.lat)
-        .bind(r.accuracy_m)
-        .bind(r.occurred_at)
-        .bind(r.description.as_deref())
-        .bind(r.reporter_id)
-        .bind(r.zone_id)
-        .bind(r.patrol_id)
-        .bind(&r.request_hash)
-        .bind(r.cell)
-        .bind(Json(&r.answers))
-        .bind(r.anonymous)
-        .fetch_optional(pool)
-        .await
+    .await?;
+    let mut written: Vec<Written> = rows.iter().map(|_| Written::default()).collect();
+    for (for_id, received_at, dup, category, occurred_at, status, distance_m) in answer {
+        let mine = rows.iter().enumerate().filter(|(_, r)| r.id == for_id).map(|(i, _)| i);
+        match (received_at, dup, category, occurred_at, status, distance_m) {
+            (Some(at), ..) => {
+                if let Some(first) = mine.into_iter().next() {
+                    written[first].received_at = Some(at);
+                }
+            }
+            (None, Some(id), Some(category), Some(occurred_at), Some(status), Some(distance_m)) => {
+                let n = Nearby { id, category, occurred_at, status, distance_m };
+                for i in mine {
+                    written[i].nearby.push(n.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    for w in &mut written {
+        w.nearby
+            .sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(b.occurred_at.cmp(&a.occurred_at)));
+    }
+    Ok(written)
 }

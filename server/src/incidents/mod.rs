@@ -115,7 +115,7 @@ pub async fn create(
         answers: serde_json::to_value(&req.answers).map_err(anyhow::Error::from)?,
         anonymous: req.anonymous,
     };
-    let inserted: Option<DateTime<Utc>> = ingest.insert(row).await.map_err(|e| match &e {
+    let written = ingest.insert(row).await.map_err(|e| match &e {
         sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
             IncidentError::from(ValidationError::Other {
                 field: "patrol_id",
@@ -126,19 +126,14 @@ pub async fn create(
         _ => e.into(),
     })?;
 
-    // Open reports nearby of the same category, offered on both answers.
-    let duplicates = || {
-        crate::duplicates::possible_duplicates(
-            pool,
-            req.area_id,
-            req.id,
-            &req.category,
-            (loc.lon(), loc.lat()),
-            occurred_at,
-        )
-    };
-    if let Some(received_at) = inserted {
-        let possible_duplicates = duplicates().await;
+    // Open reports nearby of the same category, found in the insert's
+    // statement, offered on both answers.
+    let possible_duplicates = written
+        .nearby
+        .into_iter()
+        .map(|n| crate::duplicates::possible(n.id, n.category, n.occurred_at, &n.status, n.distance_m))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(received_at) = written.received_at {
         return Ok(Created::New(Incident {
             id: req.id,
             area_id: req.area_id,
@@ -171,7 +166,7 @@ pub async fn create(
         return Err(IncidentError::IdTaken(req.id));
     }
     let mut incident = get(pool, p, req.id).await?;
-    incident.possible_duplicates = duplicates().await;
+    incident.possible_duplicates = possible_duplicates;
     Ok(Created::Existing(incident))
 }
 

@@ -150,14 +150,23 @@ async fn a_batch_with_a_broken_row_stores_nothing() {
     let broken = row(Some(uuid::Uuid::new_v4()));
     assert!(insert_many(&app.pool, &[&good[0], &broken, &good[1]]).await.is_err());
     assert_eq!(rows(&app, good[0].id).await + rows(&app, good[1].id).await, 0);
-    let stored = insert_many(&app.pool, &[&good[0], &good[1], &good[0]]).await.unwrap();
-    assert_eq!(stored.len(), 2, "a row twice in one batch is stored once");
+    let written = insert_many(&app.pool, &[&good[0], &good[1], &good[0]]).await.unwrap();
+    let new: Vec<bool> = written.iter().map(|w| w.received_at.is_some()).collect();
+    assert_eq!(new, [true, true, false], "a row twice in one batch is new the first time only");
+    assert_eq!(rows(&app, good[0].id).await, 1);
+    // The second report of a place is offered the first as a possible duplicate.
+    let mut near = row(None);
+    near.lat += 0.0001;
+    let written = insert_many(&app.pool, &[&near]).await.unwrap();
+    let offered: Vec<uuid::Uuid> = written[0].nearby.iter().map(|n| n.id).collect();
+    assert!(offered.contains(&good[0].id) && offered.contains(&good[1].id), "{offered:?}");
+    assert!(written[0].nearby.iter().all(|n| n.distance_m < 20.0));
 
     // Through the writers: on this single-threaded test runtime both sends are
     // queued before a writer runs, so they share a batch; only the first is new.
     let batcher = kvo_server::incidents::batch::Batcher::new(app.pool.clone());
     let twice = row(None);
     let (a, b) = tokio::join!(batcher.insert(twice.clone()), batcher.insert(twice.clone()));
-    let new = [a.unwrap(), b.unwrap()].iter().filter(|x| x.is_some()).count();
+    let new = [a.unwrap(), b.unwrap()].iter().filter(|x| x.received_at.is_some()).count();
     assert_eq!(new, 1, "one report sent twice into one batch is new once");
 }
