@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 /// The most reports one statement inserts.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 32;
 /// Batches in flight at once (each on its own connection).
 const WRITERS: usize = 4;
 
