@@ -66,7 +66,7 @@ python_env() {
   if [ ! -x build/venv/bin/python ]; then
     python3 -m venv build/venv 2>/dev/null || { install_missing python3-venv; rm -rf build/venv; python3 -m venv build/venv; }
   fi
-  build/venv/bin/python -c 'import pytest, PIL' 2>/dev/null || build/venv/bin/pip install -q pytest pillow
+  build/venv/bin/python -c 'import pytest, PIL, cryptography' 2>/dev/null || build/venv/bin/pip install -q pytest pillow cryptography
 }
 
 cmd=${1:-}
