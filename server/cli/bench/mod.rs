@@ -94,7 +94,11 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         );
     }
     let config = Config { data_dir: tmp.path().join("data"), db_pool: cfg.db_pool, ..Config::default() };
-    let server = BenchServer::start(AppState::new(pool.clone(), config)?).await?;
+    let state = AppState::new(pool.clone(), config)?;
+    // Everything on, as in `kvo serve`: the rollup compactor and the push
+    // worker run through all phases, the ceiling's too.
+    let workers = kvo_server::spawn_workers(&state);
+    let server = BenchServer::start(state).await?;
     let base = server.base.clone();
     let client = reqwest::Client::builder().pool_max_idle_per_host(b.clients).build()?;
     println!(
@@ -128,6 +132,7 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
         100.0 * meta.rate() / ceiling.rate()
     );
     server.stop().await;
+    workers.stop().await;
     finish(pool, pg).await
 }
 
