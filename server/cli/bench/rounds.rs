@@ -28,7 +28,7 @@ use kvo_server::{
     auth,
     config::Config,
     nl_time,
-    patrols::{self, agreements, checkpoints},
+    patrols::{agreements, checkpoints},
 };
 
 /// Settings of one run.
@@ -242,7 +242,7 @@ async fn load_area(
 }
 
 /// One round past every stop from `start` at 1 m/s, a point every 10 s, a
-/// scan at each stop; ended as the API ends it. Returns the number of points.
+/// scan at each stop; stored and ended as the demo's are. Returns the number of points.
 async fn walk(
     pool: &PgPool,
     area: Uuid,
@@ -250,66 +250,22 @@ async fn walk(
     stops: &[(Uuid, f64, f64)],
     start: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let id = Uuid::new_v4();
-    let (mut ats, mut lons, mut lats, mut cs) = (vec![], vec![], vec![], vec![]);
-    let (mut scan_ids, mut scan_cps, mut scan_ats) = (vec![], vec![], vec![]);
+    let (mut points, mut scans) = (vec![], vec![]);
     let mut t = start;
-    for (k, &(cp, lon, lat)) in stops.iter().enumerate() {
-        scan_ids.push(Uuid::new_v4());
-        scan_cps.push(cp);
-        scan_ats.push(t);
+    for (k, &(checkpoint, lon, lat)) in stops.iter().enumerate() {
+        let phone = geo::Point::new(lon, lat);
+        scans.push(crate::demo::rounds::Scan { checkpoint, at: t, phone, accuracy: 5.0, far: false });
         let (_, nlon, nlat) = stops[(k + 1) % stops.len()];
         let metres = ((nlon - lon) * 68_000.0).hypot((nlat - lat) * 111_000.0);
         let steps = (metres / 10.0).ceil().max(1.0) as i32;
         for s in 0..steps {
             let f = f64::from(s) / f64::from(steps);
-            let (plon, plat) = (lon + (nlon - lon) * f, lat + (nlat - lat) * f);
-            ats.push(t);
-            lons.push(plon);
-            lats.push(plat);
-            cs.push(cells::cell_of(plat, plon));
+            points.push((t, lon + (nlon - lon) * f, lat + (nlat - lat) * f));
             t += Days::seconds(10);
         }
     }
-    let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO patrols (area_id, id, guard_id, started_at) VALUES ($1, $2, $3, $4)")
-        .bind(area)
-        .bind(id)
-        .bind(guard)
-        .bind(start)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO patrol_points (area_id, patrol_id, at, geom, cell)
-         SELECT $1, $2, at, ST_SetSRID(ST_MakePoint(lon, lat), 4326), cell
-           FROM unnest($3::timestamptz[], $4::float8[], $5::float8[], $6::int8[]) AS u(at, lon, lat, cell)",
-    )
-    .bind(area)
-    .bind(id)
-    .bind(&ats)
-    .bind(&lons)
-    .bind(&lats)
-    .bind(&cs)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO checkpoint_scans (area_id, id, checkpoint_id, guard_id, patrol_id, scanned_at, geom, distance_m,
-                                       far, outside_patrol)
-         SELECT $1, u.id, u.cp, $2, $3, u.at, c.geom, 0, false, false
-           FROM unnest($4::uuid[], $5::uuid[], $6::timestamptz[]) AS u(id, cp, at)
-           JOIN checkpoints c ON c.area_id = $1 AND c.id = u.cp",
-    )
-    .bind(area)
-    .bind(guard)
-    .bind(id)
-    .bind(&scan_ids)
-    .bind(&scan_cps)
-    .bind(&scan_ats)
-    .execute(&mut *tx)
-    .await?;
-    patrols::close(&mut tx, area, id, t).await?;
-    tx.commit().await?;
-    Ok(ats.len())
+    crate::demo::rounds::store(pool, area, guard, start, &points, &scans, t).await?;
+    Ok(points.len())
 }
 
 /// Which checkpoints each patrol of the week passed, from its route points.

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use kvo_server::{areas, auth, nl_time::offset_hours};
 
-mod rounds;
+pub mod rounds;
 
 /// The demo web user (werkgroep in both demo areas).
 pub const DEMO_EMAIL: &str = "werkgroep@example.org";

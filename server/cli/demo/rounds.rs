@@ -118,13 +118,13 @@ pub async fn seed(
     Ok(patrols)
 }
 
-/// A scan the demo guard makes.
-struct Scan {
-    checkpoint: Uuid,
-    at: DateTime<Utc>,
-    phone: Point<f64>,
-    accuracy: f64,
-    far: bool,
+/// A scan a simulated guard makes.
+pub struct Scan {
+    pub checkpoint: Uuid,
+    pub at: DateTime<Utc>,
+    pub phone: Point<f64>,
+    pub accuracy: f64,
+    pub far: bool,
 }
 
 /// One patrol around the loop from `start`: points every 10 s, a scan at each
@@ -138,8 +138,7 @@ async fn walk(
     start: DateTime<Utc>,
     speed: f64,
 ) -> anyhow::Result<()> {
-    let id = Uuid::new_v4();
-    let (mut ats, mut lons, mut lats, mut cs) = (vec![], vec![], vec![], vec![]);
+    let mut points = vec![];
     let mut scans: Vec<Scan> = vec![];
     let mut t = start;
     let mut pause = Duration::zero();
@@ -147,7 +146,7 @@ async fn walk(
         // The scan at this checkpoint, unless it is skipped.
         if rng.random::<f64>() >= 0.015 {
             let offset =
-                if rng.random::<f64>() < 0.03 { 0.0012 } else { rng.random_range(-0.00005..0.00005) };
+                if rng.random::<f64>() < 0.01 { 0.0012 } else { rng.random_range(-0.00005..0.00005) };
             let phone = Point::new(at.x() + offset, at.y() + rng.random_range(-0.00005..0.00005));
             let distance = Haversine.distance(phone, at);
             let accuracy = rng.random_range(3.0..15.0);
@@ -160,15 +159,26 @@ async fn walk(
         let steps = (leg / (speed * 10.0)).ceil().max(1.0) as i32;
         for s in 0..steps {
             let f = f64::from(s) / f64::from(steps);
-            let (lon, lat) = (at.x() + (next.x() - at.x()) * f, at.y() + (next.y() - at.y()) * f);
-            ats.push(t + pause);
-            lons.push(lon);
-            lats.push(lat);
-            cs.push(cells::cell_of(lat, lon));
+            points.push((t + pause, at.x() + (next.x() - at.x()) * f, at.y() + (next.y() - at.y()) * f));
             t += Duration::seconds(10);
         }
     }
-    let end = t + pause;
+    store(pool, area_id, guard, start, &points, &scans, t + pause).await
+}
+
+/// Writes one simulated patrol — its route points `(at, lon, lat)` and its
+/// scans — in bulk, then ends it as the API does (`patrols::close`: route
+/// line, coverage passes). The demo and `bench rounds` both use it.
+pub async fn store(
+    pool: &PgPool,
+    area_id: Uuid,
+    guard: Uuid,
+    start: DateTime<Utc>,
+    points: &[(DateTime<Utc>, f64, f64)],
+    scans: &[Scan],
+    end: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
     sqlx::query("INSERT INTO patrols (area_id, id, guard_id, started_at) VALUES ($1, $2, $3, $4)")
         .bind(area_id)
@@ -184,33 +194,33 @@ async fn walk(
     )
     .bind(area_id)
     .bind(id)
-    .bind(&ats)
-    .bind(&lons)
-    .bind(&lats)
-    .bind(&cs)
+    .bind(points.iter().map(|p| p.0).collect::<Vec<_>>())
+    .bind(points.iter().map(|p| p.1).collect::<Vec<_>>())
+    .bind(points.iter().map(|p| p.2).collect::<Vec<_>>())
+    .bind(points.iter().map(|p| cells::cell_of(p.2, p.1)).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    for Scan { checkpoint, at, phone, accuracy, far } in scans {
-        sqlx::query(
-            "INSERT INTO checkpoint_scans (area_id, id, checkpoint_id, guard_id, patrol_id, scanned_at, geom,
-                                           accuracy_m, distance_m, far, outside_patrol)
-             SELECT $1, $2, $3, $4, $5, $6, p, $9, ST_Distance(p::geography, c.geom::geography), $10, false
-               FROM ST_SetSRID(ST_MakePoint($7, $8), 4326) AS p, checkpoints c
-              WHERE c.area_id = $1 AND c.id = $3",
-        )
-        .bind(area_id)
-        .bind(Uuid::new_v4())
-        .bind(checkpoint)
-        .bind(guard)
-        .bind(id)
-        .bind(at)
-        .bind(phone.x())
-        .bind(phone.y())
-        .bind(accuracy as f32)
-        .bind(far)
-        .execute(&mut *tx)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO checkpoint_scans (area_id, id, checkpoint_id, guard_id, patrol_id, scanned_at, geom,
+                                       accuracy_m, distance_m, far, outside_patrol)
+         SELECT $1, gen_random_uuid(), u.cp, $2, $3, u.at, p, u.acc, ST_Distance(p::geography, c.geom::geography),
+                u.far, false
+           FROM unnest($4::uuid[], $5::timestamptz[], $6::float8[], $7::float8[], $8::real[], $9::bool[])
+                AS u(cp, at, lon, lat, acc, far)
+          CROSS JOIN LATERAL ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326) AS p
+           JOIN checkpoints c ON c.area_id = $1 AND c.id = u.cp",
+    )
+    .bind(area_id)
+    .bind(guard)
+    .bind(id)
+    .bind(scans.iter().map(|s| s.checkpoint).collect::<Vec<_>>())
+    .bind(scans.iter().map(|s| s.at).collect::<Vec<_>>())
+    .bind(scans.iter().map(|s| s.phone.x()).collect::<Vec<_>>())
+    .bind(scans.iter().map(|s| s.phone.y()).collect::<Vec<_>>())
+    .bind(scans.iter().map(|s| s.accuracy as f32).collect::<Vec<_>>())
+    .bind(scans.iter().map(|s| s.far).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     patrols::close(&mut tx, area_id, id, end).await?;
     tx.commit().await?;
     Ok(())
