@@ -49,15 +49,15 @@ pub async fn start_patrol(
     Ok(created(new, patrol))
 }
 
-/// A patrol with its route so far.
+/// A patrol with its route so far (not for ondernemers).
 #[utoipa::path(get, path = "/api/v1/patrols/{id}", tag = "patrols", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Patrol)), security(("bearer" = []), ("cookie" = [])))]
+    responses((status = 200, body = Patrol), (status = 403, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn get_patrol(
     State(s): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Patrol>> {
-    Ok(Json(patrols::get(&s.pool, &p, id).await?))
+    Ok(Json(patrols::read(&s.pool, &p, id).await?))
 }
 
 /// Append route points (idempotent: a point is identified by its time).

@@ -237,6 +237,14 @@ pub async fn close(
     Ok(())
 }
 
+/// A patrol with its route, for those who may read rounds (its guard, the
+/// werkgroep, the partners; not an ondernemer).
+pub async fn read(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Patrol, PatrolError> {
+    let patrol = get(pool, p, id).await?;
+    may_read_rounds(p.access(patrol.area_id)?.role)?;
+    Ok(patrol)
+}
+
 /// A patrol with its route (stored, or built from the points so far).
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Patrol> {
     let areas: Vec<Uuid> = p.areas().map(|a| a.area_id).collect();

@@ -399,6 +399,7 @@ async fn the_round_report_has_the_route_the_checkpoints_and_the_findings() {
 
     let shop = s.app.device(s.area, Role::Ondernemer).await;
     assert_eq!(s.app.get(&shop.token, &format!("/api/v1/patrols/{id}/report")).await.status(), 403);
+    assert_eq!(s.app.get(&shop.token, &format!("/api/v1/patrols/{id}")).await.status(), 403, "nor its route");
     let other_area = s.app.area("Lage Weide", kvo_tests::LAGE_WEIDE).await;
     let stranger = s.app.device(other_area, Role::Werkgroep).await;
     assert_eq!(s.app.get(&stranger.token, &format!("/api/v1/patrols/{id}/report")).await.status(), 404);
