@@ -467,16 +467,7 @@ async fn measure(
             &specs[rng.random_range(0..specs.len())]
         }
     };
-    let get = |path: String, token: String| async move {
-        let t = Instant::now();
-        let res = client.get(format!("{base}{path}")).bearer_auth(token).send().await?;
-        let status = res.status();
-        let body = res.bytes().await?;
-        if !status.is_success() {
-            anyhow::bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
-        }
-        Ok::<_, anyhow::Error>((t.elapsed(), body.len()))
-    };
+    let get = |path: String, token: String| super::timed_get(client, base, path, token);
     let (mut all_heat, mut all_naive, mut all_cold, mut all_warm, mut all_analysis) =
         (vec![], vec![], vec![], vec![], vec![]);
     for mix in mixes(today) {

@@ -255,6 +255,24 @@ impl BenchServer {
     }
 }
 
+/// A GET with a bearer token, timed to the last byte; fails on a non-2xx.
+/// Returns the time and the body's size.
+pub(crate) async fn timed_get(
+    client: &reqwest::Client,
+    base: &str,
+    path: String,
+    token: String,
+) -> anyhow::Result<(Duration, usize)> {
+    let t = Instant::now();
+    let res = client.get(format!("{base}{path}")).bearer_auth(token).send().await?;
+    let status = res.status();
+    let body = res.bytes().await?;
+    if !status.is_success() {
+        anyhow::bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
+    }
+    Ok((t.elapsed(), body.len()))
+}
+
 /// Closes a benchmark's pool and stops its throw-away cluster.
 pub(crate) async fn finish(pool: PgPool, pg: Option<EmbeddedPostgres>) -> anyhow::Result<()> {
     pool.close().await;

@@ -90,18 +90,8 @@ pub async fn run(cfg: &Config, b: RoundsBench) -> anyhow::Result<()> {
     let server = super::BenchServer::start(state).await?;
     let client = reqwest::Client::new();
     let get = |path: String, token: String| {
-        let client = client.clone();
-        let base = server.base.clone();
-        async move {
-            let t = Instant::now();
-            let res = client.get(format!("{base}{path}")).bearer_auth(token).send().await?;
-            let status = res.status();
-            let body = res.bytes().await?;
-            if !status.is_success() {
-                anyhow::bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
-            }
-            Ok::<_, anyhow::Error>(t.elapsed())
-        }
+        let (client, base) = (&client, &server.base);
+        async move { super::timed_get(client, base, path, token).await.map(|(t, _)| t) }
     };
 
     let (mut comp, mut comp_naive, mut cov, mut cov_naive, mut night, mut night_naive) =

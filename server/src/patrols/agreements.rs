@@ -137,9 +137,7 @@ pub async fn report(
     to: NaiveDate,
 ) -> Result<Compliance, PatrolError> {
     may_read_rounds(p.access(area_id)?.role)?;
-    if to < from || (to - from).num_days() + 1 > MAX_NIGHTS {
-        return Err(PatrolError::Period { from, to, max: MAX_NIGHTS });
-    }
+    super::period(from, to, MAX_NIGHTS)?;
     let agreements = read(pool, area_id).await?;
     // Every counted scan from the first night's evening to the morning after
     // the last (a day either side covers any window and the time zone).

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use geojson::{Feature, FeatureCollection, Geometry, GeometryValue, JsonObject};
 use kvo_api::rounds::{CheckpointHits, HourBand};
 use serde_json::json;
@@ -19,13 +19,6 @@ pub const MAX_COVERAGE_DAYS: i64 = 366;
 /// The longest period whose routes are drawn at once.
 pub const MAX_ROUTE_DAYS: i64 = 31;
 
-fn period(from: NaiveDate, to: NaiveDate, max: i64) -> Result<NaiveDate, PatrolError> {
-    if to < from || (to - from).num_days() + 1 > max {
-        return Err(PatrolError::Period { from, to, max });
-    }
-    Ok(to + Duration::days(1))
-}
-
 /// Per coverage cell (H3 resolution 10) in `from..=to`, optionally one hour
 /// band: incidents and patrol passes, exact (folded counts plus the pending
 /// deltas), as GeoJSON hexagons. `unreached` marks cells with incidents and
@@ -39,7 +32,7 @@ pub async fn cells(
     band: Option<HourBand>,
 ) -> Result<FeatureCollection, PatrolError> {
     may_read_rounds(p.access(area_id)?.role)?;
-    let until = period(from, to, MAX_COVERAGE_DAYS)?;
+    let until = super::period(from, to, MAX_COVERAGE_DAYS)?;
     let rows = sqlx::query!(
         r#"SELECT cell AS "cell!", sum(incidents)::int8 AS "incidents!", sum(passes)::int8 AS "passes!" FROM (
                SELECT cell, incidents, passes FROM coverage_counts
@@ -102,7 +95,7 @@ pub async fn routes(
     to: NaiveDate,
 ) -> Result<FeatureCollection, PatrolError> {
     may_read_rounds(p.access(area_id)?.role)?;
-    let until = period(from, to, MAX_ROUTE_DAYS)?;
+    let until = super::period(from, to, MAX_ROUTE_DAYS)?;
     let rows = sqlx::query!(
         r#"SELECT pa.id, pe.display_name, pa.started_at, pa.ended_at,
                   (SELECT count(*) FROM checkpoint_scans s WHERE s.area_id = pa.area_id AND s.patrol_id = pa.id)
@@ -147,7 +140,7 @@ pub async fn hits(
     to: NaiveDate,
 ) -> Result<Vec<CheckpointHits>, PatrolError> {
     let list = super::checkpoints::list(pool, p, area_id, false).await?;
-    let until = period(from, to, MAX_COVERAGE_DAYS)?;
+    let until = super::period(from, to, MAX_COVERAGE_DAYS)?;
     let days_hit: HashMap<Uuid, i64> = sqlx::query!(
         r#"SELECT checkpoint_id, count(DISTINCT kvo_local_day(scanned_at)) AS "days!" FROM checkpoint_scans
             WHERE area_id = $1 AND NOT far AND NOT outside_patrol

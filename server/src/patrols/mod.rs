@@ -73,6 +73,18 @@ pub(crate) fn may_patrol(role: Role) -> Result<(), PatrolError> {
     }
 }
 
+/// The days `from..=to`, at most `max` of them; returns the day after `to`.
+pub(crate) fn period(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    max: i64,
+) -> Result<chrono::NaiveDate, PatrolError> {
+    if to < from || (to - from).num_days() + 1 > max {
+        return Err(PatrolError::Period { from, to, max });
+    }
+    Ok(to + chrono::Duration::days(1))
+}
+
 /// Checkpoints and agreements are the beheerder's to set up.
 pub(crate) fn may_administer(role: Role) -> Result<(), PatrolError> {
     if role.administers() { Ok(()) } else { Err(PatrolError::NotBeheerder) }

@@ -80,15 +80,30 @@ pub async fn record(pool: &PgPool, p: &Principal, req: NewScan) -> Result<(bool,
     .await?
     .rows_affected()
         == 1;
+    if inserted {
+        let scan = Scan {
+            id: req.id,
+            checkpoint_id: checkpoint.id,
+            checkpoint_name: checkpoint.name,
+            guard_id: access.person_id,
+            patrol_id: req.patrol_id,
+            scanned_at,
+            distance_m: f64::from(checkpoint.distance_m as f32),
+            far,
+            outside_patrol,
+        };
+        return Ok((true, scan));
+    }
+    // A retry, or another scan under this id: what was stored decides.
     let scan = get(pool, req.area_id, req.id).await?;
     let same = scan.checkpoint_id == checkpoint.id
         && scan.guard_id == access.person_id
         && scan.scanned_at == scanned_at
         && scan.patrol_id == req.patrol_id;
-    if !inserted && !same {
+    if !same {
         return Err(PatrolError::ScanIdTaken(req.id));
     }
-    Ok((inserted, scan))
+    Ok((false, scan))
 }
 
 /// One stored scan.
