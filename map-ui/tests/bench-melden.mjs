@@ -28,7 +28,7 @@ async function joined(context) {
   const page = await context.newPage();
   await page.goto(`${server.url}/melden/#code=${invite()}`);
   await page.getByRole('button', { name: 'Aanmelden' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   return page;
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -82,7 +82,7 @@ if (photoPath) {
   const load = async () => {
     const t = Date.now();
     await page.reload({ waitUntil: 'commit' });
-    await page.waitForFunction(() => document.body.dataset.screen === 'home' && document.querySelectorAll('.themes button.cat').length > 0, null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.body?.dataset.screen === 'home' && document.querySelectorAll('.themes button.cat').length > 0, null, { timeout: 60_000 });
     return Date.now() - t;
   };
   const warm = [];
@@ -119,7 +119,7 @@ if (photoPath) {
     await page.locator('[data-fix]').waitFor();
     await page.locator('#description').fill(`melding ${i}`);
     await page.locator('#send').click();
-    await page.waitForFunction(() => document.body.dataset.screen === 'home');
+    await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   }
   const made = Date.now() - t0;
   const requests = [];

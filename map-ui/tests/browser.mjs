@@ -47,7 +47,7 @@ async function signedIn(context, path = '/') {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log('page error:', e.message));
   await page.goto(server.url + path);
-  await page.waitForFunction(() => ['signin', 'idle'].includes(document.body.dataset.state));
+  await page.waitForFunction(() => ['signin', 'idle'].includes(document.body?.dataset.state));
   if (await page.evaluate(() => document.body.dataset.state === 'signin')) {
     await page.getByLabel(/E-mailadres|Email/).fill(EMAIL);
     await page.getByLabel(/Wachtwoord|Password/).fill(PASSWORD);
@@ -225,7 +225,7 @@ await test('the analysis panel: hotspots fly to the spot, the hour grid and tren
 await test('the meeting view renders and prints to A4 landscape', async () => {
   const meeting = await context.newPage();
   await meeting.goto(`${server.url}/?area=${areaId}&period=quarter&view=meeting`);
-  await meeting.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+  await meeting.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
   assert.match(await meeting.locator('h1').textContent(), /Overlegoverzicht/);
   assert.ok(await meeting.locator('.m-open li').count() > 0, 'open items');
   assert.ok(await meeting.locator('.m-trend svg').count() === 1);
@@ -252,7 +252,7 @@ await test('English, keyboard and a phone in portrait', async () => {
   };
   const signin = await phone.newPage();
   await signin.goto(`${server.url}/?lang=en`);
-  await signin.waitForFunction(() => document.body.dataset.state === 'signin');
+  await signin.waitForFunction(() => document.body?.dataset.state === 'signin');
   await noSideways(signin, 'the sign-in page');
   await signin.close();
   const p = await signedIn(phone, `/?area=${areaId}&lang=en`);
@@ -266,7 +266,7 @@ await test('English, keyboard and a phone in portrait', async () => {
   assert.equal(unlabelled, 0, 'every control has a label');
   await p.screenshot({ path: join(ARTIFACTS, '08-phone-en.png'), fullPage: true });
   await p.goto(`${server.url}/?area=${areaId}&period=quarter&view=meeting&lang=en`);
-  await p.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+  await p.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
   await noSideways(p, 'the meeting view');
   await phone.close();
 });
@@ -323,10 +323,10 @@ function pixelsNear(png, [r, g, b], tolerance = 40) {
 
 await test('the rounds: a week against the agreement, and a round report with its route, printed on A4', async () => {
   const page = await signedIn(context);
-  await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
   const label = isoWeek(new Date(Date.now() - 7 * 86_400_000));
   await page.goto(`${server.url}/rondes/?area=${areaId}&week=${label}`);
-  await page.waitForFunction(() => ['idle', 'error'].includes(document.body.dataset.state), null, { timeout: 30_000 });
+  await page.waitForFunction(() => ['idle', 'error'].includes(document.body?.dataset.state), null, { timeout: 30_000 });
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'idle');
   assert.equal(await page.locator('table.nights tbody tr').count(), 7, 'seven nights');
   // The page says what the API says.
@@ -347,8 +347,8 @@ await test('the rounds: a week against the agreement, and a round report with it
 
   // One round's report: its route on the map, its checkpoints, as the API has them.
   const round = api.agreements[0].nights.flatMap((n) => n.rounds).find((x) => x.status === 'complete');
-  await page.locator(`a[href*="patrol=${round.patrol_id}"]`).first().click();
-  await page.waitForFunction(() => ['idle', 'error'].includes(document.body.dataset.state) && location.search.includes('patrol='), null, { timeout: 60_000 });
+  await Promise.all([page.waitForURL(/patrol=/), page.locator(`a[href*="patrol=${round.patrol_id}"]`).first().click()]);
+  await page.waitForFunction(() => ['idle', 'error'].includes(document.body?.dataset.state) && location.search.includes('patrol='), null, { timeout: 60_000 });
   const report = await page.evaluate(async (id) => (await fetch(`/api/v1/patrols/${id}/report`)).json(), round.patrol_id);
   assert.equal(await page.locator('#hit').textContent(), `${report.checkpoints_hit.length} / ${report.checkpoints_hit.length + report.checkpoints_missed.length}`);
   assert.equal(await page.locator('table.scans tbody tr').count(), report.scans.length);
@@ -369,7 +369,7 @@ await test("the map's rounds layers: routes, checkpoints by hit rate, and covera
   await idle(page);
   await page.locator('#layer-routes').check();
   await page.locator('#layer-coverage').check();
-  await page.waitForFunction(() => document.body.dataset.patrolLayer === 'ready', null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body?.dataset.patrolLayer === 'ready', null, { timeout: 60_000 });
   const q = await page.evaluate(() => new URL(document.body.dataset.heat, location.origin).searchParams.toString());
   const period = Object.fromEntries(new URLSearchParams(q));
   const fetched = (path) => page.evaluate(async (p) => (await fetch(`/api/v1${p}`)).json(), path);
@@ -386,9 +386,9 @@ await test("the map's rounds layers: routes, checkpoints by hit rate, and covera
   assert.ok(pixelsNear(shot, [0xd5, 0x5e, 0x00], 90) > 200, 'unreached cells stand out');
   // One part of the day: the night's cells, as the API counts them.
   await page.locator('#coverage-band').selectOption('nacht');
-  await page.waitForFunction(() => document.body.dataset.patrolLayer === 'ready', null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body?.dataset.patrolLayer === 'ready', null, { timeout: 60_000 });
   const night = await fetched(`/areas/${areaId}/coverage?from=${period.from}&to=${period.to}&band=nacht`);
-  await page.waitForFunction((n) => Number(document.body.dataset.coverageCells) === n, night.features.length, { timeout: 10_000 });
+  await page.waitForFunction((n) => Number(document.body?.dataset.coverageCells) === n, night.features.length, { timeout: 10_000 });
   await page.close();
 });
 

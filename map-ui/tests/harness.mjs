@@ -60,7 +60,7 @@ export async function launch() {
 
 /** Waits for the app's readiness signal: the map has drawn the data of render `after` or later. */
 export async function idle(page, after = 0, timeout = 60_000) {
-  await page.waitForFunction((n) => document.body.dataset.state === 'idle' && Number(document.body.dataset.renderSeq) > n, after, { timeout });
+  await page.waitForFunction((n) => document.body?.dataset.state === 'idle' && Number(document.body?.dataset.renderSeq) > n, after, { timeout });
   return Number(await page.evaluate(() => document.body.dataset.renderSeq));
 }
 

@@ -52,10 +52,10 @@ function watch(page) {
 async function joined(context, role = 'ondernemer') {
   const page = watch(await context.newPage());
   await page.goto(`${server.url}/melden/#code=${invite(role)}`);
-  await page.waitForFunction(() => document.body.dataset.screen === 'join');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'join');
   await page.getByLabel('Uw naam').fill(`test ${role} app`);
   await page.getByRole('button', { name: 'Aanmelden' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   return page;
 }
 async function token(page) {
@@ -88,7 +88,7 @@ async function mine(tok) { return (await apiGet(tok, `/incidents?mine=true&area_
 /** Fills and sends a report of `category` (by its Dutch label) from the home screen. */
 async function report(page, category, { description, photo, fill, nearby = 'keep mine' } = {}) {
   await page.locator('.themes button.cat', { hasText: category }).first().click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'report');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'report');
   if (photo) {
     await page.locator('#gallery').setInputFiles({ name: 'foto.jpg', mimeType: 'image/jpeg', buffer: photo });
     await page.locator('.thumb img').last().waitFor({ timeout: 15_000 }).catch(async (e) => {
@@ -101,10 +101,10 @@ async function report(page, category, { description, photo, fill, nearby = 'keep
   if (fill) await fill(page);
   await page.locator('[data-fix]').waitFor();
   await page.locator('#send').click();
-  await page.waitForFunction(() => !['report', 'loading'].includes(document.body.dataset.screen));
+  await page.waitForFunction(() => !['report', 'loading'].includes(document.body?.dataset.screen));
   // Earlier tests reported nearby: "al gemeld in de buurt" may ask first.
   if (nearby === 'keep mine' && (await page.evaluate(() => document.body.dataset.screen === 'nearby'))) await page.locator('#not-same').click();
-  if (nearby === 'keep mine') await page.waitForFunction(() => ['home', 'patrol'].includes(document.body.dataset.screen));
+  if (nearby === 'keep mine') await page.waitForFunction(() => ['home', 'patrol'].includes(document.body?.dataset.screen));
 }
 /** The JPEG's pixel size, from its SOF marker. */
 function jpegSize(buf) {
@@ -176,7 +176,7 @@ await test('join from a QR link: the device token is kept, every screen passes a
   const context = await phone();
   const page = watch(await context.newPage());
   await page.goto(`${server.url}${link.pathname}${link.hash}`);
-  await page.waitForFunction(() => document.body.dataset.screen === 'join');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'join');
   await axe(page, 'join');
   // English on request, the code kept; and back to Dutch.
   await page.locator('#language').click();
@@ -187,7 +187,7 @@ await test('join from a QR link: the device token is kept, every screen passes a
   await page.locator('#language').click();
   await page.getByLabel('Uw naam').fill('Bakkerij de Korrel');
   await page.getByRole('button', { name: 'Aanmelden' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   assert.equal(new URL(page.url()).hash, '', 'the used code leaves the address bar');
   const tok = await token(page);
   assert.match(tok, /^.{20,}$/);
@@ -196,20 +196,20 @@ await test('join from a QR link: the device token is kept, every screen passes a
   assert.ok(await page.locator('.spoed').isVisible(), 'urgent categories under "Spoed"');
   assert.ok(await page.locator('.spoed a[href="tel:112"]').isVisible());
   await page.locator('.themes button.cat', { hasText: 'Diefstal' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'report');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'report');
   await page.locator('[data-fix]').waitFor();
   await axe(page, 'report');
   await page.getByRole('button', { name: 'Annuleren' }).click();
   await page.getByRole('button', { name: 'Mijn meldingen' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'mine');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'mine');
   await axe(page, 'mine');
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `no sideways scrolling at 360 px (${width})`);
   await page.getByRole('button', { name: 'Terug' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   page.once('dialog', (d) => d.accept());
   await page.getByRole('button', { name: 'Afmelden' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'join');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'join');
   assert.equal(await token(page), null, 'signing out forgets the token');
   const res = await fetch(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${tok}` } });
   assert.equal(res.status, 401, 'and revokes it');
@@ -228,7 +228,7 @@ await test('a photo with EXIF GPS and orientation: the bytes sent carry no EXIF 
   await page.locator('[data-fix=photo]').waitFor();
   await context.setOffline(true); // to read what will be sent before it goes
   await page.locator('#send').click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   const stored = await storedPhotos(page);
   assert.equal(stored.length, 1);
   const sent = stored[0];
@@ -313,12 +313,12 @@ await test('geolocation: a good fix shows its accuracy; a poor one offers waitin
   await context.setGeolocation({ latitude: lat, longitude: lon, accuracy: 350 });
   const poor = await context.newPage();
   await poor.goto(`${server.url}/melden/`);
-  await poor.waitForFunction(() => document.body.dataset.screen === 'home');
+  await poor.waitForFunction(() => document.body?.dataset.screen === 'home');
   await poor.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
   await poor.locator('#poor-fix').waitFor();
   assert.ok(await poor.locator('#wait-fix').isVisible());
   await poor.locator('#place-pin').click();
-  await poor.waitForFunction(() => document.body.dataset.pinMap === 'ready', null, { timeout: 30_000 });
+  await poor.waitForFunction(() => document.body?.dataset.pinMap === 'ready', null, { timeout: 30_000 });
   await poor.locator('[data-fix=pin]').waitFor();
   await axe(poor, 'report with the pin map');
   await context.close();
@@ -329,16 +329,16 @@ await test('offline: three reports survive a reload from the service worker, the
   const page = await joined(context);
   await page.evaluate(() => navigator.serviceWorker.ready);
   await page.reload(); // now controlled by the service worker
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   await context.setOffline(true);
   for (const d of ['een', 'twee', 'drie']) {
     await report(page, 'Zwerfvuil', { description: `offline ${d}`, photo: JPEG });
-    await page.waitForFunction(() => document.body.dataset.screen === 'home');
+    await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   }
   assert.equal(await waitingCount(page), 3);
   assert.match(await page.locator('#outbox-status').textContent(), /3 meldingen wachten op verbinding/);
   await page.reload(); // offline: the app shell comes from the service worker
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   assert.equal(await waitingCount(page), 3, 'still queued after the reload');
   await context.setOffline(false);
   await page.evaluate(() => dispatchEvent(new Event('online')));
@@ -363,7 +363,7 @@ await test('503, then 429 with Retry-After: the app waits as told, then sends on
     return route.continue();
   });
   await report(page, 'Zwerfvuil', { description: 'na een storing' });
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   // After the 503 the backoff is at most a few seconds; "retry now" is the user's shortcut, not used here.
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
   assert.equal(attempts.length, 3);
@@ -381,7 +381,7 @@ await test('an urgent report overtakes the queue', async () => {
   await page.locator('.spoed button.cat', { hasText: 'Overval' }).click();
   await page.locator('[data-fix]').waitFor();
   await page.locator('#send').click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   const order = [];
   context.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/v1/incidents')) order.push(JSON.parse(r.postData()).category); });
   await context.setOffline(false);
@@ -415,12 +415,12 @@ await test('a 422 marks a report stuck with the reason; the others are sent; it 
     await page.locator('.item.stuck', { hasText: 'categorie straks uit' }).getByRole('button', { name: 'Aanpassen' }).click();
     await page.locator('#toast', { hasText: 'Kies een categorie' }).waitFor();
     await page.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
-    await page.waitForFunction(() => document.body.dataset.screen === 'report');
+    await page.waitForFunction(() => document.body?.dataset.screen === 'report');
     assert.equal(await page.locator('#description').inputValue(), 'categorie straks uit');
     assert.equal(await page.locator('.thumb img').count(), 1, 'the photo came along');
     await page.locator('[data-fix]').waitFor();
     await page.locator('#send').click();
-    await page.waitForFunction(() => document.body.dataset.screen !== 'report');
+    await page.waitForFunction(() => document.body?.dataset.screen !== 'report');
     if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
     await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.stuck === '1' && document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
     const fixed = (await mine(tok)).find((i) => i.description === 'categorie straks uit');
@@ -459,7 +459,7 @@ await test('extra questions: required and validated in the app, stored on the se
   assert.equal(await page.locator('#q-schade_euro').inputValue(), '120,50', 'nothing typed is lost');
   await page.locator('#q-aangifte').check();
   await page.locator('#send').click();
-  await page.waitForFunction(() => document.body.dataset.screen !== 'report');
+  await page.waitForFunction(() => document.body?.dataset.screen !== 'report');
   if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
   const [inc] = await mine(await token(page));
@@ -478,11 +478,11 @@ await test('"dit is dezelfde" records a confirmation and no new incident', async
   const context = await phone({ geo: { latitude: lat + 0.0001, longitude: lon, accuracy: 8 } });
   const page = await joined(context);
   await report(page, 'verlichting', { nearby: 'decide' });
-  await page.waitForFunction(() => document.body.dataset.screen === 'nearby');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'nearby');
   await axe(page, 'nearby');
   assert.match(await page.locator('.near li').first().textContent(), /Kapotte of slechte verlichting/);
   await page.locator(`button.same[data-id="${id}"]`).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
   assert.equal((await mine(await token(page))).length, 0, 'no second incident');
   assert.equal((await apiGet(werkgroep, `/incidents/${id}`)).confirmations, 1);
@@ -506,7 +506,7 @@ await test('patrol: the route and the linked finding reach the server', async ()
   const context = await phone({ geo: { latitude: lat, longitude: lon, accuracy: 6 } });
   const page = await joined(context, 'beveiliger');
   await page.getByRole('button', { name: 'Surveillance' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'patrol');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'patrol');
   await axe(page, 'patrol');
   await page.locator('#start-patrol').click();
   await page.locator('#end-patrol').waitFor();
@@ -517,11 +517,11 @@ await test('patrol: the route and the linked finding reach the server', async ()
   await page.locator('.grid button.cat', { hasText: 'Verdachte situatie' }).click();
   await page.locator('[data-fix]').waitFor();
   await page.locator('#send').click();
-  await page.waitForFunction(() => document.body.dataset.screen !== 'report');
+  await page.waitForFunction(() => document.body?.dataset.screen !== 'report');
   if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'patrol');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'patrol');
   await page.locator('#end-patrol').click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'patrol-summary');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'patrol-summary');
   await axe(page, 'patrol summary');
   assert.equal(await page.locator('#summary-findings').textContent(), '1');
   const km = Number((await page.locator('#summary-distance').textContent()).split(' ')[0].replace(',', '.'));
@@ -550,7 +550,7 @@ await test('the browser closed in the middle of a photo upload: reopened, the ph
   context = await phone({ dir });
   page = watch(context.pages()[0] ?? await context.newPage());
   await page.goto(`${server.url}/melden/`);
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 60_000 });
   const items = await mine(await token(page));
   assert.equal(items.length, 1, 'one incident');
@@ -574,12 +574,12 @@ await test('the app’s own code is at most 120 KB gzipped; the map library load
   page.on('request', (r) => loaded.push(new URL(r.url()).pathname));
   await page.goto(`${server.url}/melden/#code=${invite('ondernemer')}`);
   await page.getByRole('button', { name: 'Aanmelden' }).click();
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   await page.locator('.themes button.cat', { hasText: 'Zwerfvuil' }).click();
   await page.locator('[data-fix]').waitFor();
   assert.ok(!loaded.some((p) => /maplibre|\/assets\/map-/.test(p)), `no map library yet: ${loaded.join(' ')}`);
   await page.locator('#place-pin').click();
-  await page.waitForFunction(() => document.body.dataset.pinMap === 'ready', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.body?.dataset.pinMap === 'ready', null, { timeout: 30_000 });
   assert.ok(loaded.some((p) => /\/assets\/map-/.test(p)), 'loaded for the pin map');
   await context.close();
 });
@@ -612,7 +612,7 @@ await test('a status push opens the report in "mijn meldingen"', async () => {
   assert.deepEqual(shown, [{ title: 'Opgelost: Graffiti', url: `/melden/#report=${inc.id}` }], 'the reporter’s app, not the map');
   const opened = watch(await context.newPage());
   await opened.goto(server.url + shown[0].url);
-  await opened.waitForFunction(() => document.body.dataset.screen === 'mine');
+  await opened.waitForFunction(() => document.body?.dataset.screen === 'mine');
   assert.ok(await opened.locator(`#r-${inc.id} details[open]`).count(), 'that report is opened');
   await context.close();
 });
@@ -627,7 +627,7 @@ await test('an ondernemer with a password signs in on the web and reports throug
   await page.getByLabel(/Wachtwoord/).fill('een-lang-wachtwoord');
   await page.getByRole('button', { name: 'Inloggen' }).click();
   await page.waitForURL(/\/melden\/$/);
-  await page.waitForFunction(() => document.body.dataset.screen === 'home');
+  await page.waitForFunction(() => document.body?.dataset.screen === 'home');
   assert.equal(await token(page), null, 'a web session, no device token');
   await report(page, 'Graffiti', { description: 'via het web' });
   await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
@@ -674,7 +674,7 @@ await test('the app shell opens with no network at all', async () => {
   await context.setOffline(true);
   const again = watch(await context.newPage());
   await again.goto(`${server.url}/melden/`);
-  await again.waitForFunction(() => document.body.dataset.screen === 'home');
+  await again.waitForFunction(() => document.body?.dataset.screen === 'home');
   assert.ok(await again.locator('.themes button.cat').count() > 10, 'the categories from the device');
   await context.close();
 });
