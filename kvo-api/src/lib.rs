@@ -35,6 +35,7 @@ macro_rules! coded {
     };
 }
 
+pub mod admin;
 pub mod analysis;
 pub mod category;
 pub mod follow_up;
@@ -55,6 +56,7 @@ pub use validate::{Description, Location, ValidationError};
 mod tests {
     use crate::{
         Dimension, Role, Theme,
+        admin::{AdminAction, InviteState},
         follow_up::Organisation,
         rounds::{HourBand, RoundStatus},
         status::IncidentStatus,
@@ -85,6 +87,8 @@ mod tests {
         same_as_serde(AreaKind::ALL, AreaKind::code, AreaKind::from_code);
         same_as_serde(RoundStatus::ALL, RoundStatus::code, RoundStatus::from_code);
         same_as_serde(HourBand::ALL, HourBand::code, HourBand::from_code);
+        same_as_serde(AdminAction::ALL, AdminAction::code, AdminAction::from_code);
+        same_as_serde(InviteState::ALL, InviteState::code, InviteState::from_code);
         assert_eq!(IncidentStatus::InBehandeling.code(), "in_behandeling");
         assert_eq!(AreaKind::KvoW.code(), "kvo_w");
     }

@@ -150,9 +150,11 @@ pub fn answers_text_nl(questions: &[Question], answers: &Answers) -> String {
 }
 
 /// Checks a category's question definitions, as a beheerder would write them.
-pub fn check_questions(questions: &[Question]) -> Result<(), &'static str> {
+pub fn check_questions(questions: &[Question]) -> Result<(), crate::ValidationError> {
+    let refuse =
+        |reason, reason_nl| Err(crate::ValidationError::Other { field: "questions", reason, reason_nl });
     if questions.len() > MAX_QUESTIONS {
-        return Err("too many questions");
+        return refuse("too many questions", "te veel vragen");
     }
     let code_ok = |c: &str| {
         !c.is_empty()
@@ -161,15 +163,24 @@ pub fn check_questions(questions: &[Question]) -> Result<(), &'static str> {
     };
     for (i, q) in questions.iter().enumerate() {
         if !code_ok(&q.code) || questions[..i].iter().any(|p| p.code == q.code) {
-            return Err("question codes must be unique and match ^[a-z0-9_]{1,40}$");
+            return refuse(
+                "question codes must be unique and match ^[a-z0-9_]{1,40}$",
+                "de codes van de vragen moeten uniek zijn en aan ^[a-z0-9_]{1,40}$ voldoen",
+            );
         }
         if q.label_nl.trim().is_empty() || q.label_en.trim().is_empty() {
-            return Err("every question needs a Dutch and an English label");
+            return refuse(
+                "every question needs a Dutch and an English label",
+                "elke vraag heeft een Nederlandse en een Engelse tekst nodig",
+            );
         }
         let choice = matches!(q.kind, QuestionKind::Choice | QuestionKind::MultipleChoice);
         let has_options = !q.options.is_empty();
         if choice != has_options || q.options.iter().any(|o| !code_ok(&o.code)) {
-            return Err("choice questions, and only they, have options with valid codes");
+            return refuse(
+                "choice questions, and only they, have options with valid codes",
+                "keuzevragen, en alleen die, hebben opties met geldige codes",
+            );
         }
     }
     Ok(())

@@ -193,7 +193,7 @@ pub struct Login {
     pub password: String,
 }
 
-/// KVO-W (winkelgebied) or KVO-B (bedrijventerrein).
+/// KVO-W (winkelgebied), KVO-B (bedrijventerrein) or buitengebied.
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,11 +202,10 @@ pub struct Login {
 pub enum AreaKind {
     KvoW,
     KvoB,
+    Buitengebied,
 }
 
 crate::coded!(AreaKind);
-
-impl AreaKind {}
 
 /// One of a person's memberships.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,6 +280,9 @@ pub struct Area {
     /// Last day (inclusive) of the nul-meting period.
     #[serde(default)]
     pub baseline_to: Option<chrono::NaiveDate>,
+    /// When the area was archived (it keeps its data and accepts nothing new).
+    #[serde(default)]
+    pub archived_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `POST /api/v1/patrols`: a beveiliger starts a surveillance round. `id` is

@@ -5,8 +5,18 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use kvo_api::{Role, wire::AreaKind};
-use kvo_server::{AppState, areas, auth, config::Config, db::Database};
+use kvo_api::{
+    Role,
+    admin::{CategoryChange, NewArea, NewInviteRequest, NewZone},
+    wire::AreaKind,
+};
+use kvo_server::{
+    AppState,
+    admin::{Admin, AdminError, people},
+    areas, auth,
+    config::Config,
+    db::Database,
+};
 
 mod bench;
 mod demo;
@@ -157,6 +167,8 @@ enum Kind {
     KvoW,
     /// Bedrijventerrein (KVO-B).
     KvoB,
+    /// Buitengebied.
+    Buitengebied,
 }
 
 #[derive(Subcommand)]
@@ -273,10 +285,10 @@ enum InviteCmd {
         role: Role,
         /// How many phones may redeem it.
         #[arg(long, default_value_t = 1)]
-        uses: i32,
+        uses: u32,
         /// Days until it expires.
         #[arg(long, default_value_t = 14)]
-        days: i64,
+        days: u32,
         /// Also write the invite link as a QR code (SVG) to this file.
         #[arg(long)]
         qr: Option<std::path::PathBuf>,
@@ -490,22 +502,42 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
     if auth::web_user_exists(&db.pool, demo::DEMO_EMAIL).await? {
         out!("  Web-aanmelding:     {} / {}", demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
     }
+    if auth::web_user_exists(&db.pool, demo::DEMO_BEHEERDER).await? {
+        out!("  Beheer / console:   {} / {}", demo::DEMO_BEHEERDER, demo::DEMO_PASSWORD);
+    }
+    let base = format!("http://{addr}");
+    let admin = Admin::server(&db.pool, &base);
     for areas::AreaSummary { id, name, .. } in areas {
-        let invite =
-            auth::create_invite(&db.pool, id, Role::Ondernemer, 10, chrono::Duration::days(7)).await?;
-        let guard =
-            auth::create_invite(&db.pool, id, Role::Beveiliger, 10, chrono::Duration::days(7)).await?;
+        let invite = |role| admin.create_invite(id, NewInviteRequest { role, uses: 10, days: 7 });
+        let (shop, guard) = (invite(Role::Ondernemer).await?, invite(Role::Beveiliger).await?);
         out!("  {name}:");
-        let base = format!("http://{addr}");
-        out!("    uitnodiging ondernemer: {}", kvo_server::invites::link(&base, &invite.code));
-        out!("    uitnodiging beveiliger: {}", kvo_server::invites::link(&base, &guard.code));
+        out!("    uitnodiging ondernemer: {}", shop.link);
+        out!("    uitnodiging beveiliger: {}", guard.link);
     }
     out!("\n  Stoppen / stop: Ctrl-C\n");
     Ok(())
 }
 
+/// A refused administrative change, as the API would word it (Dutch, then English).
+fn explain(e: AdminError) -> anyhow::Error {
+    let err = kvo_server::http::problem::AppError::from(e);
+    let p = err.problem();
+    match err {
+        kvo_server::http::problem::AppError::Admin(AdminError::Other(inner)) => inner.into(),
+        _ => anyhow::anyhow!("{}\n{}", p.nl.detail, p.en.detail),
+    }
+}
+
+/// A JSON file (a GeoJSON shape).
+fn read_json(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
 async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> {
     let pool = &db.pool;
+    let base = cfg.public_url.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
+    let admin = Admin::server(pool, &base);
     match cmd {
         Command::Serve { .. }
         | Command::Bench(_)
@@ -513,15 +545,13 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
         | Command::Backup { .. }
         | Command::Restore { .. } => unreachable!("handled in main"),
         Command::Area(AreaCmd::Create { name, kind, boundary, municipality }) => {
-            let text = std::fs::read_to_string(&boundary)
-                .with_context(|| format!("reading {}", boundary.display()))?;
-            let mp = areas::parse_polygon_geojson(&text)?;
             let kind = match kind {
                 Kind::KvoW => AreaKind::KvoW,
                 Kind::KvoB => AreaKind::KvoB,
+                Kind::Buitengebied => AreaKind::Buitengebied,
             };
-            let id = areas::create_area(pool, &name, kind, municipality.as_deref(), &mp).await?;
-            out!("{id}");
+            let req = NewArea { name, kind, municipality, boundary: read_json(&boundary)? };
+            out!("{}", admin.create_area(req).await.map_err(explain)?.id);
         }
         Command::Area(AreaCmd::List) => {
             for a in areas::list(pool).await? {
@@ -537,34 +567,36 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
             eprintln!("rollup opnieuw opgebouwd / rebuilt in {:.1} s", started.elapsed().as_secs_f64());
         }
         Command::Zone(ZoneCmd::Add { area, name, geometry }) => {
-            let text = std::fs::read_to_string(&geometry)
-                .with_context(|| format!("reading {}", geometry.display()))?;
-            out!("{}", areas::add_zone(pool, area, &name, &areas::parse_polygon_geojson(&text)?).await?);
+            let req = NewZone { name, geometry: read_json(&geometry)? };
+            out!("{}", admin.add_zone(area, req).await.map_err(explain)?.id);
         }
         Command::Category(CategoryCmd::Enable { area, code }) => {
-            areas::set_category_enabled(pool, area, &code, true).await?
+            let req = CategoryChange { enabled: Some(true), ..Default::default() };
+            admin.change_category(area, &code, req).await.map_err(explain)?;
         }
         Command::Category(CategoryCmd::Disable { area, code }) => {
-            areas::set_category_enabled(pool, area, &code, false).await?
+            let req = CategoryChange { enabled: Some(false), ..Default::default() };
+            admin.change_category(area, &code, req).await.map_err(explain)?;
         }
         Command::Category(CategoryCmd::Questions { area, code, file }) => {
             let text =
                 std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
             let questions: Vec<kvo_api::questions::Question> = serde_json::from_str(&text)
                 .with_context(|| format!("{} is no list of questions", file.display()))?;
-            areas::set_category_questions(pool, area, &code, &questions).await?
+            let req = CategoryChange { questions: Some(questions), ..Default::default() };
+            admin.change_category(area, &code, req).await.map_err(explain)?;
         }
         Command::Invite(InviteCmd::Create { area, role, uses, days, qr }) => {
-            let inv = auth::create_invite(pool, area, role, uses, chrono::Duration::days(days)).await?;
-            let base = cfg.public_url.clone().unwrap_or_else(|| format!("http://{}", cfg.listen));
-            let link = kvo_server::invites::link(&base, &inv.code);
+            let inv =
+                admin.create_invite(area, NewInviteRequest { role, uses, days }).await.map_err(explain)?;
             out!(
-                "{}  (geldig tot / valid until {}, {uses}×)\n{link}",
+                "{}  (geldig tot / valid until {}, {uses}×)\n{}",
                 inv.code,
-                inv.expires_at.format("%Y-%m-%d %H:%M UTC")
+                inv.invite.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                inv.link
             );
             if let Some(path) = qr {
-                std::fs::write(&path, kvo_server::invites::qr_svg(&link, 400)?)
+                std::fs::write(&path, kvo_server::invites::qr_svg(&inv.link, 400)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
         }
@@ -587,7 +619,7 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
             out!("{}", kvo_server::patrols::agreements::insert(pool, area, req).await?.id);
         }
         Command::User(UserCmd::Create { area, role, email, name, password }) => {
-            let id = auth::upsert_web_user(pool, &email, &name, &password, area, role).await?;
+            let id = people::upsert_web_user(pool, &email, &name, &password, area, role).await?;
             out!("{id}");
         }
         Command::Demo(DemoCmd::Seed { scale }) => {

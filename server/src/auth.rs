@@ -9,7 +9,7 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use kvo_api::{
     Role,
     wire::{AreaKind, DeviceSession, Me, Membership},
@@ -164,6 +164,13 @@ impl Default for AuthCache {
     }
 }
 
+impl AuthCache {
+    /// Forgets every resolved credential (after a change of memberships).
+    pub fn forget_all(&self) {
+        self.0.clear();
+    }
+}
+
 /// The principal of a device token.
 pub async fn device_principal(pool: &PgPool, cache: &AuthCache, token: &str) -> Result<Principal> {
     let key = hash_secret(token);
@@ -173,7 +180,7 @@ pub async fn device_principal(pool: &PgPool, cache: &AuthCache, token: &str) -> 
     let row = sqlx::query!(
         "SELECT t.id, t.area_id, t.person_id, m.role
            FROM device_tokens t
-           JOIN memberships m ON m.area_id = t.area_id AND m.person_id = t.person_id
+           JOIN memberships m ON m.area_id = t.area_id AND m.person_id = t.person_id AND m.removed_at IS NULL
           WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         &key
     )
@@ -219,7 +226,7 @@ pub async fn session_principal(pool: &PgPool, cache: &AuthCache, token: &str) ->
 pub async fn memberships_of(pool: &PgPool, person_id: Uuid) -> anyhow::Result<Vec<Membership>> {
     let rows = sqlx::query!(
         "SELECT a.id, a.name, a.kind, m.role FROM memberships m JOIN areas a ON a.id = m.area_id
-          WHERE m.person_id = $1 ORDER BY a.name",
+          WHERE m.person_id = $1 AND m.removed_at IS NULL ORDER BY a.name",
         person_id
     )
     .fetch_all(pool)
@@ -250,40 +257,6 @@ pub async fn me(pool: &PgPool, p: &Principal) -> Result<Me> {
     Ok(Me { person_id: p.person_id, display_name, memberships })
 }
 
-/// An invite just created; the code is shown once and stored only hashed.
-#[derive(Debug, Clone)]
-pub struct NewInvite {
-    pub id: Uuid,
-    pub code: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Creates an invite for `role` in `area_id`, valid for `max_uses` redemptions until `valid_for` passes.
-pub async fn create_invite(
-    pool: &PgPool,
-    area_id: Uuid,
-    role: Role,
-    max_uses: i32,
-    valid_for: chrono::Duration,
-) -> anyhow::Result<NewInvite> {
-    let code = new_invite_code();
-    let id = Uuid::new_v4();
-    let expires_at = Utc::now() + valid_for;
-    sqlx::query(
-        "INSERT INTO invites (area_id, id, code_hash, role, max_uses, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(area_id)
-    .bind(id)
-    .bind(hash_secret(&normalize_invite_code(&code)))
-    .bind(role.code())
-    .bind(max_uses)
-    .bind(expires_at)
-    .execute(pool)
-    .await
-    .context("inserting invite")?;
-    Ok(NewInvite { id, code, expires_at })
-}
-
 /// Redeems an invite: creates the person, their membership and a device token.
 pub async fn redeem_invite(
     pool: &PgPool,
@@ -295,6 +268,7 @@ pub async fn redeem_invite(
     let Some(invite) = sqlx::query!(
         "SELECT i.area_id, i.id, i.role, a.name FROM invites i JOIN areas a ON a.id = i.area_id
           WHERE i.code_hash = $1 AND i.expires_at > now() AND i.uses < i.max_uses
+            AND i.revoked_at IS NULL AND a.archived_at IS NULL
           FOR UPDATE OF i",
         hash_secret(&normalize_invite_code(code))
     )
@@ -406,46 +380,6 @@ pub async fn web_user_exists(pool: &PgPool, email: &str) -> Result<bool> {
         .bind(email.trim())
         .fetch_one(pool)
         .await?)
-}
-
-/// Creates a web user (or sets the password of an existing one with that
-/// e-mail) and gives them `role` in `area_id`.
-pub async fn upsert_web_user(
-    pool: &PgPool,
-    email: &str,
-    display_name: &str,
-    password: &str,
-    area_id: Uuid,
-    role: Role,
-) -> anyhow::Result<Uuid> {
-    if password.chars().count() < 10 {
-        anyhow::bail!("a password needs at least 10 characters");
-    }
-    let phc = hash_password(password.to_string()).await?;
-    let mut tx = pool.begin().await?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO people (id, display_name, email, password_hash) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (lower(email)) WHERE email IS NOT NULL
-         DO UPDATE SET password_hash = EXCLUDED.password_hash, display_name = EXCLUDED.display_name
-         RETURNING id",
-    )
-    .bind(Uuid::new_v4())
-    .bind(display_name)
-    .bind(email.trim())
-    .bind(phc)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)
-         ON CONFLICT (area_id, person_id) DO UPDATE SET role = EXCLUDED.role",
-    )
-    .bind(area_id)
-    .bind(id)
-    .bind(role.code())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 #[cfg(test)]

@@ -78,6 +78,14 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         }
     }
 
+    /// Forgets everything.
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.map.clear();
+        inner.order.clear();
+        inner.weight = 0;
+    }
+
     /// Forgets `key`.
     pub fn remove(&self, key: &K) {
         let mut inner = self.lock();

@@ -3,6 +3,7 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the bird's-eye view.
 
+pub mod admin;
 pub mod analytics;
 pub mod areas;
 pub mod auth;

@@ -25,17 +25,14 @@ fn photo(i: usize) -> Vec<u8> {
 async fn main() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    let invite =
-        kvo_server::auth::create_invite(&app.pool, area, Role::Ondernemer, 1, chrono::Duration::days(1))
-            .await
-            .unwrap();
+    let invite = kvo_server::admin::on_server::invite(&app.pool, area, Role::Ondernemer).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = app.url("");
     let data = dir.path().to_string_lossy().to_string();
 
     let (client, queued) = tokio::task::spawn_blocking(move || {
         let client = KvoClient::open_for_tests(data, url).unwrap();
-        client.redeem_invite(invite.code, Some("bench".into()), None).unwrap();
+        client.redeem_invite(invite, Some("bench".into()), None).unwrap();
         let t = Instant::now();
         let mut bytes = 0;
         for i in 0..REPORTS {

@@ -13,7 +13,7 @@ use kvo_api::{
     wire::{AreaKind, DeviceSession, NewIncident, WireLocation},
 };
 use kvo_server::{
-    AppState, areas, auth,
+    AppState, areas,
     config::Config,
     db::{self, EmbeddedPostgres},
 };
@@ -154,17 +154,32 @@ impl TestApp {
     /// Creates an area (with the default categories).
     pub async fn area(&self, name: &str, geojson: &str) -> Uuid {
         let mp = areas::parse_polygon_geojson(geojson).expect("test polygon");
-        areas::create_area(&self.pool, name, AreaKind::KvoW, Some("Deventer"), &mp).await.expect("area")
+        kvo_server::admin::on_server::area(&self.pool, name, AreaKind::KvoW, Some("Deventer"), &mp)
+            .await
+            .expect("area")
     }
 
     /// Redeems a fresh invite through the API; returns the device session.
+    /// The tests use bearer tokens for every role, so a beheerder (whom no
+    /// phone invite makes) is a werkgroep invite promoted in the database.
     pub async fn device(&self, area_id: Uuid, role: Role) -> DeviceSession {
-        let invite =
-            auth::create_invite(&self.pool, area_id, role, 1, chrono::Duration::days(1)).await.unwrap();
+        if !kvo_api::admin::grantable(role, kvo_api::admin::Grant::Invite) {
+            let mut d = Box::pin(self.device(area_id, Role::Werkgroep)).await;
+            sqlx::query("UPDATE memberships SET role = $3 WHERE area_id = $1 AND person_id = $2")
+                .bind(area_id)
+                .bind(d.person_id)
+                .bind(role.code())
+                .execute(&self.pool)
+                .await
+                .unwrap();
+            d.role = role;
+            return d;
+        }
+        let invite = kvo_server::admin::on_server::invite(&self.pool, area_id, role).await.unwrap();
         let res = self
             .client
             .post(self.url("/api/v1/devices/redeem"))
-            .json(&serde_json::json!({"code": invite.code, "display_name": format!("test {role}")}))
+            .json(&serde_json::json!({"code": invite, "display_name": format!("test {role}")}))
             .send()
             .await
             .unwrap();
@@ -220,4 +235,12 @@ pub fn report(area_id: Uuid) -> NewIncident {
 pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
     kvo_server::photos::process::encode_jpeg(&img, 90).unwrap()
+}
+
+/// Changes a category's settings as the `kvo` tool would.
+pub async fn set_category(pool: &PgPool, area_id: Uuid, code: &str, change: kvo_api::admin::CategoryChange) {
+    kvo_server::admin::Admin::server(pool, "")
+        .change_category(area_id, code, change)
+        .await
+        .expect("category change");
 }

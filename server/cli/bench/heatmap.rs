@@ -13,7 +13,14 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use kvo_server::{AppState, analytics::cells, areas, auth, config::Config, nl_time};
+use kvo_server::{
+    AppState,
+    admin::{on_server, people},
+    analytics::cells,
+    areas, auth,
+    config::Config,
+    nl_time,
+};
 
 /// Settings of one run.
 #[derive(Debug, Clone)]
@@ -97,8 +104,8 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
     // One token per area (a werkgroep member of each).
     let mut tokens = std::collections::HashMap::new();
     for s in &specs {
-        let inv = auth::create_invite(&pool, s.id, Role::Werkgroep, 1, chrono::Duration::days(1)).await?;
-        let session = auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
+        let inv = on_server::invite(&pool, s.id, Role::Werkgroep).await?;
+        let session = auth::redeem_invite(&pool, &inv, Some("bench"), None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tokens.insert(s.id, session.token);
@@ -182,7 +189,7 @@ async fn create_areas(
         );
         let kind = if i % 3 == 0 { AreaKind::KvoB } else { AreaKind::KvoW };
         let id =
-            areas::create_area(pool, &format!("Bench {i}"), kind, None, &areas::parse_polygon_geojson(&gj)?)
+            on_server::area(pool, &format!("Bench {i}"), kind, None, &areas::parse_polygon_geojson(&gj)?)
                 .await?;
         let first = today - Days::days(3 * 365);
         areas::set_baseline(pool, id, Some((first, first + Days::days(90)))).await?;
@@ -205,7 +212,7 @@ async fn create_areas(
                 n = bounds[2],
             );
             *zone =
-                areas::add_zone(pool, id, &format!("Zone {}", z + 1), &areas::parse_polygon_geojson(&gj)?)
+                on_server::zone(pool, id, &format!("Zone {}", z + 1), &areas::parse_polygon_geojson(&gj)?)
                     .await?;
         }
         specs.push(AreaSpec { id, bounds, hotspots, zones, weight: share });
@@ -576,6 +583,6 @@ pub async fn load_area(pool: &PgPool, n: usize, email: &str, password: &str) -> 
     kvo_server::analytics::rollup::rebuild(pool).await?;
     sqlx::query("VACUUM (ANALYZE) incidents, heat_counts, margin_counts").execute(pool).await?;
     eprintln!("{n} incidents loaded in {:.0} s", started.elapsed().as_secs_f64());
-    auth::upsert_web_user(pool, email, "Werkgroep bench", password, specs[0].id, Role::Werkgroep).await?;
+    people::upsert_web_user(pool, email, "Werkgroep bench", password, specs[0].id, Role::Werkgroep).await?;
     Ok(specs[0].id)
 }

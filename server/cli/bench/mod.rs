@@ -26,7 +26,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use kvo_server::{
-    AppState, areas, auth,
+    AppState,
+    admin::on_server,
+    areas, auth,
     config::Config,
     db::{self, EmbeddedPostgres},
     photos::process::encode_jpeg,
@@ -75,7 +77,7 @@ const BENCH_AREA: &str = r#"{"type":"Polygon","coordinates":[[[6.1505,52.2520],[
 /// The benchmarks' area, with the default categories.
 async fn bench_area(pool: &PgPool) -> anyhow::Result<Uuid> {
     let boundary = areas::parse_polygon_geojson(BENCH_AREA)?;
-    areas::create_area(pool, "Benchmark", AreaKind::KvoW, None, &boundary).await
+    Ok(on_server::area(pool, "Benchmark", AreaKind::KvoW, None, &boundary).await?)
 }
 
 /// Runs the ingest benchmark and prints its figures.
@@ -85,9 +87,9 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     let area = bench_area(&pool).await?;
     let mut tokens = vec![];
     for _ in 0..b.clients {
-        let inv = auth::create_invite(&pool, area, Role::Ondernemer, 1, chrono::Duration::days(1)).await?;
+        let inv = on_server::invite(&pool, area, Role::Ondernemer).await?;
         tokens.push(
-            auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
+            auth::redeem_invite(&pool, &inv, Some("bench"), None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?
                 .token,
@@ -169,8 +171,8 @@ pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let (pool, pg) = database(cfg, tmp.path()).await?;
     let area = bench_area(&pool).await?;
-    let inv = auth::create_invite(&pool, area, Role::Beveiliger, 1, chrono::Duration::days(1)).await?;
-    let token = auth::redeem_invite(&pool, &inv.code, Some("bench"), None)
+    let inv = on_server::invite(&pool, area, Role::Beveiliger).await?;
+    let token = auth::redeem_invite(&pool, &inv, Some("bench"), None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .token;

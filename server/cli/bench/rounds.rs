@@ -23,8 +23,9 @@ use uuid::Uuid;
 
 use kvo_server::{
     AppState,
+    admin::on_server,
     analytics::cells,
-    areas::{self, AreaCache},
+    areas::AreaCache,
     auth,
     config::Config,
     nl_time,
@@ -156,7 +157,7 @@ async fn load_area(
         ]),
         vec![],
     )]);
-    let id = areas::create_area(pool, &format!("Rondes {i}"), AreaKind::KvoB, None, &boundary).await?;
+    let id = on_server::area(pool, &format!("Rondes {i}"), AreaKind::KvoB, None, &boundary).await?;
     let guard = Uuid::new_v4();
     sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, 'bench guard')")
         .bind(guard)
@@ -167,11 +168,9 @@ async fn load_area(
         .bind(guard)
         .execute(pool)
         .await?;
-    let inv = auth::create_invite(pool, id, Role::Werkgroep, 1, chrono::Duration::days(1)).await?;
-    let token = auth::redeem_invite(pool, &inv.code, Some("bench"), None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .token;
+    let inv = on_server::invite(pool, id, Role::Werkgroep).await?;
+    let token =
+        auth::redeem_invite(pool, &inv, Some("bench"), None).await.map_err(|e| anyhow::anyhow!("{e}"))?.token;
     let cache = AreaCache::default();
     let mut stops = vec![];
     for (k, (lon, lat)) in loop_points(centre).into_iter().enumerate() {

@@ -18,7 +18,11 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use kvo_server::{areas, auth, nl_time::offset_hours};
+use kvo_server::{
+    admin::{on_server, people},
+    areas,
+    nl_time::offset_hours,
+};
 
 pub mod rounds;
 
@@ -26,6 +30,8 @@ pub mod rounds;
 pub const DEMO_EMAIL: &str = "werkgroep@example.org";
 /// Its password; the demo is for trying the system on one's own machine.
 pub const DEMO_PASSWORD: &str = "demo-werkgroep-2026";
+/// The demo beheerder (both demo areas), with the same password: the console.
+pub const DEMO_BEHEERDER: &str = "beheerder@example.org";
 
 /// What the demo created.
 #[derive(Debug, Clone)]
@@ -485,17 +491,26 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
     ];
     for (name, kind, municipality, boundary, zones, patterns, businesses, plan) in specs {
         let boundary = areas::parse_polygon_geojson(boundary)?;
-        let area_id = areas::create_area(pool, name, kind, Some(municipality), &boundary).await?;
+        let area_id = on_server::area(pool, name, kind, Some(municipality), &boundary).await?;
         for (zname, b) in zones {
-            areas::add_zone(pool, area_id, zname, &rect(*b)).await?;
+            on_server::zone(pool, area_id, zname, &rect(*b)).await?;
         }
         let mut ondernemers = vec![];
         for b in businesses {
             ondernemers.push(add_person(pool, area_id, b, Role::Ondernemer).await?);
         }
         let guard = add_person(pool, area_id, "Beveiliging Regio (collectief)", Role::Beveiliger).await?;
-        auth::upsert_web_user(pool, DEMO_EMAIL, "Werkgroep demo", DEMO_PASSWORD, area_id, Role::Werkgroep)
+        people::upsert_web_user(pool, DEMO_EMAIL, "Werkgroep demo", DEMO_PASSWORD, area_id, Role::Werkgroep)
             .await?;
+        people::upsert_web_user(
+            pool,
+            DEMO_BEHEERDER,
+            "Beheerder demo",
+            DEMO_PASSWORD,
+            area_id,
+            Role::Beheerder,
+        )
+        .await?;
 
         let scaled: Vec<Pattern> = patterns
             .into_iter()

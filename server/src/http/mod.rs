@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, the middleware stack, operations endpoints and
 //! the served map UI.
 
+pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod extract;
@@ -54,8 +55,24 @@ pub fn router(state: AppState) -> Router {
         .route("/devices/current", delete(v1::sign_out))
         .route("/session", post(v1::login).delete(v1::logout))
         .route("/me", get(v1::me))
-        .route("/areas/{id}", get(v1::area))
-        .route("/areas/{id}/categories", get(v1::categories))
+        .route("/areas", post(admin::create_area))
+        .route("/areas/{id}", get(v1::area).patch(admin::change_area))
+        .route("/areas/{id}/archive", post(admin::archive_area))
+        .route("/areas/{id}/zones", post(admin::add_zone))
+        .route("/areas/{id}/zones/{zone_id}", patch(admin::change_zone).delete(admin::delete_zone))
+        .route("/areas/{id}/categories", get(v1::categories).post(admin::add_category))
+        .route("/areas/{id}/categories/{code}", patch(admin::change_category))
+        .route("/areas/{id}/category-settings", get(admin::category_settings))
+        .route("/areas/{id}/invites", get(admin::invites).post(admin::create_invite))
+        .route("/areas/{id}/invites/{invite_id}", delete(admin::revoke_invite))
+        .route("/areas/{id}/members", get(admin::members))
+        .route("/areas/{id}/members/{person_id}", delete(admin::remove_member))
+        .route("/areas/{id}/members/{person_id}/role", put(admin::change_role))
+        .route("/areas/{id}/members/{person_id}/password-link", post(admin::reset_link))
+        .route("/areas/{id}/devices/{device_id}", delete(admin::revoke_device))
+        .route("/areas/{id}/accounts", post(admin::create_account))
+        .route("/areas/{id}/audit-log", get(admin::audit_log))
+        .route("/password", post(admin::set_password))
         .route("/areas/{id}/heatmap", get(analytics::heatmap))
         .route("/areas/{id}/tiles/{z}/{x}/{y}", get(analytics::tile))
         .route("/areas/{id}/analysis", get(analytics::analysis))

@@ -11,7 +11,7 @@ use utoipa::{
     },
 };
 
-use super::{analytics, follow_up, patrols, push, v1};
+use super::{admin, analytics, follow_up, patrols, push, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,11 @@ use super::{analytics, follow_up, patrols, push, v1};
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,
         follow_up::set_facts, follow_up::merge,
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,
+        admin::create_area, admin::change_area, admin::archive_area, admin::add_zone, admin::change_zone,
+        admin::delete_zone, admin::category_settings, admin::change_category, admin::add_category,
+        admin::invites, admin::create_invite, admin::revoke_invite, admin::members, admin::change_role,
+        admin::remove_member, admin::reset_link, admin::revoke_device, admin::create_account,
+        admin::set_password, admin::audit_log,
     ),
     components(schemas(
         wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, kvo_api::rounds::HourBand,
@@ -61,6 +66,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/session"),
     ("get", "/api/v1/ui-config"),
     ("get", "/api/v1/push/key"),
+    ("post", "/api/v1/password"),
 ];
 
 /// Every error is an RFC 9457 problem document (`application/problem+json`),

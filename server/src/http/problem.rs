@@ -22,7 +22,7 @@ use kvo_api::{
 };
 
 use crate::{
-    analytics::AnalyticsError, auth::AuthError, error::Error, follow_up::FollowUpError,
+    admin::AdminError, analytics::AnalyticsError, auth::AuthError, error::Error, follow_up::FollowUpError,
     incidents::IncidentError, patrols::PatrolError, photos::PhotoError, push::PushError,
 };
 
@@ -46,6 +46,8 @@ pub enum AppError {
     Analytics(#[from] AnalyticsError),
     #[error(transparent)]
     Push(#[from] PushError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
     /// A `Content-Digest` header that is not `sha-256=:<base64 of 32 bytes>:`.
     #[error("Content-Digest header unreadable")]
     ContentDigest,
@@ -309,6 +311,75 @@ fn patrol(e: &PatrolError) -> Texts {
     }
 }
 
+fn admin(e: &AdminError) -> Texts {
+    use kvo_api::admin::{AdminAction::*, Grant};
+    match e {
+        AdminError::Forbidden(action) => {
+            let (nl, en) = match action {
+                EditArea => ("alleen de beheerder richt gebieden in", "only the beheerder sets up areas"),
+                EditZones => ("alleen de beheerder tekent zones", "only the beheerder draws zones"),
+                EditCategories => ("alleen de beheerder stelt categorieën in", "only the beheerder sets up categories"),
+                Invite => ("alleen de beheerder nodigt mensen uit", "only the beheerder invites people"),
+                ManagePeople => ("alleen de beheerder beheert de deelnemers", "only the beheerder manages the members"),
+                ReadAuditLog => ("alleen de beheerder leest het logboek", "only the beheerder reads the audit log"),
+            };
+            denied(nl, en)
+        }
+        AdminError::NotGrantable(role, Grant::Invite) => row(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            ("Niet toegestaan", "Forbidden"),
+            format!(
+                "De rol ‘{role}’ wordt niet via een uitnodiging voor de telefoon gegeven; maak een webaccount aan."
+            ),
+            format!("The role `{role}` is not given through a phone invite; create a web account instead."),
+        )
+        .field("role"),
+        AdminError::NotGrantable(role, Grant::Account) => row(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            ("Niet toegestaan", "Forbidden"),
+            format!("De rol ‘{role}’ kan niet via een webaccount worden gegeven."),
+            format!("The role `{role}` cannot be given through a web account."),
+        )
+        .field("role"),
+        AdminError::Shape { field, problem } => {
+            let (nl, en) = problem.texts();
+            row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-shape", ("Ongeldige vorm", "Invalid shape"), nl, en)
+                .field(*field)
+        }
+        AdminError::Archived => conflict(
+            "Dit gebied is gearchiveerd; er kan niets nieuws bij.",
+            "This area is archived; nothing new can be added.",
+        ),
+        AdminError::ZoneNameTaken(name) => conflict(
+            format!("Er is in dit gebied al een zone met de naam ‘{name}’."),
+            format!("This area already has a zone named ‘{name}’."),
+        )
+        .field("name"),
+        AdminError::CategoryExists(code) => conflict(
+            format!("Dit gebied heeft al een categorie met de code `{code}`."),
+            format!("This area already has a category with the code `{code}`."),
+        )
+        .field("code"),
+        AdminError::LastBeheerder => conflict(
+            "Dit is de laatste beheerder van het gebied; maak eerst iemand anders beheerder.",
+            "This is the area's last beheerder; make someone else beheerder first.",
+        ),
+        AdminError::AlreadyMember => conflict(
+            "Deze persoon is al deelnemer van dit gebied; wijzig de rol in de lijst.",
+            "This person is already a member of this area; change the role in the list.",
+        )
+        .field("email"),
+        AdminError::PasswordLink => invalid(
+            "Deze link is onbekend, verlopen of al gebruikt; vraag de beheerder om een nieuwe.",
+            "This link is unknown, expired or already used; ask the beheerder for a new one.",
+        )
+        .field("token"),
+        AdminError::Other(e) => domain(e),
+    }
+}
+
 fn agreement(a: &AgreementProblem) -> Texts {
     use AgreementProblem::*;
     match a {
@@ -557,6 +628,7 @@ impl AppError {
             AppError::FollowUp(e) => follow_up(e),
             AppError::Analytics(e) => analytics(e),
             AppError::Push(e) => push(e),
+            AppError::Admin(e) => admin(e),
             AppError::ContentDigest => bad(
                 "Content-Digest moet sha-256=:<base64>: zijn (RFC 9530)",
                 "Content-Digest must be sha-256=:<base64>: (RFC 9530)",
@@ -647,7 +719,8 @@ impl AppError {
             | AppError::Patrol(PatrolError::Other(e))
             | AppError::FollowUp(FollowUpError::Other(e))
             | AppError::Analytics(AnalyticsError::Other(e))
-            | AppError::Push(PushError::Other(e)) => Some(e),
+            | AppError::Push(PushError::Other(e))
+            | AppError::Admin(AdminError::Other(e)) => Some(e),
             _ => None,
         }
     }

@@ -9,12 +9,9 @@ use serde_json::json;
 async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    let invite =
-        kvo_server::auth::create_invite(&app.pool, area, Role::Ondernemer, 1, chrono::Duration::days(1))
-            .await
-            .unwrap();
+    let invite = kvo_server::admin::on_server::invite(&app.pool, area, Role::Ondernemer).await.unwrap();
     // Typed in lower case with spaces: still accepted.
-    let typed = invite.code.to_lowercase().replace('-', " ");
+    let typed = invite.to_lowercase().replace('-', " ");
     let res = app
         .client
         .post(app.url("/api/v1/devices/redeem"))
@@ -28,7 +25,7 @@ async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
     let again = app
         .client
         .post(app.url("/api/v1/devices/redeem"))
-        .json(&json!({"code": invite.code}))
+        .json(&json!({"code": invite}))
         .send()
         .await
         .unwrap();
@@ -64,7 +61,7 @@ async fn an_invite_is_redeemed_once_and_sign_out_revokes_the_token() {
 async fn web_sign_in_sets_a_protected_cookie_and_state_changes_need_the_csrf_header() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    kvo_server::auth::upsert_web_user(
+    kvo_server::admin::people::upsert_web_user(
         &app.pool,
         "gemeente@example.org",
         "Gemeente",
@@ -170,7 +167,13 @@ async fn categories_carry_an_etag_for_offline_caching() {
         .await
         .unwrap();
     assert_eq!(cached.status(), 304);
-    kvo_server::areas::set_category_enabled(&app.pool, area, "overval", false).await.unwrap();
+    kvo_tests::set_category(
+        &app.pool,
+        area,
+        "overval",
+        kvo_api::admin::CategoryChange { enabled: Some(false), ..Default::default() },
+    )
+    .await;
     let changed = app
         .client
         .get(app.url(&path))

@@ -260,9 +260,14 @@ async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_com
     let other = app.area("Lage Weide", LAGE_WEIDE).await;
     let reporter = app.device(area, Role::Beveiliger).await.person_id;
     let werkgroep = app.device(area, Role::Werkgroep).await;
-    let brink = areas::add_zone(&app.pool, area, "Brink", &areas::parse_polygon_geojson(BRINK_ZONE).unwrap())
-        .await
-        .unwrap();
+    let brink = kvo_server::admin::on_server::zone(
+        &app.pool,
+        area,
+        "Brink",
+        &areas::parse_polygon_geojson(BRINK_ZONE).unwrap(),
+    )
+    .await
+    .unwrap();
     let seed: u64 = rand::random();
     eprintln!("seed {seed}");
     let mut rng = StdRng::seed_from_u64(seed);
@@ -743,9 +748,14 @@ async fn no_aggregate_reaches_another_area() {
 async fn the_analysis_of_a_hand_made_data_set() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad Deventer", DEVENTER).await;
-    let brink = areas::add_zone(&app.pool, area, "Brink", &areas::parse_polygon_geojson(BRINK_ZONE).unwrap())
-        .await
-        .unwrap();
+    let brink = kvo_server::admin::on_server::zone(
+        &app.pool,
+        area,
+        "Brink",
+        &areas::parse_polygon_geojson(BRINK_ZONE).unwrap(),
+    )
+    .await
+    .unwrap();
     areas::set_baseline(&app.pool, area, Some((day("2026-02-01"), day("2026-02-28")))).await.unwrap();
     let w = app.device(area, Role::Werkgroep).await;
     let p = &app.pool;
@@ -1094,9 +1104,14 @@ fn whole_numbers<'a>(v: &'a serde_json::Value, key: &'a str, out: &mut Vec<(Stri
 async fn no_small_count_ever_reaches_an_ondernemer() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad Deventer", DEVENTER).await;
-    areas::add_zone(&app.pool, area, "Brink", &areas::parse_polygon_geojson(BRINK_ZONE).unwrap())
-        .await
-        .unwrap();
+    kvo_server::admin::on_server::zone(
+        &app.pool,
+        area,
+        "Brink",
+        &areas::parse_polygon_geojson(BRINK_ZONE).unwrap(),
+    )
+    .await
+    .unwrap();
     let shop = app.device(area, Role::Ondernemer).await;
     let reporter = app.device(area, Role::Beveiliger).await.person_id;
     let mut rng = StdRng::seed_from_u64(18);

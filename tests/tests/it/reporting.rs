@@ -43,9 +43,9 @@ async fn extra_questions_are_published_validated_stored_and_exported() {
     assert!(list.categories.iter().find(|c| c.code == "overval").unwrap().urgent);
 
     // A beheerder makes "aangifte" required: the ETag changes.
-    kvo_server::areas::set_category_questions(&app.pool, area, "diefstal", &[required_question()])
-        .await
-        .unwrap();
+    let questions =
+        kvo_api::admin::CategoryChange { questions: Some(vec![required_question()]), ..Default::default() };
+    kvo_tests::set_category(&app.pool, area, "diefstal", questions).await;
     let res = app
         .client
         .get(app.url(&path))

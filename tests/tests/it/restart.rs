@@ -15,7 +15,7 @@ async fn the_embedded_cluster_keeps_its_data_across_restarts() {
     pg.stop_when_process_exits(std::process::id(), None).unwrap();
     let mp = kvo_server::areas::parse_polygon_geojson(kvo_tests::DEVENTER).unwrap();
     let area =
-        kvo_server::areas::create_area(&db.pool, "Binnenstad", kvo_api::wire::AreaKind::KvoW, None, &mp)
+        kvo_server::admin::on_server::area(&db.pool, "Binnenstad", kvo_api::wire::AreaKind::KvoW, None, &mp)
             .await
             .unwrap();
     db.close().await.unwrap();

@@ -12,7 +12,13 @@ async fn problem(res: reqwest::Response) -> (u16, Problem) {
 async fn every_bad_report_gets_its_own_problem() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", kvo_tests::DEVENTER).await;
-    kvo_server::areas::set_category_enabled(&app.pool, area, "cyberincident", false).await.unwrap();
+    kvo_tests::set_category(
+        &app.pool,
+        area,
+        "cyberincident",
+        kvo_api::admin::CategoryChange { enabled: Some(false), ..Default::default() },
+    )
+    .await;
     let dev = app.device(area, Role::Ondernemer).await;
     let now = chrono::Utc::now();
 

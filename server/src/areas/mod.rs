@@ -1,7 +1,9 @@
 //! Areas, zones and categories: creating them (the `kvo` tool), reading them
 //! (API), and an in-memory index of each area's geometry that the ingest
 //! path uses to check "inside the area" and to find the zone without a
-//! spatial query.
+//! spatial query. `shape` is the one check of a drawn boundary or zone.
+
+pub mod shape;
 
 use std::{
     collections::HashSet,
@@ -17,11 +19,11 @@ use h3o::{
     geom::{ContainmentMode, TilerBuilder},
 };
 use kvo_api::{
-    DEFAULT_CATEGORIES, Dimension, Theme, ValidationError,
-    questions::{Answers, Question, check_answers, default_questions},
+    Dimension, Theme, ValidationError,
+    questions::{Answers, Question, check_answers},
     wire::{Area, AreaKind, CategoryInfo, CategoryList, Zone},
 };
-use sqlx::{PgPool, types::Json};
+use sqlx::{PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::{
@@ -70,128 +72,28 @@ pub fn parse_polygon_geojson(text: &str) -> anyhow::Result<MultiPolygon<f64>> {
     Ok(MultiPolygon(polys))
 }
 
-fn to_geojson_text(mp: &MultiPolygon<f64>) -> String {
-    geojson::Geometry::new(geojson::GeometryValue::from(mp)).to_string()
-}
-
-async fn check_valid(pool: &PgPool, geojson: &str) -> anyhow::Result<()> {
-    let reason: Option<String> =
-        sqlx::query_scalar("SELECT NULLIF(ST_IsValidReason(ST_GeomFromGeoJSON($1)), 'Valid Geometry')")
-            .bind(geojson)
-            .fetch_one(pool)
-            .await?;
-    if let Some(r) = reason {
-        bail!("the polygon is not valid: {r}");
-    }
-    Ok(())
-}
-
-/// Creates an area with the default categories enabled; returns its id.
-pub async fn create_area(
-    pool: &PgPool,
-    name: &str,
-    kind: AreaKind,
-    municipality: Option<&str>,
-    boundary: &MultiPolygon<f64>,
-) -> anyhow::Result<Uuid> {
-    let gj = to_geojson_text(boundary);
-    check_valid(pool, &gj).await?;
-    let id = Uuid::new_v4();
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO areas (id, name, kind, municipality, boundary)
-         VALUES ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)))",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(kind.code())
-    .bind(municipality)
-    .bind(&gj)
-    .execute(&mut *tx)
-    .await
-    .context("inserting area")?;
-    for (i, c) in DEFAULT_CATEGORIES.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order, urgent,
-                                     questions)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id)
-        .bind(c.code)
-        .bind(c.label_nl)
-        .bind(c.label_en)
-        .bind(c.theme.map(Theme::code))
-        .bind(c.dimension.map(Dimension::code))
-        .bind(i as i32)
-        .bind(kvo_api::category::URGENT_BY_DEFAULT.contains(&c.code))
-        .bind(sqlx::types::Json(default_questions(c.code)))
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// Adds a zone to an area; it must lie (mostly) within the area.
-pub async fn add_zone(
-    pool: &PgPool,
-    area_id: Uuid,
-    name: &str,
-    geom: &MultiPolygon<f64>,
-) -> anyhow::Result<Uuid> {
-    let gj = to_geojson_text(geom);
-    check_valid(pool, &gj).await?;
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO zones (area_id, id, name, geom, num)
-         VALUES ($1, $2, $3, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)),
-                 (SELECT coalesce(max(num), 0) + 1 FROM zones WHERE area_id = $1))",
-    )
-    .bind(area_id)
-    .bind(id)
-    .bind(name)
-    .bind(&gj)
-    .execute(pool)
-    .await
-    .context("inserting zone (does the area exist, and is the name unique in it?)")?;
-    Ok(id)
-}
-
-/// Enables or disables a category in an area.
-pub async fn set_category_enabled(
-    pool: &PgPool,
-    area_id: Uuid,
-    code: &str,
-    enabled: bool,
-) -> anyhow::Result<()> {
-    let q = sqlx::query("UPDATE categories SET enabled = $3 WHERE area_id = $1 AND code = $2");
-    category_updated(q.bind(area_id).bind(code).bind(enabled).execute(pool).await?, area_id, code)
-}
-
-/// Fails when an update of category `code` found no row.
-fn category_updated(done: sqlx::postgres::PgQueryResult, area_id: Uuid, code: &str) -> anyhow::Result<()> {
-    if done.rows_affected() == 0 {
-        bail!("category {code} does not exist in area {area_id}");
-    }
-    Ok(())
-}
-
-/// Reads an area with its zones.
+/// Reads an area with its (live) zones.
 pub async fn get_area(pool: &PgPool, area_id: Uuid) -> Result<Area> {
+    get_area_in(&mut *pool.acquire().await?, area_id).await
+}
+
+/// [`get_area`] on a connection (inside a transaction).
+pub async fn get_area_in(conn: &mut PgConnection, area_id: Uuid) -> Result<Area> {
     let a = sqlx::query!(
         r#"SELECT name, kind, municipality, ST_AsGeoJSON(boundary, 7) AS "boundary!",
-                  baseline_from, baseline_to
+                  baseline_from, baseline_to, archived_at
              FROM areas WHERE id = $1"#,
         area_id
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or(Error::NotFound)?;
     let zones = sqlx::query!(
-        r#"SELECT id, name, ST_AsGeoJSON(geom, 7) AS "geometry!" FROM zones WHERE area_id = $1 ORDER BY name"#,
+        r#"SELECT id, name, ST_AsGeoJSON(geom, 7) AS "geometry!" FROM zones
+            WHERE area_id = $1 AND deleted_at IS NULL ORDER BY name"#,
         area_id
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(Area {
         id: area_id,
@@ -205,6 +107,7 @@ pub async fn get_area(pool: &PgPool, area_id: Uuid) -> Result<Area> {
             .collect::<anyhow::Result<_>>()?,
         baseline_from: a.baseline_from,
         baseline_to: a.baseline_to,
+        archived_at: a.archived_at,
     })
 }
 
@@ -244,22 +147,12 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
     Ok(CategoryList { area_id, categories })
 }
 
-/// Sets a category's extra questions (checked as a beheerder would write them).
-pub async fn set_category_questions(
-    pool: &PgPool,
-    area_id: Uuid,
-    code: &str,
-    questions: &[Question],
-) -> anyhow::Result<()> {
-    kvo_api::questions::check_questions(questions).map_err(anyhow::Error::msg)?;
-    let q = sqlx::query("UPDATE categories SET questions = $3 WHERE area_id = $1 AND code = $2");
-    category_updated(q.bind(area_id).bind(code).bind(Json(questions)).execute(pool).await?, area_id, code)
-}
-
 /// What the ingest path needs to know of an area, held in memory.
 #[derive(Debug)]
 pub struct AreaIndex {
     boundary: MultiPolygon<f64>,
+    /// An archived area accepts nothing new.
+    archived: bool,
     zones: Vec<(Uuid, String, MultiPolygon<f64>)>,
     enabled: HashSet<String>,
     /// Every category of the area, also disabled ones (their history still counts).
@@ -314,6 +207,13 @@ impl AreaIndex {
         lon: f64,
         margin_m: f64,
     ) -> Result<Placement, ValidationError> {
+        if self.archived {
+            return Err(ValidationError::Other {
+                field: "area_id",
+                reason: "the area has been archived and accepts no new reports",
+                reason_nl: "het gebied is gearchiveerd en neemt geen nieuwe meldingen aan",
+            });
+        }
         if !self.enabled.contains(category) {
             return Err(ValidationError::Category(kvo_api::validate::shown(category)));
         }
@@ -442,11 +342,18 @@ impl AreaCache {
         self.0.put(area_id, idx.clone());
         Ok(idx)
     }
+
+    /// Forgets an area's index after a change (in this process; others
+    /// reload after [`INDEX_TTL`]).
+    pub fn forget(&self, area_id: Uuid) {
+        self.0.remove(&area_id);
+    }
 }
 
 async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
     let area = sqlx::query!(
-        r#"SELECT ST_AsGeoJSON(boundary) AS "boundary!", baseline_from, baseline_to FROM areas WHERE id = $1"#,
+        r#"SELECT ST_AsGeoJSON(boundary) AS "boundary!", baseline_from, baseline_to, archived_at
+             FROM areas WHERE id = $1"#,
         area_id
     )
     .fetch_optional(pool)
@@ -455,7 +362,8 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
     let boundary = parse_polygon_geojson(&area.boundary)?;
     let baseline = area.baseline_from.zip(area.baseline_to);
     let zones = sqlx::query!(
-        r#"SELECT id, name, ST_AsGeoJSON(geom) AS "geometry!" FROM zones WHERE area_id = $1 ORDER BY name"#,
+        r#"SELECT id, name, ST_AsGeoJSON(geom) AS "geometry!" FROM zones
+            WHERE area_id = $1 AND deleted_at IS NULL ORDER BY name"#,
         area_id
     )
     .fetch_all(pool)
@@ -466,7 +374,8 @@ async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
     let rows = read_categories(pool, area_id).await?;
     let enabled = rows.iter().filter(|(_, on)| *on).map(|(c, _)| c.code.clone()).collect();
     let categories = rows.into_iter().map(|(c, _)| c).collect();
-    Ok(AreaIndex { boundary, zones, enabled, categories, baseline, coverage: Default::default() })
+    let archived = area.archived_at.is_some();
+    Ok(AreaIndex { boundary, archived, zones, enabled, categories, baseline, coverage: Default::default() })
 }
 
 #[cfg(test)]
@@ -479,6 +388,7 @@ mod tests {
         let zone = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.160,52.245],[6.160,52.250],[6.155,52.250],[6.155,52.245]]]}"#;
         AreaIndex {
             boundary: parse_polygon_geojson(gj).unwrap(),
+            archived: false,
             zones: vec![(Uuid::nil(), "Brink".into(), parse_polygon_geojson(zone).unwrap())],
             enabled: ["diefstal".to_string()].into(),
             categories: vec![],
