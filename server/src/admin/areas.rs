@@ -40,8 +40,9 @@ async fn checked(
     purpose: Purpose,
     field: &'static str,
 ) -> Result<Shape, AdminError> {
-    let s = shape::parse(value, purpose).map_err(AdminError::shape(field))?;
+    let s = shape::parse(value).map_err(AdminError::shape(field))?;
     shape::check_simple(tx, &s).await?.map_err(AdminError::shape(field))?;
+    shape::check_size(&s, purpose).map_err(AdminError::shape(field))?;
     Ok(s)
 }
 

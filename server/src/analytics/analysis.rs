@@ -118,11 +118,11 @@ pub async fn analyse(
         for (p, n) in counted {
             if r.kind == "z" || delta {
                 theme_counts.entry(p.order).or_insert((p.key, [0, 0])).1[slot] += n;
-                let zone_name = r.zone_id.and_then(|z| area.zone_name(z)).unwrap_or("\u{10FFFF}").to_string();
-                zone_counts
-                    .entry((zone_name, p.order.0, p.order.1))
-                    .or_insert((r.zone_id, p.key, [0, 0]))
-                    .2[slot] += n;
+                // A deleted zone's counts (until they move) are "zonder zone".
+                let zone_id = r.zone_id.filter(|&z| area.zone_name(z).is_some());
+                let zone_name = zone_id.and_then(|z| area.zone_name(z)).unwrap_or("\u{10FFFF}").to_string();
+                zone_counts.entry((zone_name, p.order.0, p.order.1)).or_insert((zone_id, p.key, [0, 0])).2
+                    [slot] += n;
                 totals[slot] += n;
                 if r.cur
                     && let Some(s) = p.status

@@ -148,8 +148,9 @@ pub fn to_value(mp: &MultiPolygon<f64>) -> serde_json::Value {
         .expect("GeoJSON serialises")
 }
 
-/// Everything about a drawn shape that can be checked without the database.
-pub fn parse(value: &serde_json::Value, purpose: Purpose) -> Result<Shape, ShapeProblem> {
+/// Everything about a drawn shape's form that can be checked without the
+/// database: GeoJSON polygons, closed rings, lon/lat in the Netherlands.
+pub fn parse(value: &serde_json::Value) -> Result<Shape, ShapeProblem> {
     let gj = serde_json::from_value::<geojson::GeoJson>(value.clone())
         .map_err(|e| ShapeProblem::NotGeoJson(e.to_string()))?;
     let mut polygons: Vec<Vec<Vec<geojson::Position>>> = Vec::new();
@@ -207,7 +208,14 @@ pub fn parse(value: &serde_json::Value, purpose: Purpose) -> Result<Shape, Shape
         out.push(Polygon::new(exterior, lines.collect()));
     }
     let polygons = MultiPolygon(out);
-    let m2 = polygons.chamberlain_duquette_unsigned_area();
+    let geojson = geojson::Geometry::new(geojson::GeometryValue::from(&polygons)).to_string();
+    Ok(Shape { polygons, geojson })
+}
+
+/// Whether a simple shape's surface suits its purpose (measured on the
+/// ellipsoid; meaningless before [`check_simple`], as a bow tie's halves cancel).
+pub fn check_size(shape: &Shape, purpose: Purpose) -> Result<(), ShapeProblem> {
+    let m2 = shape.polygons.chamberlain_duquette_unsigned_area();
     let (min, max) = purpose.size_m2();
     if m2 < min {
         return Err(ShapeProblem::TooSmall { m2, min });
@@ -215,8 +223,7 @@ pub fn parse(value: &serde_json::Value, purpose: Purpose) -> Result<Shape, Shape
     if m2 > max {
         return Err(ShapeProblem::TooLarge { m2, max });
     }
-    let geojson = geojson::Geometry::new(geojson::GeometryValue::from(&polygons)).to_string();
-    Ok(Shape { polygons, geojson })
+    Ok(())
 }
 
 /// Whether PostGIS finds the shape simple; if not, why and where.
@@ -250,7 +257,8 @@ mod tests {
 
     #[test]
     fn a_square_in_deventer_passes() {
-        let s = parse(&square(6.155, 52.245, 0.005), Purpose::Area).unwrap();
+        let s = parse(&square(6.155, 52.245, 0.005)).unwrap();
+        check_size(&s, Purpose::Area).unwrap();
         assert_eq!(s.polygons.0.len(), 1);
         assert!(s.geojson.contains("Polygon"));
     }
@@ -258,22 +266,21 @@ mod tests {
     #[test]
     fn each_problem_says_what_and_where() {
         let open = json!({"type":"Polygon","coordinates":[[[6.1,52.2],[6.2,52.2],[6.2,52.3],[6.1,52.3]]]});
-        assert_eq!(
-            parse(&open, Purpose::Area).unwrap_err(),
-            ShapeProblem::RingNotClosed { ring: 1, at: (6.1, 52.2) }
-        );
+        assert_eq!(parse(&open).unwrap_err(), ShapeProblem::RingNotClosed { ring: 1, at: (6.1, 52.2) });
         let rd = square(155_000.0, 463_000.0, 100.0);
-        assert!(matches!(parse(&rd, Purpose::Area), Err(ShapeProblem::NotLonLat { .. })));
+        assert!(matches!(parse(&rd), Err(ShapeProblem::NotLonLat { .. })));
         let paris = square(2.35, 48.85, 0.01);
-        assert_eq!(parse(&paris, Purpose::Area).unwrap_err().at(), Some((2.35, 48.85)));
-        assert!(matches!(
-            parse(&square(6.155, 52.245, 0.0001), Purpose::Area),
-            Err(ShapeProblem::TooSmall { .. })
-        ));
-        assert!(matches!(parse(&square(5.0, 52.0, 0.5), Purpose::Area), Err(ShapeProblem::TooLarge { .. })));
+        assert_eq!(parse(&paris).unwrap_err().at(), Some((2.35, 48.85)));
+        let size = |d| check_size(&parse(&square(5.0, 52.0, d)).unwrap(), Purpose::Area);
+        assert!(matches!(size(0.0001), Err(ShapeProblem::TooSmall { .. })));
+        assert!(matches!(size(0.5), Err(ShapeProblem::TooLarge { .. })));
+        assert!(
+            check_size(&parse(&square(5.0, 52.0, 0.0002)).unwrap(), Purpose::Zone).is_ok(),
+            "300 m² is a zone"
+        );
         let point = json!({"type":"Point","coordinates":[6.1,52.2]});
-        assert_eq!(parse(&point, Purpose::Zone).unwrap_err(), ShapeProblem::NotPolygon("Point".into()));
-        assert!(matches!(parse(&json!({"type":"Polygon"}), Purpose::Zone), Err(ShapeProblem::NotGeoJson(_))));
+        assert_eq!(parse(&point).unwrap_err(), ShapeProblem::NotPolygon("Point".into()));
+        assert!(matches!(parse(&json!({"type":"Polygon"})), Err(ShapeProblem::NotGeoJson(_))));
         let (nl, en) = ShapeProblem::OutsideNetherlands { at: (2.35, 48.85) }.texts();
         assert!(nl.contains("buiten Nederland") && nl.contains("48.850000, 2.350000"), "{nl}");
         assert!(en.contains("outside the Netherlands"), "{en}");

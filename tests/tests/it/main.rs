@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // test code: a failed unwrap is a failed test
 
 mod access;
+mod admin;
 mod analytics;
 mod backup;
 mod follow_up;
