@@ -155,9 +155,9 @@ pub struct CategoryChange {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub urgent: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::whole_number_opt")]
     pub duplicate_radius_m: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::whole_number_opt")]
     pub duplicate_weeks: Option<u32>,
     #[serde(default)]
     pub questions: Option<Vec<Question>>,
@@ -186,10 +186,10 @@ pub struct NewCategory {
 pub struct NewInviteRequest {
     pub role: Role,
     /// How many phones may redeem it (1–500).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "crate::validate::whole_number")]
     pub uses: u32,
     /// Days until it expires (1–90).
-    #[serde(default = "fourteen")]
+    #[serde(default = "fourteen", deserialize_with = "crate::validate::whole_number")]
     pub days: u32,
 }
 

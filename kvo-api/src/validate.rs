@@ -263,6 +263,13 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Er
     })
 }
 
+/// [`whole_number`] for an optional field (absent or `null` is `None`).
+pub fn whole_number_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] u32);
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
+
 /// An unknown code as it is shown back in an error: at most 40 characters of it.
 pub fn shown(raw: &str) -> String {
     raw.chars().take(40).collect()
