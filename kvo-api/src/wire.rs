@@ -351,6 +351,10 @@ pub struct Problem {
     /// The request field at fault, where there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The spot the problem is about, `[lon, lat]`, where there is one (a
+    /// self-intersection of a drawn boundary, a zone's part outside its area).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<[f64; 2]>,
 }
 
 /// `GET /api/v1/ui-config`: what the map UI needs before sign-in.

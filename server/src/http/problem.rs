@@ -118,6 +118,8 @@ struct Texts {
     title: (&'static str, &'static str),
     detail: (String, String),
     field: Option<String>,
+    /// The spot (lon, lat) the problem is about.
+    at: Option<[f64; 2]>,
 }
 
 fn row(
@@ -127,7 +129,7 @@ fn row(
     nl: impl Into<String>,
     en: impl Into<String>,
 ) -> Texts {
-    Texts { status, slug, title, detail: (nl.into(), en.into()), field: None }
+    Texts { status, slug, title, detail: (nl.into(), en.into()), field: None, at: None }
 }
 
 const BAD: StatusCode = StatusCode::BAD_REQUEST;
@@ -345,8 +347,9 @@ fn admin(e: &AdminError) -> Texts {
         .field("role"),
         AdminError::Shape { field, problem } => {
             let (nl, en) = problem.texts();
-            row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-shape", ("Ongeldige vorm", "Invalid shape"), nl, en)
-                .field(*field)
+            let t = row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-shape", ("Ongeldige vorm", "Invalid shape"), nl, en)
+                .field(*field);
+            Texts { at: problem.at().map(|(lon, lat)| [lon, lat]), ..t }
         }
         AdminError::Archived => conflict(
             "Dit gebied is gearchiveerd; er kan niets nieuws bij.",
@@ -742,8 +745,16 @@ impl AppError {
                 status,
                 detail: x.detail.0,
                 field: x.field.clone(),
+                at: x.at,
             },
-            en: Problem { type_, title: x.title.1.into(), status, detail: x.detail.1, field: x.field },
+            en: Problem {
+                type_,
+                title: x.title.1.into(),
+                status,
+                detail: x.detail.1,
+                field: x.field,
+                at: x.at,
+            },
         }
     }
 }

@@ -194,6 +194,8 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     let p = problem(res, 422).await;
     assert_eq!(p.field.as_deref(), Some("boundary"));
     assert!(p.detail.contains("snijdt zichzelf") && p.detail.contains("52.25"), "{}", p.detail);
+    let [lon, lat] = p.at.expect("the spot, for the map");
+    assert!((lon - 6.16).abs() < 1e-6 && (lat - 52.25).abs() < 1e-6, "{lon},{lat}: where the edges cross");
     let en = app
         .client
         .patch(app.url(&format!("/api/v1/areas/{area}")))
