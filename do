@@ -109,6 +109,8 @@ case "$cmd" in
     node map-ui/tests/browser.mjs
     say "De meld-app in Chromium (mobiel) / the reporting app in Chromium (mobile)…"
     node map-ui/tests/melden.mjs
+    say "De beheerconsole in Chromium / the beheerder's console in Chromium…"
+    node map-ui/tests/beheer.mjs
     say "Fuzzen, 60 s per doel / fuzzing, 60 s per target (docs/fuzzing.md)…"
     scripts/fuzz 60
     ;;

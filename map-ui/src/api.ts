@@ -51,3 +51,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
+export type Zone = S['Zone'];
+export type CategorySettings = S['CategorySettings'];
+export type InviteInfo = S['InviteInfo'];
+export type CreatedInvite = S['CreatedInvite'];
+export type MemberInfo = S['MemberInfo'];
+export type CreatedAccount = S['CreatedAccount'];
+export type PasswordLink = S['PasswordLink'];
+export type AuditPage = S['AuditPage'];
+export type Role = S['Role'];

@@ -61,7 +61,19 @@ async fn lock_live_area(tx: &mut PgConnection, area_id: Uuid) -> Result<(), Admi
     }
 }
 
-/// A zone must lie in its area (1 % slack for drawing) and overlap no other zone.
+/// How much of a drawn zone may stick out of its area: a hand-drawn edge
+/// along the boundary. The part outside is cut off when the zone is stored.
+const ZONE_SLACK_PCT: f64 = 10.0;
+
+/// The zone's geometry as stored: the drawn shape ($n, GeoJSON) cut to the area ($1).
+fn clipped(n: u8) -> String {
+    format!(
+        "ST_Multi(ST_CollectionExtract(ST_Intersection(ST_SetSRID(ST_GeomFromGeoJSON(${n}), 4326),
+                                                   (SELECT boundary FROM areas WHERE id = $1)), 3))"
+    )
+}
+
+/// A zone must lie in its area (within [`ZONE_SLACK_PCT`]) and overlap no other zone.
 async fn check_zone_fits(
     tx: &mut PgConnection,
     area_id: Uuid,
@@ -79,7 +91,7 @@ async fn check_zone_fits(
     .bind(&s.geojson)
     .fetch_one(&mut *tx)
     .await?;
-    if outside > 1.0 {
+    if outside > ZONE_SLACK_PCT {
         return Err(AdminError::Shape {
             field: "geometry",
             problem: ShapeProblem::ZoneOutsideArea { percent: outside, at: x.zip(y) },
@@ -306,19 +318,20 @@ impl Admin<'_> {
         check_zone_name(&mut tx, area_id, id, &zone_name).await?;
         let s = checked(&mut tx, &req.geometry, Purpose::Zone, "geometry").await?;
         check_zone_fits(&mut tx, area_id, id, &s).await?;
-        sqlx::query(
+        let insert = format!(
             "INSERT INTO zones (area_id, id, name, geom, num)
-             VALUES ($1, $2, $3, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)),
-                     (SELECT coalesce(max(num), 0) + 1 FROM zones WHERE area_id = $1))",
-        )
-        .bind(area_id)
-        .bind(id)
-        .bind(&zone_name)
-        .bind(&s.geojson)
-        .execute(&mut *tx)
-        .await?;
-        let moved = rezone(&mut tx, area_id, id, &s.geojson).await?;
+             VALUES ($1, $2, $3, {}, (SELECT coalesce(max(num), 0) + 1 FROM zones WHERE area_id = $1))",
+            clipped(4)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(area_id)
+            .bind(id)
+            .bind(&zone_name)
+            .bind(&s.geojson)
+            .execute(&mut *tx)
+            .await?;
         let zone = zone_row(&mut tx, area_id, id).await?;
+        let moved = rezone(&mut tx, area_id, id, &zone.geometry.to_string()).await?;
         let after = json!({"name": zone.name, "geometry": zone.geometry, "incidents_moved": moved});
         audit::record(&mut tx, Some(area_id), actor, "zone.create", &zone_name, None::<()>, Some(after))
             .await?;
@@ -350,17 +363,17 @@ impl Admin<'_> {
             }
             None => None,
         };
-        sqlx::query(
-            "UPDATE zones SET name = coalesce($3, name),
-                    geom = coalesce(ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)), geom)
-              WHERE area_id = $1 AND id = $2",
-        )
-        .bind(area_id)
-        .bind(zone_id)
-        .bind(&new_name)
-        .bind(new_shape.as_ref().map(|s| s.geojson.as_str()))
-        .execute(&mut *tx)
-        .await?;
+        let update = format!(
+            "UPDATE zones SET name = coalesce($3, name), geom = coalesce({}, geom) WHERE area_id = $1 AND id = $2",
+            clipped(4)
+        );
+        sqlx::query(sqlx::AssertSqlSafe(update))
+            .bind(area_id)
+            .bind(zone_id)
+            .bind(&new_name)
+            .bind(new_shape.as_ref().map(|s| s.geojson.as_str()))
+            .execute(&mut *tx)
+            .await?;
         // A rename can change which of two touching zones comes first, so
         // every change re-places the zone's own incidents and those in its new shape.
         let region = new_shape.as_ref().map_or_else(|| before.geometry.to_string(), |s| s.geojson.clone());
