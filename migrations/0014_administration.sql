@@ -24,6 +24,15 @@ ALTER TABLE invites ADD COLUMN created_by uuid;
 -- revoked in the same transaction.
 ALTER TABLE memberships ADD COLUMN removed_at timestamptz;
 
+-- The partners' work list: open reports assigned to an organisation.
+CREATE INDEX incidents_assigned_open ON incidents (area_id, assigned_to, due_date)
+    WHERE assigned_to IS NOT NULL AND merged_into IS NULL AND status IN ('nieuw', 'in_behandeling', 'heropend');
+
+-- A partner hands a report back to the werkgroep (the work list).
+ALTER TABLE incident_status_history DROP CONSTRAINT incident_status_history_action_check;
+ALTER TABLE incident_status_history ADD CONSTRAINT incident_status_history_action_check
+    CHECK (action IN ('status', 'assign', 'hand_back', 'aangifte', 'damage', 'merge'));
+
 -- One-time links through which a person sets (or resets) their own password.
 -- Only the SHA-256 of the link's secret is kept.
 CREATE TABLE password_links (

@@ -62,10 +62,13 @@ pub enum Action {
     Aangifte,
     /// Record the damage in euros.
     Damage,
+    /// The assigned organisation gives the report back to the werkgroep,
+    /// with a note (not ours, needs more information).
+    HandBack,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::TakeInHand,
         Action::Resolve,
         Action::Reject,
@@ -75,6 +78,7 @@ impl Action {
         Action::Merge,
         Action::Aangifte,
         Action::Damage,
+        Action::HandBack,
     ];
 
     /// The status this action leads to from `from`: `Ok(None)` for an action
@@ -88,7 +92,7 @@ impl Action {
             Action::Resolve if open => Ok(Some(Opgelost)),
             Action::Reject if open => Ok(Some(Afgewezen)),
             Action::Reopen if matches!(from, Opgelost | Afgewezen) => Ok(Some(Heropend)),
-            Action::Assign | Action::Merge if open => Ok(None),
+            Action::Assign | Action::Merge | Action::HandBack if open => Ok(None),
             Action::Comment | Action::Aangifte | Action::Damage => Ok(None),
             _ => Err(()),
         }
@@ -106,6 +110,7 @@ impl Action {
             Action::Merge => ("samenvoegen", "merge"),
             Action::Aangifte => ("aangifte vastleggen", "record the police report"),
             Action::Damage => ("schade vastleggen", "record the damage"),
+            Action::HandBack => ("teruggeven aan de werkgroep", "hand back to the werkgroep"),
         }
     }
 }
@@ -140,7 +145,7 @@ use Grant::{Assigned as A, No as N, Own as O, OwnOrAssigned as OA, Yes as Y};
 /// [`Role::ALL`]: ondernemer, beveiliger, werkgroep, gemeente, politie,
 /// brandweer, beheerder. `docs/follow-up.md` shows the same table (a test
 /// keeps them equal).
-pub const PERMISSIONS: [(Action, [Grant; 7]); 9] = [
+pub const PERMISSIONS: [(Action, [Grant; 7]); 10] = [
     (Action::TakeInHand, [N, A, Y, A, A, A, N]),
     (Action::Resolve, [O, OA, Y, OA, OA, OA, N]),
     (Action::Reject, [N, N, Y, N, N, N, N]),
@@ -150,6 +155,7 @@ pub const PERMISSIONS: [(Action, [Grant; 7]); 9] = [
     (Action::Merge, [N, N, Y, N, N, N, N]),
     (Action::Aangifte, [O, O, Y, O, Y, O, N]),
     (Action::Damage, [O, O, Y, O, O, O, N]),
+    (Action::HandBack, [N, A, N, A, A, A, N]),
 ];
 
 /// The grant of `role` for `action`.
@@ -229,6 +235,51 @@ pub struct Assignment {
     pub reason: Option<String>,
 }
 
+/// `POST /api/v1/incidents/{id}/hand-back`: the assigned organisation gives
+/// the report back to the werkgroep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HandBack {
+    /// Why (1 to 1,000 characters): not ours, needs more information, …
+    pub reason: String,
+}
+
+/// One report on a partner's work list ("aan ons toegewezen").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkItem {
+    pub incident_id: Uuid,
+    pub area_id: Uuid,
+    pub area_name: String,
+    pub category: String,
+    pub category_nl: String,
+    pub category_en: String,
+    pub urgent: bool,
+    pub status: IncidentStatus,
+    pub occurred_at: DateTime<Utc>,
+    pub zone_name: Option<String>,
+    pub description: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub assigned_to: Organisation,
+    pub due_date: Option<NaiveDate>,
+    /// The due date has passed (Dutch calendar).
+    pub overdue: bool,
+    /// What the person may do with it now.
+    pub actions: Vec<Action>,
+}
+
+/// `GET /api/v1/work-list`: the open reports assigned to the person's
+/// organisation in all their areas, overdue first, then urgent, then by due
+/// date (none last), then oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct WorkList {
+    pub today: NaiveDate,
+    pub items: Vec<WorkItem>,
+}
+
 /// `POST /api/v1/incidents/{id}/comments`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -262,7 +313,7 @@ pub struct Merge {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct HistoryEntry {
-    /// `status`, `assign`, `aangifte`, `damage` or `merge`.
+    /// `status`, `assign`, `hand_back`, `aangifte`, `damage` or `merge`.
     pub action: String,
     /// The status after this entry.
     pub status: IncidentStatus,

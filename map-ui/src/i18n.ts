@@ -16,7 +16,8 @@ const nl = {
   loading: 'Laden…', error: 'Er ging iets mis', themeCol: 'Thema', theme_none: 'Overig', dims_none: '–',
   zone: 'Zone', zones: 'Zones', boundary: 'Gebiedsgrens',
   days: ['ma', 'di', 'wo', 'do', 'vr', 'za', 'zo'], confidence: 'betrouwbaarheid', openItems: 'Openstaande punten',
-  flyTo: 'Ga naar', mapLabel: 'Kaart met de meldingen', filtersLabel: 'Filters', basemapOff: 'Geen achtergrondkaart bereikbaar',
+  flyTo: 'Ga naar', mapLabel: 'Kaart met de meldingen', facts: 'Aangifte en schade', damageEur: 'Schade (euro)',
+  workList: 'Aan ons toegewezen', console: 'Beheer', possibleSame: 'Mogelijk dezelfde melding', mergeInto: 'Samenvoegen met deze', reasonNeeded: 'Vul eerst een reden in.', filtersLabel: 'Filters', basemapOff: 'Geen achtergrondkaart bereikbaar',
 };
 type Dict = typeof nl;
 const en: Dict = {
@@ -35,7 +36,8 @@ const en: Dict = {
   loading: 'Loading…', error: 'Something went wrong', themeCol: 'Theme', theme_none: 'Other', dims_none: '–',
   zone: 'Zone', zones: 'Zones', boundary: 'Area boundary',
   days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], confidence: 'confidence', openItems: 'Open items',
-  flyTo: 'Go to', mapLabel: 'Map of the reports', filtersLabel: 'Filters', basemapOff: 'No basemap reachable',
+  flyTo: 'Go to', mapLabel: 'Map of the reports', facts: 'Police report and damage', damageEur: 'Damage (euros)',
+  workList: 'Assigned to us', console: 'Console', possibleSame: 'Possibly the same report', mergeInto: 'Merge into this one', reasonNeeded: 'Enter a reason first.', filtersLabel: 'Filters', basemapOff: 'No basemap reachable',
 };
 
 export const STATUS: Record<string, [string, string]> = {
@@ -52,6 +54,7 @@ export const ACTION: Record<string, [string, string]> = {
   take_in_hand: ['In behandeling nemen', 'Take in hand'], resolve: ['Opgelost', 'Resolve'], reject: ['Afwijzen', 'Reject'],
   reopen: ['Heropenen', 'Reopen'], assign: ['Toewijzen', 'Assign'], comment: ['Opmerking', 'Comment'],
   merge: ['Samenvoegen', 'Merge'], aangifte: ['Aangifte gedaan', 'Police report filed'], damage: ['Schade', 'Damage'],
+  hand_back: ['Teruggeven aan de werkgroep', 'Hand back to the werkgroep'],
 };
 export const ORG: Record<string, [string, string]> = {
   gemeente: ['Gemeente', 'Municipality'], politie: ['Politie', 'Police'], brandweer: ['Brandweer', 'Fire brigade'], beveiliger: ['Beveiliger', 'Security'],

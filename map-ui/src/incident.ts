@@ -55,10 +55,27 @@ export async function openFollowUp(inc: Incident, changed: () => void) {
     const org = el('select', { id: 'fu-org', 'aria-label': t('assigned') }, ...Object.keys(ORG).map((o) => el('option', { value: o, selected: f.assigned_to === o }, label(ORG, o))));
     const due = el('input', { type: 'date', id: 'fu-due', 'aria-label': t('dueDate'), value: f.due_date ?? '' });
     const comment = el('textarea', { id: 'fu-comment', rows: 2, maxlength: 2000, 'aria-label': t('comment') });
+    const aangifte = el('input', { type: 'checkbox', id: 'fu-aangifte', checked: f.aangifte });
+    const damage = el('input', { type: 'number', id: 'fu-damage', min: 0, step: '0.01', value: f.damage_eur ?? '', 'aria-label': t('damageEur') });
+    const facts = f.allowed.includes('aangifte') || f.allowed.includes('damage');
+    const handBack = () => reason.value.trim()
+      ? act('hand-back', { reason: reason.value })
+      : void (message.textContent = t('reasonNeeded'));
+    const duplicates = f.allowed.includes('merge') ? inc.possible_duplicates ?? [] : [];
     replace(dialog,
       el('h2', { id: 'fu-title' }, `${label(STATUS, f.status)}${f.assigned_to ? ` · ${t('assigned')}: ${label(ORG, f.assigned_to)}` : ''}`),
       el('p', { class: 'description' }, inc.description ?? t('noDescription')),
-      statusButtons.length ? el('div', { class: 'actions' }, el('label', { for: 'fu-reason' }, t('reason')), reason, ...statusButtons) : null,
+      statusButtons.length || f.allowed.includes('hand_back') ? el('div', { class: 'actions' }, el('label', { for: 'fu-reason' }, t('reason')), reason, ...statusButtons,
+        f.allowed.includes('hand_back') ? el('button', { type: 'button', 'data-action': 'hand_back', onclick: handBack }, label(ACTION, 'hand_back')) : null) : null,
+      facts ? el('div', { class: 'actions facts' },
+        f.allowed.includes('aangifte') ? el('label', { for: 'fu-aangifte' }, aangifte, ` ${label(ACTION, 'aangifte')}`) : null,
+        f.allowed.includes('damage') ? damage : null,
+        el('button', { type: 'button', 'data-action': 'facts', onclick: () => act('facts', {
+          aangifte: f.allowed.includes('aangifte') ? aangifte.checked : undefined,
+          damage_eur: f.allowed.includes('damage') && damage.value !== '' ? Number(damage.value) : undefined }, 'PATCH') }, t('save'))) : null,
+      duplicates.length ? el('div', { class: 'actions duplicates' }, el('h3', {}, t('possibleSame')),
+        el('ul', {}, ...duplicates.map((d) => el('li', {}, `${d.category} · ${fmtDate(d.occurred_at)} · ${label(STATUS, d.status)} · ${Math.round(d.distance_m)} m `,
+          el('button', { type: 'button', 'data-action': 'merge', 'data-into': d.id, onclick: () => act('merge', { into: d.id, reason: reason.value || undefined }) }, t('mergeInto')))))) : null,
       f.allowed.includes('assign') ? el('div', { class: 'actions' }, org, due,
         el('button', { type: 'button', 'data-action': 'assign', onclick: () => act('assignment', { organisation: org.value, due_date: due.value || undefined }) }, t('assign'))) : null,
       f.allowed.includes('comment') ? el('div', { class: 'actions' }, comment,

@@ -123,6 +123,10 @@ function layout(c: Ctx, choices: Me['memberships']) {
     choices.length > 1 ? areaSelect : el('span', { class: 'area-name' }, c.area.name),
     el('nav', {},
       el('a', { href: urlFor({ ...filters, view: 'meeting', week: null }), id: 'meeting-link' }, t('meeting')),
+      choices.some((m) => ['gemeente', 'politie', 'brandweer', 'beveiliger'].includes(m.role))
+        ? el('a', { href: `/taken/${lang === 'en' ? '?lang=en' : ''}`, id: 'work-list-link' }, t('workList')) : null,
+      choices.some((m) => m.role === 'beheerder')
+        ? el('a', { href: `/beheer/?area=${c.area.id}${lang === 'en' ? '&lang=en' : ''}`, id: 'console-link' }, t('console')) : null,
       el('button', { type: 'button', id: 'notify', onclick: () => enableNotifications(c.area.id) }, t('notifications')),
       langButton(),
       el('button', { type: 'button', onclick: async () => { await api('/session', { method: 'DELETE' }); location.reload(); } }, t('signOut'))));

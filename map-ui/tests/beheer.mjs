@@ -3,7 +3,7 @@
 // category with a question, invite a phone and open the QR link in the
 // reporting app, block that phone and see its next request refused, give a
 // partner a web account whose password they set themselves, and read it all
-// back in the audit log. Run by `./do test`.
+// back in the audit log; and the gemeente's work list. Run by `./do test`.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -230,6 +230,47 @@ await test('the audit log shows every change, newest first', async () => {
   assert.match(await page.locator('table.log tbody tr').last().textContent(), /Beheerder demo.*gebied aangemaakt.*Testgebied Oost/);
   await page.screenshot({ path: join(ARTIFACTS, '22-beheer-logboek.png'), fullPage: true });
   await axe(page, 'the audit log');
+});
+
+await test("the gemeente's work list: overdue first, taken in hand, handed back with a note", async () => {
+  const own = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true });
+  const p = watch(await own.newPage());
+  await p.goto(`${server.url}/`);
+  await p.waitForFunction(() => ['signin', 'idle'].includes(document.body?.dataset.state));
+  await p.getByLabel(/E-mailadres/).fill('gemeente@example.org');
+  await p.getByLabel(/Wachtwoord/).fill(PASSWORD);
+  await p.getByRole('button', { name: 'Inloggen' }).click();
+  await p.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
+  await Promise.all([p.waitForURL(/\/taken\//), p.locator('#work-list-link').click()]);
+  await ready(p);
+  const api = await get(p, '/work-list');
+  const cards = p.locator('article.work-item');
+  assert.equal(await cards.count(), api.items.length);
+  assert.equal(api.items.length, 24, 'twelve in each demo area');
+  const overdue = await cards.evaluateAll((l) => l.map((c) => c.dataset.overdue === 'true'));
+  assert.deepEqual(overdue, [...Array(10).fill(true), ...Array(14).fill(false)], 'the ten overdue ones first');
+  assert.match(await cards.first().locator('.badge.late').textContent(), /Te laat/);
+  await axe(p, 'the work list');
+  await p.screenshot({ path: join(ARTIFACTS, '23-taken.png'), fullPage: true });
+  // Take the first in hand.
+  const first = await cards.first().getAttribute('data-incident');
+  await cards.first().locator('[data-action=take_in_hand]').click();
+  await p.waitForFunction((id) => document.body.dataset.state === 'idle'
+    && !document.querySelector(`article[data-incident="${id}"] [data-action=take_in_hand]`), first);
+  assert.match(await p.locator(`article[data-incident="${first}"] .facts`).textContent(), /In behandeling/);
+  // Handing back needs a note; with one, it leaves the list.
+  const second = p.locator('article.work-item').nth(1);
+  const id = await second.getAttribute('data-incident');
+  await second.locator('[data-action=hand_back]').click();
+  await second.locator('.message.error').waitFor();
+  assert.match(await second.locator('.message.error').textContent(), /waarom/);
+  await second.locator('textarea.note').fill('Particulier terrein, niet van de gemeente');
+  await second.locator('[data-action=hand_back]').click();
+  await p.waitForFunction((x) => document.body.dataset.state === 'idle' && !document.querySelector(`article[data-incident="${x}"]`), id);
+  assert.equal(await p.locator('article.work-item').count(), 23);
+  const history = (await get(p, `/incidents/${id}/follow-up`)).history.at(-1);
+  assert.deepEqual([history.action, history.reason], ['hand_back', 'Particulier terrein, niet van de gemeente']);
+  await own.close();
 });
 
 await context.close();

@@ -505,6 +505,9 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
     if auth::web_user_exists(&db.pool, demo::DEMO_BEHEERDER).await? {
         out!("  Beheer / console:   {} / {}", demo::DEMO_BEHEERDER, demo::DEMO_PASSWORD);
     }
+    if auth::web_user_exists(&db.pool, demo::DEMO_GEMEENTE).await? {
+        out!("  Gemeente (taken):   {} / {}", demo::DEMO_GEMEENTE, demo::DEMO_PASSWORD);
+    }
     let base = format!("http://{addr}");
     let admin = Admin::server(&db.pool, &base);
     for areas::AreaSummary { id, name, .. } in areas {

@@ -5,8 +5,8 @@
 
 use kvo_api::{
     follow_up::{
-        Action, Assignment, Comment, Facts, FollowUp, HistoryEntry, Merge, NewComment, Organisation,
-        Relation, StatusChange, TextProblem, allowed, available, clean_text, damage_cents,
+        Action, Assignment, Comment, Facts, FollowUp, HandBack, HistoryEntry, Merge, NewComment,
+        Organisation, Relation, StatusChange, TextProblem, allowed, available, clean_text, damage_cents,
     },
     wire::IncidentStatus,
 };
@@ -45,6 +45,8 @@ pub enum FollowUpError {
     DueDateInPast,
     #[error("empty comment")]
     EmptyComment,
+    #[error("empty reason")]
+    EmptyReason,
     #[error("damage is not an amount of 0 to 1 billion euros in cents")]
     Damage,
     #[error(transparent)]
@@ -192,6 +194,25 @@ pub async fn assign(pool: &PgPool, p: &Principal, id: Uuid, req: Assignment) -> 
         None => req.organisation.code().to_string(),
     };
     history(&mut tx, &a, id, "assign", inc.status, reason.as_deref(), Some(&detail)).await?;
+    tx.commit().await?;
+    read(pool, &a, id).await
+}
+
+/// `POST /incidents/{id}/hand-back`: the assigned organisation gives the
+/// report back to the werkgroep; the assignment and its due date go.
+pub async fn hand_back(pool: &PgPool, p: &Principal, id: Uuid, req: HandBack) -> Result<FollowUp> {
+    let a = locate(pool, p, id).await?;
+    let reason = text("reason", Some(&req.reason), 1_000)?.ok_or(FollowUpError::EmptyReason)?;
+    let mut tx = pool.begin().await?;
+    let inc = lock(&mut tx, a.area_id, id).await?;
+    check(&a, &inc, Action::HandBack)?;
+    sqlx::query("UPDATE incidents SET assigned_to = NULL, due_date = NULL WHERE area_id = $1 AND id = $2")
+        .bind(a.area_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let from = inc.assigned_to.map(Organisation::code);
+    history(&mut tx, &a, id, "hand_back", inc.status, Some(&reason), from).await?;
     tx.commit().await?;
     read(pool, &a, id).await
 }

@@ -23,5 +23,6 @@ pub mod patrols;
 pub mod photos;
 pub mod push;
 pub mod visibility;
+pub mod worklist;
 
 pub use http::{Workers, router, serve, spawn_workers, state::AppState};

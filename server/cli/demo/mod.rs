@@ -32,6 +32,8 @@ pub const DEMO_EMAIL: &str = "werkgroep@example.org";
 pub const DEMO_PASSWORD: &str = "demo-werkgroep-2026";
 /// The demo beheerder (both demo areas), with the same password: the console.
 pub const DEMO_BEHEERDER: &str = "beheerder@example.org";
+/// The demo gemeente (both demo areas), with the same password: the work list.
+pub const DEMO_GEMEENTE: &str = "gemeente@example.org";
 
 /// What the demo created.
 #[derive(Debug, Clone)]
@@ -500,7 +502,16 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
             ondernemers.push(add_person(pool, area_id, b, Role::Ondernemer).await?);
         }
         let guard = add_person(pool, area_id, "Beveiliging Regio (collectief)", Role::Beveiliger).await?;
-        people::upsert_web_user(pool, DEMO_EMAIL, "Werkgroep demo", DEMO_PASSWORD, area_id, Role::Werkgroep)
+        let werkgroep = people::upsert_web_user(
+            pool,
+            DEMO_EMAIL,
+            "Werkgroep demo",
+            DEMO_PASSWORD,
+            area_id,
+            Role::Werkgroep,
+        )
+        .await?;
+        people::upsert_web_user(pool, DEMO_GEMEENTE, "Gemeente demo", DEMO_PASSWORD, area_id, Role::Gemeente)
             .await?;
         people::upsert_web_user(
             pool,
@@ -523,6 +534,7 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         insert_incidents(pool, &mut rng, area_id, &index, &events, &ondernemers, guard, now, name).await?;
+        assign_to_gemeente(pool, area_id, werkgroep).await?;
         let walked = rounds::seed(pool, &mut rng, area_id, guard, plan).await?;
         eprintln!("  {name}: {walked} surveillancerondes");
         // The werkgroep's nul-meting: the first quarter of the two years of data.
@@ -532,6 +544,31 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
         ids.push(area_id);
     }
     Ok(Demo { winkelgebied: ids[0], bedrijventerrein: ids[1], incidents: total })
+}
+
+/// The werkgroep has given the gemeente twelve of the newest open reports,
+/// due from five days ago to nine days ahead: the gemeente's work list, some
+/// of it overdue.
+async fn assign_to_gemeente(pool: &PgPool, area_id: Uuid, werkgroep: Uuid) -> anyhow::Result<()> {
+    let today = kvo_server::nl_time::today();
+    sqlx::query(
+        "WITH picked AS (
+            SELECT id, status, row_number() OVER (ORDER BY occurred_at DESC, id) AS n FROM incidents
+             WHERE area_id = $1 AND status IN ('nieuw', 'in_behandeling', 'heropend') AND merged_into IS NULL
+             ORDER BY occurred_at DESC, id LIMIT 12),
+          assigned AS (
+            UPDATE incidents i SET assigned_to = 'gemeente', due_date = $2::date + (picked.n::int - 6)
+              FROM picked WHERE i.area_id = $1 AND i.id = picked.id
+            RETURNING i.id, i.status, i.due_date)
+         INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, action, detail)
+         SELECT $1, id, status, $3, 'assign', 'gemeente (uiterlijk ' || to_char(due_date, 'DD-MM-YYYY') || ')' FROM assigned",
+    )
+    .bind(area_id)
+    .bind(today)
+    .bind(werkgroep)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 fn bbox_of(mp: &geo::MultiPolygon<f64>) -> [f64; 4] {

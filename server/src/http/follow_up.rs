@@ -5,7 +5,7 @@ use axum::{
     extract::{Path, State},
 };
 use kvo_api::{
-    follow_up::{Assignment, Facts, FollowUp, Merge, NewComment, StatusChange},
+    follow_up::{Assignment, Facts, FollowUp, HandBack, Merge, NewComment, StatusChange, WorkList},
     wire::Problem,
 };
 use uuid::Uuid;
@@ -98,4 +98,26 @@ pub async fn merge(
     ApiJson(req): ApiJson<Merge>,
 ) -> AppResult<Json<FollowUp>> {
     Ok(Json(follow_up::merge(&s.pool, &p, id, req).await?))
+}
+
+/// Hand a report back to the werkgroep (the organisation it is assigned to), with a note.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/hand-back", tag = "follow-up", params(("id" = Uuid, Path)),
+    request_body = HandBack,
+    responses((status = 200, body = FollowUp), (status = 403, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn hand_back(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<HandBack>,
+) -> AppResult<Json<FollowUp>> {
+    Ok(Json(follow_up::hand_back(&s.pool, &p, id, req).await?))
+}
+
+/// "Aan ons toegewezen": the open reports assigned to one's organisation in
+/// all one's areas, overdue first (empty for roles without an organisation).
+#[utoipa::path(get, path = "/api/v1/work-list", tag = "follow-up",
+    responses((status = 200, body = WorkList)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn work_list(State(s): State<AppState>, p: Principal) -> AppResult<Json<WorkList>> {
+    Ok(Json(crate::worklist::of(&s.pool, &p).await?))
 }

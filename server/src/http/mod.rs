@@ -93,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/comments", post(follow_up::comment))
         .route("/incidents/{id}/facts", patch(follow_up::set_facts))
         .route("/incidents/{id}/merge", post(follow_up::merge))
+        .route("/incidents/{id}/hand-back", post(follow_up::hand_back))
+        .route("/work-list", get(follow_up::work_list))
         .route("/patrols", post(patrols::start_patrol))
         .route("/patrols/{id}", get(patrols::get_patrol))
         .route("/patrols/{id}/points", post(patrols::add_points))

@@ -27,7 +27,7 @@ use super::{admin, analytics, follow_up, patrols, push, v1};
         analytics::heatmap, analytics::tile, analytics::analysis,
         analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,
-        follow_up::set_facts, follow_up::merge,
+        follow_up::set_facts, follow_up::merge, follow_up::hand_back, follow_up::work_list,
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,
         admin::create_area, admin::change_area, admin::archive_area, admin::add_zone, admin::change_zone,
         admin::delete_zone, admin::category_settings, admin::change_category, admin::add_category,

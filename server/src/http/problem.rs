@@ -462,6 +462,10 @@ fn follow_up(e: &FollowUpError) -> Texts {
             invalid("de streefdatum ligt in het verleden", "the due date lies in the past").field("due_date")
         }
         EmptyComment => invalid("een reactie mag niet leeg zijn", "a comment may not be empty").field("body"),
+        EmptyReason => {
+            invalid("zeg kort waarom u de melding teruggeeft", "say briefly why you hand the report back")
+                .field("reason")
+        }
         Damage => invalid(
             "de schade is een bedrag in euro's van 0 tot 1 miljard, met hoogstens twee decimalen",
             "the damage is an amount in euros from 0 to 1 billion, with at most two decimals",

@@ -53,6 +53,7 @@ fn request(action: Action, target: Uuid) -> (&'static str, &'static str, serde_j
         Action::Merge => ("POST", "merge", json!({"into": target, "reason": "dubbel"})),
         Action::Aangifte => ("PATCH", "facts", json!({"aangifte": true})),
         Action::Damage => ("PATCH", "facts", json!({"damage_eur": 125.5})),
+        Action::HandBack => ("POST", "hand-back", json!({"reason": "niet van ons"})),
     }
 }
 
@@ -133,9 +134,13 @@ async fn the_permission_table_holds_transition_by_transition_and_role_by_role() 
                         }
                         Action::Aangifte => assert!(f.aangifte, "{context}"),
                         Action::Damage => assert_eq!(f.damage_eur, Some(125.5), "{context}"),
+                        Action::HandBack => assert_eq!(f.assigned_to, None, "{context}"),
                         _ => {}
                     }
-                    // What the server offers is what the table allows from here.
+                    // What the server offers is what the table allows from here
+                    // (handed back, it is no longer assigned to them).
+                    let rel =
+                        if action == Action::HandBack { Relation { assigned: false, ..rel } } else { rel };
                     for a in Action::ALL {
                         let offered = f.allowed.contains(&a);
                         let may = allowed(role, rel, a)
@@ -455,4 +460,155 @@ async fn a_fact_set_again_to_the_same_value_writes_no_second_history_entry() {
         .collect();
     assert_eq!(actions, [("aangifte", "ja"), ("damage", "€ 80,00"), ("damage", "€ 95,50")]);
     assert_eq!((f["aangifte"].as_bool(), f["damage_eur"].as_f64()), (Some(true), Some(95.5)));
+}
+
+#[tokio::test]
+async fn the_work_list_shows_what_is_assigned_to_us_in_all_our_areas_overdue_first() {
+    use kvo_api::follow_up::WorkList;
+    let app = TestApp::spawn().await;
+    let a = app.area("Binnenstad", DEVENTER).await;
+    let b = app.area("Brink-Noord", DEVENTER).await;
+    let not_mine = app.area("Elders", DEVENTER).await;
+    for area in [a, b] {
+        kvo_server::admin::people::upsert_web_user(
+            &app.pool,
+            "gemeente@example.org",
+            "Gemeente",
+            "wachtwoord-123",
+            area,
+            Role::Gemeente,
+        )
+        .await
+        .unwrap();
+    }
+    let res = app
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "gemeente@example.org", "password": "wachtwoord-123"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let werkgroep = [
+        app.device(a, Role::Werkgroep).await,
+        app.device(b, Role::Werkgroep).await,
+        app.device(not_mine, Role::Werkgroep).await,
+    ];
+    let today = kvo_server::nl_time::today();
+    // (area index, category, organisation, due in days, status after)
+    let cases = [
+        (0, "diefstal", "gemeente", Some(3), None), // overdue (due set back below)
+        (0, "diefstal", "gemeente", Some(5), None),
+        (0, "diefstal", "politie", Some(1), None), // another organisation's
+        (0, "overval", "gemeente", None, None),    // urgent, no due date
+        (1, "diefstal", "gemeente", Some(1), None), // the other area
+        (1, "diefstal", "gemeente", Some(2), Some("opgelost")), // closed
+        (2, "diefstal", "gemeente", Some(1), None), // an area the person is not in
+    ];
+    let mut ids = vec![];
+    for (i, (area_no, category, org, due, status)) in cases.iter().enumerate() {
+        let wg = &werkgroep[*area_no];
+        let mut r = report(wg.area_id);
+        r.category = (*category).into();
+        r.occurred_at = Utc::now() - Duration::minutes(60 - i as i64);
+        assert_eq!(app.post(&wg.token, "/api/v1/incidents", &r).await.status(), 201);
+        let due = due.map(|d| today + chrono::Days::new(d));
+        let res = app
+            .post(
+                &wg.token,
+                &format!("/api/v1/incidents/{}/assignment", r.id),
+                &json!({"organisation": org, "due_date": due}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        if let Some(s) = status {
+            assert_eq!(
+                app.post(&wg.token, &format!("/api/v1/incidents/{}/status", r.id), &json!({"status": s}))
+                    .await
+                    .status(),
+                200
+            );
+        }
+        ids.push(r.id);
+    }
+    // Time passes: the first one's due date is now behind us.
+    sqlx::query("UPDATE incidents SET due_date = $2 WHERE id = $1")
+        .bind(ids[0])
+        .bind(today - chrono::Days::new(2))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let get = || async {
+        let res =
+            app.client.get(app.url("/api/v1/work-list")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<WorkList>().await.unwrap()
+    };
+    let list = get().await;
+    assert_eq!(
+        list.items.iter().map(|i| i.incident_id).collect::<Vec<_>>(),
+        [ids[0], ids[3], ids[4], ids[1]],
+        "overdue, then urgent, then by due date; not another organisation's, not closed, not another area's"
+    );
+    assert!(list.items[0].overdue && !list.items[1].overdue);
+    assert_eq!(list.items[2].area_name, "Brink-Noord");
+    assert_eq!(
+        list.items[0].actions,
+        [Action::TakeInHand, Action::Resolve, Action::Comment, Action::HandBack]
+    );
+    // Take in hand, resolve with a note, hand back: from the list, with the follow-up endpoints.
+    let web = |path: String, body: serde_json::Value| {
+        app.client.post(app.url(&path)).header("cookie", &cookie).header("x-kvo-csrf", "1").json(&body).send()
+    };
+    assert_eq!(
+        web(format!("/api/v1/incidents/{}/status", ids[0]), json!({"status": "in_behandeling"}))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        web(
+            format!("/api/v1/incidents/{}/status", ids[3]),
+            json!({"status": "opgelost", "reason": "pand gecontroleerd"})
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let empty =
+        web(format!("/api/v1/incidents/{}/hand-back", ids[1]), json!({"reason": "  "})).await.unwrap();
+    assert_eq!(empty.status(), 422);
+    let back: FollowUp = web(
+        format!("/api/v1/incidents/{}/hand-back", ids[1]),
+        json!({"reason": "Dit is particulier terrein"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(back.assigned_to, None);
+    assert_eq!(back.due_date, None);
+    let last = back.history.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.reason.as_deref(), last.detail.as_deref()),
+        ("hand_back", Some("Dit is particulier terrein"), Some("gemeente"))
+    );
+    let list = get().await;
+    assert_eq!(list.items.iter().map(|i| i.incident_id).collect::<Vec<_>>(), [ids[0], ids[4]]);
+    assert_eq!(list.items[0].status, IncidentStatus::InBehandeling);
+    // The werkgroep does not hand back (it reassigns); an ondernemer has no list.
+    let res = app
+        .post(
+            &werkgroep[1].token,
+            &format!("/api/v1/incidents/{}/hand-back", ids[4]),
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let shop = app.device(a, Role::Ondernemer).await;
+    let none: WorkList = app.get(&shop.token, "/api/v1/work-list").await.json().await.unwrap();
+    assert!(none.items.is_empty());
 }
