@@ -144,3 +144,59 @@ pub struct Analysis {
     /// Significant hotspots, strongest first (at most 10).
     pub hotspots: Vec<Hotspot>,
 }
+
+/// A column the werkgroep's incident table sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TableSort {
+    #[default]
+    OccurredAt,
+    Category,
+    Zone,
+    Status,
+    AssignedTo,
+    DueDate,
+    Damage,
+    Confirmations,
+}
+
+/// Ascending or descending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// One row of the incident table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TableRow {
+    pub id: Uuid,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub category: String,
+    pub zone_id: Option<Uuid>,
+    pub zone_name: Option<String>,
+    pub status: crate::status::IncidentStatus,
+    pub assigned_to: Option<crate::follow_up::Organisation>,
+    pub due_date: Option<NaiveDate>,
+    pub aangifte: bool,
+    pub damage_eur: Option<f64>,
+    pub confirmations: i64,
+    pub description: Option<String>,
+}
+
+/// `GET /api/v1/areas/{id}/incident-table`: one page of the filtered,
+/// sorted incidents, and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct IncidentTable {
+    /// How many incidents the filter gives (0 on a page beyond the last).
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+    pub rows: Vec<TableRow>,
+}

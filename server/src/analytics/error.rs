@@ -42,6 +42,9 @@ pub enum AnalyticsError {
     /// Individual incidents may not be exported by this role.
     #[error("this role may not export individual incidents")]
     ExportIncidents,
+    /// A table page size outside 1–200.
+    #[error("page size {0} outside 1–200")]
+    PageSize(u32),
     /// Tiles of individual incidents are not for this role (it gets the heatmap).
     #[error("this role may not read tiles of individual incidents")]
     IncidentTiles,

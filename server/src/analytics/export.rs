@@ -18,7 +18,11 @@ use uuid::Uuid;
 use sqlx::PgPool;
 
 use super::error::{AnalyticsError, Result};
-use super::{Filter, RawFilter, privacy::Disclosure};
+use super::{
+    Filter, RawFilter,
+    privacy::Disclosure,
+    table::{RowFilter, row_condition},
+};
 use crate::{
     areas::{AreaCache, AreaIndex},
     auth::AreaAccess,
@@ -63,6 +67,7 @@ pub async fn export(
     areas: &AreaCache,
     access: &AreaAccess,
     raw: &RawFilter,
+    rows: &RowFilter,
     format: Format,
 ) -> Result<(Chunks, String)> {
     if !Disclosure::of(access.role).individual_incidents() {
@@ -80,8 +85,9 @@ pub async fn export(
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let pool = pool.clone();
     let area_id = access.area_id;
+    let rows = rows.clone();
     tokio::spawn(async move {
-        if let Err(e) = stream_rows(&pool, area_id, &area, &filter, format, &tx).await {
+        if let Err(e) = stream_rows(&pool, area_id, &area, &filter, &rows, format, &tx).await {
             tracing::warn!(error = ?e, "export stopped");
             let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
         }
@@ -95,6 +101,7 @@ async fn stream_rows(
     area_id: Uuid,
     area: &AreaIndex,
     filter: &Filter,
+    row_filter: &RowFilter,
     format: Format,
     tx: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> anyhow::Result<()> {
@@ -106,7 +113,7 @@ async fn stream_rows(
         }
         Format::GeoJson => buf.push_str(r#"{"type":"FeatureCollection","features":["#),
     }
-    let mut rows = sqlx::query_as::<_, Row>(
+    let sql = format!(
         "SELECT i.id,
                 to_char(i.occurred_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY') AS day,
                 to_char(i.occurred_at AT TIME ZONE 'Europe/Amsterdam', 'HH24:MI') AS time,
@@ -120,14 +127,17 @@ async fn stream_rows(
             AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
             AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
             AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))
+            AND {}
           ORDER BY i.occurred_at, i.id",
-    )
-    .bind(area_id)
-    .bind(filter.from)
-    .bind(filter.until)
-    .bind(&filter.categories)
-    .bind(filter.status_codes())
-    .fetch(pool);
+        row_condition(6)
+    );
+    let q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(area_id)
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(&filter.categories)
+        .bind(filter.status_codes());
+    let mut rows = crate::bind_rows!(q, row_filter).fetch(pool);
     let mut first = true;
     while let Some(row) = rows.next().await {
         let r = row?;

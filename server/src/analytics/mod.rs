@@ -13,6 +13,7 @@ pub mod heatmap;
 pub mod hotspots;
 pub mod privacy;
 pub mod rollup;
+pub mod table;
 pub mod tiles;
 
 use chrono::{Datelike, Duration, NaiveDate};

@@ -7,13 +7,16 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use kvo_api::{analysis::Analysis, wire::Problem};
+use kvo_api::{
+    analysis::{Analysis, IncidentTable},
+    wire::Problem,
+};
 use uuid::Uuid;
 
 use super::{
     etag_matches,
     extract::ApiQuery,
-    params::{AnalysisParams, FilterParams, HeatmapParams, Shape},
+    params::{AnalysisParams, FilterParams, HeatmapParams, RowParams, Shape, TableParams},
     problem::{AppError, AppResult},
     state::AppState,
 };
@@ -22,6 +25,7 @@ use crate::{
         analysis,
         export::{self, Format},
         heatmap::{self, View},
+        table,
         tiles::{self, TileId},
     },
     auth::Principal,
@@ -110,14 +114,14 @@ pub async fn analysis(
 /// The filtered incidents as CSV for Dutch Excel (UTF-8 with BOM, `;`,
 /// Dutch dates, decimal commas). Werkgroep and partners only.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/export/incidents.csv", tag = "analysis",
-    params(("id" = Uuid, Path), FilterParams),
+    params(("id" = Uuid, Path), RowParams),
     responses((status = 200, content_type = "text/csv"), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn export_csv(
     State(s): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiQuery(q): ApiQuery<FilterParams>,
+    ApiQuery(q): ApiQuery<RowParams>,
 ) -> AppResult<Response> {
     download(&s, &p, id, &q, Format::Csv).await
 }
@@ -125,7 +129,7 @@ pub async fn export_csv(
 /// The filtered incidents as a GeoJSON FeatureCollection of points.
 /// Werkgroep and partners only.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/export/incidents.geojson", tag = "analysis",
-    params(("id" = Uuid, Path), FilterParams),
+    params(("id" = Uuid, Path), RowParams),
     responses((status = 200, content_type = "application/geo+json"), (status = 403, body = Problem),
               (status = 404, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
@@ -133,7 +137,7 @@ pub async fn export_geojson(
     State(s): State<AppState>,
     p: Principal,
     Path(id): Path<Uuid>,
-    ApiQuery(q): ApiQuery<FilterParams>,
+    ApiQuery(q): ApiQuery<RowParams>,
 ) -> AppResult<Response> {
     download(&s, &p, id, &q, Format::GeoJson).await
 }
@@ -160,11 +164,11 @@ async fn download(
     s: &AppState,
     p: &Principal,
     id: Uuid,
-    q: &FilterParams,
+    q: &RowParams,
     format: Format,
 ) -> AppResult<Response> {
     let access = p.access(id)?;
-    let (chunks, name) = export::export(&s.pool, &s.areas, &access, &q.filter(), format).await?;
+    let (chunks, name) = export::export(&s.pool, &s.areas, &access, &q.filter(), &q.rows(), format).await?;
     let body = axum::body::Body::from_stream(chunks);
     let content_type = match format {
         Format::Csv => "text/csv; charset=utf-8",
@@ -179,6 +183,34 @@ async fn download(
         body,
     )
         .into_response())
+}
+
+/// The werkgroep's incident table: the filtered incidents sorted by any
+/// column, a page at a time, with the total (werkgroep and partners).
+#[utoipa::path(get, path = "/api/v1/areas/{id}/incident-table", tag = "analysis",
+    params(("id" = Uuid, Path), TableParams),
+    responses((status = 200, body = IncidentTable), (status = 403, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn incident_table(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    ApiQuery(q): ApiQuery<TableParams>,
+) -> AppResult<Json<IncidentTable>> {
+    let access = p.access(id)?;
+    let t = table::page(
+        &s.pool,
+        &s.areas,
+        &access,
+        &q.filter(),
+        &q.rows(),
+        q.sort.unwrap_or_default(),
+        q.order.unwrap_or_default(),
+        q.page.unwrap_or(0),
+        q.page_size.unwrap_or(50),
+    )
+    .await?;
+    Ok(Json(t))
 }
 
 fn attachment(name: &str) -> AppResult<HeaderValue> {

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/heatmap", get(analytics::heatmap))
         .route("/areas/{id}/tiles/{z}/{x}/{y}", get(analytics::tile))
         .route("/areas/{id}/analysis", get(analytics::analysis))
+        .route("/areas/{id}/incident-table", get(analytics::incident_table))
         .route("/areas/{id}/export/incidents.csv", get(analytics::export_csv))
         .route("/areas/{id}/export/incidents.geojson", get(analytics::export_geojson))
         .route("/areas/{id}/export/analysis.json", get(analytics::export_analysis))

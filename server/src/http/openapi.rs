@@ -25,7 +25,7 @@ use super::{admin, analytics, follow_up, patrols, push, v1};
         patrols::list_agreements, patrols::add_agreement, patrols::delete_agreement, patrols::compliance,
         patrols::coverage, patrols::routes, patrols::checkpoint_hits,
         analytics::heatmap, analytics::tile, analytics::analysis,
-        analytics::export_csv, analytics::export_geojson, analytics::export_analysis,
+        analytics::export_csv, analytics::export_geojson, analytics::export_analysis, analytics::incident_table,
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,
         follow_up::set_facts, follow_up::merge, follow_up::hand_back, follow_up::work_list,
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,

@@ -5,12 +5,17 @@
 use std::{fmt, marker::PhantomData};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kvo_api::{CategoryCode, Dimension, Theme, analysis::ComparisonKind, wire::IncidentStatus};
+use kvo_api::{
+    CategoryCode, Dimension, Theme,
+    analysis::{ComparisonKind, SortOrder, TableSort},
+    follow_up::Organisation,
+    wire::IncidentStatus,
+};
 use serde::{Deserialize, Deserializer, de};
 use uuid::Uuid;
 
 use crate::{
-    analytics::{RawFilter, analysis::AnalysisQuery},
+    analytics::{RawFilter, analysis::AnalysisQuery, table::RowFilter},
     incidents::ListQuery,
 };
 
@@ -91,8 +96,78 @@ macro_rules! filter_params {
 }
 
 filter_params! {
-    /// Filters of the tile and export endpoints.
+    /// Filters of the tile endpoint.
     pub struct FilterParams {}
+}
+
+filter_params! {
+    /// Filters of the exports: those of the map, and of single incidents.
+    pub struct RowParams {
+        /// Comma-separated zone ids.
+        #[param(value_type = Option<Vec<Uuid>>, style = Form, explode = false)]
+        pub zone: Option<CommaList<Uuid>>,
+        /// Also (or, without `zone`, only) the incidents outside every zone.
+        pub no_zone: Option<bool>,
+        /// Comma-separated organisations the incidents are assigned to.
+        #[param(value_type = Option<Vec<Organisation>>, style = Form, explode = false)]
+        pub assigned_to: Option<CommaList<Organisation>>,
+        /// Only with (`true`) or without (`false`) a police report.
+        pub aangifte: Option<bool>,
+    }
+}
+
+filter_params! {
+    /// The incident table: the filters of the exports, a sort and a page.
+    pub struct TableParams {
+        /// Comma-separated zone ids.
+        #[param(value_type = Option<Vec<Uuid>>, style = Form, explode = false)]
+        pub zone: Option<CommaList<Uuid>>,
+        /// Also (or, without `zone`, only) the incidents outside every zone.
+        pub no_zone: Option<bool>,
+        /// Comma-separated organisations the incidents are assigned to.
+        #[param(value_type = Option<Vec<Organisation>>, style = Form, explode = false)]
+        pub assigned_to: Option<CommaList<Organisation>>,
+        /// Only with (`true`) or without (`false`) a police report.
+        pub aangifte: Option<bool>,
+        /// The column to sort by (default `occurred_at`).
+        pub sort: Option<TableSort>,
+        /// `asc` or `desc` (default).
+        pub order: Option<SortOrder>,
+        /// The page, from 0.
+        #[param(minimum = 0)]
+        pub page: Option<u32>,
+        /// Rows per page, 1–200 (default 50).
+        #[param(minimum = 1, maximum = 200)]
+        pub page_size: Option<u32>,
+    }
+}
+
+fn row_filter(
+    zone: &Option<CommaList<Uuid>>,
+    no_zone: Option<bool>,
+    assigned: &Option<CommaList<Organisation>>,
+    aangifte: Option<bool>,
+) -> RowFilter {
+    RowFilter {
+        zones: zone.clone().map(|z| z.0),
+        no_zone: no_zone.unwrap_or(false),
+        assigned: assigned.clone().map(|a| a.0),
+        aangifte,
+    }
+}
+
+impl RowParams {
+    /// The row filters, for the domain.
+    pub fn rows(&self) -> RowFilter {
+        row_filter(&self.zone, self.no_zone, &self.assigned_to, self.aangifte)
+    }
+}
+
+impl TableParams {
+    /// The row filters, for the domain.
+    pub fn rows(&self) -> RowFilter {
+        row_filter(&self.zone, self.no_zone, &self.assigned_to, self.aangifte)
+    }
 }
 
 /// The form of a heatmap.

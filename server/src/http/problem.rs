@@ -549,6 +549,7 @@ fn analytics(e: &AnalyticsError) -> Texts {
                 .field("x")
         }
         ExportIncidents => denied("export van losse meldingen", "export of individual incidents"),
+        PageSize(_) => invalid("page_size ligt tussen 1 en 200", "page_size lies between 1 and 200").field("page_size"),
         IncidentTiles => denied("kaarttegels met losse meldingen", "map tiles of individual incidents"),
         Other(e) => domain(e),
     }

@@ -16,4 +16,5 @@ mod push;
 mod reporting;
 mod restart;
 mod rounds;
+mod table;
 mod validation;

@@ -1,0 +1,166 @@
+//! The werkgroep's incident table: the filtered incidents of an area, sorted
+//! by any column, a page at a time, with the total. The same filter — the
+//! period, categories and statuses of [`Filter`] plus the row filters here
+//! (zone, assigned organisation, aangifte) — drives the table's exports, so
+//! "export" gives exactly the rows the table shows.
+
+use kvo_api::{
+    analysis::{IncidentTable, SortOrder, TableRow, TableSort},
+    follow_up::Organisation,
+    wire::IncidentStatus,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{
+    Filter, RawFilter,
+    error::{AnalyticsError, Result},
+    privacy::Disclosure,
+};
+use crate::{areas::AreaCache, auth::AreaAccess, column};
+
+/// The most rows one page holds.
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// Filters on single incidents, beside the period, categories and statuses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowFilter {
+    /// In one of these zones …
+    pub zones: Option<Vec<Uuid>>,
+    /// … or in none ("zonder zone").
+    pub no_zone: bool,
+    pub assigned: Option<Vec<Organisation>>,
+    /// Only with (true) or without (false) a police report.
+    pub aangifte: Option<bool>,
+}
+
+/// The SQL condition of a [`RowFilter`] on `incidents i`, its parameters
+/// starting at `$first`: zones (uuid[]), no zone (bool), organisations
+/// (text[]), aangifte (bool). The one formulation, for the table and exports.
+pub fn row_condition(first: usize) -> String {
+    let [z, nz, org, aan] = [first, first + 1, first + 2, first + 3];
+    format!(
+        "(${z}::uuid[] IS NULL AND NOT ${nz} OR i.zone_id = ANY(${z}) OR (${nz} AND i.zone_id IS NULL))
+         AND (${org}::text[] IS NULL OR i.assigned_to = ANY(${org}))
+         AND (${aan}::bool IS NULL OR i.aangifte = ${aan})"
+    )
+}
+
+impl RowFilter {
+    /// The organisations' codes, for binding.
+    pub fn assigned_codes(&self) -> Option<Vec<&'static str>> {
+        self.assigned.as_deref().map(Organisation::codes)
+    }
+}
+
+/// Binds a [`RowFilter`]'s four parameters, in the order of [`row_condition`].
+#[macro_export]
+macro_rules! bind_rows {
+    ($q:expr, $r:expr) => {
+        $q.bind($r.zones.clone()).bind($r.no_zone).bind($r.assigned_codes()).bind($r.aangifte)
+    };
+}
+
+fn sort_sql(sort: TableSort) -> &'static str {
+    match sort {
+        TableSort::OccurredAt => "i.occurred_at",
+        TableSort::Category => "i.category",
+        TableSort::Zone => "z.name",
+        TableSort::Status => "i.status",
+        TableSort::AssignedTo => "i.assigned_to",
+        TableSort::DueDate => "i.due_date",
+        TableSort::Damage => "i.damage_cents",
+        TableSort::Confirmations => "kvo_confirmations(i.area_id, i.id)",
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    category: String,
+    zone_id: Option<Uuid>,
+    zone_name: Option<String>,
+    status: String,
+    assigned_to: Option<String>,
+    due_date: Option<chrono::NaiveDate>,
+    aangifte: bool,
+    damage_cents: Option<i64>,
+    confirmations: i64,
+    description: Option<String>,
+    total: i64,
+}
+
+/// One page of the table (`page` from 0).
+#[allow(clippy::too_many_arguments)]
+pub async fn page(
+    pool: &PgPool,
+    areas: &AreaCache,
+    access: &AreaAccess,
+    raw: &RawFilter,
+    rows: &RowFilter,
+    sort: TableSort,
+    order: SortOrder,
+    page: u32,
+    page_size: u32,
+) -> Result<IncidentTable> {
+    if !Disclosure::of(access.role).individual_incidents() {
+        return Err(AnalyticsError::ExportIncidents);
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(AnalyticsError::PageSize(page_size));
+    }
+    let area = areas.get(pool, access.area_id).await?;
+    let filter = Filter::resolve(raw, &area, crate::nl_time::today())?;
+    let dir = match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    let sql = format!(
+        "SELECT i.id, i.occurred_at, i.category, i.zone_id, z.name AS zone_name, i.status, i.assigned_to, i.due_date,
+                i.aangifte, i.damage_cents, kvo_confirmations(i.area_id, i.id) AS confirmations, i.description,
+                count(*) OVER () AS total
+           FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
+          WHERE i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
+            AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+            AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+            AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))
+            AND {}
+          ORDER BY {} {dir} NULLS LAST, i.id {dir}
+          LIMIT $10 OFFSET $11",
+        row_condition(6),
+        sort_sql(sort)
+    );
+    let q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(access.area_id)
+        .bind(filter.from)
+        .bind(filter.until)
+        .bind(&filter.categories)
+        .bind(filter.status_codes());
+    let found: Vec<Row> = crate::bind_rows!(q, rows)
+        .bind(i64::from(page_size))
+        .bind(i64::from(page) * i64::from(page_size))
+        .fetch_all(pool)
+        .await?;
+    let total = found.first().map_or(0, |r| r.total);
+    let rows = found
+        .into_iter()
+        .map(|r| {
+            Ok(TableRow {
+                id: r.id,
+                occurred_at: r.occurred_at,
+                category: r.category,
+                zone_id: r.zone_id,
+                zone_name: r.zone_name,
+                status: column::code(&r.status, IncidentStatus::from_code)?,
+                assigned_to: column::code_opt(r.assigned_to.as_deref(), Organisation::from_code)?,
+                due_date: r.due_date,
+                aangifte: r.aangifte,
+                damage_eur: r.damage_cents.map(|c| c as f64 / 100.0),
+                confirmations: r.confirmations,
+                description: r.description,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(IncidentTable { total, page, page_size, rows })
+}
