@@ -123,6 +123,7 @@ function layout(c: Ctx, choices: Me['memberships']) {
     choices.length > 1 ? areaSelect : el('span', { class: 'area-name' }, c.area.name),
     el('nav', {},
       el('a', { href: urlFor({ ...filters, view: 'meeting', week: null }), id: 'meeting-link' }, t('meeting')),
+      el('a', { href: `/tabel/?area=${c.area.id}${lang === 'en' ? '&lang=en' : ''}`, id: 'table-link' }, t('table')),
       choices.some((m) => ['gemeente', 'politie', 'brandweer', 'beveiliger'].includes(m.role))
         ? el('a', { href: `/taken/${lang === 'en' ? '?lang=en' : ''}`, id: 'work-list-link' }, t('workList')) : null,
       choices.some((m) => m.role === 'beheerder')

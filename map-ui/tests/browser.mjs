@@ -364,6 +364,56 @@ await test('the rounds: a week against the agreement, and a round report with it
   await page.close();
 });
 
+await test('the incident table: sorted, filtered, paged, exported, and two reports assigned at once', async () => {
+  const page = await signedIn(context);
+  await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
+  await Promise.all([page.waitForURL(/\/tabel\//), page.locator('#table-link').click()]);
+  const ready = () => page.waitForFunction(() => ['idle', 'error'].includes(document.body?.dataset.state), null, { timeout: 30_000 });
+  await ready();
+  const apiTable = (q) => page.evaluate(async (query) => (await fetch(`/api/v1/areas/${document.body.dataset.area}/incident-table?${query}`)).json(), q);
+  const first = await apiTable('page_size=50');
+  assert.equal(Number(await page.evaluate(() => document.body.dataset.total)), first.total);
+  assert.ok(first.total > 50, `more than a page: ${first.total}`);
+  assert.equal(await page.locator('table.incidents tbody tr').count(), 50);
+  // Sorted by category (descending first), as the API sorts.
+  await Promise.all([page.waitForURL(/sort=category/), page.locator('button.sort[data-sort=category]').click()]);
+  await ready();
+  assert.equal(await page.locator('th[aria-sort=descending] button[data-sort=category]').count(), 1);
+  const sorted = await apiTable('sort=category&order=desc&page_size=50');
+  assert.deepEqual(await page.locator('table.incidents tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.id)), sorted.rows.map((r) => r.id));
+  // Filtered on status: every row says so, the pager counts the same.
+  await page.locator('select[name=status]').selectOption('nieuw');
+  await Promise.all([page.waitForURL(/status=nieuw/), page.getByRole('button', { name: 'Toepassen' }).click()]);
+  await ready();
+  const filtered = await apiTable('status=nieuw&sort=category&order=desc&page_size=50');
+  const statuses = await page.locator('table.incidents tbody tr td:nth-child(5)').allTextContents();
+  assert.ok(statuses.length > 0 && statuses.every((x) => x === 'Nieuw'), statuses.join());
+  assert.match(await page.locator('.page-info').textContent(), new RegExp(`${filtered.total} meldingen`));
+  // The export is the filtered set.
+  const href = await page.locator('a.export-csv').getAttribute('href');
+  const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
+  assert.equal(csv.trim().split('\r\n').length - 1, filtered.total, 'one CSV line per row of the table');
+  await page.screenshot({ path: join(ARTIFACTS, '12-tabel.png'), fullPage: true });
+  // Two at once to the politie.
+  const ids = await page.locator('table.incidents tbody tr').evaluateAll((rows) => rows.slice(0, 2).map((r) => r.dataset.id));
+  for (const id of ids) await page.locator(`tr[data-id="${id}"] input[type=checkbox]`).check();
+  assert.match(await page.locator('.bulk .count').textContent(), /2 geselecteerd/);
+  await page.locator('select[name=bulk-org]').selectOption('politie');
+  await Promise.all([page.waitForEvent('load'), page.locator('button.bulk-assign').click()]);
+  await ready();
+  for (const id of ids) {
+    const f = await page.evaluate(async (x) => (await fetch(`/api/v1/incidents/${x}/follow-up`)).json(), id);
+    assert.equal(f.assigned_to, 'politie');
+  }
+  // The next page.
+  if (filtered.total > 50) {
+    await Promise.all([page.waitForURL(/page=1/), page.locator('button.next').click()]);
+    await ready();
+    assert.match(await page.locator('.page-info').textContent(), /^Pagina 2 van/);
+  }
+  await page.close();
+});
+
 await test("the map's rounds layers: routes, checkpoints by hit rate, and coverage against risk", async () => {
   const page = await signedIn(context, `/?area=${areaId}`);
   await idle(page);

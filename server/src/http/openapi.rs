@@ -37,6 +37,7 @@ use super::{admin, analytics, follow_up, patrols, push, v1};
     ),
     components(schemas(
         wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, kvo_api::rounds::HourBand,
+        kvo_api::analysis::TableSort, kvo_api::analysis::SortOrder,
         kvo_api::CategoryCode,
         super::params::Shape
     )),
