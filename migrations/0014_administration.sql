@@ -28,6 +28,10 @@ ALTER TABLE memberships ADD COLUMN removed_at timestamptz;
 CREATE INDEX incidents_assigned_open ON incidents (area_id, assigned_to, due_date)
     WHERE assigned_to IS NOT NULL AND merged_into IS NULL AND status IN ('nieuw', 'in_behandeling', 'heropend');
 
+-- The region view counts the open reports of many areas at once.
+CREATE INDEX incidents_open ON incidents (area_id, due_date)
+    WHERE merged_into IS NULL AND status IN ('nieuw', 'in_behandeling', 'heropend');
+
 -- A partner hands a report back to the werkgroep (the work list).
 ALTER TABLE incident_status_history DROP CONSTRAINT incident_status_history_action_check;
 ALTER TABLE incident_status_history ADD CONSTRAINT incident_status_history_action_check

@@ -200,3 +200,33 @@ pub struct IncidentTable {
     pub page_size: u32,
     pub rows: Vec<TableRow>,
 }
+
+/// One area in the region view: its counts in the period and the one before,
+/// and what is open. Counts follow the area's own privacy rule (small counts
+/// hidden where the person sees aggregates only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegionArea {
+    pub area_id: Uuid,
+    pub name: String,
+    pub kind: crate::wire::AreaKind,
+    pub municipality: Option<String>,
+    pub role: crate::Role,
+    pub current: Option<i64>,
+    pub previous: Option<i64>,
+    /// The change in per cent of the previous period; null when that is 0 or hidden.
+    pub change_pct: Option<f64>,
+    /// Open reports (nieuw, in behandeling, heropend), of any time.
+    pub open: Option<i64>,
+    /// Open reports whose due date has passed.
+    pub overdue: Option<i64>,
+}
+
+/// `GET /api/v1/region/areas`: all of the person's areas side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegionOverview {
+    pub period: Period,
+    pub previous: Period,
+    pub areas: Vec<RegionArea>,
+}

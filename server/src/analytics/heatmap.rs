@@ -59,8 +59,21 @@ pub async fn build(
     check_cost(res, &filter)?;
     let disclosure = Disclosure::of(access.role);
     let counts = rollup::cell_counts(pool, access.area_id, res, &filter).await?;
-    let mut shown: Vec<(h3o::CellIndex, i64)> =
+    let shown: Vec<(h3o::CellIndex, i64)> =
         counts.into_iter().filter_map(|(c, n)| disclosure.count(n).map(|n| (c, n))).collect();
+    let suppressed_below = disclosure.count(1).map_or(super::privacy::MIN_COUNT, |_| 1);
+    Ok(collection(shown, res, &filter, suppressed_below, points))
+}
+
+/// The FeatureCollection of counted cells, largest first, with the period,
+/// totals and the smallest count shown (`suppressed_below`) as foreign members.
+pub fn collection(
+    mut shown: Vec<(h3o::CellIndex, i64)>,
+    res: Resolution,
+    filter: &Filter,
+    suppressed_below: i64,
+    points: bool,
+) -> FeatureCollection {
     shown.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let total: i64 = shown.iter().map(|c| c.1).sum();
     let max = shown.first().map_or(0, |c| c.1);
@@ -95,11 +108,8 @@ pub async fn build(
     meta.insert("to".into(), json!(filter.until.pred_opt()));
     meta.insert("total".into(), json!(total));
     meta.insert("max".into(), json!(max));
-    meta.insert(
-        "suppressed_below".into(),
-        json!(disclosure.count(1).map_or(super::privacy::MIN_COUNT, |_| 1)),
-    );
-    Ok(FeatureCollection { bbox: None, features, foreign_members: Some(meta) })
+    meta.insert("suppressed_below".into(), json!(suppressed_below));
+    FeatureCollection { bbox: None, features, foreign_members: Some(meta) }
 }
 
 fn round4(x: f64) -> f64 {

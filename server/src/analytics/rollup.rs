@@ -77,25 +77,35 @@ pub async fn cell_counts(
     res: Resolution,
     f: &Filter,
 ) -> Result<Vec<(CellIndex, i64)>> {
+    Ok(cell_counts_of(pool, &[area_id], res, f).await?.into_iter().map(|(_, c, n)| (c, n)).collect())
+}
+
+/// [`cell_counts`] of several areas in one query, per area (the region view).
+pub async fn cell_counts_of(
+    pool: &PgPool,
+    area_ids: &[Uuid],
+    res: Resolution,
+    f: &Filter,
+) -> Result<Vec<(Uuid, CellIndex, i64)>> {
     let (m0, m1) = f.whole_months();
     // Whole months from the month rows, the days at either end from the day
     // rows, and the pending deltas (filtered here; `ks` NULL).
-    let rows: Vec<(i64, Option<Vec<i16>>, Vec<i32>)> = sqlx::query_as(
-        "SELECT cell, ks, ns FROM heat_counts
-          WHERE area_id = $1 AND res = $2 AND grain = 'm' AND bucket >= $3 AND bucket < $4
+    let rows: Vec<(Uuid, i64, Option<Vec<i16>>, Vec<i32>)> = sqlx::query_as(
+        "SELECT area_id, cell, ks, ns FROM heat_counts
+          WHERE area_id = ANY($1) AND res = $2 AND grain = 'm' AND bucket >= $3 AND bucket < $4
          UNION ALL
-         SELECT cell, ks, ns FROM heat_counts
-          WHERE area_id = $1 AND res = $2 AND grain = 'd' AND bucket >= $5 AND bucket < $3
+         SELECT area_id, cell, ks, ns FROM heat_counts
+          WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $5 AND bucket < $3
          UNION ALL
-         SELECT cell, ks, ns FROM heat_counts
-          WHERE area_id = $1 AND res = $2 AND grain = 'd' AND bucket >= $4 AND bucket < $6
+         SELECT area_id, cell, ks, ns FROM heat_counts
+          WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $4 AND bucket < $6
          UNION ALL
-         SELECT kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] FROM heat_delta
-          WHERE area_id = $1 AND day >= $5 AND day < $6
+         SELECT area_id, kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] FROM heat_delta
+          WHERE area_id = ANY($1) AND day >= $5 AND day < $6
             AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
-          GROUP BY 1",
+          GROUP BY 1, 2",
     )
-    .bind(area_id)
+    .bind(area_ids)
     .bind(i16::from(u8::from(res)))
     .bind(m0)
     .bind(m1)
@@ -106,17 +116,21 @@ pub async fn cell_counts(
     .fetch_all(pool)
     .await?;
     let mask = Keys::load(pool).await?.mask(f);
-    let mut sums: HashMap<i64, i64> = HashMap::with_capacity(rows.len() / 4 + 1);
-    for (cell, ks, ns) in rows {
+    let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() / 4 + 1);
+    for (area, cell, ks, ns) in rows {
         let n = match ks {
             Some(ks) => masked_sum(&mask, &ks, &ns),
             None => ns.iter().map(|&n| i64::from(n)).sum(),
         };
         if n != 0 {
-            *sums.entry(cell).or_default() += n;
+            *sums.entry((area, cell)).or_default() += n;
         }
     }
-    Ok(sums.into_iter().filter(|&(_, n)| n > 0).filter_map(|(c, n)| Some((cells::from_db(c)?, n))).collect())
+    Ok(sums
+        .into_iter()
+        .filter(|&(_, n)| n > 0)
+        .filter_map(|((a, c), n)| Some((a, cells::from_db(c)?, n)))
+        .collect())
 }
 
 /// A row of the analysis's margins: a folded row (`ks` set) or a pending

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use kvo_api::{
-    analysis::{Analysis, IncidentTable},
+    analysis::{Analysis, IncidentTable, RegionOverview},
     wire::Problem,
 };
 use uuid::Uuid;
@@ -25,7 +25,7 @@ use crate::{
         analysis,
         export::{self, Format},
         heatmap::{self, View},
-        table,
+        region, table,
         tiles::{self, TileId},
     },
     auth::Principal,
@@ -56,6 +56,39 @@ pub async fn heatmap(
     let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
         .into_response())
+}
+
+/// One heatmap across all the areas of the signed-in person (the region
+/// view), each area's privacy applied before the counts are added.
+#[utoipa::path(get, path = "/api/v1/region/heatmap", tag = "analysis", params(HeatmapParams),
+    responses((status = 200, content_type = "application/geo+json", body = Object)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn region_heatmap(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<HeatmapParams>,
+) -> AppResult<Response> {
+    let points = q.shape.unwrap_or_default() == Shape::Points;
+    let view = match (q.resolution, q.zoom) {
+        (Some(r), _) => View::Resolution(r),
+        (None, zoom) => View::Zoom(zoom.unwrap_or(10.0)),
+    };
+    let fc = region::heatmap(&s.pool, &s.areas, &p, &q.filter(), view, points).await?;
+    let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
+        .into_response())
+}
+
+/// All the person's areas side by side: the period's count against the one
+/// before, open and overdue reports.
+#[utoipa::path(get, path = "/api/v1/region/areas", tag = "analysis", params(FilterParams),
+    responses((status = 200, body = RegionOverview)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn region_areas(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<FilterParams>,
+) -> AppResult<Json<RegionOverview>> {
+    Ok(Json(region::overview(&s.pool, &s.areas, &p, &q.filter()).await?))
 }
 
 /// A Mapbox vector tile of the area's single incidents: layer `incidents`

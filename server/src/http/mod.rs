@@ -77,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/tiles/{z}/{x}/{y}", get(analytics::tile))
         .route("/areas/{id}/analysis", get(analytics::analysis))
         .route("/areas/{id}/incident-table", get(analytics::incident_table))
+        .route("/region/heatmap", get(analytics::region_heatmap))
+        .route("/region/areas", get(analytics::region_areas))
         .route("/areas/{id}/export/incidents.csv", get(analytics::export_csv))
         .route("/areas/{id}/export/incidents.geojson", get(analytics::export_geojson))
         .route("/areas/{id}/export/analysis.json", get(analytics::export_analysis))

@@ -26,6 +26,7 @@ use super::{admin, analytics, follow_up, patrols, push, v1};
         patrols::coverage, patrols::routes, patrols::checkpoint_hits,
         analytics::heatmap, analytics::tile, analytics::analysis,
         analytics::export_csv, analytics::export_geojson, analytics::export_analysis, analytics::incident_table,
+        analytics::region_heatmap, analytics::region_areas,
         follow_up::get, follow_up::change_status, follow_up::assign, follow_up::comment,
         follow_up::set_facts, follow_up::merge, follow_up::hand_back, follow_up::work_list,
         push::key, push::subscribe, push::unsubscribe, push::preferences, push::set_preferences,

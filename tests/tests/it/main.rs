@@ -13,6 +13,7 @@ mod ops;
 mod patrols;
 mod photos;
 mod push;
+mod region;
 mod reporting;
 mod restart;
 mod rounds;
