@@ -80,6 +80,9 @@ pub async fn cell_counts(
     Ok(cell_counts_of(pool, &[area_id], res, f).await?.into_iter().map(|(_, c, n)| (c, n)).collect())
 }
 
+/// A rollup row of one cell: area, cell, and its keys and counts (keys NULL for a pending delta).
+type CellRow = (Uuid, i64, Option<Vec<i16>>, Vec<i32>);
+
 /// [`cell_counts`] of several areas in one query, per area (the region view).
 pub async fn cell_counts_of(
     pool: &PgPool,
@@ -90,7 +93,7 @@ pub async fn cell_counts_of(
     let (m0, m1) = f.whole_months();
     // Whole months from the month rows, the days at either end from the day
     // rows, and the pending deltas (filtered here; `ks` NULL).
-    let rows: Vec<(Uuid, i64, Option<Vec<i16>>, Vec<i32>)> = sqlx::query_as(
+    let rows: Vec<CellRow> = sqlx::query_as(
         "SELECT area_id, cell, ks, ns FROM heat_counts
           WHERE area_id = ANY($1) AND res = $2 AND grain = 'm' AND bucket >= $3 AND bucket < $4
          UNION ALL
