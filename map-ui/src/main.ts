@@ -114,8 +114,12 @@ async function start(me: Me, cfg: UiConfig) {
 
 function layout(c: Ctx, choices: Me['memberships']) {
   const areaSelect = el('select', { id: 'area', 'aria-label': t('area') },
-    ...choices.map((m) => el('option', { value: m.area_id, selected: m.area_id === c.area.id }, m.area_name)));
-  areaSelect.addEventListener('change', () => { filters.area = areaSelect.value; filters.week = null; writeUrl(filters, true); location.reload(); });
+    ...choices.map((m) => el('option', { value: m.area_id, selected: m.area_id === c.area.id }, m.area_name)),
+    el('option', { value: 'alle' }, t('allAreas')));
+  areaSelect.addEventListener('change', () => {
+    if (areaSelect.value === 'alle') { location.assign(`/regio/${lang === 'en' ? '?lang=en' : ''}`); return; }
+    filters.area = areaSelect.value; filters.week = null; writeUrl(filters, true); location.reload();
+  });
   const mapBox = el('div', { id: 'map', role: 'region', 'aria-label': t('mapLabel') });
   const side = el('aside', { id: 'side', 'aria-label': t('filtersLabel') });
   const header = el('header', {},

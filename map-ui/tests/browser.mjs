@@ -414,6 +414,27 @@ await test('the incident table: sorted, filtered, paged, exported, and two repor
   await page.close();
 });
 
+await test('the region view: every area together, the heatmap across them and the table adding up', async () => {
+  const page = await signedIn(context);
+  await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
+  await Promise.all([page.waitForURL(/\/regio\//), page.locator('#area').selectOption('alle')]);
+  await page.waitForFunction(() => ['idle', 'error'].includes(document.body?.dataset.state), null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'idle');
+  const overview = await page.evaluate(async () => (await fetch('/api/v1/region/areas')).json());
+  const heat = await page.evaluate(async () => (await fetch('/api/v1/region/heatmap?zoom=11')).json());
+  assert.equal(await page.locator('table.region tbody tr').count(), overview.areas.length);
+  assert.ok(overview.areas.length >= 2, 'the demo werkgroep is in both demo areas');
+  assert.equal(overview.areas.reduce((n, a) => n + a.current, 0), heat.total, 'the table adds up to the heatmap');
+  assert.ok(heat.features.length > 0 && Number(await page.evaluate(() => document.body.dataset.cells)) === heat.features.length);
+  const shot = PNG.sync.read(await page.locator('#region-map').screenshot({ path: join(ARTIFACTS, '13-regio.png') }));
+  let coloured = 0;
+  for (let i = 0; i < shot.data.length; i += 4) if (isHeat(shot.data[i], shot.data[i + 1], shot.data[i + 2])) coloured++;
+  assert.ok(coloured > 200, `cells drawn: ${coloured} coloured pixels`);
+  // A click into one area opens its map.
+  await Promise.all([page.waitForURL(/\/\?area=/), page.locator('table.region tbody tr a').first().click()]);
+  await page.close();
+});
+
 await test("the map's rounds layers: routes, checkpoints by hit rate, and coverage against risk", async () => {
   const page = await signedIn(context, `/?area=${areaId}`);
   await idle(page);
