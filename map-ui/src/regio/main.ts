@@ -29,7 +29,7 @@ async function start() {
     const q = new URLSearchParams();
     for (const k of ['from', 'to']) { const v = params.get(k); if (v) q.set(k, v); }
     const [overview, cfg] = await Promise.all([api<Overview>(`/region/areas?${q}`), api<UiConfig>('/ui-config')]);
-    const cells = await api<GeoJSON.FeatureCollection>(`/region/heatmap?${q}&zoom=11`);
+    const cells = await api<GeoJSON.FeatureCollection>(`/region/heatmap?${q}`);
     document.body.dataset.cells = String(cells.features.length);
     document.body.dataset.areas = String(overview.areas.length);
     const from = el('input', { type: 'date', name: 'from', value: overview.period.from });

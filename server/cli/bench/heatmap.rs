@@ -156,6 +156,7 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
             sizes.2
         );
         measure(&pool, &client, &base, &tokens, &specs, today, &b, &mut rng).await?;
+        measure_region(&pool, &client, &base, &tokens, &specs, today, &b, &mut rng).await?;
     }
     server.stop().await;
     super::finish(pool, pg).await
@@ -552,6 +553,127 @@ async fn measure(
     line("analysis endpoint", &mut all_analysis);
     println!(
         "  targets: heatmap p95 ≤ 10 ms and ≥ 100× the naive query; tiles p95 ≤ 20 ms cold, ≤ 2 ms warm; analysis p95 ≤ 100 ms"
+    );
+    Ok(())
+}
+
+/// The region view and the incident table (issue 15): a werkgroep member of
+/// 100 areas asks the heatmap across them, next to the naive aggregate over
+/// the same areas; and first pages of the incident table with every sort and
+/// a filter, per area.
+#[allow(clippy::too_many_arguments)]
+async fn measure_region(
+    pool: &PgPool,
+    client: &reqwest::Client,
+    base: &str,
+    tokens: &std::collections::HashMap<Uuid, String>,
+    specs: &[AreaSpec],
+    today: NaiveDate,
+    b: &HeatmapBench,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    let members: Vec<Uuid> = specs.iter().take(100).map(|s| s.id).collect();
+    let (email, password) = ("regio@bench.invalid", "bench-regio-wachtwoord");
+    for id in &members {
+        people::upsert_web_user(pool, email, "Regio bench", password, *id, Role::Werkgroep).await?;
+    }
+    let res = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await?;
+    let cookie = res
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?
+        .to_string();
+    let in_areas: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents WHERE area_id = ANY($1)")
+        .bind(&members)
+        .fetch_one(pool)
+        .await?;
+    println!("  region: a werkgroep member of {} areas ({in_areas} incidents in them)", members.len());
+    let (mut all_region, mut all_naive, mut all_cold) = (vec![], vec![], vec![]);
+    for mix in mixes(today) {
+        let (mut region, mut naive) = (vec![], vec![]);
+        for i in 0..b.requests {
+            // A map across a region is zoomed out: the endpoint then counts the coarsest cells.
+            let path = format!("/api/v1/region/heatmap?zoom=8&{}", mix.query);
+            let req = client.get(format!("{base}{path}")).header(reqwest::header::COOKIE, &cookie);
+            let t = super::timed_send(req, &path).await?.0;
+            // The first of a mix is computed; the others come from the cache
+            // while no report changes (as between two werkgroep members' views).
+            if i == 0 {
+                all_cold.push(t)
+            } else {
+                region.push(t)
+            }
+            let t = Instant::now();
+            let _: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+                "SELECT ST_AsBinary(ST_SnapToGrid(ST_Transform(geom, 28992), $6)) AS g, count(*)
+                   FROM incidents
+                  WHERE area_id = ANY($1)
+                    AND occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+                    AND occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+                    AND ($4::text[] IS NULL OR category = ANY($4)) AND ($5::text[] IS NULL OR status = ANY($5))
+                  GROUP BY g",
+            )
+            .bind(&members)
+            .bind(mix.from)
+            .bind(mix.until)
+            .bind(mix.categories.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
+            .bind(mix.statuses.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
+            .bind(grid_metres(7))
+            .fetch_all(pool)
+            .await?;
+            naive.push(t.elapsed());
+        }
+        println!("  region (zoom 8: resolution 7), {}", mix.name.split(", res").next().unwrap_or(mix.name));
+        let h = line("region heatmap, repeated", &mut region);
+        let n = line("naive aggregate, same areas", &mut naive);
+        println!(
+            "    {:<30} {:>9.0}× at p50   {:>9.0}× at p95",
+            "naive / region heatmap",
+            n.0 / h.0,
+            n.1 / h.1
+        );
+        all_region.extend(region);
+        all_naive.extend(naive);
+    }
+    println!("  region, all mixes");
+    let h = line("region heatmap, repeated", &mut all_region);
+    let n = line("naive aggregate, same areas", &mut all_naive);
+    println!("    {:<30} {:>9.0}× at p50   {:>9.0}× at p95", "naive / region heatmap", n.0 / h.0, n.1 / h.1);
+    let c = line("region heatmap, first (computed)", &mut all_cold);
+    println!("    {:<30} {:>9.0}× at p50   {:>9.0}× at p95", "naive / computed", n.0 / c.0, n.1 / c.1);
+
+    // The incident table's first page: every sort, both ways, with a filter.
+    let sorts =
+        ["occurred_at", "category", "zone", "status", "assigned_to", "due_date", "damage", "confirmations"];
+    let filters = [
+        "",
+        "&status=nieuw,in_behandeling",
+        "&category=diefstal,inbraak",
+        "&assigned_to=gemeente",
+        "&aangifte=true",
+    ];
+    let mut table = vec![];
+    for _ in 0..b.requests * 5 {
+        let s = &specs[rng.random_range(0..members.len())];
+        let path = format!(
+            "/api/v1/areas/{}/incident-table?from={}&to={today}&sort={}&order={}{}",
+            s.id,
+            today - Days::days(89),
+            sorts[rng.random_range(0..sorts.len())],
+            ["asc", "desc"][rng.random_range(0..2)],
+            filters[rng.random_range(0..filters.len())]
+        );
+        table.push(super::timed_get(client, base, path, tokens[&s.id].clone()).await?.0);
+    }
+    line("incident table, first page (a quarter)", &mut table);
+    println!(
+        "  targets: region heatmap p95 ≤ 10 ms and ≥ 100× the naive aggregate; incident table first page p95 ≤ 50 ms"
     );
     Ok(())
 }

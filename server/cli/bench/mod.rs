@@ -265,12 +265,21 @@ pub(crate) async fn timed_get(
     path: String,
     token: String,
 ) -> anyhow::Result<(Duration, usize)> {
+    timed_send(client.get(format!("{base}{path}")).bearer_auth(token), &path).await
+}
+
+/// Sends a request; its time to the whole answer, and the answer's size. A
+/// status other than 2xx ends the benchmark.
+pub(crate) async fn timed_send(
+    req: reqwest::RequestBuilder,
+    what: &str,
+) -> anyhow::Result<(Duration, usize)> {
     let t = Instant::now();
-    let res = client.get(format!("{base}{path}")).bearer_auth(token).send().await?;
+    let res = req.send().await?;
     let status = res.status();
     let body = res.bytes().await?;
     if !status.is_success() {
-        anyhow::bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
+        anyhow::bail!("{what}: {status} {}", String::from_utf8_lossy(&body));
     }
     Ok((t.elapsed(), body.len()))
 }

@@ -41,6 +41,15 @@ pub fn for_view(days: i64, zoom: f64) -> Resolution {
     Resolution::try_from(by_period.min(by_zoom)).expect("8-10 are resolutions")
 }
 
+/// The zoom below which a map shows a region rather than an area.
+pub const REGION_ZOOM: f64 = 10.0;
+
+/// The resolution of a heatmap across several areas: as [`for_view`], and
+/// the coarsest cells (about 1.4 km) when the map is zoomed out to a region.
+pub fn for_region_view(days: i64, zoom: f64) -> Resolution {
+    if zoom < REGION_ZOOM { Resolution::Seven } else { for_view(days, zoom) }
+}
+
 /// Parses a `resolution` parameter (7–11).
 pub fn resolution(r: u8) -> Result<Resolution> {
     if !LEVELS.contains(&r) {

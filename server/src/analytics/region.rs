@@ -6,7 +6,7 @@
 //! anything is added up. The counts come from the rollup of all the areas in
 //! one query.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::Duration;
 use geojson::FeatureCollection;
@@ -21,10 +21,41 @@ use super::{
     privacy::{Disclosure, MIN_COUNT},
     rollup,
 };
-use crate::{areas::AreaCache, auth::Principal, column};
+use crate::{areas::AreaCache, auth::Principal, cache::Cache, column};
 
 /// The most areas one region view takes.
 pub const MAX_AREAS: usize = 1_000;
+
+/// How long a cached region heatmap is trusted at most, beside its data
+/// version: a change of an area's categories (which the version does not
+/// see) shows within this time.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Region heatmaps by request (areas with their rules, filter, view), each
+/// with the data version of its areas; the oldest go first past the budget.
+pub struct RegionCache(Cache<String, Versioned>);
+
+/// An answer with the data version it was made from.
+type Versioned = ((i64, i64), Arc<Vec<u8>>);
+
+impl Default for RegionCache {
+    fn default() -> Self {
+        RegionCache(Cache::new(Some(CACHE_TTL), 32 * 1024 * 1024, |k, (_, b)| k.len() + b.len()))
+    }
+}
+
+/// The data version of several areas: the sum of their rollup versions
+/// (each only grows) and their pending deltas. Any new, changed or folded
+/// report changes it.
+async fn version_of(pool: &PgPool, ids: &[Uuid]) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT coalesce((SELECT sum(version)::int8 FROM heat_version WHERE area_id = ANY($1)), 0),
+                (SELECT count(*) FROM heat_delta WHERE area_id = ANY($1))",
+    )
+    .bind(ids)
+    .fetch_one(pool)
+    .await?)
+}
 
 /// The person's areas and the filter checked against each of them: the same
 /// period; the union of the categories each area resolves the filter to.
@@ -75,7 +106,33 @@ fn merged(
     sums.into_iter().collect()
 }
 
-/// `GET /api/v1/region/heatmap`: one heatmap across all the person's areas.
+/// `GET /api/v1/region/heatmap`: one heatmap across all the person's areas,
+/// as GeoJSON bytes, from the cache while the areas' data is unchanged.
+pub async fn heatmap_json(
+    pool: &PgPool,
+    areas: &AreaCache,
+    cache: &RegionCache,
+    p: &Principal,
+    raw: &RawFilter,
+    view: View,
+    points: bool,
+) -> Result<Arc<Vec<u8>>> {
+    let mut members: Vec<(Uuid, Disclosure)> =
+        p.areas().map(|a| (a.area_id, Disclosure::of(a.role))).collect();
+    members.sort_by_key(|m| m.0);
+    let ids: Vec<Uuid> = members.iter().map(|m| m.0).collect();
+    let key = format!("{members:?}|{raw:?}|{view:?}|{points}");
+    let version = version_of(pool, &ids).await?;
+    if let Some((_, body)) = cache.0.get_if(&key, |(v, _)| *v == version) {
+        return Ok(body);
+    }
+    let fc = heatmap(pool, areas, p, raw, view, points).await?;
+    let body = Arc::new(serde_json::to_vec(&fc).map_err(anyhow::Error::from)?);
+    cache.0.put(key, (version, body.clone()));
+    Ok(body)
+}
+
+/// The region heatmap, computed.
 pub async fn heatmap(
     pool: &PgPool,
     areas: &AreaCache,
@@ -87,7 +144,7 @@ pub async fn heatmap(
     let (members, filter) = resolve(pool, areas, p, raw).await?;
     let res = match view {
         View::Resolution(r) => cells::resolution(r)?,
-        View::Zoom(z) if (0.0..=22.0).contains(&z) => cells::for_view(filter.days(), z),
+        View::Zoom(z) if (0.0..=22.0).contains(&z) => cells::for_region_view(filter.days(), z),
         View::Zoom(_) => return Err(AnalyticsError::MapZoom),
     };
     heatmap::check_cost(res, &filter)?;

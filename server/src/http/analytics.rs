@@ -71,11 +71,13 @@ pub async fn region_heatmap(
     let points = q.shape.unwrap_or_default() == Shape::Points;
     let view = match (q.resolution, q.zoom) {
         (Some(r), _) => View::Resolution(r),
-        (None, zoom) => View::Zoom(zoom.unwrap_or(10.0)),
+        (None, zoom) => View::Zoom(zoom.unwrap_or(8.0)),
     };
-    let fc = region::heatmap(&s.pool, &s.areas, &p, &q.filter(), view, points).await?;
-    let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
-    Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
+    let body = region::heatmap_json(&s.pool, &s.areas, &s.region, &p, &q.filter(), view, points).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")],
+        body.to_vec(),
+    )
         .into_response())
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub auth: Arc<AuthCache>,
     pub metrics: Arc<Metrics>,
     pub tiles: Arc<TileCache>,
+    /// Region heatmaps while their areas' data is unchanged.
+    pub region: Arc<crate::analytics::region::RegionCache>,
     /// The VAPID key pair of Web Push.
     pub vapid: Arc<Vapid>,
     /// New reports, written in batches (group commit).
@@ -56,6 +58,7 @@ impl AppState {
             auth: Arc::default(),
             metrics: Arc::default(),
             tiles: Arc::default(),
+            region: Arc::default(),
         })
     }
 }

@@ -117,6 +117,11 @@ async fn the_region_adds_up_each_area_under_its_own_rules() {
     );
     assert_eq!(o.period.to, kvo_server::nl_time::today());
     assert_eq!((o.period.to - o.period.from).num_days(), (o.previous.to - o.previous.from).num_days());
+    // A new report shows at once (the cached answer knows its areas' data version).
+    let shop = app.device(a, Role::Ondernemer).await;
+    assert_eq!(app.post(&shop.token, "/api/v1/incidents", &report(a)).await.status(), 201);
+    let fc: Value = get("/api/v1/region/heatmap?resolution=9").await.unwrap().json().await.unwrap();
+    assert_eq!(fc["total"], 11);
     // A phone's token reaches its one area only: its region is that area.
     let phone = app.device(c, Role::Werkgroep).await;
     let fc: Value = app.get(&phone.token, "/api/v1/region/heatmap?resolution=9").await.json().await.unwrap();
