@@ -1,7 +1,7 @@
 // Dutch first; English on request. The choice lives in the URL (`lang=en`).
 
 const nl = {
-  title: 'KVO meldingen', signIn: 'Inloggen', email: 'E-mailadres', password: 'Wachtwoord', signOut: 'Uitloggen',
+  title: 'KVO meldingen', signIn: 'Inloggen', signInFirst: 'Log eerst in op de kaart.', email: 'E-mailadres', password: 'Wachtwoord', signOut: 'Uitloggen',
   signInFailed: 'Inloggen mislukt', area: 'Gebied', period: 'Periode', last4w: 'Laatste 4 weken', quarter: 'Kwartaal',
   year: 'Jaar', baseline: 'Sinds de nul-meting', custom: 'Zelf kiezen', from: 'Van', to: 'Tot en met',
   categories: 'Categorieën', themes: 'KVO-thema’s', dimensions: 'Schoon, heel, veilig', statuses: 'Status', all: 'Alle',
@@ -21,7 +21,7 @@ const nl = {
 };
 type Dict = typeof nl;
 const en: Dict = {
-  title: 'KVO reports', signIn: 'Sign in', email: 'Email', password: 'Password', signOut: 'Sign out',
+  title: 'KVO reports', signIn: 'Sign in', signInFirst: 'Sign in on the map first.', email: 'Email', password: 'Password', signOut: 'Sign out',
   signInFailed: 'Sign-in failed', area: 'Area', period: 'Period', last4w: 'Last 4 weeks', quarter: 'Quarter',
   year: 'Year', baseline: 'Since the baseline', custom: 'Custom', from: 'From', to: 'To (inclusive)',
   categories: 'Categories', themes: 'KVO themes', dimensions: 'Clean, intact, safe', statuses: 'Status', all: 'All',

@@ -187,6 +187,20 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// Signs a web user in; returns the session cookie (`name=value`) to send.
+    pub async fn web_session(&self, email: &str, password: &str) -> String {
+        let res = self
+            .client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "sign in as {email}");
+        let cookie = res.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
     /// POSTs a JSON body with a bearer token.
     pub async fn post(&self, token: &str, path: &str, body: &impl serde::Serialize) -> reqwest::Response {
         self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()

@@ -10,6 +10,7 @@ import {
   type InviteInfo, type Me, type MemberInfo, type PasswordLink, type Question, type Role, type UiConfig,
 } from '../api';
 import { el, replace } from '../dom';
+import { pageFailed } from '../page';
 import { DIMENSION, THEME, fmtDate, label, lang } from '../i18n';
 import { createMap } from '../map';
 import { Drawing, markProblem, showDraft } from './draw';
@@ -402,13 +403,7 @@ async function start() {
     else await logTab(panel, area);
     setState('idle');
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      setState('signin');
-      replace(root, el('p', {}, b('signInFirst'), ' ', el('a', { href: '/' }, b('signIn'))));
-      return;
-    }
-    setState('error');
-    replace(root, el('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
+    pageFailed(root, e);
   }
 }
 

@@ -2,7 +2,7 @@
 import { translator } from '../i18n';
 
 const nl = {
-  title: 'Beheer', signInFirst: 'Log eerst in op de kaart.', signIn: 'Inloggen', toMap: 'Naar de kaart',
+  title: 'Beheer', toMap: 'Naar de kaart',
   notBeheerder: 'U bent in geen gebied beheerder.', area: 'Gebied', tabs: ['Gebied', 'Zones', 'Categorieën', 'Mensen', 'Logboek'],
   name: 'Naam', kind: 'Soort', municipality: 'Gemeente', save: 'Opslaan', saved: 'Opgeslagen.', cancel: 'Annuleren',
   kinds: { kvo_w: 'Winkelgebied (KVO-W)', kvo_b: 'Bedrijventerrein (KVO-B)', buitengebied: 'Buitengebied' } as Record<string, string>,
@@ -50,7 +50,7 @@ const nl = {
 };
 type Dict = typeof nl;
 const en: Dict = {
-  title: 'Console', signInFirst: 'Sign in on the map first.', signIn: 'Sign in', toMap: 'To the map',
+  title: 'Console', toMap: 'To the map',
   notBeheerder: 'You are beheerder of no area.', area: 'Area', tabs: ['Area', 'Zones', 'Categories', 'People', 'Audit log'],
   name: 'Name', kind: 'Kind', municipality: 'Municipality', save: 'Save', saved: 'Saved.', cancel: 'Cancel',
   kinds: { kvo_w: 'Shopping area (KVO-W)', kvo_b: 'Business park (KVO-B)', buitengebied: 'Rural area' },

@@ -3,9 +3,10 @@
 // open, each a link into that area's map.
 import '../beheer/beheer.css';
 import './regio.css';
-import { api, ApiError, type Area, type S, type UiConfig } from '../api';
+import { api, type Area, type S, type UiConfig } from '../api';
 import { el, replace } from '../dom';
-import { fmtNum, lang, t, translator } from '../i18n';
+import { pageFailed } from '../page';
+import { fmtNum, lang, translator } from '../i18n';
 import { bounds, createMap, VIRIDIS } from '../map';
 
 type Overview = S['RegionOverview'];
@@ -13,11 +14,11 @@ type Overview = S['RegionOverview'];
 const w = translator({
   title: 'Alle gebieden', from: 'Van', to: 'Tot en met', apply: 'Toepassen', area: 'Gebied', role: 'Uw rol', now: 'Deze periode',
   before: 'Periode ervoor', change: 'Verandering', open: 'Open', overdue: 'Te laat', kinds: { kvo_w: 'KVO-W', kvo_b: 'KVO-B', buitengebied: 'Buitengebied' } as Record<string, string>,
-  hidden: '–: te weinig om te tonen', mapLabel: 'Kaart met de meldingen van alle gebieden', signInFirst: 'Log eerst in op de kaart.', toMap: 'Naar de kaart',
+  hidden: '–: te weinig om te tonen', mapLabel: 'Kaart met de meldingen van alle gebieden', toMap: 'Naar de kaart',
 }, {
   title: 'All areas', from: 'From', to: 'To (inclusive)', apply: 'Apply', area: 'Area', role: 'Your role', now: 'This period',
   before: 'Period before', change: 'Change', open: 'Open', overdue: 'Overdue', kinds: { kvo_w: 'KVO-W', kvo_b: 'KVO-B', buitengebied: 'Rural' },
-  hidden: '–: too few to show', mapLabel: 'Map of the reports of all areas', signInFirst: 'Sign in on the map first.', toMap: 'To the map',
+  hidden: '–: too few to show', mapLabel: 'Map of the reports of all areas', toMap: 'To the map',
 });
 
 const root = document.getElementById('app')!;
@@ -70,13 +71,7 @@ async function start() {
       map.once('idle', () => { document.body.dataset.state = 'idle'; });
     });
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      document.body.dataset.state = 'signin';
-      replace(root, el('p', {}, w('signInFirst'), ' ', el('a', { href: '/' }, t('signIn'))));
-      return;
-    }
-    document.body.dataset.state = 'error';
-    replace(root, el('p', { class: 'error', role: 'alert' }, e instanceof ApiError ? (e.problem?.detail ?? e.message) : String(e)));
+    pageFailed(root, e);
   }
 }
 

@@ -2,8 +2,9 @@
 // (`/rondes/?area=…&week=2026-W48`), and the round report of one patrol
 // (`/rondes/?patrol=…`) with its route on the map. Both print on A4.
 import './rondes.css';
-import { api, ApiError, type Area, type Checkpoint, type Compliance, type PatrolReport, type Round, type UiConfig } from '../api';
+import { api, type Area, type Checkpoint, type Compliance, type PatrolReport, type Round, type UiConfig } from '../api';
 import { el, replace } from '../dom';
+import { pageFailed } from '../page';
 import { fmtDate, fmtNum, lang } from '../i18n';
 import { bounds, createMap } from '../map';
 import { r } from './texts';
@@ -194,13 +195,7 @@ async function start() {
     if (!area) { location.replace('/melden/'); return; }
     await week(area);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      setState('signin');
-      replace(root, el('p', {}, r('signInFirst'), ' ', el('a', { href: '/' }, r('signIn'))));
-      return;
-    }
-    setState('error');
-    replace(root, el('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
+    pageFailed(root, e);
   }
 }
 

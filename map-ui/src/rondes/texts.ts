@@ -3,7 +3,7 @@ import { translator } from '../i18n';
 
 const nl = {
   title: 'Rondes', week: 'Week', prevWeek: 'Vorige week', nextWeek: 'Volgende week', print: 'Afdrukken',
-  backToMap: 'Naar de kaart', backToWeek: 'Naar de week', signInFirst: 'Log eerst in op de kaart.', signIn: 'Inloggen',
+  backToMap: 'Naar de kaart', backToWeek: 'Naar de week',
   noAgreement: 'Voor dit gebied zijn nog geen rondes afgesproken.',
   agreementLine: (rounds: number, from: string, to: string, n: number) =>
     `${rounds} ${rounds === 1 ? 'ronde' : 'rondes'} per nacht tussen ${from} en ${to}, langs ${n} controlepunten`,
@@ -22,7 +22,7 @@ const nl = {
 type Dict = typeof nl;
 const en: Dict = {
   title: 'Rounds', week: 'Week', prevWeek: 'Previous week', nextWeek: 'Next week', print: 'Print',
-  backToMap: 'To the map', backToWeek: 'To the week', signInFirst: 'Sign in on the map first.', signIn: 'Sign in',
+  backToMap: 'To the map', backToWeek: 'To the week',
   noAgreement: 'No rounds have been agreed for this area yet.',
   agreementLine: (rounds: number, from: string, to: string, n: number) =>
     `${rounds} ${rounds === 1 ? 'round' : 'rounds'} a night between ${from} and ${to}, past ${n} checkpoints`,

@@ -6,6 +6,7 @@ import '../beheer/beheer.css';
 import './tabel.css';
 import { api, ApiError, type Area, type CategoryInfo, type Me, type S } from '../api';
 import { el, replace } from '../dom';
+import { pageFailed } from '../page';
 import { ORG, STATUS, fmtDate, fmtNum, label, lang, t, translator } from '../i18n';
 
 type Table = S['IncidentTable'];
@@ -18,7 +19,7 @@ const w = translator({
   page: (p: number, n: number, total: number) => `Pagina ${p} van ${n} · ${total} meldingen`, select: 'Selecteren',
   selected: (n: number) => `${n} geselecteerd`, assignTo: 'Toewijzen aan', mergeSelected: 'Samenvoegen (in de oudste)',
   exportCsv: 'CSV (Excel)', exportGeo: 'GeoJSON', open: 'Openen', confirmMerge: (n: number) => `${n} meldingen samenvoegen in de oudste?`,
-  done: 'Klaar.', signInFirst: 'Log eerst in op de kaart.', toMap: 'Naar de kaart', none: 'Geen meldingen met deze filters.',
+  done: 'Klaar.', toMap: 'Naar de kaart', none: 'Geen meldingen met deze filters.',
 }, {
   title: 'Reports', from: 'From', to: 'To (inclusive)', category: 'Category', status: 'Status', zone: 'Zone', assigned: 'Assigned to',
   aangifte: 'Police report', damage: 'Damage', confirmations: 'Confirmed', when: 'When', due: 'Due', all: 'All',
@@ -26,7 +27,7 @@ const w = translator({
   page: (p: number, n: number, total: number) => `Page ${p} of ${n} · ${total} reports`, select: 'Select',
   selected: (n: number) => `${n} selected`, assignTo: 'Assign to', mergeSelected: 'Merge (into the oldest)',
   exportCsv: 'CSV (Excel)', exportGeo: 'GeoJSON', open: 'Open', confirmMerge: (n: number) => `Merge ${n} reports into the oldest?`,
-  done: 'Done.', signInFirst: 'Sign in on the map first.', toMap: 'To the map', none: 'No reports with these filters.',
+  done: 'Done.', toMap: 'To the map', none: 'No reports with these filters.',
 });
 
 const root = document.getElementById('app')!;
@@ -162,13 +163,7 @@ async function start() {
         el('button', { type: 'button', class: 'secondary next', disabled: page + 1 >= pages, onclick: () => go({ page: String(page + 1) }) }, w('next')))));
     document.body.dataset.state = 'idle';
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      document.body.dataset.state = 'signin';
-      replace(root, el('p', {}, w('signInFirst'), ' ', el('a', { href: '/' }, t('signIn'))));
-      return;
-    }
-    document.body.dataset.state = 'error';
-    replace(root, el('p', { class: 'error', role: 'alert' }, e instanceof ApiError ? (e.problem?.detail ?? e.message) : String(e)));
+    pageFailed(root, e);
   }
 }
 

@@ -6,6 +6,7 @@ import '../beheer/beheer.css';
 import './taken.css';
 import { api, ApiError, type S } from '../api';
 import { el, replace } from '../dom';
+import { pageFailed } from '../page';
 import { ACTION, ORG, STATUS, fmtDate, label, lang, t, translator } from '../i18n';
 
 type WorkList = S['WorkList'];
@@ -13,11 +14,11 @@ type WorkItem = S['WorkItem'];
 
 const w = translator({
   title: 'Aan ons toegewezen', empty: 'Er staat niets open voor uw organisatie.', overdue: 'Te laat', due: 'Uiterlijk',
-  noDue: 'Geen streefdatum', note: 'Notitie (verplicht bij teruggeven)', onMap: 'Op de kaart', signInFirst: 'Log eerst in op de kaart.',
+  noDue: 'Geen streefdatum', note: 'Notitie (verplicht bij teruggeven)', onMap: 'Op de kaart',
   urgent: 'Spoed', count: (n: number, late: number) => `${n} open, waarvan ${late} te laat`,
 }, {
   title: 'Assigned to us', empty: 'Nothing is open for your organisation.', overdue: 'Overdue', due: 'Due',
-  noDue: 'No due date', note: 'Note (needed to hand back)', onMap: 'On the map', signInFirst: 'Sign in on the map first.',
+  noDue: 'No due date', note: 'Note (needed to hand back)', onMap: 'On the map',
   urgent: 'Urgent', count: (n: number, late: number) => `${n} open, ${late} overdue`,
 });
 
@@ -66,13 +67,7 @@ async function load() {
       list.items.length ? el('div', { class: 'items' }, ...list.items.map((i) => item(i, load))) : el('p', {}, w('empty'))));
     document.body.dataset.state = 'idle';
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) {
-      document.body.dataset.state = 'signin';
-      replace(root, el('p', {}, w('signInFirst'), ' ', el('a', { href: '/' }, t('signIn'))));
-      return;
-    }
-    document.body.dataset.state = 'error';
-    replace(root, el('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e)));
+    pageFailed(root, e);
   }
 }
 

@@ -63,6 +63,15 @@ async fn role_of(tx: &mut PgConnection, area_id: Uuid, person_id: Uuid) -> Resul
     Ok(column::code(&role.ok_or(Error::NotFound)?, Role::from_code)?)
 }
 
+/// Whether the person signs in on the web (has an e-mail address), rather
+/// than only with a phone's invite.
+async fn has_web_account(tx: &mut PgConnection, person_id: Uuid) -> Result<bool, AdminError> {
+    Ok(sqlx::query_scalar("SELECT email IS NOT NULL FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_one(&mut *tx)
+        .await?)
+}
+
 /// Refuses a change that would take the area's last beheerder away.
 async fn keep_a_beheerder(tx: &mut PgConnection, area_id: Uuid, person_id: Uuid) -> Result<(), AdminError> {
     let others: i64 = sqlx::query_scalar(
@@ -289,14 +298,8 @@ impl Admin<'_> {
         if before == Role::Beheerder {
             keep_a_beheerder(&mut tx, area_id, person_id).await?;
         }
-        if !grantable(role, Grant::Invite) {
-            let web: bool = sqlx::query_scalar("SELECT email IS NOT NULL FROM people WHERE id = $1")
-                .bind(person_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !web {
-                return Err(AdminError::NotGrantable(role, Grant::Invite));
-            }
+        if !grantable(role, Grant::Invite) && !has_web_account(&mut tx, person_id).await? {
+            return Err(AdminError::NotGrantable(role, Grant::Invite));
         }
         sqlx::query("UPDATE memberships SET role = $3 WHERE area_id = $1 AND person_id = $2")
             .bind(area_id)
@@ -472,11 +475,7 @@ impl Admin<'_> {
         let actor = self.who.check(area_id, AdminAction::ManagePeople)?;
         let mut tx = self.pool.begin().await?;
         role_of(&mut tx, area_id, person_id).await?;
-        let web: bool = sqlx::query_scalar("SELECT email IS NOT NULL FROM people WHERE id = $1")
-            .bind(person_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !web {
+        if !has_web_account(&mut tx, person_id).await? {
             return Err(out_of_range(
                 "person_id",
                 "this person uses the app with an invite and has no web account",

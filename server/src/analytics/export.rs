@@ -21,7 +21,7 @@ use super::error::{AnalyticsError, Result};
 use super::{
     Filter, RawFilter,
     privacy::Disclosure,
-    table::{RowFilter, row_condition},
+    table::{FILTERED, RowFilter},
 };
 use crate::{
     areas::{AreaCache, AreaIndex},
@@ -123,21 +123,11 @@ async fn stream_rows(
                 to_char(i.resolved_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS resolved,
                 i.occurred_at, i.resolved_at, i.answers, kvo_confirmations(i.area_id, i.id) AS confirmations
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
-          WHERE i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
-            AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-            AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-            AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))
-            AND {}
-          ORDER BY i.occurred_at, i.id",
-        row_condition(6)
+          WHERE {FILTERED}
+          ORDER BY i.occurred_at, i.id"
     );
-    let q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(area_id)
-        .bind(filter.from)
-        .bind(filter.until)
-        .bind(&filter.categories)
-        .bind(filter.status_codes());
-    let mut rows = crate::bind_rows!(q, row_filter).fetch(pool);
+    let q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
+    let mut rows = crate::bind_rows!(q, area_id, filter, row_filter).fetch(pool);
     let mut first = true;
     while let Some(row) = rows.next().await {
         let r = row?;

@@ -34,17 +34,18 @@ pub struct RowFilter {
     pub aangifte: Option<bool>,
 }
 
-/// The SQL condition of a [`RowFilter`] on `incidents i`, its parameters
-/// starting at `$first`: zones (uuid[]), no zone (bool), organisations
-/// (text[]), aangifte (bool). The one formulation, for the table and exports.
-pub fn row_condition(first: usize) -> String {
-    let [z, nz, org, aan] = [first, first + 1, first + 2, first + 3];
-    format!(
-        "(${z}::uuid[] IS NULL AND NOT ${nz} OR i.zone_id = ANY(${z}) OR (${nz} AND i.zone_id IS NULL))
-         AND (${org}::text[] IS NULL OR i.assigned_to = ANY(${org}))
-         AND (${aan}::bool IS NULL OR i.aangifte = ${aan})"
-    )
-}
+/// The SQL condition on `incidents i` of the single incidents a [`Filter`]
+/// and a [`RowFilter`] take: the area ($1), the counted incidents of the
+/// period ($2, $3 as days), categories ($4), statuses ($5), zones ($6),
+/// no zone ($7), organisations ($8) and aangifte ($9). The one formulation,
+/// for the table and the exports; bind with [`bind_rows!`].
+pub const FILTERED: &str = "i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
+    AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+    AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+    AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))
+    AND ($6::uuid[] IS NULL AND NOT $7 OR i.zone_id = ANY($6) OR ($7 AND i.zone_id IS NULL))
+    AND ($8::text[] IS NULL OR i.assigned_to = ANY($8))
+    AND ($9::bool IS NULL OR i.aangifte = $9)";
 
 impl RowFilter {
     /// The organisations' codes, for binding.
@@ -53,11 +54,19 @@ impl RowFilter {
     }
 }
 
-/// Binds a [`RowFilter`]'s four parameters, in the order of [`row_condition`].
+/// Binds the nine parameters of [`FILTERED`]: the area, a [`Filter`] and a [`RowFilter`].
 #[macro_export]
 macro_rules! bind_rows {
-    ($q:expr, $r:expr) => {
-        $q.bind($r.zones.clone()).bind($r.no_zone).bind($r.assigned_codes()).bind($r.aangifte)
+    ($q:expr, $area:expr, $f:expr, $r:expr) => {
+        $q.bind($area)
+            .bind($f.from)
+            .bind($f.until)
+            .bind(&$f.categories)
+            .bind($f.status_codes())
+            .bind($r.zones.clone())
+            .bind($r.no_zone)
+            .bind($r.assigned_codes())
+            .bind($r.aangifte)
     };
 }
 
@@ -121,23 +130,13 @@ pub async fn page(
                 i.aangifte, i.damage_cents, kvo_confirmations(i.area_id, i.id) AS confirmations, i.description,
                 count(*) OVER () AS total
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
-          WHERE i.area_id = $1 AND kvo_counts(i.cell, i.merged_into)
-            AND i.occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-            AND i.occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-            AND ($4::text[] IS NULL OR i.category = ANY($4)) AND ($5::text[] IS NULL OR i.status = ANY($5))
-            AND {}
+          WHERE {FILTERED}
           ORDER BY {} {dir} NULLS LAST, i.id {dir}
           LIMIT $10 OFFSET $11",
-        row_condition(6),
         sort_sql(sort)
     );
-    let q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(access.area_id)
-        .bind(filter.from)
-        .bind(filter.until)
-        .bind(&filter.categories)
-        .bind(filter.status_codes());
-    let found: Vec<Row> = crate::bind_rows!(q, rows)
+    let q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
+    let found: Vec<Row> = crate::bind_rows!(q, access.area_id, filter, rows)
         .bind(i64::from(page_size))
         .bind(i64::from(page) * i64::from(page_size))
         .fetch_all(pool)

@@ -468,13 +468,7 @@ async fn people_invites_devices_and_a_password_set_by_its_owner() {
     )
     .await
     .unwrap();
-    let cookie = sign_in(&app, "beheer@example.org", "beheer-wachtwoord").await.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = app.web_session("beheer@example.org", "beheer-wachtwoord").await;
     let a = format!("/api/v1/areas/{area}");
     // An invite for three phones, with its QR code; the phone redeems the link's code.
     let res = web(
@@ -562,14 +556,7 @@ async fn people_invites_devices_and_a_password_set_by_its_owner() {
     .await;
     assert_eq!(res.status(), 409);
     // A reset link replaces the password and ends the old sessions.
-    let old =
-        sign_in(app, "wijkagent@politie.example", "mijn eigen wachtwoord").await.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+    let old = app.web_session("wijkagent@politie.example", "mijn eigen wachtwoord").await;
     let res =
         web(app, &cookie, Method::POST, &format!("{a}/members/{}/password-link", account.person_id), None)
             .await;
@@ -581,14 +568,7 @@ async fn people_invites_devices_and_a_password_set_by_its_owner() {
     );
     assert_eq!(web(app, &old, Method::GET, "/api/v1/me", None).await.status(), 401, "signed out everywhere");
     // Removed from the area: the person's credentials no longer reach it.
-    let wijkagent =
-        sign_in(app, "wijkagent@politie.example", "een nieuw wachtwoord").await.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+    let wijkagent = app.web_session("wijkagent@politie.example", "een nieuw wachtwoord").await;
     assert_eq!(web(app, &wijkagent, Method::GET, &a, None).await.status(), 200);
     assert_eq!(
         web(app, &cookie, Method::DELETE, &format!("{a}/members/{}", account.person_id), None).await.status(),

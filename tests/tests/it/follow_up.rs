@@ -481,14 +481,7 @@ async fn the_work_list_shows_what_is_assigned_to_us_in_all_our_areas_overdue_fir
         .await
         .unwrap();
     }
-    let res = app
-        .client
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"email": "gemeente@example.org", "password": "wachtwoord-123"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = app.web_session("gemeente@example.org", "wachtwoord-123").await;
     let werkgroep = [
         app.device(a, Role::Werkgroep).await,
         app.device(b, Role::Werkgroep).await,

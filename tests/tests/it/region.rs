@@ -35,14 +35,7 @@ async fn the_region_adds_up_each_area_under_its_own_rules() {
     )
     .await
     .unwrap();
-    let res = app
-        .client
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"email": "regio@example.org", "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = app.web_session("regio@example.org", pw).await;
     // (area, lat, lon, how many)
     let spots = [
         (a, 52.2465, 6.1565, 5),
