@@ -7,7 +7,7 @@ import { t, setLang, lang, label, STATUS, THEME, DIMENSION } from './i18n';
 import { bounds, createMap, fitZoom, showData, VIRIDIS, STATUS_COLOURS } from './map';
 import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
 import { incidentPopup, openFollowUp, openFollowUpById } from './incident';
-import { enableNotifications, registerServiceWorker } from './push';
+import { openPushDialog, registerServiceWorker } from './push';
 import { patrolPanel } from './patrol-layer';
 
 const root = document.getElementById('app')!;
@@ -132,7 +132,7 @@ function layout(c: Ctx, choices: Me['memberships']) {
         ? el('a', { href: `/taken/${lang === 'en' ? '?lang=en' : ''}`, id: 'work-list-link' }, t('workList')) : null,
       choices.some((m) => m.role === 'beheerder')
         ? el('a', { href: `/beheer/?area=${c.area.id}${lang === 'en' ? '&lang=en' : ''}`, id: 'console-link' }, t('console')) : null,
-      el('button', { type: 'button', id: 'notify', onclick: () => enableNotifications(c.area.id) }, t('notifications')),
+      el('button', { type: 'button', id: 'notify', onclick: () => openPushDialog(c.area.id, c.categories) }, t('notifications')),
       langButton(),
       el('button', { type: 'button', onclick: async () => { await api('/session', { method: 'DELETE' }); location.reload(); } }, t('signOut'))));
   replace(root, header, el('main', {}, side, el('div', { class: 'map-wrap' }, mapBox, legend())));

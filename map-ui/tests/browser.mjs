@@ -435,6 +435,28 @@ await test('the region view: every area together, the heatmap across them and th
   await page.close();
 });
 
+await test('push preferences: the urgent categories offered ticked, the choice saved', async () => {
+  const page = await signedIn(context);
+  await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
+  const area = await page.evaluate(() => new URLSearchParams(location.search).get('area'));
+  await page.locator('#notify').click();
+  const dialog = page.locator('dialog.push-dialog');
+  await dialog.waitFor();
+  const cats = await page.evaluate(async (a) => (await (await fetch(`/api/v1/areas/${a}/categories`)).json()).categories, area);
+  const urgentCodes = cats.filter((c) => c.urgent).map((c) => c.code).sort();
+  const ticked = await dialog.locator('input[name=push-category]:checked').evaluateAll((l) => l.map((i) => i.value).sort());
+  assert.deepEqual(ticked, urgentCodes, 'nothing chosen yet: the urgent categories are offered');
+  assert.ok(urgentCodes.length > 0);
+  await dialog.locator('input[name=push-category][value=kapotte_verlichting]').check();
+  await dialog.locator('#push-on-duty').check();
+  await dialog.locator('#push-save').click();
+  await dialog.locator('.push-status', { hasText: 'Opgeslagen.' }).waitFor();
+  const prefs = await page.evaluate(async (a) => (await fetch(`/api/v1/areas/${a}/push/preferences`)).json(), area);
+  assert.deepEqual([...prefs.new_categories].sort(), [...urgentCodes, 'kapotte_verlichting'].sort());
+  assert.equal(prefs.on_duty, true);
+  await page.close();
+});
+
 await test("the map's rounds layers: routes, checkpoints by hit rate, and coverage against risk", async () => {
   const page = await signedIn(context, `/?area=${areaId}`);
   await idle(page);
