@@ -17,7 +17,8 @@ const nl = {
   zone: 'Zone', zones: 'Zones', boundary: 'Gebiedsgrens',
   days: ['ma', 'di', 'wo', 'do', 'vr', 'za', 'zo'], confidence: 'betrouwbaarheid', openItems: 'Openstaande punten',
   flyTo: 'Ga naar', mapLabel: 'Kaart met de meldingen', facts: 'Aangifte en schade', damageEur: 'Schade (euro)',
-  workList: 'Aan ons toegewezen', console: 'Beheer', table: 'Tabel', allAreas: 'Alle gebieden', possibleSame: 'Mogelijk dezelfde melding', mergeInto: 'Samenvoegen met deze', reasonNeeded: 'Vul eerst een reden in.', filtersLabel: 'Filters', basemapOff: 'Geen achtergrondkaart bereikbaar',
+  workList: 'Aan ons toegewezen', console: 'Beheer', table: 'Tabel', allAreas: 'Alle gebieden',
+  compareWith: 'Vergelijk met', baselineCompare: 'De nul-meting', noZone: 'Zonder zone', possibleSame: 'Mogelijk dezelfde melding', mergeInto: 'Samenvoegen met deze', reasonNeeded: 'Vul eerst een reden in.', filtersLabel: 'Filters', basemapOff: 'Geen achtergrondkaart bereikbaar',
 };
 type Dict = typeof nl;
 const en: Dict = {
@@ -37,7 +38,8 @@ const en: Dict = {
   zone: 'Zone', zones: 'Zones', boundary: 'Area boundary',
   days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], confidence: 'confidence', openItems: 'Open items',
   flyTo: 'Go to', mapLabel: 'Map of the reports', facts: 'Police report and damage', damageEur: 'Damage (euros)',
-  workList: 'Assigned to us', console: 'Console', table: 'Table', allAreas: 'All areas', possibleSame: 'Possibly the same report', mergeInto: 'Merge into this one', reasonNeeded: 'Enter a reason first.', filtersLabel: 'Filters', basemapOff: 'No basemap reachable',
+  workList: 'Assigned to us', console: 'Console', table: 'Table', allAreas: 'All areas',
+  compareWith: 'Compare with', baselineCompare: 'The baseline', noZone: 'No zone', possibleSame: 'Possibly the same report', mergeInto: 'Merge into this one', reasonNeeded: 'Enter a reason first.', filtersLabel: 'Filters', basemapOff: 'No basemap reachable',
 };
 
 export const STATUS: Record<string, [string, string]> = {

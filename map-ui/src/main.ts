@@ -261,6 +261,8 @@ function slider(c: Ctx) {
   return el('div', { class: 'slider' }, el('label', { for: 'week' }, t('week')), input, out, play);
 }
 
+/** What the analysis panel compares with (the panel's own choice). */
+let comparing: 'previous' | 'baseline' = 'previous';
 let prefetched: { key: string; data: Promise<GeoJSON.FeatureCollection> } | null = null;
 
 /** The filter query of what the map shows: the filters, and the slider's week if one is chosen. */
@@ -294,7 +296,9 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
     document.body.dataset.heat = path; // what the map shows (also for the tests)
     const heat = prefetched && prefetched.key === path ? prefetched.data : api<GeoJSON.FeatureCollection>(path);
     prefetched = null;
-    const analysis = opts.mapOnly ? null : api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}`);
+    const analyse = (compare: 'previous' | 'baseline') =>
+      api<Analysis>(`/areas/${c.area.id}/analysis?${query(filters, c.area)}${compare === 'baseline' ? '&compare=baseline' : ''}`);
+    const analysis = opts.mapOnly ? null : analyse(comparing);
     const open = opts.mapOnly ? null : api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=25`);
     const shown = range(filters, c.area);
     patrols?.update(shown.from, shown.to);
@@ -310,8 +314,17 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
       Promise.all([analysis, open]).then(([a, o]) => {
         if (minePanels !== panelSeq) return;
         const box = document.getElementById('analysis')!;
-        replace(box, renderAnalysis(a, (lon, lat) => c.map!.flyTo({ center: [lon, lat], zoom: 17 })), renderOpen(o, c.categories, refresh));
-        document.body.dataset.panels = 'ready';
+        const flyTo = (lon: number, lat: number) => c.map!.flyTo({ center: [lon, lat], zoom: 17 });
+        const openList = renderOpen(o, c.categories, refresh);
+        const show = (x: Analysis) => {
+          replace(box, renderAnalysis(x, flyTo, { compare: comparing, hasBaseline: !!c.area.baseline_from, change: async (v) => {
+            comparing = v;
+            document.body.dataset.panels = 'loading';
+            show(await analyse(v));
+          } }), openList);
+          document.body.dataset.panels = 'ready';
+        };
+        show(a);
       }).catch((e) => {
         const box = document.getElementById('analysis');
         if (box) replace(box, el('p', { class: 'error', role: 'alert' }, `${t('error')}: ${e instanceof Error ? e.message : String(e)}`));

@@ -67,11 +67,41 @@ export function hotspotList(a: Analysis, flyTo: ((lon: number, lat: number) => v
   }));
 }
 
-export function renderAnalysis(a: Analysis, flyTo: (lon: number, lat: number) => void): HTMLElement {
+/** What the analysis panel compares with, and how to ask again. */
+export interface Comparing {
+  compare: 'previous' | 'baseline';
+  /** The area has a nul-meting to compare with. */
+  hasBaseline: boolean;
+  change: (compare: 'previous' | 'baseline') => void;
+}
+
+/** The theme table for one zone (`''`: the whole area; `'none'`: zonder zone). */
+function zoneThemes(a: Analysis, zone: string): Analysis {
+  if (!zone) return a;
+  const rows = a.by_zone.filter((r) => (zone === 'none' ? !r.zone_id : r.zone_id === zone));
+  const sum = (k: 'current' | 'comparison') => rows.reduce((n, r) => n + (r[k] ?? 0), 0);
+  const [cur, cmp] = [sum('current'), sum('comparison')];
+  return { ...a, by_theme: rows, totals: { current: cur, comparison: cmp, change: cur - cmp, change_pct: cmp ? Math.round(((cur - cmp) * 1000) / cmp) / 10 : null } };
+}
+
+export function renderAnalysis(a: Analysis, flyTo: (lon: number, lat: number) => void, cmp?: Comparing): HTMLElement {
   const fu = a.follow_up;
+  const zones = new Map<string, string>();
+  for (const r of a.by_zone) if (r.zone_id) zones.set(r.zone_id, r.zone_name ?? r.zone_id);
+  const table = el('div', { class: 'theme-table' }, themeTable(a));
+  const zoneSelect = el('select', { id: 'analysis-zone', 'aria-label': t('zone') },
+    el('option', { value: '' }, `${t('zone')}: ${t('all')}`),
+    ...[...zones].map(([id, name]) => el('option', { value: id }, name)),
+    el('option', { value: 'none' }, t('noZone')));
+  zoneSelect.addEventListener('change', () => table.replaceChildren(themeTable(zoneThemes(a, zoneSelect.value))));
+  const compareSelect = el('select', { id: 'analysis-compare', 'aria-label': t('compareWith') },
+    el('option', { value: 'previous', selected: cmp?.compare !== 'baseline' }, t('previous')),
+    el('option', { value: 'baseline', selected: cmp?.compare === 'baseline', disabled: !cmp?.hasBaseline }, t('baselineCompare')));
+  compareSelect.addEventListener('change', () => cmp?.change(compareSelect.value as 'previous' | 'baseline'));
   return el('div', {},
     el('h2', {}, t('analysis')),
-    themeTable(a),
+    el('div', { class: 'analysis-controls' }, cmp ? el('label', {}, `${t('compareWith')} `, compareSelect) : null, zones.size ? zoneSelect : null),
+    table,
     el('p', {}, `${t('medianResolution')}: ${fu.median_hours_to_resolution === null || fu.median_hours_to_resolution === undefined ? '–' : `${fmtNum(fu.median_hours_to_resolution, 1)} ${t('hours')}`}`),
     el('h3', {}, t('trend')), trendChart(a),
     el('h3', {}, t('hourWeekday')), hourGrid(a),

@@ -457,6 +457,28 @@ await test('push preferences: the urgent categories offered ticked, the choice s
   await page.close();
 });
 
+await test('the analysis panel compares with the nul-meting and narrows to a zone', async () => {
+  const page = await signedIn(context);
+  await page.waitForFunction(() => document.body?.dataset.state === 'idle' && document.body.dataset.panels === 'ready', null, { timeout: 60_000 });
+  const area = await page.evaluate(() => new URLSearchParams(location.search).get('area'));
+  const q = await page.evaluate(() => { const p = new URL(document.body.dataset.heat, location.origin).searchParams; return `from=${p.get('from')}&to=${p.get('to')}`; });
+  const fmt = (n) => n.toLocaleString('nl-NL');
+  // The nul-meting instead of the previous period.
+  await page.locator('#analysis-compare').selectOption('baseline');
+  await page.waitForFunction(() => document.body.dataset.panels === 'ready' && document.querySelector('#analysis-compare')?.value === 'baseline');
+  const base = await page.evaluate(async ([a, qs]) => (await fetch(`/api/v1/areas/${a}/analysis?${qs}&compare=baseline`)).json(), [area, q]);
+  assert.equal(base.comparison_kind, 'baseline');
+  const caption = await page.locator('#analysis table.themes caption').textContent();
+  assert.ok(caption.includes(fmt(base.totals.comparison)), `${caption} vs ${base.totals.comparison}`);
+  // One zone: the table's total is that zone's.
+  const zone = await page.locator('#analysis-zone option').nth(1).getAttribute('value');
+  await page.locator('#analysis-zone').selectOption(zone);
+  const inZone = base.by_zone.filter((r) => r.zone_id === zone).reduce((n, r) => n + (r.current ?? 0), 0);
+  assert.ok(inZone > 0);
+  assert.match(await page.locator('#analysis table.themes caption').textContent(), new RegExp(`^Totaal: ${fmt(inZone)} `));
+  await page.close();
+});
+
 await test("the map's rounds layers: routes, checkpoints by hit rate, and coverage against risk", async () => {
   const page = await signedIn(context, `/?area=${areaId}`);
   await idle(page);
