@@ -194,7 +194,7 @@ pub struct TableRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct IncidentTable {
-    /// How many incidents the filter gives (0 on a page beyond the last).
+    /// How many incidents the filter gives.
     pub total: i64,
     pub page: u32,
     pub page_size: u32,

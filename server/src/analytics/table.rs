@@ -141,7 +141,16 @@ pub async fn page(
         .bind(i64::from(page) * i64::from(page_size))
         .fetch_all(pool)
         .await?;
-    let total = found.first().map_or(0, |r| r.total);
+    // A page beyond the last has no row to carry the total: count on its own.
+    let total = match found.first() {
+        Some(r) => r.total,
+        None if page > 0 => {
+            let sql = format!("SELECT count(*) FROM incidents i WHERE {FILTERED}");
+            let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+            crate::bind_rows!(q, access.area_id, filter, rows).fetch_one(pool).await?
+        }
+        None => 0,
+    };
     let rows = found
         .into_iter()
         .map(|r| {

@@ -151,6 +151,14 @@ async fn every_sort_and_filter_pages_through_what_a_brute_force_count_gives() {
         assert_eq!(exported, shown, "export of {query}");
     }
     assert!(count(&|r| r.zone_id == Some(brink)) > 0 && count(&|r| r.aangifte) > 0, "the data has both");
+    // A page beyond the last is empty and still knows the total.
+    let beyond: IncidentTable = app
+        .get(&werkgroep.token, &format!("/api/v1/areas/{area}/incident-table?page=99"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((beyond.rows.len(), beyond.total), (0, 40));
     // Not for an ondernemer; a page size out of range is refused.
     assert_eq!(app.get(&shop.token, &format!("/api/v1/areas/{area}/incident-table")).await.status(), 403);
     assert_eq!(
