@@ -566,7 +566,7 @@ pub async fn set_password(
             "moet 10 tot 200 tekens hebben",
         ));
     }
-    let phc = auth::hash_password(req.password).await?;
+    // The link first: a wrong token costs no password hashing (a public endpoint).
     let mut tx = pool.begin().await?;
     let link: Option<(Uuid, Uuid)> = sqlx::query_as(
         "UPDATE password_links SET used_at = now()
@@ -577,6 +577,7 @@ pub async fn set_password(
     .fetch_optional(&mut *tx)
     .await?;
     let (link_id, person_id) = link.ok_or(AdminError::PasswordLink)?;
+    let phc = auth::hash_password(req.password).await?;
     sqlx::query("UPDATE people SET password_hash = $2 WHERE id = $1")
         .bind(person_id)
         .bind(phc)
