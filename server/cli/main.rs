@@ -16,6 +16,8 @@ use kvo_server::{
     areas, auth,
     config::Config,
     db::Database,
+    error::Error,
+    http::problem::AppError,
 };
 
 mod bench;
@@ -523,10 +525,13 @@ async fn print_demo_banner(db: &Database, addr: std::net::SocketAddr) -> anyhow:
 
 /// A refused administrative change, as the API would word it (Dutch, then English).
 fn explain(e: AdminError) -> anyhow::Error {
-    let err = kvo_server::http::problem::AppError::from(e);
+    let err = AppError::from(e);
     let p = err.problem();
     match err {
-        kvo_server::http::problem::AppError::Admin(AdminError::Other(inner)) => inner.into(),
+        // The server's own trouble: the operator wants the cause, not the apology.
+        AppError::Admin(AdminError::Other(inner @ (Error::Internal(_) | Error::Unavailable(_)))) => {
+            inner.into()
+        }
         _ => anyhow::anyhow!("{}\n{}", p.nl.detail, p.en.detail),
     }
 }

@@ -12,7 +12,7 @@ use sqlx::{PgConnection, types::Json};
 use uuid::Uuid;
 
 use super::{Admin, AdminError, audit, out_of_range};
-use crate::{column, error::Error};
+use crate::column;
 
 /// The widest "al gemeld in de buurt" radius (m) and window (weeks).
 pub const MAX_DUPLICATE_RADIUS_M: u32 = 5_000;
@@ -58,7 +58,7 @@ async fn read_one(
     area_id: Uuid,
     code: &str,
 ) -> Result<CategorySettings, AdminError> {
-    read(conn, area_id, Some(code)).await?.pop().ok_or_else(|| Error::NotFound.into())
+    read(conn, area_id, Some(code)).await?.pop().ok_or_else(|| AdminError::UnknownCategory(code.to_string()))
 }
 
 fn label(raw: &str, field: &'static str) -> Result<String, AdminError> {

@@ -89,6 +89,9 @@ pub enum AdminError {
     /// Another zone of the area has this name (409).
     #[error("zone name `{0}` is taken")]
     ZoneNameTaken(String),
+    /// The area has no category with this code (404).
+    #[error("category `{0}` does not exist in this area")]
+    UnknownCategory(String),
     /// The area already has a category with this code (409).
     #[error("category `{0}` exists")]
     CategoryExists(String),

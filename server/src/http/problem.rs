@@ -360,6 +360,14 @@ fn admin(e: &AdminError) -> Texts {
             format!("This area already has a zone named ‘{name}’."),
         )
         .field("name"),
+        AdminError::UnknownCategory(code) => row(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            ("Niet gevonden", "Not found"),
+            format!("Dit gebied heeft geen categorie met de code `{}`.", kvo_api::validate::shown(code)),
+            format!("This area has no category with the code `{}`.", kvo_api::validate::shown(code)),
+        )
+        .field("code"),
         AdminError::CategoryExists(code) => conflict(
             format!("Dit gebied heeft al een categorie met de code `{code}`."),
             format!("This area already has a category with the code `{code}`."),
