@@ -149,6 +149,14 @@ pub fn answers_text_nl(questions: &[Question], answers: &Answers) -> String {
     known.chain(unknown).map(|(l, v)| format!("{l}: {v}")).collect::<Vec<_>>().join(" | ")
 }
 
+/// Whether `c` is a code as categories, questions and options use them:
+/// `^[a-z0-9_]{1,40}$`.
+pub fn is_code(c: &str) -> bool {
+    !c.is_empty()
+        && c.len() <= 40
+        && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Checks a category's question definitions, as a beheerder would write them.
 pub fn check_questions(questions: &[Question]) -> Result<(), crate::ValidationError> {
     let refuse =
@@ -156,11 +164,7 @@ pub fn check_questions(questions: &[Question]) -> Result<(), crate::ValidationEr
     if questions.len() > MAX_QUESTIONS {
         return refuse("too many questions", "te veel vragen");
     }
-    let code_ok = |c: &str| {
-        !c.is_empty()
-            && c.len() <= 40
-            && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    };
+    let code_ok = is_code;
     for (i, q) in questions.iter().enumerate() {
         if !code_ok(&q.code) || questions[..i].iter().any(|p| p.code == q.code) {
             return refuse(

@@ -428,6 +428,30 @@ fn mixes(today: NaiveDate) -> Vec<Mix> {
     ]
 }
 
+/// The naive way: PostGIS counts the raw incidents of `areas` per grid square
+/// of an H3 cell's size at `res`. Returns how long it took.
+async fn naive_heatmap(pool: &PgPool, areas: &[Uuid], mix: &Mix, res: u8) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let _: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT ST_AsBinary(ST_SnapToGrid(ST_Transform(geom, 28992), $6)) AS g, count(*)
+           FROM incidents
+          WHERE area_id = ANY($1)
+            AND occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+            AND occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
+            AND ($4::text[] IS NULL OR category = ANY($4)) AND ($5::text[] IS NULL OR status = ANY($5))
+          GROUP BY g",
+    )
+    .bind(areas)
+    .bind(mix.from)
+    .bind(mix.until)
+    .bind(mix.categories.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
+    .bind(mix.statuses.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
+    .bind(grid_metres(res))
+    .fetch_all(pool)
+    .await?;
+    Ok(t.elapsed())
+}
+
 fn grid_metres(res: u8) -> f64 {
     // sqrt of the average H3 cell area at resolutions 7-11.
     match res {
@@ -492,25 +516,7 @@ async fn measure(
             )
             .await?;
             heat.push(t);
-            let t = Instant::now();
-            let _: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-                "SELECT ST_AsBinary(ST_SnapToGrid(ST_Transform(geom, 28992), $6)) AS g, count(*)
-                   FROM incidents
-                  WHERE area_id = $1
-                    AND occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-                    AND occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-                    AND ($4::text[] IS NULL OR category = ANY($4)) AND ($5::text[] IS NULL OR status = ANY($5))
-                  GROUP BY g",
-            )
-            .bind(s.id)
-            .bind(mix.from)
-            .bind(mix.until)
-            .bind(mix.categories.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
-            .bind(mix.statuses.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
-            .bind(grid_metres(mix.res))
-            .fetch_all(pool)
-            .await?;
-            naive.push(t.elapsed());
+            naive.push(naive_heatmap(pool, &[s.id], &mix, mix.res).await?);
             // A tile of single incidents somewhere in the area.
             let z: u8 = rng.random_range(16..=18);
             let lat = rng.random_range(s.bounds[0]..s.bounds[2]);
@@ -609,25 +615,7 @@ async fn measure_region(
             } else {
                 region.push(t)
             }
-            let t = Instant::now();
-            let _: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-                "SELECT ST_AsBinary(ST_SnapToGrid(ST_Transform(geom, 28992), $6)) AS g, count(*)
-                   FROM incidents
-                  WHERE area_id = ANY($1)
-                    AND occurred_at >= ($2::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-                    AND occurred_at < ($3::date::timestamp AT TIME ZONE 'Europe/Amsterdam')
-                    AND ($4::text[] IS NULL OR category = ANY($4)) AND ($5::text[] IS NULL OR status = ANY($5))
-                  GROUP BY g",
-            )
-            .bind(&members)
-            .bind(mix.from)
-            .bind(mix.until)
-            .bind(mix.categories.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
-            .bind(mix.statuses.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
-            .bind(grid_metres(7))
-            .fetch_all(pool)
-            .await?;
-            naive.push(t.elapsed());
+            naive.push(naive_heatmap(pool, &members, &mix, 7).await?);
         }
         println!("  region (zoom 8: resolution 7), {}", mix.name.split(", res").next().unwrap_or(mix.name));
         let h = line("region heatmap, repeated", &mut region);

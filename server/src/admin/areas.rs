@@ -14,19 +14,14 @@ use serde_json::json;
 use sqlx::{PgConnection, types::Json};
 use uuid::Uuid;
 
-use super::{Admin, AdminError, audit, out_of_range};
+use super::{Admin, AdminError, Length, audit, text};
 use crate::areas::{
     self,
     shape::{self, Purpose, Shape, ShapeProblem},
 };
 
-/// A name of 1–200 characters, trimmed.
 fn name(raw: &str, field: &'static str) -> Result<String, AdminError> {
-    let n = raw.trim();
-    if n.is_empty() || n.chars().count() > 200 || n.contains('\0') {
-        return Err(out_of_range(field, "must have 1 to 200 characters", "moet 1 tot 200 tekens hebben"));
-    }
-    Ok(n.to_string())
+    text(raw, field, Length::Name)
 }
 
 fn municipality(raw: Option<&str>) -> Result<Option<String>, AdminError> {

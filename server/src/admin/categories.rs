@@ -5,13 +5,13 @@
 use kvo_api::{
     Dimension, Theme,
     admin::{AdminAction, CategoryChange, CategorySettings, NewCategory},
-    questions::{Question, check_questions},
+    questions::{Question, check_questions, is_code},
 };
 use serde_json::json;
 use sqlx::{PgConnection, types::Json};
 use uuid::Uuid;
 
-use super::{Admin, AdminError, audit, out_of_range};
+use super::{Admin, AdminError, Length, audit, out_of_range, text};
 use crate::column;
 
 /// The widest "al gemeld in de buurt" radius (m) and window (weeks).
@@ -59,14 +59,6 @@ async fn read_one(
     code: &str,
 ) -> Result<CategorySettings, AdminError> {
     read(conn, area_id, Some(code)).await?.pop().ok_or_else(|| AdminError::UnknownCategory(code.to_string()))
-}
-
-fn label(raw: &str, field: &'static str) -> Result<String, AdminError> {
-    let l = raw.trim();
-    if l.is_empty() || l.chars().count() > 80 || l.contains('\0') {
-        return Err(out_of_range(field, "must have 1 to 80 characters", "moet 1 tot 80 tekens hebben"));
-    }
-    Ok(l.to_string())
 }
 
 impl Admin<'_> {
@@ -133,17 +125,17 @@ impl Admin<'_> {
         req: NewCategory,
     ) -> Result<CategorySettings, AdminError> {
         let actor = self.who.check(area_id, AdminAction::EditCategories)?;
-        let code_ok = !req.code.is_empty()
-            && req.code.len() <= 40
-            && req.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !code_ok {
+        if !is_code(&req.code) {
             return Err(out_of_range(
                 "code",
                 "must match ^[a-z0-9_]{1,40}$",
                 "moet aan ^[a-z0-9_]{1,40}$ voldoen (kleine letters, cijfers, _)",
             ));
         }
-        let (nl, en) = (label(&req.label_nl, "label_nl")?, label(&req.label_en, "label_en")?);
+        let (nl, en) = (
+            text(&req.label_nl, "label_nl", Length::Label)?,
+            text(&req.label_en, "label_en", Length::Label)?,
+        );
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO categories (area_id, code, label_nl, label_en, theme, dimension, sort_order, urgent, custom)

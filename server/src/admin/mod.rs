@@ -116,6 +116,28 @@ impl AdminError {
     }
 }
 
+/// How long a text field may be.
+#[derive(Debug, Clone, Copy)]
+enum Length {
+    /// Names of areas, zones, municipalities and people: 1–200 characters.
+    Name,
+    /// A category's label: 1–80 characters.
+    Label,
+}
+
+/// A text field trimmed, 1 to its length in characters, without NUL.
+fn text(raw: &str, field: &'static str, length: Length) -> Result<String, AdminError> {
+    let (max, en, nl) = match length {
+        Length::Name => (200, "must have 1 to 200 characters", "moet 1 tot 200 tekens hebben"),
+        Length::Label => (80, "must have 1 to 80 characters", "moet 1 tot 80 tekens hebben"),
+    };
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > max || t.contains('\0') {
+        return Err(out_of_range(field, en, nl));
+    }
+    Ok(t.to_string())
+}
+
 /// A value out of its range, as a validation error naming its field.
 fn out_of_range(field: &'static str, reason: &'static str, reason_nl: &'static str) -> AdminError {
     kvo_api::ValidationError::Other { field, reason, reason_nl }.into()

@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Actor, Admin, AdminError, audit, out_of_range};
+use super::{Actor, Admin, AdminError, Length, audit, out_of_range, text};
 use crate::{
     auth::{self, hash_secret, new_token},
     column,
@@ -405,14 +405,8 @@ impl Admin<'_> {
             return Err(AdminError::NotGrantable(req.role, Grant::Account));
         }
         let email = email(&req.email)?;
-        let display_name = req.display_name.trim();
-        if display_name.is_empty() || display_name.chars().count() > 200 || display_name.contains('\0') {
-            return Err(out_of_range(
-                "display_name",
-                "must have 1 to 200 characters",
-                "moet 1 tot 200 tekens hebben",
-            ));
-        }
+        let display_name = text(&req.display_name, "display_name", Length::Name)?;
+        let display_name = display_name.as_str();
         let mut tx = self.pool.begin().await?;
         if lock_area(&mut tx, area_id).await? {
             return Err(AdminError::Archived);

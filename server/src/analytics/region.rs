@@ -59,16 +59,22 @@ async fn version_of(pool: &PgPool, ids: &[Uuid]) -> Result<(i64, i64)> {
 
 /// The person's areas and the filter checked against each of them: the same
 /// period; the union of the categories each area resolves the filter to.
-async fn resolve(
-    pool: &PgPool,
-    areas: &AreaCache,
-    p: &Principal,
-    raw: &RawFilter,
-) -> Result<(Vec<(Uuid, Disclosure)>, Filter)> {
-    let today = crate::nl_time::today();
+/// The person's areas (at most [`MAX_AREAS`]) with the rule each is read by, by id.
+fn members_of(p: &Principal) -> Vec<(Uuid, Disclosure)> {
     let mut members: Vec<(Uuid, Disclosure)> =
         p.areas().map(|a| (a.area_id, Disclosure::of(a.role))).collect();
     members.truncate(MAX_AREAS);
+    members.sort_by_key(|m| m.0);
+    members
+}
+
+async fn resolve(
+    pool: &PgPool,
+    areas: &AreaCache,
+    members: Vec<(Uuid, Disclosure)>,
+    raw: &RawFilter,
+) -> Result<(Vec<(Uuid, Disclosure)>, Filter)> {
+    let today = crate::nl_time::today();
     let mut filter: Option<Filter> = None;
     for (id, _) in &members {
         let f = Filter::resolve(raw, &*areas.get(pool, *id).await?, today)?;
@@ -117,31 +123,29 @@ pub async fn heatmap_json(
     view: View,
     points: bool,
 ) -> Result<Arc<Vec<u8>>> {
-    let mut members: Vec<(Uuid, Disclosure)> =
-        p.areas().map(|a| (a.area_id, Disclosure::of(a.role))).collect();
-    members.sort_by_key(|m| m.0);
+    let members = members_of(p);
     let ids: Vec<Uuid> = members.iter().map(|m| m.0).collect();
     let key = format!("{members:?}|{raw:?}|{view:?}|{points}");
     let version = version_of(pool, &ids).await?;
     if let Some((_, body)) = cache.0.get_if(&key, |(v, _)| *v == version) {
         return Ok(body);
     }
-    let fc = heatmap(pool, areas, p, raw, view, points).await?;
+    let fc = heatmap(pool, areas, members, raw, view, points).await?;
     let body = Arc::new(serde_json::to_vec(&fc).map_err(anyhow::Error::from)?);
     cache.0.put(key, (version, body.clone()));
     Ok(body)
 }
 
-/// The region heatmap, computed.
-pub async fn heatmap(
+/// The region heatmap of `members`, computed.
+async fn heatmap(
     pool: &PgPool,
     areas: &AreaCache,
-    p: &Principal,
+    members: Vec<(Uuid, Disclosure)>,
     raw: &RawFilter,
     view: View,
     points: bool,
 ) -> Result<FeatureCollection> {
-    let (members, filter) = resolve(pool, areas, p, raw).await?;
+    let (members, filter) = resolve(pool, areas, members, raw).await?;
     let res = match view {
         View::Resolution(r) => cells::resolution(r)?,
         View::Zoom(z) if (0.0..=22.0).contains(&z) => cells::for_region_view(filter.days(), z),
@@ -163,7 +167,7 @@ pub async fn overview(
     p: &Principal,
     raw: &RawFilter,
 ) -> Result<RegionOverview> {
-    let (members, filter) = resolve(pool, areas, p, raw).await?;
+    let (members, filter) = resolve(pool, areas, members_of(p), raw).await?;
     let ids: Vec<Uuid> = members.iter().map(|m| m.0).collect();
     let previous =
         Filter { from: filter.from - Duration::days(filter.days()), until: filter.from, ..filter.clone() };

@@ -238,44 +238,25 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
         assert!(p.detail.contains(words), "{words}: {}", p.detail);
     }
     // A zone outside its area, a zone over another one, a name taken.
+    let zones = format!("/api/v1/areas/{area}/zones");
+    let post_zone = |name: &str, geometry: Value| {
+        let req = app
+            .client
+            .post(app.url(&zones))
+            .bearer_auth(t)
+            .json(&json!({"name": name, "geometry": geometry}));
+        async move { req.send().await.unwrap() }
+    };
     let outside = json!({"type":"Polygon","coordinates":[[[6.170,52.245],[6.175,52.245],[6.175,52.250],[6.170,52.250],[6.170,52.245]]]});
-    let res = call(
-        &app,
-        t,
-        Method::POST,
-        &format!("/api/v1/areas/{area}/zones"),
-        Some(&json!({"name": "Buiten", "geometry": outside})),
-    )
-    .await;
+    let res = post_zone("Buiten", outside).await;
     assert!(problem(res, 422).await.detail.contains("100 % van de zone ligt buiten het gebied"));
-    let ok = call(
-        &app,
-        t,
-        Method::POST,
-        &format!("/api/v1/areas/{area}/zones"),
-        Some(&json!({"name": "Brink", "geometry": shape(BRINK_ZONE)})),
-    )
-    .await;
+    let ok = post_zone("Brink", shape(BRINK_ZONE)).await;
     assert_eq!(ok.status(), 201);
     let after_zone = audit_rows(&app).await;
     let overlapping = json!({"type":"Polygon","coordinates":[[[6.158,52.248],[6.162,52.248],[6.162,52.252],[6.158,52.252],[6.158,52.248]]]});
-    let res = call(
-        &app,
-        t,
-        Method::POST,
-        &format!("/api/v1/areas/{area}/zones"),
-        Some(&json!({"name": "Markt", "geometry": overlapping})),
-    )
-    .await;
+    let res = post_zone("Markt", overlapping).await;
     assert!(problem(res, 422).await.detail.contains("overlapt met zone ‘Brink’"));
-    let res = call(
-        &app,
-        t,
-        Method::POST,
-        &format!("/api/v1/areas/{area}/zones"),
-        Some(&json!({"name": "brink", "geometry": shape(NOORD_ZONE)})),
-    )
-    .await;
+    let res = post_zone("brink", shape(NOORD_ZONE)).await;
     assert_eq!(problem(res, 409).await.field.as_deref(), Some("name"));
     // An invite for a role the beheerder may not hand out on a phone, and out-of-range uses.
     let res = call(
