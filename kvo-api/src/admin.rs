@@ -31,6 +31,8 @@ pub enum AdminAction {
     Invite,
     /// List members, change a role, remove a person, revoke a device, create web accounts.
     ManagePeople,
+    /// Import the gemeente's registers: assets and street centrelines.
+    EditRegisters,
     /// Read the audit log.
     ReadAuditLog,
 }
@@ -45,6 +47,7 @@ pub const PERMISSIONS: &[(AdminAction, &[Role])] = &[
     (AdminAction::EditCategories, &[Role::Beheerder]),
     (AdminAction::Invite, &[Role::Beheerder]),
     (AdminAction::ManagePeople, &[Role::Beheerder]),
+    (AdminAction::EditRegisters, &[Role::Beheerder]),
     (AdminAction::ReadAuditLog, &[Role::Beheerder]),
 ];
 

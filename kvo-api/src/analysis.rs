@@ -119,6 +119,9 @@ pub struct Hotspot {
     pub p: f64,
     /// 90, 95 or 99 (per cent).
     pub confidence: Option<u8>,
+    /// The street at the cell's centre, when the area's streets are imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
 }
 
 /// The schoon-heel-veilig analysis.
@@ -187,6 +190,12 @@ pub struct TableRow {
     pub damage_eur: Option<f64>,
     pub confirmations: i64,
     pub description: Option<String>,
+    /// The street it happened in, when the area's streets are imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    /// The asset of the register it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<crate::registers::AssetLink>,
 }
 
 /// `GET /api/v1/areas/{id}/incident-table`: one page of the filtered,

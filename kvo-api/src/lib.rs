@@ -42,6 +42,7 @@ pub mod follow_up;
 pub mod paths;
 pub mod push;
 pub mod questions;
+pub mod registers;
 pub mod role;
 pub mod rounds;
 pub mod status;
@@ -58,6 +59,7 @@ mod tests {
         Dimension, Role, Theme,
         admin::{AdminAction, InviteState},
         follow_up::Organisation,
+        registers::AssetKind,
         rounds::{HourBand, RoundStatus},
         status::IncidentStatus,
         wire::AreaKind,
@@ -89,6 +91,7 @@ mod tests {
         same_as_serde(HourBand::ALL, HourBand::code, HourBand::from_code);
         same_as_serde(AdminAction::ALL, AdminAction::code, AdminAction::from_code);
         same_as_serde(InviteState::ALL, InviteState::code, InviteState::from_code);
+        same_as_serde(AssetKind::ALL, AssetKind::code, AssetKind::from_code);
         assert_eq!(IncidentStatus::InBehandeling.code(), "in_behandeling");
         assert_eq!(AreaKind::KvoW.code(), "kvo_w");
     }

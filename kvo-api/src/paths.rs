@@ -58,6 +58,22 @@ pub fn nearby(area: impl Display, category: &str, lat: f64, lon: f64) -> String 
     format!("{API}/areas/{area}/nearby?category={category}&lat={lat}&lon={lon}")
 }
 
+/// `GET`: the register's assets near a point that a report of `category`
+/// may be about (a lamp post for a lighting report), nearest first.
+pub fn nearest_assets(
+    area: impl Display,
+    category: &str,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f64>,
+) -> String {
+    let base = format!("{API}/areas/{area}/assets/nearest?category={category}&lat={lat}&lon={lon}");
+    match accuracy_m {
+        Some(a) => format!("{base}&accuracy_m={a}"),
+        None => base,
+    }
+}
+
 /// `GET`: a page of my own reports, 500 at a time.
 pub fn my_incidents(cursor: Option<&str>) -> String {
     match cursor {

@@ -60,6 +60,10 @@ pub struct NewIncident {
     /// "anoniem" instead of the reporter; the beheerder can still reach them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub anonymous: bool,
+    /// The asset of the gemeente's register the report is about (a lamp
+    /// post for a lighting report), as `GET /areas/{id}/assets/nearest` offers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<Uuid>,
 }
 
 /// A stored photo of an incident.
@@ -121,6 +125,12 @@ pub struct Incident {
     /// How many others said "this is the same" instead of reporting it again.
     #[serde(default)]
     pub confirmations: i64,
+    /// The asset of the gemeente's register it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<crate::registers::AssetLink>,
+    /// The street it happened in, when the area's streets are imported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
 }
 
 /// `POST /api/v1/incidents/{id}/confirmations`: "this is the same" on an

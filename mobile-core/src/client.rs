@@ -79,6 +79,10 @@ pub struct ReportDraft {
     /// Hide the reporter's name from the other members (the beheerder still sees it).
     #[uniffi(default)]
     pub anonymous: bool,
+    /// The asset of the gemeente's register the report is about, as
+    /// `nearest_assets` offered it (a lamp post for a lighting report).
+    #[uniffi(default)]
+    pub asset_id: Option<Uuid>,
 }
 
 /// A prepared photo on the device.
@@ -106,6 +110,7 @@ pub struct Report {
     pub description: Option<String>,
     pub answers: HashMap<String, Answer>,
     pub anonymous: bool,
+    pub asset_id: Option<Uuid>,
     pub patrol_id: Option<Uuid>,
     pub state: ItemState,
     /// Why it is wedged, in Dutch, for the user.
@@ -117,6 +122,21 @@ pub struct Report {
     /// The damage in euros, as last recorded here.
     pub damage_eur: Option<f64>,
     pub photos: Vec<PhotoEntry>,
+}
+
+/// An asset of the gemeente's register near the reporter.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NearbyAsset {
+    pub id: Uuid,
+    /// `lichtmast`, `afvalbak`, `camera` or `bank`.
+    pub kind: String,
+    /// The gemeente's number on the asset ("0412").
+    pub external_id: String,
+    /// How the app shows it: "lichtmast 0412".
+    pub label_nl: String,
+    pub name: Option<String>,
+    pub street: Option<String>,
+    pub distance_m: f64,
 }
 
 /// A photo just attached, and a location the app may offer when the report has none.
@@ -201,6 +221,12 @@ impl KvoClient {
             })?;
             check_answers(&category.questions, &answers)?;
         }
+        if draft.asset_id.is_some() && kvo_api::registers::kinds_for(&draft.category).is_empty() {
+            return Err(Error::Invalid {
+                field: "asset_id".into(),
+                reason: "a report of this category is not about an asset of the register".into(),
+            });
+        }
         Ok(Checked { location, description, occurred_at, answers })
     }
 
@@ -240,6 +266,7 @@ impl KvoClient {
             description: r.description,
             answers: r.answers.into_iter().collect(),
             anonymous: r.anonymous,
+            asset_id: r.asset_id.as_deref().map(ffi::id).transpose()?,
             patrol_id: r.patrol_id.as_deref().map(ffi::id).transpose()?,
             state: r.state,
             reason: r.reason,
@@ -378,6 +405,7 @@ impl KvoClient {
             patrol_id,
             answers,
             anonymous: draft.anonymous,
+            asset_id: draft.asset_id.map(|a| a.to_string()),
             state: ItemState::Pending,
             reason: None,
             server_status: None,
@@ -401,6 +429,7 @@ impl KvoClient {
         row.description = description.map(Description::into_inner);
         row.answers = answers;
         row.anonymous = draft.anonymous;
+        row.asset_id = draft.asset_id.map(|a| a.to_string());
         self.db().update_report(&row)?;
         let stored = self.db().report(&id)?;
         Ok(self.to_report(stored)?)
@@ -416,6 +445,7 @@ impl KvoClient {
             description: r.description,
             answers: r.answers,
             anonymous: r.anonymous,
+            asset_id: r.asset_id,
         };
         self.update_report(id, draft)
     }
@@ -488,6 +518,41 @@ impl KvoClient {
                 occurred_at: d.occurred_at.into(),
                 status: d.status,
                 distance_m: d.distance_m,
+            })
+            .collect())
+    }
+
+    /// The assets of the gemeente's register near `location` that a report
+    /// of `category` may be about, nearest first (a lighting report gets the
+    /// nearest lamp posts): offer them, and put the chosen one's id in the
+    /// draft's `asset_id`. Empty for a category about no asset (asked
+    /// without the network then). Needs the network otherwise
+    /// (`ApiError::Network` without it: then report without the link).
+    pub fn nearest_assets(
+        &self,
+        category: String,
+        location: GeoFix,
+    ) -> std::result::Result<Vec<NearbyAsset>, ApiError> {
+        let session = self.session_inner()?;
+        if kvo_api::registers::kinds_for(&category).is_empty() {
+            return Ok(vec![]);
+        }
+        let token = self.token()?;
+        let loc = Location::new(location.lat, location.lon, location.accuracy_m).map_err(Error::from)?;
+        let answer =
+            self.engine.send(requests::nearest_assets(session.area_id, &category, loc).token(&token))?;
+        let list: Vec<kvo_api::registers::NearestAsset> =
+            serde_json::from_slice(&answer.ok()?.body).map_err(Error::from)?;
+        Ok(list
+            .into_iter()
+            .map(|n| NearbyAsset {
+                id: n.asset.id,
+                kind: n.asset.kind.code().to_string(),
+                label_nl: format!("{} {}", n.asset.kind.labels().0, n.asset.external_id),
+                external_id: n.asset.external_id,
+                name: n.asset.name,
+                street: n.asset.street,
+                distance_m: n.distance_m,
             })
             .collect())
     }

@@ -38,6 +38,7 @@ pub fn create_incident(r: &ReportRow) -> Result<Request> {
         patrol_id: r.patrol_id.as_deref().map(|p| uuid(p, "corrupt patrol id")).transpose()?,
         answers: r.answers.clone(),
         anonymous: r.anonymous,
+        asset_id: r.asset_id.as_deref().map(|a| uuid(a, "corrupt asset id")).transpose()?,
     };
     Request::new(Method::Post, paths::INCIDENTS).json(&body)
 }
@@ -51,6 +52,11 @@ pub fn confirm(incident_id: &str, id: &str) -> Result<Request> {
 /// `GET /areas/{id}/nearby` (asked online, never queued).
 pub fn nearby(area: Uuid, category: &str, lat: f64, lon: f64) -> Request {
     Request::new(Method::Get, paths::nearby(area, category, lat, lon))
+}
+
+/// `GET /areas/{id}/assets/nearest` (asked online, never queued).
+pub fn nearest_assets(area: Uuid, category: &str, loc: kvo_api::Location) -> Request {
+    Request::new(Method::Get, paths::nearest_assets(area, category, loc.lat(), loc.lon(), loc.accuracy_m()))
 }
 
 /// `PUT` of a prepared photo.
@@ -148,6 +154,7 @@ mod tests {
             patrol_id: None,
             answers: [("aangifte".to_string(), kvo_api::questions::Answer::YesNo(true))].into(),
             anonymous: true,
+            asset_id: Some(Uuid::new_v4().to_string()),
             state: crate::queue::ItemState::Pending,
             reason: None,
             server_status: None,
@@ -164,6 +171,21 @@ mod tests {
         assert_eq!(sent.id.to_string(), r.id);
         assert_eq!((sent.location.lat, sent.location.lon), (52.25, 6.16));
         assert_eq!((sent.answers, sent.anonymous), (r.answers, true), "answers and anonymity go along");
+        assert_eq!(sent.asset_id.map(|a| a.to_string()), r.asset_id, "and the asset");
+    }
+
+    #[test]
+    fn nearest_assets_is_asked_with_the_accuracy() {
+        let area = Uuid::new_v4();
+        let loc = kvo_api::Location::new(52.25, 6.16, Some(12.0)).unwrap();
+        let req = nearest_assets(area, "kapotte_verlichting", loc);
+        assert_eq!(req.method, Method::Get);
+        assert_eq!(
+            req.path,
+            format!(
+                "/api/v1/areas/{area}/assets/nearest?category=kapotte_verlichting&lat=52.25&lon=6.16&accuracy_m=12"
+            )
+        );
     }
 
     #[test]

@@ -53,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE facts (
          id TEXT PRIMARY KEY, report_id TEXT NOT NULL REFERENCES reports (id),
          aangifte INTEGER, damage_eur REAL, created_at TEXT NOT NULL);",
+    // 6: the asset of the gemeente's register a report is about (a lamp post).
+    "ALTER TABLE reports ADD COLUMN asset_id TEXT;",
 ];
 
 /// What kind of request an outbox item makes.
@@ -110,6 +112,7 @@ pub struct ReportRow {
     pub patrol_id: Option<String>,
     pub answers: Answers,
     pub anonymous: bool,
+    pub asset_id: Option<String>,
     pub state: ItemState,
     pub reason: Option<String>,
     pub server_status: Option<String>,
@@ -238,10 +241,10 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO reports (id, area_id, category, lat, lon, accuracy_m, occurred_at, description, patrol_id,
-                                  answers, anonymous, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                  answers, anonymous, asset_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, ts(r.occurred_at), r.description,
-                    r.patrol_id, serde_json::to_string(&r.answers)?, r.anonymous, ts(now)],
+                    r.patrol_id, serde_json::to_string(&r.answers)?, r.anonymous, r.asset_id, ts(now)],
         )?;
         let dep: Option<i64> = match &r.patrol_id {
             Some(p) => tx
@@ -269,10 +272,10 @@ impl Store {
         }
         self.conn.execute(
             "UPDATE reports SET category = ?2, lat = ?3, lon = ?4, accuracy_m = ?5, occurred_at = ?6, description = ?7,
-                                answers = ?8, anonymous = ?9
+                                answers = ?8, anonymous = ?9, asset_id = ?10
               WHERE id = ?1",
             params![r.id, r.category, r.lat, r.lon, r.accuracy_m, ts(r.occurred_at), r.description,
-                    serde_json::to_string(&r.answers)?, r.anonymous],
+                    serde_json::to_string(&r.answers)?, r.anonymous, r.asset_id],
         )?;
         // An edited wedged report gets another chance, and so do its photos.
         if state == ItemState::Wedged {
@@ -301,7 +304,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, r.occurred_at, r.description,
-                        r.patrol_id, o.state, o.reason, r.server_status, r.answers, r.anonymous
+                        r.patrol_id, o.state, o.reason, r.server_status, r.answers, r.anonymous, r.asset_id
                    FROM reports r JOIN outbox o ON o.kind = 'report' AND o.entity_id = r.id WHERE r.id = ?1",
                 [id],
                 report_row,
@@ -314,7 +317,7 @@ impl Store {
     pub fn reports(&self) -> Result<Vec<ReportRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT r.id, r.area_id, r.category, r.lat, r.lon, r.accuracy_m, r.occurred_at, r.description,
-                    r.patrol_id, o.state, o.reason, r.server_status, r.answers, r.anonymous
+                    r.patrol_id, o.state, o.reason, r.server_status, r.answers, r.anonymous, r.asset_id
                FROM reports r JOIN outbox o ON o.kind = 'report' AND o.entity_id = r.id
               ORDER BY r.occurred_at DESC, r.id",
         )?;
@@ -725,6 +728,7 @@ fn report_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
             rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, Box::new(e))
         })?,
         anonymous: r.get(13)?,
+        asset_id: r.get(14)?,
     })
 }
 
@@ -832,6 +836,7 @@ mod tests {
             patrol_id: None,
             answers: Default::default(),
             anonymous: false,
+            asset_id: None,
             state: ItemState::Pending,
             reason: None,
             server_status: None,

@@ -184,6 +184,7 @@ fn draft(description: &str) -> ReportDraft {
         description: Some(description.into()),
         answers: Default::default(),
         anonymous: false,
+        asset_id: None,
     }
 }
 
@@ -586,6 +587,8 @@ fn stored_as(req: &Request, status: kvo_api::wire::IncidentStatus) -> Answer {
         answers: sent.answers,
         anonymous: sent.anonymous,
         confirmations: 0,
+        asset: None,
+        street: None,
     };
     answer(201, &serde_json::to_vec(&inc).unwrap())
 }

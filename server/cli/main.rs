@@ -73,6 +73,12 @@ enum Command {
     /// Rounds agreed with the security company.
     #[command(subcommand)]
     Round(RoundCmd),
+    /// The gemeente's asset registers (lamp posts, waste bins, cameras, benches).
+    #[command(subcommand)]
+    Register(RegisterCmd),
+    /// The street centrelines that name places.
+    #[command(subcommand)]
+    Streets(StreetsCmd),
     /// Web users (werkgroep, partners).
     #[command(subcommand)]
     User(UserCmd),
@@ -248,6 +254,37 @@ enum CheckpointCmd {
         #[arg(long, allow_hyphen_values = true)]
         lon: f64,
     },
+}
+
+#[derive(Subcommand)]
+enum RegisterCmd {
+    /// Import (or re-import) a register from GeoJSON or CSV (`id`, optional
+    /// `naam`, `lat`/`lon` or RD `x`/`y`); see docs/registers.md.
+    Import {
+        #[arg(long)]
+        area: Uuid,
+        /// lichtmast, afvalbak, camera or bank.
+        #[arg(long, value_parser = parse_asset_kind)]
+        kind: kvo_api::registers::AssetKind,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum StreetsCmd {
+    /// Replace the area's street centrelines with those of a GeoJSON file.
+    Import {
+        #[arg(long)]
+        area: Uuid,
+        file: PathBuf,
+    },
+}
+
+fn parse_asset_kind(raw: &str) -> Result<kvo_api::registers::AssetKind, String> {
+    kvo_api::registers::AssetKind::from_code(raw).ok_or_else(|| {
+        let kinds = kvo_api::registers::AssetKind::codes(kvo_api::registers::AssetKind::ALL).join(", ");
+        format!("onbekende soort / unknown kind `{raw}` ({kinds})")
+    })
 }
 
 #[derive(Subcommand)]
@@ -625,6 +662,28 @@ async fn admin(db: &Database, cfg: &Config, cmd: Command) -> anyhow::Result<()> 
                 checkpoints,
             };
             out!("{}", kvo_server::patrols::agreements::insert(pool, area, req).await?.id);
+        }
+        Command::Register(RegisterCmd::Import { area, kind, file }) => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let r = admin.import_register(area, kind, &bytes).await.map_err(explain)?;
+            out!(
+                "{} nieuw / added, {} gewijzigd / updated, {} ongewijzigd / unchanged, {} vervallen / removed, {} buiten het gebied / outside the area",
+                r.added,
+                r.updated,
+                r.unchanged,
+                r.removed,
+                r.outside_area
+            );
+        }
+        Command::Streets(StreetsCmd::Import { area, file }) => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let r = admin.import_streets(area, &bytes).await.map_err(explain)?;
+            out!(
+                "{} straten / streets, {} zonder naam / unnamed, {} buiten het gebied / outside the area",
+                r.streets,
+                r.unnamed,
+                r.outside_area
+            );
         }
         Command::User(UserCmd::Create { area, role, email, name, password }) => {
             let id = people::upsert_web_user(pool, &email, &name, &password, area, role).await?;

@@ -22,6 +22,7 @@ pub mod nl_time;
 pub mod patrols;
 pub mod photos;
 pub mod push;
+pub mod registers;
 pub mod visibility;
 pub mod worklist;
 

@@ -174,6 +174,23 @@ async fn every_administration_command_does_what_it_says() {
         &["checkpoint", "add", "--area", &area, "--name", "Ver", "--lat", "52.0", "--lon", "5.0"],
     );
     assert!(e.contains("outside the area"), "{e}");
+    let lamps = file("lichtmasten.csv", "nummer;lat;lon\n0412;52,2470;6,1580\nU-1;52,1;5,07\n");
+    let imported = ok(&data, &["register", "import", "--area", &area, "--kind", "lichtmast", &lamps]);
+    assert!(imported.starts_with("1 nieuw") && imported.contains("1 buiten het gebied"), "{imported}");
+    let streets = file(
+        "straten.geojson",
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"straatnaam":"Brink"},
+            "geometry":{"type":"LineString","coordinates":[[6.156,52.2471],[6.164,52.2471]]}}]}"#,
+    );
+    let imported = ok(&data, &["streets", "import", "--area", &area, &streets]);
+    assert!(imported.starts_with("1 straten"), "{imported}");
+    let twice = file("dubbel.csv", "id,lat,lon\nA,52.25,6.16\nA,52.251,6.16\n");
+    let e = refused(&data, &["register", "import", "--area", &area, "--kind", "lichtmast", &twice]);
+    assert!(e.contains("appears twice") && e.contains("rows 2 and 3"), "{e}");
+    let usage = kvo(&data, &["register", "import", "--area", &area, "--kind", "brievenbus", &twice]);
+    let e = String::from_utf8_lossy(&usage.stderr);
+    assert_eq!(usage.status.code(), Some(2), "a usage error: {e}");
+    assert!(e.contains("brievenbus") && e.contains("lichtmast"), "{e}");
     let seeded = ok(&data, &["demo", "seed", "--scale", "0.02"]);
     assert!(seeded.contains("meldingen"), "{seeded}");
     ok(&data, &["rebuild-rollup"]);
@@ -252,6 +269,10 @@ async fn every_administration_command_does_what_it_says() {
     let codes: Vec<&str> =
         cats["categories"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     assert!(!codes.contains(&"graffiti") && codes.contains(&"zwerfvuil"), "{codes:?}");
+    let assets = get(format!("/api/v1/areas/{area_id}/assets")).await;
+    assert_eq!(assets[0]["external_id"].as_str(), Some("0412"));
+    assert_eq!(assets[0]["street"].as_str(), Some("Brink"), "named by the imported street");
+    assert_eq!(assets.as_array().unwrap().len(), 1, "the one in the area");
     let light =
         cats["categories"].as_array().unwrap().iter().find(|c| c["code"] == "kapotte_verlichting").unwrap();
     assert_eq!(light["questions"][0]["code"].as_str(), Some("camera"));

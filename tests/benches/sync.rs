@@ -47,6 +47,7 @@ async fn main() {
                 description: Some(format!("Melding {i}")),
                 answers: Default::default(),
                 anonymous: false,
+                asset_id: None,
             };
             let r = client.create_report(draft).unwrap();
             bytes += client.attach_photo(r.id, photo(i % 50)).unwrap().photo.bytes;

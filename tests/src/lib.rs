@@ -242,6 +242,7 @@ pub fn report(area_id: Uuid) -> NewIncident {
         patrol_id: None,
         answers: Default::default(),
         anonymous: false,
+        asset_id: None,
     }
 }
 

@@ -356,6 +356,7 @@ fn report(area: Uuid) -> NewIncident {
         patrol_id: None,
         answers: Default::default(),
         anonymous: false,
+        asset_id: None,
     }
 }
 

@@ -43,7 +43,7 @@ async fn checked(
 
 /// Locks the area's row (zone changes of one area happen one at a time)
 /// and refuses an archived area.
-async fn lock_live_area(tx: &mut PgConnection, area_id: Uuid) -> Result<(), AdminError> {
+pub(super) async fn lock_live_area(tx: &mut PgConnection, area_id: Uuid) -> Result<(), AdminError> {
     let archived: Option<Option<chrono::DateTime<chrono::Utc>>> =
         sqlx::query_scalar("SELECT archived_at FROM areas WHERE id = $1 FOR UPDATE")
             .bind(area_id)

@@ -11,6 +11,7 @@ pub mod areas;
 pub mod audit;
 pub mod categories;
 pub mod people;
+pub mod registers;
 
 use kvo_api::{
     Role,
@@ -101,6 +102,9 @@ pub enum AdminError {
     /// The person is already a member of the area (409).
     #[error("already a member")]
     AlreadyMember,
+    /// An uploaded register or street file is wrong (422).
+    #[error("import: {0}")]
+    Import(#[from] kvo_api::registers::ImportProblem),
     /// A password link that is unknown, used or expired (422).
     #[error("password link unknown, used or expired")]
     PasswordLink,

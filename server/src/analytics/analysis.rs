@@ -176,7 +176,7 @@ pub async fn analyse(
     let open = st(IncidentStatus::Nieuw) + st(IncidentStatus::InBehandeling) + st(IncidentStatus::Heropend);
 
     let region = area.coverage(res);
-    let hotspots = hotspots::gi_star(&region, &counts)
+    let mut hotspots: Vec<Hotspot> = hotspots::gi_star(&region, &counts)
         .into_iter()
         .filter(|g| g.significant && g.z > 0.0 && disclosure.count(g.count).is_some())
         .take(TOP_HOTSPOTS)
@@ -191,9 +191,16 @@ pub async fn analyse(
                 z: round3(g.z),
                 p: g.p,
                 confidence: hotspots::confidence(g.z),
+                street: None,
             }
         })
         .collect();
+    let centres: Vec<(f64, f64)> = hotspots.iter().map(|h| (h.lon, h.lat)).collect();
+    for (h, street) in
+        hotspots.iter_mut().zip(crate::registers::street_names(pool, access.area_id, &centres).await?)
+    {
+        h.street = street;
+    }
 
     Ok(Analysis {
         area_id: access.area_id,

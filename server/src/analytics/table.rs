@@ -97,6 +97,10 @@ struct Row {
     damage_cents: Option<i64>,
     confirmations: i64,
     description: Option<String>,
+    street: Option<String>,
+    asset_id: Option<Uuid>,
+    asset_kind: Option<String>,
+    asset_external_id: Option<String>,
     total: i64,
 }
 
@@ -128,8 +132,10 @@ pub async fn page(
     let sql = format!(
         "SELECT i.id, i.occurred_at, i.category, i.zone_id, z.name AS zone_name, i.status, i.assigned_to, i.due_date,
                 i.aangifte, i.damage_cents, kvo_confirmations(i.area_id, i.id) AS confirmations, i.description,
-                count(*) OVER () AS total
+                kvo_street_name(i.area_id, i.geom) AS street, i.asset_id, a.kind AS asset_kind,
+                a.external_id AS asset_external_id, count(*) OVER () AS total
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
+                LEFT JOIN assets a ON a.area_id = i.area_id AND a.id = i.asset_id
           WHERE {FILTERED}
           ORDER BY {} {dir} NULLS LAST, i.id {dir}
           LIMIT $10 OFFSET $11",
@@ -167,6 +173,15 @@ pub async fn page(
                 damage_eur: r.damage_cents.map(|c| c as f64 / 100.0),
                 confirmations: r.confirmations,
                 description: r.description,
+                street: r.street,
+                asset: match (r.asset_id, r.asset_kind, r.asset_external_id) {
+                    (Some(id), Some(kind), Some(external_id)) => Some(kvo_api::registers::AssetLink {
+                        id,
+                        kind: column::code(&kind, kvo_api::registers::AssetKind::from_code)?,
+                        external_id,
+                    }),
+                    _ => None,
+                },
             })
         })
         .collect::<anyhow::Result<_>>()?;

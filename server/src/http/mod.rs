@@ -12,6 +12,7 @@ pub mod params;
 pub mod patrols;
 pub mod problem;
 pub mod push;
+pub mod registers;
 pub mod state;
 pub mod v1;
 
@@ -86,6 +87,9 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}", get(v1::get_incident))
         .route("/incidents/{id}/confirmations", post(v1::confirm))
         .route("/areas/{id}/nearby", get(v1::nearby))
+        .route("/areas/{id}/assets", get(registers::assets))
+        .route("/areas/{id}/assets/nearest", get(registers::nearest))
+        .route("/areas/{id}/assets/repeated", get(registers::repeated))
         .route("/push/key", get(push::key))
         .route("/push/subscriptions", post(push::subscribe))
         .route("/push/subscriptions/{id}", delete(push::unsubscribe))
@@ -123,10 +127,16 @@ pub fn router(state: AppState) -> Router {
         .route("/incidents/{id}/photos/{photo_id}/thumbnail", get(v1::get_thumbnail))
         .layer(DefaultBodyLimit::max(cfg.max_photo_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.upload_timeout()));
+    // Registers are files of up to 64 MB, read as a whole.
+    let imports = Router::new()
+        .route("/areas/{id}/registers/{kind}", put(registers::import_register))
+        .route("/areas/{id}/streets", put(registers::import_streets))
+        .layer(DefaultBodyLimit::max(kvo_api::registers::MAX_FILE_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, cfg.upload_timeout()));
     let map_ui = ServeDir::new(&cfg.map_ui_dir).fallback(get(placeholder));
 
     Router::new()
-        .nest("/api/v1", api.merge(photos))
+        .nest("/api/v1", api.merge(photos).merge(imports))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

@@ -11,7 +11,7 @@ use utoipa::{
     },
 };
 
-use super::{admin, analytics, follow_up, patrols, push, v1};
+use super::{admin, analytics, follow_up, patrols, push, registers, v1};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,8 @@ use super::{admin, analytics, follow_up, patrols, push, v1};
         admin::invites, admin::create_invite, admin::revoke_invite, admin::members, admin::change_role,
         admin::remove_member, admin::reset_link, admin::revoke_device, admin::create_account,
         admin::set_password, admin::audit_log,
+        registers::import_register, registers::import_streets, registers::nearest, registers::assets,
+        registers::repeated,
     ),
     components(schemas(
         wire::Problem, kvo_api::Role, kvo_api::Theme, kvo_api::Dimension, kvo_api::rounds::HourBand,

@@ -24,6 +24,7 @@ use kvo_api::{
 use crate::{
     admin::AdminError, analytics::AnalyticsError, auth::AuthError, error::Error, follow_up::FollowUpError,
     incidents::IncidentError, patrols::PatrolError, photos::PhotoError, push::PushError,
+    registers::RegisterError,
 };
 
 /// Every way an API request can fail: a domain error, or a request that
@@ -48,6 +49,8 @@ pub enum AppError {
     Push(#[from] PushError),
     #[error(transparent)]
     Admin(#[from] AdminError),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
     /// A `Content-Digest` header that is not `sha-256=:<base64 of 32 bytes>:`.
     #[error("Content-Digest header unreadable")]
     ContentDigest,
@@ -323,6 +326,7 @@ fn admin(e: &AdminError) -> Texts {
                 EditCategories => ("alleen de beheerder stelt categorieën in", "only the beheerder sets up categories"),
                 Invite => ("alleen de beheerder nodigt mensen uit", "only the beheerder invites people"),
                 ManagePeople => ("alleen de beheerder beheert de deelnemers", "only the beheerder manages the members"),
+                EditRegisters => ("alleen de beheerder leest registers in", "only the beheerder imports registers"),
                 ReadAuditLog => ("alleen de beheerder leest het logboek", "only the beheerder reads the audit log"),
             };
             denied(nl, en)
@@ -387,7 +391,28 @@ fn admin(e: &AdminError) -> Texts {
             "This link is unknown, expired or already used; ask the beheerder for a new one.",
         )
         .field("token"),
+        AdminError::Import(problem) => {
+            let (nl, en) = problem.texts();
+            row(StatusCode::UNPROCESSABLE_ENTITY, "invalid-file", ("Ongeldig bestand", "Invalid file"), nl, en)
+        }
         AdminError::Other(e) => domain(e),
+    }
+}
+
+fn register(e: &RegisterError) -> Texts {
+    match e {
+        RegisterError::Forbidden => denied("meldingen per object", "reports per asset"),
+        RegisterError::Period(from, to) => invalid(
+            format!("de periode {from} – {to} is omgedraaid of langer dan drie jaar"),
+            format!("the period {from} – {to} is turned around or longer than three years"),
+        )
+        .field("from"),
+        RegisterError::MinReports(n) => invalid(
+            format!("min_reports is {n}; het ligt tussen 2 en 100"),
+            format!("min_reports is {n}; it lies between 2 and 100"),
+        )
+        .field("min_reports"),
+        RegisterError::Other(e) => domain(e),
     }
 }
 
@@ -645,6 +670,7 @@ impl AppError {
             AppError::Analytics(e) => analytics(e),
             AppError::Push(e) => push(e),
             AppError::Admin(e) => admin(e),
+            AppError::Register(e) => register(e),
             AppError::ContentDigest => bad(
                 "Content-Digest moet sha-256=:<base64>: zijn (RFC 9530)",
                 "Content-Digest must be sha-256=:<base64>: (RFC 9530)",

@@ -37,6 +37,7 @@ pub struct Row {
     pub cell: Option<i64>,
     pub answers: serde_json::Value,
     pub anonymous: bool,
+    pub asset_id: Option<Uuid>,
 }
 
 /// A possible duplicate of a new report, as `kvo_possible_duplicates` finds it.
@@ -54,6 +55,8 @@ pub struct Nearby {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Written {
     pub received_at: Option<DateTime<Utc>>,
+    /// The street it happened in (`kvo_street_name`), when new.
+    pub street: Option<String>,
     pub nearby: Vec<Nearby>,
 }
 
@@ -141,22 +144,23 @@ pub async fn insert_many(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Written>, s
         Option<DateTime<Utc>>,
         Option<String>,
         Option<f64>,
+        Option<String>,
     );
     let answer: Vec<Answer> = sqlx::query_as(
         "WITH r AS (
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::float8[], $5::float8[], $6::real[],
                                   $7::timestamptz[], $8::text[], $9::uuid[], $10::uuid[], $11::uuid[], $12::bytea[],
-                                  $13::int8[], $14::jsonb[], $15::bool[])
+                                  $13::int8[], $14::jsonb[], $15::bool[], $17::uuid[])
                  AS r(area_id, id, category, lon, lat, accuracy_m, occurred_at, description, reporter_id, zone_id,
-                      patrol_id, request_hash, cell, answers, anonymous)
+                      patrol_id, request_hash, cell, answers, anonymous, asset_id)
          ), ins AS (
              INSERT INTO incidents (area_id, id, category, geom, accuracy_m, occurred_at, description,
-                                    reporter_id, zone_id, patrol_id, request_hash, cell, answers, anonymous)
+                                    reporter_id, zone_id, patrol_id, request_hash, cell, answers, anonymous, asset_id)
              SELECT area_id, id, category, ST_SetSRID(ST_MakePoint(lon, lat), 4326), accuracy_m, occurred_at,
-                    description, reporter_id, zone_id, patrol_id, request_hash, cell, answers, anonymous
+                    description, reporter_id, zone_id, patrol_id, request_hash, cell, answers, anonymous, asset_id
                FROM r
              ON CONFLICT (area_id, id) DO NOTHING
-             RETURNING area_id, id, reporter_id, received_at
+             RETURNING area_id, id, reporter_id, received_at, kvo_street_name(area_id, geom) AS street
          ), hist AS (
              INSERT INTO incident_status_history (area_id, incident_id, status, changed_by, changed_at)
              SELECT area_id, id, 'nieuw', reporter_id, received_at FROM ins
@@ -165,9 +169,9 @@ pub async fn insert_many(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Written>, s
                FROM r CROSS JOIN LATERAL
                     kvo_possible_duplicates(r.area_id, r.id, r.category, r.lon, r.lat, r.occurred_at, $16) d
          )
-         SELECT id, received_at, NULL::uuid, NULL::text, NULL::timestamptz, NULL::text, NULL::float8 FROM ins
+         SELECT id, received_at, NULL::uuid, NULL::text, NULL::timestamptz, NULL::text, NULL::float8, street FROM ins
          UNION ALL
-         SELECT for_id, NULL, id, category, occurred_at, status, distance_m FROM near",
+         SELECT for_id, NULL, id, category, occurred_at, status, distance_m, NULL FROM near",
     )
     .bind(col(|r| r.area_id))
     .bind(col(|r| r.id))
@@ -185,15 +189,17 @@ pub async fn insert_many(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Written>, s
     .bind(rows.iter().map(|r| Json(&r.answers)).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.anonymous).collect::<Vec<_>>())
     .bind(crate::duplicates::MAX_DUPLICATES)
+    .bind(rows.iter().map(|r| r.asset_id).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
     let mut written: Vec<Written> = rows.iter().map(|_| Written::default()).collect();
-    for (for_id, received_at, dup, category, occurred_at, status, distance_m) in answer {
+    for (for_id, received_at, dup, category, occurred_at, status, distance_m, street) in answer {
         let mine = rows.iter().enumerate().filter(|(_, r)| r.id == for_id).map(|(i, _)| i);
         match (received_at, dup, category, occurred_at, status, distance_m) {
             (Some(at), ..) => {
                 if let Some(first) = mine.into_iter().next() {
                     written[first].received_at = Some(at);
+                    written[first].street = street;
                 }
             }
             (None, Some(id), Some(category), Some(occurred_at), Some(status), Some(distance_m)) => {

@@ -11,6 +11,7 @@ use kvo_api::{
     CategoryCode, Description, Location, ValidationError,
     follow_up::Organisation,
     questions::Answers,
+    registers::{AssetKind, AssetLink},
     validate::check_occurred_at,
     wire::{Incident, IncidentPage, IncidentStatus, NewIncident, Photo, WireLocation},
 };
@@ -95,6 +96,10 @@ pub async fn create(
     let area = areas.get(pool, req.area_id).await?;
     let placement = area.place(&req.category, loc.lat(), loc.lon(), margin_m)?;
     area.check_answers(&req.category, &req.answers)?;
+    let asset = match req.asset_id {
+        Some(id) => Some(crate::registers::link(pool, req.area_id, id, &req.category).await?),
+        None => None,
+    };
     let request_hash = request_hash(&req, access.person_id);
     let cell = crate::analytics::cells::cell_of(loc.lat(), loc.lon());
 
@@ -114,6 +119,7 @@ pub async fn create(
         cell,
         answers: serde_json::to_value(&req.answers).map_err(anyhow::Error::from)?,
         anonymous: req.anonymous,
+        asset_id: asset.as_ref().map(|a| a.id),
     };
     let written = ingest.insert(row).await.map_err(|e| match &e {
         sqlx::Error::Database(db) if db.constraint() == Some("incidents_area_id_patrol_id_fkey") => {
@@ -154,6 +160,8 @@ pub async fn create(
             answers: req.answers,
             anonymous: req.anonymous,
             confirmations: 0,
+            asset,
+            street: written.street,
         }));
     }
     let stored: Vec<u8> =
@@ -199,13 +207,19 @@ struct IncidentRow {
     answers: Json<Answers>,
     anonymous: bool,
     confirmations: i64,
+    asset_id: Option<Uuid>,
+    asset_kind: Option<String>,
+    asset_external_id: Option<String>,
+    street: Option<String>,
 }
 
 const SELECT_INCIDENTS: &str = "SELECT i.id, i.area_id, i.category, ST_Y(i.geom) AS lat, ST_X(i.geom) AS lon,
         i.accuracy_m, i.occurred_at, i.received_at, i.description, i.status, i.zone_id,
         z.name AS zone_name, i.patrol_id, i.assigned_to, i.merged_into, i.answers, i.anonymous,
-        kvo_confirmations(i.area_id, i.id) AS confirmations
-   FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id";
+        kvo_confirmations(i.area_id, i.id) AS confirmations, i.asset_id, a.kind AS asset_kind,
+        a.external_id AS asset_external_id, kvo_street_name(i.area_id, i.geom) AS street
+   FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
+        LEFT JOIN assets a ON a.area_id = i.area_id AND a.id = i.asset_id";
 
 /// One incident, if the principal may see it; 404 otherwise.
 pub async fn get(pool: &PgPool, p: &Principal, id: Uuid) -> Result<Incident> {
@@ -338,6 +352,13 @@ fn to_wire(r: IncidentRow, photos: &mut HashMap<Uuid, Vec<Photo>>) -> Result<Inc
         answers: r.answers.0,
         anonymous: r.anonymous,
         confirmations: r.confirmations,
+        asset: match (r.asset_id, r.asset_kind, r.asset_external_id) {
+            (Some(id), Some(kind), Some(external_id)) => {
+                Some(AssetLink { id, kind: column::code(&kind, AssetKind::from_code)?, external_id })
+            }
+            _ => None,
+        },
+        street: r.street,
     })
 }
 

@@ -110,6 +110,21 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
             (Method::DELETE, format!("{a}/zones/{zone}"), None, 204),
             (Method::PATCH, a.clone(), Some(json!({"municipality": "Gemeente Deventer"})), 200),
             (Method::GET, format!("{a}/audit-log"), None, 200),
+            (
+                Method::PUT,
+                format!("{a}/registers/lichtmast"),
+                Some(json!({"type": "FeatureCollection", "features": [{"type": "Feature", "id": "0412",
+                    "geometry": {"type": "Point", "coordinates": [6.158, 52.247]}, "properties": {}}]})),
+                200,
+            ),
+            (
+                Method::PUT,
+                format!("{a}/streets"),
+                Some(json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": [[6.156, 52.247], [6.164, 52.247]]},
+                    "properties": {"straatnaam": "Brink"}}]})),
+                200,
+            ),
             (Method::POST, format!("{a}/archive"), None, 200),
         ]
     };
@@ -135,7 +150,7 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
             }
         }
     }
-    assert_eq!(checked, Role::ALL.len() * 2 * 17);
+    assert_eq!(checked, Role::ALL.len() * 2 * 19);
     // Creating an area: only a beheerder (of some area).
     let new_area = json!({"name": "Nieuw", "kind": "buitengebied", "boundary": serde_json::from_str::<Value>(DEVENTER).unwrap()});
     for &role in Role::ALL {

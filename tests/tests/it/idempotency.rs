@@ -145,6 +145,7 @@ async fn a_batch_with_a_broken_row_stores_nothing() {
         cell: None,
         answers: serde_json::json!({}),
         anonymous: false,
+        asset_id: None,
     };
     let good = [row(None), row(None)];
     let broken = row(Some(uuid::Uuid::new_v4()));

@@ -14,6 +14,7 @@ mod patrols;
 mod photos;
 mod push;
 mod region;
+mod registers;
 mod reporting;
 mod restart;
 mod rounds;
