@@ -342,3 +342,29 @@ def test_aangifte_and_damage_recorded_offline_reach_the_follow_up(server, proxy)
     assert (follow_up["aangifte"], follow_up["damage_eur"]) == (True, 1250.5)
     facts = [(h["action"], h["detail"]) for h in follow_up["history"] if h["action"] in ("aangifte", "damage")]
     assert facts == [("aangifte", "ja"), ("damage", "€ 1250,50")]
+
+
+def test_the_nearest_lamp_post_is_offered_and_linked_to_a_lighting_report(server, proxy):
+    proxy.start()
+    client, data, area = signed_in_device(server, proxy)
+    register = server.dir / f"lichtmasten-{area}.csv"
+    register.write_text("nummer;naam;lat;lon\n0412;Brink;52,2470;6,1580\n0413;;52,2500;6,1600\n")
+    server.kvo("register", "import", "--area", area, "--kind", "lichtmast", str(register))
+    here = mc.GeoFix(lat=52.24705, lon=6.15805, accuracy_m=6.0)
+    offered = client.nearest_assets("kapotte_verlichting", here)
+    assert [(a.external_id, a.kind, a.label_nl) for a in offered] == [("0412", "lichtmast", "lichtmast 0412")]
+    assert 3 < offered[0].distance_m < 10
+    assert client.nearest_assets("diefstal", here) == [], "theft is about no asset"
+    with pytest.raises(mc.ApiError.InvalidInput) as e:
+        client.create_report(helpers.draft(asset_id=offered[0].id))
+    assert e.value.field == "asset_id", "checked on the device with the server's rule"
+    r = client.create_report(helpers.draft(category="kapotte_verlichting", lat=52.24705, lon=6.15805,
+                                           asset_id=offered[0].id))
+    assert r.asset_id == offered[0].id
+    assert client.sync(30_000, None).sent == 1
+    [stored] = server_incidents(server, data)
+    assert stored["asset"] == {"id": offered[0].id, "kind": "lichtmast", "external_id": "0412"}
+    # Without the network the app reports without the link.
+    proxy.stop()
+    with pytest.raises(mc.ApiError.Network):
+        client.nearest_assets("kapotte_verlichting", here)
