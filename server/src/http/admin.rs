@@ -52,7 +52,7 @@ fn created<T: serde::Serialize>(body: T) -> Response {
 /// Create an area (whoever is beheerder of an area; they become its beheerder).
 #[utoipa::path(post, path = "/api/v1/areas", tag = "admin", request_body = NewArea,
     responses((status = 201, body = Area), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn create_area(
     State(s): State<AppState>,
     p: Principal,
@@ -65,7 +65,7 @@ pub async fn create_area(
 #[utoipa::path(patch, path = "/api/v1/areas/{id}", tag = "admin", params(("id" = Uuid, Path)),
     request_body = AreaChange,
     responses((status = 200, body = Area), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_area(
     State(s): State<AppState>,
     p: Principal,
@@ -78,7 +78,7 @@ pub async fn change_area(
 /// Archive an area: its data stays, nothing new is accepted.
 #[utoipa::path(post, path = "/api/v1/areas/{id}/archive", tag = "admin", params(("id" = Uuid, Path)),
     responses((status = 200, body = Area), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn archive_area(
     State(s): State<AppState>,
     p: Principal,
@@ -91,7 +91,7 @@ pub async fn archive_area(
 #[utoipa::path(post, path = "/api/v1/areas/{id}/zones", tag = "admin", params(("id" = Uuid, Path)),
     request_body = NewZone,
     responses((status = 201, body = Zone), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_zone(
     State(s): State<AppState>,
     p: Principal,
@@ -105,7 +105,7 @@ pub async fn add_zone(
 #[utoipa::path(patch, path = "/api/v1/areas/{id}/zones/{zone_id}", tag = "admin",
     params(("id" = Uuid, Path), ("zone_id" = Uuid, Path)), request_body = ZoneChange,
     responses((status = 200, body = Zone), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_zone(
     State(s): State<AppState>,
     p: Principal,
@@ -119,7 +119,7 @@ pub async fn change_zone(
 #[utoipa::path(delete, path = "/api/v1/areas/{id}/zones/{zone_id}", tag = "admin",
     params(("id" = Uuid, Path), ("zone_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn delete_zone(
     State(s): State<AppState>,
     p: Principal,
@@ -132,7 +132,7 @@ pub async fn delete_zone(
 /// Every category of the area with all its settings (also the disabled ones).
 #[utoipa::path(get, path = "/api/v1/areas/{id}/category-settings", tag = "admin", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<CategorySettings>), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn category_settings(
     State(s): State<AppState>,
     p: Principal,
@@ -145,7 +145,7 @@ pub async fn category_settings(
 #[utoipa::path(patch, path = "/api/v1/areas/{id}/categories/{code}", tag = "admin",
     params(("id" = Uuid, Path), ("code" = String, Path)), request_body = CategoryChange,
     responses((status = 200, body = CategorySettings), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_category(
     State(s): State<AppState>,
     p: Principal,
@@ -159,7 +159,7 @@ pub async fn change_category(
 #[utoipa::path(post, path = "/api/v1/areas/{id}/categories", tag = "admin", params(("id" = Uuid, Path)),
     request_body = NewCategory,
     responses((status = 201, body = CategorySettings), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn add_category(
     State(s): State<AppState>,
     p: Principal,
@@ -172,7 +172,7 @@ pub async fn add_category(
 /// The area's invites (open, used up, expired, revoked).
 #[utoipa::path(get, path = "/api/v1/areas/{id}/invites", tag = "admin", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<InviteInfo>), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn invites(
     State(s): State<AppState>,
     p: Principal,
@@ -185,7 +185,7 @@ pub async fn invites(
 #[utoipa::path(post, path = "/api/v1/areas/{id}/invites", tag = "admin", params(("id" = Uuid, Path)),
     request_body = NewInviteRequest,
     responses((status = 201, body = CreatedInvite), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn create_invite(
     State(s): State<AppState>,
     p: Principal,
@@ -200,7 +200,7 @@ pub async fn create_invite(
 /// Revoke an invite.
 #[utoipa::path(delete, path = "/api/v1/areas/{id}/invites/{invite_id}", tag = "admin",
     params(("id" = Uuid, Path), ("invite_id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem)), security(("cookie" = []), ("bearer" = [])))]
+    responses((status = 204), (status = 403, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn revoke_invite(
     State(s): State<AppState>,
     p: Principal,
@@ -213,7 +213,7 @@ pub async fn revoke_invite(
 /// The area's members with their roles and phones.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/members", tag = "admin", params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<MemberInfo>), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn members(
     State(s): State<AppState>,
     p: Principal,
@@ -226,7 +226,7 @@ pub async fn members(
 #[utoipa::path(put, path = "/api/v1/areas/{id}/members/{person_id}/role", tag = "admin",
     params(("id" = Uuid, Path), ("person_id" = Uuid, Path)), request_body = RoleChange,
     responses((status = 204), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn change_role(
     State(s): State<AppState>,
     p: Principal,
@@ -241,7 +241,7 @@ pub async fn change_role(
 #[utoipa::path(delete, path = "/api/v1/areas/{id}/members/{person_id}", tag = "admin",
     params(("id" = Uuid, Path), ("person_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_member(
     State(s): State<AppState>,
     p: Principal,
@@ -255,7 +255,7 @@ pub async fn remove_member(
 #[utoipa::path(post, path = "/api/v1/areas/{id}/members/{person_id}/password-link", tag = "admin",
     params(("id" = Uuid, Path), ("person_id" = Uuid, Path)),
     responses((status = 201, body = PasswordLink), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn reset_link(
     State(s): State<AppState>,
     p: Principal,
@@ -269,7 +269,7 @@ pub async fn reset_link(
 /// Revoke a (lost) phone: its next request is refused.
 #[utoipa::path(delete, path = "/api/v1/areas/{id}/devices/{device_id}", tag = "admin",
     params(("id" = Uuid, Path), ("device_id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem)), security(("cookie" = []), ("bearer" = [])))]
+    responses((status = 204), (status = 403, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn revoke_device(
     State(s): State<AppState>,
     p: Principal,
@@ -283,7 +283,7 @@ pub async fn revoke_device(
 #[utoipa::path(post, path = "/api/v1/areas/{id}/accounts", tag = "admin", params(("id" = Uuid, Path)),
     request_body = NewAccount,
     responses((status = 201, body = CreatedAccount), (status = 403, body = Problem), (status = 409, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn create_account(
     State(s): State<AppState>,
     p: Principal,
@@ -322,7 +322,7 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/api/v1/areas/{id}/audit-log", tag = "admin",
     params(("id" = Uuid, Path), AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn audit_log(
     State(s): State<AppState>,
     p: Principal,

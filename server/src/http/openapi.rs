@@ -163,6 +163,22 @@ mod tests {
     }
 
     #[test]
+    fn the_bearer_token_is_the_first_way_in_everywhere() {
+        // The phones' way in comes first. A contract tester reads the first
+        // declared scheme it finds in a request: with the cookie first, a
+        // generated cookie beside a valid bearer token reads as invalid
+        // credentials accepted (schemathesis ST401).
+        let doc = serde_json::to_value(super::document()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(first) = op["security"].as_array().and_then(|s| s.first()) {
+                    assert!(first.get("bearer").is_some(), "{method} {path}: {first}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn operation_ids_are_unique() {
         // Clients generated from the document (the map's types) key operations by id.
         let doc = serde_json::to_value(super::document()).unwrap();

@@ -42,7 +42,7 @@ fn admin<'a>(s: &'a AppState, p: &'a Principal) -> Admin<'a> {
         content(("text/csv"), ("application/geo+json"))),
     responses((status = 200, body = RegisterImport), (status = 403, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn import_register(
     State(s): State<AppState>,
     p: Principal,
@@ -60,7 +60,7 @@ pub async fn import_register(
     request_body(content = String, description = "GeoJSON", content_type = "application/geo+json"),
     responses((status = 200, body = StreetImport), (status = 403, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn import_streets(
     State(s): State<AppState>,
     p: Principal,
@@ -118,7 +118,7 @@ pub struct AssetParams {
 /// The area's assets still in the register, for the map.
 #[utoipa::path(get, path = "/api/v1/areas/{id}/assets", tag = "registers", params(("id" = Uuid, Path), AssetParams),
     responses((status = 200, body = Vec<Asset>)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn assets(
     State(s): State<AppState>,
     p: Principal,
@@ -147,7 +147,7 @@ pub struct RepeatedParams {
 #[utoipa::path(get, path = "/api/v1/areas/{id}/assets/repeated", tag = "registers",
     params(("id" = Uuid, Path), RepeatedParams),
     responses((status = 200, body = Vec<RepeatedAsset>), (status = 403, body = Problem), (status = 422, body = Problem)),
-    security(("cookie" = []), ("bearer" = [])))]
+    security(("bearer" = []), ("cookie" = [])))]
 pub async fn repeated(
     State(s): State<AppState>,
     p: Principal,
