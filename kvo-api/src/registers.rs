@@ -320,7 +320,7 @@ fn no_duplicates(ids: impl Iterator<Item = (usize, String)>) -> Result<(), Impor
 }
 
 /// The column names read as an asset's id, name and position (lower case).
-const ID: &[&str] = &["id", "external_id", "nummer", "objectnummer", "objectid", "code"];
+const ID: &[&str] = &["id", "external_id", "nummer", "objectnummer", "objectid", "mastnummer", "code"];
 const NAME: &[&str] = &["naam", "name", "omschrijving", "locatie"];
 const LAT: &[&str] = &["lat", "latitude", "breedtegraad"];
 const LON: &[&str] = &["lon", "lng", "long", "longitude", "lengtegraad"];

@@ -32,16 +32,20 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+/** A body sent as it is (a file), not as JSON. */
+export interface RawFile { file: Blob; type: string }
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown; raw?: RawFile } = {}): Promise<T> {
   const method = init.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Language': document.documentElement.lang };
   if (method !== 'GET') headers['X-KVO-CSRF'] = '1'; // the session cookie only works with this header (CSRF)
-  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (init.raw) headers['Content-Type'] = init.raw.type;
+  else if (init.body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(`/api/v1${path}`, {
     method,
     headers,
     credentials: 'same-origin',
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    body: init.raw ? init.raw.file : init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   if (!res.ok) {
     let problem: Partial<Problem> | null = null;
@@ -60,3 +64,9 @@ export type CreatedAccount = S['CreatedAccount'];
 export type PasswordLink = S['PasswordLink'];
 export type AuditPage = S['AuditPage'];
 export type Role = S['Role'];
+export type Asset = S['Asset'];
+export type AssetKind = S['AssetKind'];
+export type RegisterImport = S['RegisterImport'];
+export type StreetImport = S['StreetImport'];
+export type RepeatedAsset = S['RepeatedAsset'];
+export type NearestAsset = S['NearestAsset'];

@@ -2,8 +2,9 @@
 // draw an area (a self-intersecting one first) and two zones, set up a
 // category with a question, invite a phone and open the QR link in the
 // reporting app, block that phone and see its next request refused, give a
-// partner a web account whose password they set themselves, and read it all
-// back in the audit log; and the gemeente's work list. Run by `./do test`.
+// partner a web account whose password they set themselves, import a
+// lamp-post register (twice) and the streets, and read it all back in the
+// audit log; and the gemeente's work list. Run by `./do test`.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ await test('the beheerder signs in and finds the console', async () => {
   await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
   await page.goto(`${server.url}/beheer/`);
   await ready(page);
-  assert.equal(await page.locator('.tabs [role=tab]').count(), 5);
+  assert.equal(await page.locator('.tabs [role=tab]').count(), 6);
   await axe(page, 'the area tab');
 });
 
@@ -142,6 +143,62 @@ await test('a category gets a question, and the reporting app sees it', async ()
   assert.deepEqual(graffiti.questions.map((x) => [x.code, x.kind, x.required, x.options.map((o) => o.code)]),
     [['hoe_groot_is_de_tekening', 'choice', true, ['klein', 'groter_dan_een_deur']]]);
   await axe(page, 'the categories tab');
+});
+
+await test('the lamp-post register is read from a CSV in RD, read again in place, and the streets name the posts', async () => {
+  await page.goto(`${server.url}/beheer/?area=${areaId}&tab=registers`);
+  await ready(page);
+  // Three posts inside the area and one far outside, in RD (EPSG:28992) with
+  // decimal commas and semicolons, the way a gemeente's spreadsheet exports them.
+  const area = await get(page, `/areas/${areaId}`);
+  const ring = area.boundary.type === 'Polygon' ? area.boundary.coordinates[0] : area.boundary.coordinates[0][0];
+  const [w, e] = [Math.min(...ring.map((c) => c[0])), Math.max(...ring.map((c) => c[0]))];
+  const [s, n] = [Math.min(...ring.map((c) => c[1])), Math.max(...ring.map((c) => c[1]))];
+  const inside = [0.3, 0.5, 0.7].map((f) => [w + f * (e - w), s + 0.5 * (n - s)]);
+  const rd = ([lon, lat]) => { // Schreutelkamp & Strang van Hees, good to a metre: enough for a test
+    const dp = 0.36 * (lat - 52.1551744), dl = 0.36 * (lon - 5.38720621);
+    return [155000 + 190094.945 * dl - 11832.228 * dp * dl - 114.221 * dp * dp * dl - 32.391 * dl ** 3 - 0.705 * dp - 2.34 * dp ** 3 * dl,
+      463000 + 309056.544 * dp + 3638.893 * dl * dl + 73.077 * dp * dp - 157.984 * dp * dl * dl + 59.788 * dp ** 3];
+  };
+  const csv = (rows) => Buffer.from(['mastnummer;x;y', ...rows.map(([id, p]) => `${id};${rd(p).map((v) => v.toFixed(2).replace('.', ',')).join(';')}`)].join('\n'));
+  const file = page.locator('tr[data-kind=lichtmast] input[type=file]');
+  await file.setInputFiles({ name: 'lichtmasten.csv', mimeType: 'text/csv',
+    buffer: csv([['0410', inside[0]], ['0411', inside[1]], ['0412', inside[2]], ['9999', [4.9, 52.37]]]) });
+  await page.locator('.message.ok, .message.error').waitFor();
+  assert.match(await page.locator('.message').textContent(), /Lichtmasten ingelezen \(RD\): 3 nieuw, 0 bijgewerkt, 0 ongewijzigd, 0 niet meer in het register, 1 buiten het gebied/);
+  assert.equal(await page.locator('tr[data-kind=lichtmast] .count').textContent(), '3');
+  const before = await get(page, `/areas/${areaId}/assets?kind=lichtmast`);
+  const changed = (prev) => page.waitForFunction((p) => document.querySelector('.message')?.textContent !== p, prev);
+  // The next year's file: 0412 is gone, 0411 moved; ids stay.
+  const first = await page.locator('.message').textContent();
+  await file.setInputFiles({ name: 'lichtmasten-2027.csv', mimeType: 'text/csv',
+    buffer: csv([['0410', inside[0]], ['0411', [inside[1][0] + 0.0003, inside[1][1]]]]) });
+  await changed(first);
+  assert.match(await page.locator('.message').textContent(), /: 0 nieuw, 1 bijgewerkt, 1 ongewijzigd, 1 niet meer in het register, 0 buiten/);
+  const after = await get(page, `/areas/${areaId}/assets?kind=lichtmast`);
+  assert.deepEqual(after.map((a) => [a.external_id, a.id]), before.filter((a) => a.external_id !== '0412').map((a) => [a.external_id, a.id]));
+  assert.equal(await page.locator('tr[data-kind=lichtmast] .count').textContent(), '2');
+  // Assets are drawn on the map.
+  await page.waitForFunction(() => new Set(window.kvoMap.queryRenderedFeatures({ layers: ['assets'] }).map((f) => f.properties.label)).size === 2);
+
+  // A street through the middle of the area names the posts.
+  const street = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { straatnaam: 'Lantaarnpad' },
+    geometry: { type: 'LineString', coordinates: [[w - 0.001, s + 0.5 * (n - s)], [e + 0.001, s + 0.5 * (n - s)]] } }] };
+  const second = await page.locator('.message').textContent();
+  await page.locator('input[aria-label="Bestand kiezen: Straten"]').setInputFiles({ name: 'straten.geojson',
+    mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(street)) });
+  await changed(second);
+  assert.match(await page.locator('.message').textContent(), /Straten ingelezen \(WGS 84\): 1 stukken straat, 0 zonder naam weggelaten, 0 buiten het gebied/);
+  assert.deepEqual((await get(page, `/areas/${areaId}/assets`)).map((a) => a.street), ['Lantaarnpad', 'Lantaarnpad']);
+
+  // A file that is not a register: the problem names the row.
+  await file.setInputFiles({ name: 'kapot.csv', mimeType: 'text/csv', buffer: Buffer.from('mastnummer;x;y\n0410;abc;463000\n') });
+  await page.locator('.message.error').waitFor();
+  assert.match(await page.locator('.message.error').textContent(), /regel 2: ‘abc’ is geen getal/);
+  await page.screenshot({ path: join(ARTIFACTS, '24-beheer-registers.png') });
+  await axe(page, 'the registers tab');
+  const log = await get(page, `/areas/${areaId}/audit-log`);
+  assert.ok(['register.import', 'streets.import'].every((a) => log.entries.some((x) => x.action === a)));
 });
 
 let phonePage;
@@ -225,7 +282,8 @@ await test('the audit log shows every change, newest first', async () => {
   await page.goto(`${server.url}/beheer/?area=${areaId}&tab=logboek`);
   await ready(page);
   const actions = await page.locator('table.log tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.action));
-  assert.deepEqual(actions, ['account.create', 'device.revoke', 'invite.create', 'category.update', 'category.update',
+  assert.deepEqual(actions, ['account.create', 'device.revoke', 'invite.create', 'streets.import', 'register.import',
+    'register.import', 'category.update', 'category.update',
     'zone.create', 'zone.create', 'area.create']);
   assert.match(await page.locator('table.log tbody tr').last().textContent(), /Beheerder demo.*gebied aangemaakt.*Testgebied Oost/);
   await page.screenshot({ path: join(ARTIFACTS, '22-beheer-logboek.png'), fullPage: true });

@@ -1,13 +1,14 @@
 // The beheerder's console (`/beheer/?area=…&tab=…`): the area and its
 // boundary, zones drawn on the map, categories with their questions, people
 // (invites with a QR code and a printable letter, members, phones, web
-// accounts) and the audit log. Every change goes through the same API the
+// accounts), the municipality's registers (assets and streets) and the audit
+// log. Every change goes through the same API the
 // `kvo` tool's code does; the server checks the role and logs it.
 import './beheer.css';
 import type { Map as MlMap } from 'maplibre-gl';
 import {
-  api, ApiError, type Area, type AuditPage, type CategorySettings, type CreatedAccount, type CreatedInvite,
-  type InviteInfo, type Me, type MemberInfo, type PasswordLink, type Question, type Role, type UiConfig,
+  api, ApiError, type Area, type Asset, type AssetKind, type AuditPage, type CategorySettings, type CreatedAccount, type CreatedInvite,
+  type InviteInfo, type Me, type MemberInfo, type PasswordLink, type Question, type RegisterImport, type Role, type StreetImport, type UiConfig,
 } from '../api';
 import { el, replace } from '../dom';
 import { pageFailed } from '../page';
@@ -18,7 +19,7 @@ import { b } from './texts';
 
 const root = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
-const TABS = ['gebied', 'zones', 'categorieen', 'mensen', 'logboek'] as const;
+const TABS = ['gebied', 'zones', 'categorieen', 'registers', 'mensen', 'logboek'] as const;
 type Tab = (typeof TABS)[number];
 const INVITE_ROLES: Role[] = ['ondernemer', 'beveiliger', 'werkgroep', 'gemeente', 'politie', 'brandweer'];
 const ACCOUNT_ROLES: Role[] = ['werkgroep', 'gemeente', 'politie', 'brandweer', 'beveiliger', 'beheerder'];
@@ -83,6 +84,17 @@ function geojsonFile(onRead: (value: unknown) => void) {
       if (!file) return;
       try { onRead(JSON.parse(await file.text())); } catch (err) { say(String(err), 'error'); }
     } } as never);
+}
+
+/** A chosen file for an import (CSV or GeoJSON, as its name says). */
+function importFile(label: string, accept: string, onFile: (file: File, type: string) => void) {
+  return input({ type: 'file', accept, 'aria-label': label, onchange: (e: Event) => {
+    const el = e.target as HTMLInputElement;
+    const file = el.files?.[0];
+    if (!file) return;
+    onFile(file, /\.(csv|txt)$/i.test(file.name) ? 'text/csv' : 'application/geo+json');
+    el.value = '';
+  } } as never);
 }
 
 /** A map with the area, its boundary and zones; resolves once drawn. */
@@ -265,6 +277,67 @@ async function categoriesTab(panel: HTMLElement, area: Area) {
       field(b('theme'), theme), field(b('dimension'), dim), el('button', { type: 'submit' }, b('add'))));
 }
 
+const ASSET_KINDS: AssetKind[] = ['lichtmast', 'afvalbak', 'camera', 'bank'];
+const ASSET_COLOURS: Record<AssetKind, string> = { lichtmast: '#b7791f', afvalbak: '#2f855a', camera: '#2b6cb0', bank: '#6b46c1' };
+
+/** The registers: per kind of asset how many are in it and a file to import; the streets; the assets on the map. */
+async function registersTab(panel: HTMLElement, cfg: UiConfig, area: Area) {
+  const assets = await api<Asset[]>(`/areas/${area.id}/assets`);
+  const count = (k: AssetKind) => assets.filter((a) => a.kind === k).length;
+  const upload = (path: string, file: File, type: string, done: (r: never) => string) =>
+    attempt(async () => {
+      const r = await api<never>(path, { method: 'PUT', raw: { file, type } });
+      say(done(r));
+      return r;
+    });
+  const rows = ASSET_KINDS.map((k) => {
+    const what = b('assetKinds')[k];
+    const swatch = el('span', { class: 'swatch-box' });
+    swatch.style.background = ASSET_COLOURS[k]; // set through the DOM: the CSP refuses style attributes
+    return el('tr', { 'data-kind': k },
+      el('td', {}, swatch, ' ', what),
+      el('td', { class: 'count' }, String(count(k))),
+      el('td', {}, importFile(b('chooseFile')(what), '.csv,.txt,.geojson,.json,text/csv,application/geo+json',
+        async (file, type) => {
+          const r = await upload(`/areas/${area.id}/registers/${k}`, file, type,
+            (x: RegisterImport) => b('registerDone')(what, x.crs === 'rd' ? 'RD' : 'WGS 84', x));
+          if (r) showAssets(await api<Asset[]>(`/areas/${area.id}/assets`), rows);
+        })));
+  });
+  replace(panel,
+    el('h2', {}, b('registers')), el('p', { class: 'help' }, b('registersHelp')),
+    el('table', { class: 'registers' },
+      el('thead', {}, el('tr', {}, ...[b('kind'), b('inRegister'), b('readFile')].map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...rows)),
+    el('h2', {}, b('streets')), el('p', { class: 'help' }, b('streetsHelp')),
+    field(b('chooseFile')(b('streets')), importFile(b('chooseFile')(b('streets')), '.geojson,.json,application/geo+json',
+      (file, type) => void upload(`/areas/${area.id}/streets`, file, type,
+        (x: StreetImport) => b('streetsDone')(x.crs === 'rd' ? 'RD' : 'WGS 84', x)))),
+    el('div', { class: 'map-slot' }));
+  await areaMap(cfg, area);
+  showAssets(assets, rows);
+}
+
+/** Draws the assets on the console's map and refreshes the counts. */
+function showAssets(assets: Asset[], rows: HTMLElement[]) {
+  for (const row of rows) {
+    const n = assets.filter((a) => a.kind === row.dataset.kind).length;
+    row.querySelector('.count')!.textContent = String(n);
+  }
+  if (!map) return;
+  const data: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: assets.map((a) => ({
+    type: 'Feature', geometry: { type: 'Point', coordinates: [a.lon, a.lat] },
+    properties: { kind: a.kind, label: a.external_id },
+  })) };
+  const source = map.getSource('assets') as { setData?: (d: GeoJSON.FeatureCollection) => void } | undefined;
+  if (source?.setData) { source.setData(data); return; }
+  map.addSource('assets', { type: 'geojson', data });
+  map.addLayer({ id: 'assets', type: 'circle', source: 'assets', paint: {
+    'circle-radius': 4, 'circle-stroke-width': 1, 'circle-stroke-color': '#fff',
+    'circle-color': ['match', ['get', 'kind'], ...ASSET_KINDS.flatMap((k) => [k, ASSET_COLOURS[k]]), '#444'] as never,
+  } });
+}
+
 /** The printable letter for a new invite (only now is its code known). */
 function inviteLetter(area: Area, inv: CreatedInvite) {
   const until = fmtDate(inv.invite.expires_at);
@@ -399,6 +472,7 @@ async function start() {
     if (tab === 'gebied') await areaTab(panel, cfg, area);
     else if (tab === 'zones') await zonesTab(panel, cfg, area);
     else if (tab === 'categorieen') await categoriesTab(panel, area);
+    else if (tab === 'registers') await registersTab(panel, cfg, area);
     else if (tab === 'mensen') await peopleTab(panel, area);
     else await logTab(panel, area);
     setState('idle');

@@ -3,7 +3,7 @@ import { translator } from '../i18n';
 
 const nl = {
   title: 'Beheer', toMap: 'Naar de kaart',
-  notBeheerder: 'U bent in geen gebied beheerder.', area: 'Gebied', tabs: ['Gebied', 'Zones', 'Categorieën', 'Mensen', 'Logboek'],
+  notBeheerder: 'U bent in geen gebied beheerder.', area: 'Gebied', tabs: ['Gebied', 'Zones', 'Categorieën', 'Registers', 'Mensen', 'Logboek'],
   name: 'Naam', kind: 'Soort', municipality: 'Gemeente', save: 'Opslaan', saved: 'Opgeslagen.', cancel: 'Annuleren',
   kinds: { kvo_w: 'Winkelgebied (KVO-W)', kvo_b: 'Bedrijventerrein (KVO-B)', buitengebied: 'Buitengebied' } as Record<string, string>,
   redraw: 'Grens opnieuw tekenen', upload: 'GeoJSON-bestand kiezen', newArea: 'Nieuw gebied', createArea: 'Gebied aanmaken',
@@ -36,7 +36,8 @@ const nl = {
     'category.update': 'categorie gewijzigd', 'category.create': 'categorie toegevoegd', 'invite.create': 'uitnodiging gemaakt',
     'invite.revoke': 'uitnodiging ingetrokken', 'member.role': 'rol gewijzigd', 'member.remove': 'uit het gebied gehaald',
     'device.revoke': 'telefoon geblokkeerd', 'account.create': 'webaccount gemaakt', 'account.reset_link': 'wachtwoordlink gemaakt',
-    'account.set_on_server': 'account op de server gezet',
+    'account.set_on_server': 'account op de server gezet', 'register.import': 'register ingelezen',
+    'streets.import': 'straten ingelezen',
   } as Record<string, string>,
   letterTitle: (area: string) => `Uitnodiging: KVO meldingen ${area}`,
   letterBody: (role: string, until: string) =>
@@ -47,11 +48,20 @@ const nl = {
     brandweer: 'brandweer', beheerder: 'beheerder',
   } as Record<string, string>,
   problemAt: 'Hier zit het probleem',
+  registers: 'Registers van de gemeente',
+  registersHelp: 'Lichtmasten, afvalbakken, camera’s en bankjes uit het register van de gemeente: een GeoJSON-bestand met punten of een CSV met een kolom id (en naam) en lat/lon of RD x/y. Opnieuw inlezen werkt het register bij; meldingen blijven aan hun object gekoppeld.',
+  assetKinds: { lichtmast: 'Lichtmasten', afvalbak: 'Afvalbakken', camera: 'Camera’s', bank: 'Bankjes' } as Record<string, string>,
+  inRegister: 'In het register', readFile: 'Bestand inlezen', chooseFile: (what: string) => `Bestand kiezen: ${what}`,
+  registerDone: (what: string, crs: string, r: { added: number; updated: number; unchanged: number; removed: number; outside_area: number }) =>
+    `${what} ingelezen (${crs}): ${r.added} nieuw, ${r.updated} bijgewerkt, ${r.unchanged} ongewijzigd, ${r.removed} niet meer in het register, ${r.outside_area} buiten het gebied.`,
+  streets: 'Straten', streetsHelp: 'De wegen (hartlijnen) met hun straatnaam, als GeoJSON (bijvoorbeeld uit de BGT of NWB). Meldingen en objecten krijgen dan de naam van de dichtstbijzijnde straat binnen 60 m. Een nieuw bestand vervangt de vorige straten.',
+  streetsDone: (crs: string, r: { streets: number; unnamed: number; outside_area: number }) =>
+    `Straten ingelezen (${crs}): ${r.streets} stukken straat, ${r.unnamed} zonder naam weggelaten, ${r.outside_area} buiten het gebied.`,
 };
 type Dict = typeof nl;
 const en: Dict = {
   title: 'Console', toMap: 'To the map',
-  notBeheerder: 'You are beheerder of no area.', area: 'Area', tabs: ['Area', 'Zones', 'Categories', 'People', 'Audit log'],
+  notBeheerder: 'You are beheerder of no area.', area: 'Area', tabs: ['Area', 'Zones', 'Categories', 'Registers', 'People', 'Audit log'],
   name: 'Name', kind: 'Kind', municipality: 'Municipality', save: 'Save', saved: 'Saved.', cancel: 'Cancel',
   kinds: { kvo_w: 'Shopping area (KVO-W)', kvo_b: 'Business park (KVO-B)', buitengebied: 'Rural area' },
   redraw: 'Redraw the boundary', upload: 'Choose a GeoJSON file', newArea: 'New area', createArea: 'Create area',
@@ -84,7 +94,8 @@ const en: Dict = {
     'category.update': 'category changed', 'category.create': 'category added', 'invite.create': 'invite created',
     'invite.revoke': 'invite revoked', 'member.role': 'role changed', 'member.remove': 'removed from area',
     'device.revoke': 'phone blocked', 'account.create': 'web account created', 'account.reset_link': 'password link created',
-    'account.set_on_server': 'account set on the server',
+    'account.set_on_server': 'account set on the server', 'register.import': 'register imported',
+    'streets.import': 'streets imported',
   },
   letterTitle: (area: string) => `Invitation: KVO reports ${area}`,
   letterBody: (role: string, until: string) =>
@@ -95,6 +106,15 @@ const en: Dict = {
     politie: 'police', brandweer: 'fire brigade', beheerder: 'administrator',
   },
   problemAt: 'The problem is here',
+  registers: 'The municipality’s registers',
+  registersHelp: 'Lamp posts, waste bins, cameras and benches from the municipality’s register: a GeoJSON file of points or a CSV with an id column (and name) and lat/lon or RD x/y. Importing again updates the register; reports stay linked to their asset.',
+  assetKinds: { lichtmast: 'Lamp posts', afvalbak: 'Waste bins', camera: 'Cameras', bank: 'Benches' },
+  inRegister: 'In the register', readFile: 'Import a file', chooseFile: (what: string) => `Choose a file: ${what}`,
+  registerDone: (what: string, crs: string, r: { added: number; updated: number; unchanged: number; removed: number; outside_area: number }) =>
+    `${what} imported (${crs}): ${r.added} new, ${r.updated} updated, ${r.unchanged} unchanged, ${r.removed} no longer in the register, ${r.outside_area} outside the area.`,
+  streets: 'Streets', streetsHelp: 'The roads (centrelines) with their street names, as GeoJSON (for instance from the BGT or NWB). Reports and assets are then named after the nearest street within 60 m. A new file replaces the previous streets.',
+  streetsDone: (crs: string, r: { streets: number; unnamed: number; outside_area: number }) =>
+    `Streets imported (${crs}): ${r.streets} street pieces, ${r.unnamed} without a name left out, ${r.outside_area} outside the area.`,
 };
 
 export const b = translator<Dict>(nl, en);
