@@ -8,6 +8,8 @@ const nl = {
   week: 'Week', play: 'Afspelen', pause: 'Pauze', allWeeks: 'Hele periode', incidents: 'meldingen', total: 'Totaal',
   change: 'Verandering', previous: 'Vorige periode', analysis: 'Analyse', trend: 'Trend per week',
   hourWeekday: 'Uur × weekdag', hotspots: 'Significante hotspots', noHotspots: 'Geen significante hotspots in deze periode.',
+  repeated: 'Herhaald gemeld (6 maanden)', noRepeated: 'Geen objecten met herhaalde meldingen.', assets: 'Objecten uit het register',
+  reportsOpen: (n: number, open: number) => `${n} meldingen, ${open} open`,
   open: 'Open meldingen', noOpen: 'Geen open meldingen.', medianResolution: 'Mediane doorlooptijd', hours: 'uur',
   legend: 'Legenda', fewer: 'minder', more: 'meer', meeting: 'Overlegoverzicht', print: 'Afdrukken', back: 'Terug naar de kaart',
   followUp: 'Opvolging', status: 'Status', assigned: 'Toegewezen aan', history: 'Geschiedenis', comments: 'Opmerkingen', reason: 'Reden',
@@ -29,6 +31,8 @@ const en: Dict = {
   week: 'Week', play: 'Play', pause: 'Pause', allWeeks: 'Whole period', incidents: 'reports', total: 'Total',
   change: 'Change', previous: 'Previous period', analysis: 'Analysis', trend: 'Weekly trend',
   hourWeekday: 'Hour × weekday', hotspots: 'Significant hotspots', noHotspots: 'No significant hotspots in this period.',
+  repeated: 'Reported repeatedly (6 months)', noRepeated: 'No assets with repeated reports.', assets: 'Assets from the register',
+  reportsOpen: (n: number, open: number) => `${n} reports, ${open} open`,
   open: 'Open reports', noOpen: 'No open reports.', medianResolution: 'Median time to resolution', hours: 'hours',
   legend: 'Legend', fewer: 'fewer', more: 'more', meeting: 'Meeting view', print: 'Print', back: 'Back to the map',
   followUp: 'Follow-up', status: 'Status', assigned: 'Assigned to', history: 'History', comments: 'Comments', reason: 'Reason',
@@ -50,6 +54,10 @@ export const THEME: Record<string, [string, string]> = {
   criminaliteit: ['Criminaliteit', 'Crime'], overlast: ['Overlast', 'Nuisance'], brandveiligheid: ['Brandveiligheid', 'Fire safety'],
   verkeersveiligheid: ['Verkeersveiligheid', 'Road safety'], milieu: ['Milieu', 'Environment'],
   cybersecurity: ['Cybersecurity', 'Cyber security'], ondermijning: ['Ondermijning', 'Subversion'],
+};
+/** One asset of the municipality's registers (the plural is the console's). */
+export const ASSET_KIND: Record<string, [string, string]> = {
+  lichtmast: ['Lichtmast', 'Lamp post'], afvalbak: ['Afvalbak', 'Waste bin'], camera: ['Camera', 'Camera'], bank: ['Bank', 'Bench'],
 };
 export const DIMENSION: Record<string, [string, string]> = { schoon: ['Schoon', 'Clean'], heel: ['Heel', 'Intact'], veilig: ['Veilig', 'Safe'] };
 export const ACTION: Record<string, [string, string]> = {

@@ -3,7 +3,7 @@
 import { Popup, type LngLat, type Map as MlMap } from 'maplibre-gl';
 import { api, type Action, type CategoryInfo, type FollowUp, type Incident } from './api';
 import { el, replace } from './dom';
-import { t, label, fmtDate, lang, STATUS, ACTION, ORG } from './i18n';
+import { t, label, fmtDate, lang, ASSET_KIND, STATUS, ACTION, ORG } from './i18n';
 
 let popup: Popup | null = null;
 
@@ -14,12 +14,21 @@ export async function incidentPopup(map: MlMap, at: LngLat, id: string, categori
   const body = el('div', { class: 'popup' },
     el('h3', {}, cat ? (lang === 'en' ? cat.label_en : cat.label_nl) : inc.category),
     el('p', { class: 'meta' }, `${fmtDate(inc.occurred_at)} · ${label(STATUS, inc.status)}`),
+    inc.street || inc.asset ? el('p', { class: 'place' }, [inc.street, inc.asset ? `${label(ASSET_KIND, inc.asset.kind)} ${inc.asset.external_id}` : null].filter(Boolean).join(' · ')) : null,
     el('p', { class: 'description' }, inc.description ?? t('noDescription')),
     photo ? el('button', { type: 'button', class: 'thumb', 'aria-label': t('photo'), onclick: () => showPhoto(photo.url) },
       el('img', { src: photo.thumbnail_url, alt: t('photo'), width: 160 })) : null,
     el('button', { type: 'button', class: 'follow-up', onclick: () => followUp(inc) }, t('followUp')));
   popup?.remove();
   popup = new Popup({ maxWidth: '280px' }).setLngLat(at).setDOMContent(body).addTo(map);
+}
+
+/** The popup of an asset of the register. */
+export function assetPopup(map: MlMap, at: LngLat, props: { kind: string; label: string; street?: string }) {
+  popup?.remove();
+  popup = new Popup({ maxWidth: '240px' }).setLngLat(at)
+    .setDOMContent(el('div', { class: 'popup asset' }, el('h3', {}, `${label(ASSET_KIND, props.kind)} ${props.label}`), props.street ? el('p', {}, props.street) : null))
+    .addTo(map);
 }
 
 export function showPhoto(url: string) {

@@ -1,12 +1,12 @@
 import './style.css';
 import type { Map as MlMap } from 'maplibre-gl';
-import { api, ApiError, type Analysis, type Area, type CategoryInfo, type IncidentPage, type Me, type UiConfig } from './api';
+import { api, ApiError, type Analysis, type Area, type Asset, type CategoryInfo, type IncidentPage, type Me, type RepeatedAsset, type UiConfig } from './api';
 import { el, replace } from './dom';
 import { readUrl, writeUrl, urlFor, range, weeks, query, type Filters } from './filters';
-import { t, setLang, lang, label, STATUS, THEME, DIMENSION } from './i18n';
-import { bounds, createMap, fitZoom, showData, VIRIDIS, STATUS_COLOURS } from './map';
-import { renderAnalysis, renderOpen, trendChart, hotspotList, themeTable } from './panels';
-import { incidentPopup, openFollowUp, openFollowUpById } from './incident';
+import { t, setLang, lang, label, ASSET_KIND, STATUS, THEME, DIMENSION } from './i18n';
+import { bounds, createMap, fitZoom, showAssets, showData, ASSET_COLOURS, VIRIDIS, STATUS_COLOURS } from './map';
+import { renderAnalysis, renderOpen, repeatedList, trendChart, hotspotList, themeTable } from './panels';
+import { assetPopup, incidentPopup, openFollowUp, openFollowUpById } from './incident';
 import { openPushDialog, registerServiceWorker } from './push';
 import { patrolPanel } from './patrol-layer';
 
@@ -151,7 +151,20 @@ function layout(c: Ctx, choices: Me['memberships']) {
   });
   c.map.on('mouseenter', 'incidents', () => { c.map!.getCanvas().style.cursor = 'pointer'; });
   c.map.on('mouseleave', 'incidents', () => { c.map!.getCanvas().style.cursor = ''; });
-  c.map.once('load', () => { performance.mark('kvo-map-load'); void refresh(); });
+  c.map.once('load', () => {
+    performance.mark('kvo-map-load');
+    void refresh();
+    // The register's assets, from street level on; the map works without them.
+    api<Asset[]>(`/areas/${c.area.id}/assets`).then((a) => {
+      if (!a.length) return;
+      showAssets(c.map!, a, 15);
+      document.querySelector<HTMLElement>('.assets-legend')!.hidden = false;
+    }).catch((e) => console.warn('assets', e));
+  });
+  c.map.on('click', 'assets', (e) => {
+    const p = e.features?.[0]?.properties as { kind: string; label: string; street?: string } | undefined;
+    if (p && !c.map!.queryRenderedFeatures(e.point, { layers: c.map!.getLayer('incidents') ? ['incidents'] : [] }).length) assetPopup(c.map!, e.lngLat, p);
+  });
   if (linkedIncident && /^[0-9a-f-]{36}$/.test(linkedIncident)) void openFollowUpById(linkedIncident, refresh).catch(fail);
   // Finer cells when zoomed in, coarser when zoomed out (the server decides; see heatPath).
   c.map.on('moveend', () => {
@@ -167,7 +180,12 @@ function legend() {
     el('div', { class: 'ramp-row' }, el('span', {}, t('fewer')), ramp, el('span', {}, t('more'))),
     el('ul', {}, ...Object.keys(STATUS_COLOURS).map((s) => el('li', {}, el('span', { class: `dot status-${s}`, 'aria-hidden': 'true' }), label(STATUS, s)))),
     el('p', { class: 'small' }, el('span', { class: 'swatch boundary', 'aria-hidden': 'true' }), t('boundary'), ' · ',
-      el('span', { class: 'swatch zone', 'aria-hidden': 'true' }), t('zones')));
+      el('span', { class: 'swatch zone', 'aria-hidden': 'true' }), t('zones')),
+    el('p', { class: 'small assets-legend', hidden: true }, `${t('assets')}: `, ...Object.entries(ASSET_COLOURS).map(([k, colour]) => {
+      const dot = el('span', { class: 'swatch-box asset', 'aria-hidden': 'true' });
+      dot.style.background = colour;
+      return el('span', {}, dot, label(ASSET_KIND, k), ' ');
+    })));
   return box;
 }
 
@@ -301,6 +319,8 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
     const analysis = opts.mapOnly ? null : analyse(comparing);
     const open = opts.mapOnly ? null : api<IncidentPage>(`/incidents?area_id=${c.area.id}&status=nieuw,in_behandeling,heropend&limit=25`);
     const shown = range(filters, c.area);
+    // Six months up to the end of the period; not for the roles that see no single reports (403).
+    const repeated = opts.mapOnly ? null : api<RepeatedAsset[]>(`/areas/${c.area.id}/assets/repeated?to=${shown.to}`).catch(() => null);
     patrols?.update(shown.from, shown.to);
     const fc = await heat;
     performance.mark('kvo-heat-data');
@@ -311,7 +331,7 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
     if (analysis && open) {
       // The panels follow when their answers come; the map does not wait for them.
       const minePanels = ++panelSeq;
-      Promise.all([analysis, open]).then(([a, o]) => {
+      Promise.all([analysis, open, repeated]).then(([a, o, r]) => {
         if (minePanels !== panelSeq) return;
         const box = document.getElementById('analysis')!;
         const flyTo = (lon: number, lat: number) => c.map!.flyTo({ center: [lon, lat], zoom: 17 });
@@ -321,7 +341,7 @@ async function refresh(opts: { mapOnly?: boolean } = {}) {
             comparing = v;
             document.body.dataset.panels = 'loading';
             show(await analyse(v));
-          } }), openList);
+          } }), r ? repeatedList(r, flyTo) : null, openList);
           document.body.dataset.panels = 'ready';
         };
         show(a);

@@ -1,10 +1,11 @@
 // The map: basemap (optional), area boundary and zones, the heatmap from the
-// server, and single incidents from the vector tiles when zoomed in.
+// server, single incidents from the vector tiles when zoomed in, and the
+// assets of the municipality's registers.
 import * as maplibregl from 'maplibre-gl';
 import type { GeoJSONSource, Map as MlMap } from 'maplibre-gl';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
-import type { Area, UiConfig } from './api';
+import type { Area, Asset, UiConfig } from './api';
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -14,6 +15,8 @@ export const STATUS_COLOURS: Record<string, string> = {
   nieuw: '#d55e00', in_behandeling: '#e69f00', heropend: '#cc79a7', opgelost: '#009e73', afgewezen: '#999999',
 };
 export const POINTS_FROM_ZOOM = 16;
+/** One colour per kind of asset (told apart from incidents by size and a dark rim). */
+export const ASSET_COLOURS: Record<Asset['kind'], string> = { lichtmast: '#b7791f', afvalbak: '#2f855a', camera: '#2b6cb0', bank: '#6b46c1' };
 
 export function bounds(geometry: GeoJSON.Geometry): [[number, number], [number, number]] {
   let minX = 180, minY = 90, maxX = -180, maxY = -90;
@@ -103,6 +106,24 @@ export function showData(map: MlMap, areaId: string, heat: GeoJSON.FeatureCollec
       'circle-color': ['match', ['get', 'status'], ...Object.entries(STATUS_COLOURS).flat(), '#555555'] as unknown as maplibregl.ExpressionSpecification,
     },
   });
+}
+
+/** Draws the register's assets (layer `assets`, below the incidents), from `minzoom` on. */
+export function showAssets(map: MlMap, assets: Asset[], minzoom = 0): void {
+  const data: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: assets.map((a) => ({
+    type: 'Feature', geometry: { type: 'Point', coordinates: [a.lon, a.lat] },
+    properties: { id: a.id, kind: a.kind, label: a.external_id, street: a.street ?? '' },
+  })) };
+  const src = map.getSource('assets') as GeoJSONSource | undefined;
+  if (src) { src.setData(data); return; }
+  map.addSource('assets', { type: 'geojson', data });
+  map.addLayer({
+    id: 'assets', type: 'circle', source: 'assets', minzoom,
+    paint: {
+      'circle-radius': 4, 'circle-stroke-width': 1.5, 'circle-stroke-color': '#1a1a1a',
+      'circle-color': ['match', ['get', 'kind'], ...Object.entries(ASSET_COLOURS).flat(), '#555555'] as unknown as maplibregl.ExpressionSpecification,
+    },
+  }, map.getLayer('incidents') ? 'incidents' : undefined);
 }
 
 /** A draggable pin (the reporting app's "wijs de plek aan"); calls `moved` with [lat, lon]. */

@@ -1,8 +1,9 @@
 // The analysis panel: theme × schoon/heel/veilig, trend, hour × weekday,
-// significant hotspots, open incidents.
-import type { Analysis, CategoryInfo, IncidentPage } from './api';
+// significant hotspots (named by their street), assets reported repeatedly,
+// open incidents.
+import type { Analysis, CategoryInfo, IncidentPage, RepeatedAsset } from './api';
 import { el, svg } from './dom';
-import { t, label, fmtNum, THEME, DIMENSION, STATUS, lang } from './i18n';
+import { t, label, fmtNum, ASSET_KIND, THEME, DIMENSION, STATUS, lang } from './i18n';
 import { VIRIDIS } from './map';
 import { openFollowUpById } from './incident';
 
@@ -62,9 +63,18 @@ export function hourGrid(a: Analysis): HTMLElement {
 export function hotspotList(a: Analysis, flyTo: ((lon: number, lat: number) => void) | null): HTMLElement {
   if (!a.hotspots.length) return el('p', {}, t('noHotspots'));
   return el('ol', { class: 'hotspots' }, ...a.hotspots.slice(0, 10).map((h) => {
-    const text = `${fmtNum(h.neighbourhood ?? h.count)} ${t('incidents')} · Gi* z = ${fmtNum(h.z, 1)}${h.confidence ? ` · ${t('confidence')} ${h.confidence}%` : ''}`;
+    const text = `${h.street ? `${h.street}: ` : ''}${fmtNum(h.neighbourhood ?? h.count)} ${t('incidents')} · Gi* z = ${fmtNum(h.z, 1)}${h.confidence ? ` · ${t('confidence')} ${h.confidence}%` : ''}`;
     return el('li', {}, flyTo ? el('button', { type: 'button', class: 'link hotspot', onclick: () => flyTo(h.lon, h.lat) }, `${t('flyTo')}: ${text}`) : text);
   }));
+}
+
+/** Assets with repeated reports ("Lichtmast 0412 (Lantaarnpad): 4 meldingen, 2 open"), most first. */
+export function repeatedList(items: RepeatedAsset[], flyTo: (lon: number, lat: number) => void): HTMLElement {
+  return el('section', { class: 'repeated' }, el('h3', {}, t('repeated')),
+    items.length
+      ? el('ol', {}, ...items.slice(0, 10).map((a) => el('li', {}, el('button', { type: 'button', class: 'link repeated-asset', 'data-id': a.id, onclick: () => flyTo(a.lon, a.lat) },
+        `${label(ASSET_KIND, a.kind)} ${a.external_id}${a.street ? ` (${a.street})` : ''}: ${t('reportsOpen')(a.reports, a.open)}`))))
+      : el('p', {}, t('noRepeated')));
 }
 
 /** What the analysis panel compares with, and how to ask again. */

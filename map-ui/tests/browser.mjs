@@ -222,6 +222,40 @@ await test('the analysis panel: hotspots fly to the spot, the hour grid and tren
   await page.screenshot({ path: join(ARTIFACTS, '06-analysis.png'), fullPage: true });
 });
 
+await test('the registers: lamp posts reported again and again are listed and flown to, hotspots and rows named by street', async () => {
+  const api = (path) => page.evaluate(async (p) => (await fetch(`/api/v1${p}`)).json(), path);
+  // The demo's Bergstraat post that kept failing; the list is the server's, in its order.
+  const to = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Amsterdam' });
+  const repeated = await api(`/areas/${areaId}/assets/repeated?to=${to}`);
+  assert.ok(repeated.length > 0, 'the demo has a lamp post reported repeatedly');
+  const items = page.locator('#analysis .repeated li');
+  await items.first().waitFor();
+  const r = repeated[0];
+  assert.equal(await items.count(), Math.min(10, repeated.length));
+  assert.equal(await items.first().textContent(),
+    `Lichtmast ${r.external_id}${r.street ? ` (${r.street})` : ''}: ${r.reports} meldingen, ${r.open} open`);
+  await items.first().locator('button').click();
+  await page.waitForFunction(() => window.kvoMap.getZoom() > 16 && !window.kvoMap.isMoving() && window.kvoMap.loaded(), null, { timeout: 15_000 });
+  // At street level the register's posts are drawn, that one among them, and the legend names them.
+  await page.waitForFunction((id) => window.kvoMap.queryRenderedFeatures({ layers: ['assets'] }).some((f) => f.properties.label === id), r.external_id);
+  assert.ok(await page.locator('.assets-legend').isVisible());
+  await page.locator('#map').screenshot({ path: join(ARTIFACTS, '06b-lichtmasten.png') });
+  // Hotspots carry the street the server named.
+  const named = (await page.locator('button.hotspot').allTextContents()).filter((x) => /^Ga naar: [^:]+: \d/.test(x));
+  assert.ok(named.length > 0, 'the Brink hotspot lies on a street');
+  // The table names a lighting report's street and lamp post.
+  const table = await context.newPage();
+  const filter = `category=kapotte_verlichting&from=${new Date(Date.now() - 700 * 86_400_000).toISOString().slice(0, 10)}&sort=occurred_at&order=desc`;
+  await table.goto(`${server.url}/tabel/?area=${areaId}&${filter}`);
+  await table.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
+  const rows = await api(`/areas/${areaId}/incident-table?${filter}&page=0&page_size=50`);
+  const first = rows.rows.find((x) => x.asset);
+  assert.ok(first, 'a lighting report is linked to its post');
+  assert.equal(await table.locator(`tr[data-id="${first.id}"] .place`).textContent(),
+    [first.street, `Lichtmast ${first.asset.external_id}`].filter(Boolean).join(' · '));
+  await table.close();
+});
+
 await test('the meeting view renders and prints to A4 landscape', async () => {
   const meeting = await context.newPage();
   await meeting.goto(`${server.url}/?area=${areaId}&period=quarter&view=meeting`);

@@ -70,7 +70,7 @@ export async function idle(page, after = 0, timeout = 60_000) {
 export function suite() {
   const results = [];
   async function test(name, fn) {
-    if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
+    if (process.env.ONLY && !process.env.ONLY.split('|').some((part) => name.includes(part))) return; // ONLY='a|b'
     const started = Date.now();
     try {
       await fn();

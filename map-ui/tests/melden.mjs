@@ -469,6 +469,34 @@ await test('extra questions: required and validated in the app, stored on the se
   await context.close();
 });
 
+await test('broken lighting: the nearest lamp posts from the register are offered, and the chosen one is linked', async () => {
+  const csv = join(tmpdir(), `masten-${Date.now()}.csv`);
+  const north = (m) => lat + m / 111_320;
+  writeFileSync(csv, `id,naam,lat,lon\nL-0412,bij de ingang,${north(8)},${lon}\nL-0413,,${north(-25)},${lon}\nL-0999,,${north(400)},${lon}\n`);
+  server.kvo('register', 'import', '--area', areaId, '--kind', 'lichtmast', csv);
+  writeFileSync(csv, `id,lat,lon\nB-1,${north(3)},${lon}\n`);
+  server.kvo('register', 'import', '--area', areaId, '--kind', 'afvalbak', csv); // nearer, but no lamp post
+  const context = await phone();
+  const page = await joined(context);
+  await page.locator('.themes button.cat', { hasText: 'Kapotte of slechte verlichting' }).click();
+  await page.locator('#assets:not([hidden]) input[type=radio]').first().waitFor();
+  const offered = await page.locator('#assets label').allTextContents();
+  assert.equal(offered.length, 3, offered.join(' | '));
+  assert.match(offered[0], /^ ?Lichtmast L-0412 · bij de ingang · 8 m/);
+  assert.match(offered[1], /^ ?Lichtmast L-0413 · 25 m/);
+  assert.match(offered[2], /Weet ik niet/);
+  await page.getByLabel(/Lichtmast L-0412/).check();
+  await axe(page, 'the report form with lamp posts');
+  await page.locator('#send').click();
+  await page.waitForFunction(() => document.body?.dataset.screen !== 'report');
+  if (await page.evaluate(() => document.body.dataset.screen === 'nearby')) await page.locator('#not-same').click();
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const [inc] = await mine(await token(page));
+  assert.equal(inc.category, 'kapotte_verlichting');
+  assert.equal(inc.asset?.external_id, 'L-0412');
+  await context.close();
+});
+
 await test('"dit is dezelfde" records a confirmation and no new incident', async () => {
   const first = await redeem('ondernemer');
   const id = crypto.randomUUID();

@@ -13,7 +13,7 @@ import {
 import { el, replace } from '../dom';
 import { pageFailed } from '../page';
 import { DIMENSION, THEME, fmtDate, label, lang } from '../i18n';
-import { createMap } from '../map';
+import { ASSET_COLOURS, createMap, showAssets } from '../map';
 import { Drawing, markProblem, showDraft } from './draw';
 import { b } from './texts';
 
@@ -277,8 +277,7 @@ async function categoriesTab(panel: HTMLElement, area: Area) {
       field(b('theme'), theme), field(b('dimension'), dim), el('button', { type: 'submit' }, b('add'))));
 }
 
-const ASSET_KINDS: AssetKind[] = ['lichtmast', 'afvalbak', 'camera', 'bank'];
-const ASSET_COLOURS: Record<AssetKind, string> = { lichtmast: '#b7791f', afvalbak: '#2f855a', camera: '#2b6cb0', bank: '#6b46c1' };
+const ASSET_KINDS = Object.keys(ASSET_COLOURS) as AssetKind[];
 
 /** The registers: per kind of asset how many are in it and a file to import; the streets; the assets on the map. */
 async function registersTab(panel: HTMLElement, cfg: UiConfig, area: Area) {
@@ -301,7 +300,7 @@ async function registersTab(panel: HTMLElement, cfg: UiConfig, area: Area) {
         async (file, type) => {
           const r = await upload(`/areas/${area.id}/registers/${k}`, file, type,
             (x: RegisterImport) => b('registerDone')(what, x.crs === 'rd' ? 'RD' : 'WGS 84', x));
-          if (r) showAssets(await api<Asset[]>(`/areas/${area.id}/assets`), rows);
+          if (r) shown(await api<Asset[]>(`/areas/${area.id}/assets`), rows);
         })));
   });
   replace(panel,
@@ -315,27 +314,13 @@ async function registersTab(panel: HTMLElement, cfg: UiConfig, area: Area) {
         (x: StreetImport) => b('streetsDone')(x.crs === 'rd' ? 'RD' : 'WGS 84', x)))),
     el('div', { class: 'map-slot' }));
   await areaMap(cfg, area);
-  showAssets(assets, rows);
+  shown(assets, rows);
 }
 
 /** Draws the assets on the console's map and refreshes the counts. */
-function showAssets(assets: Asset[], rows: HTMLElement[]) {
-  for (const row of rows) {
-    const n = assets.filter((a) => a.kind === row.dataset.kind).length;
-    row.querySelector('.count')!.textContent = String(n);
-  }
-  if (!map) return;
-  const data: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: assets.map((a) => ({
-    type: 'Feature', geometry: { type: 'Point', coordinates: [a.lon, a.lat] },
-    properties: { kind: a.kind, label: a.external_id },
-  })) };
-  const source = map.getSource('assets') as { setData?: (d: GeoJSON.FeatureCollection) => void } | undefined;
-  if (source?.setData) { source.setData(data); return; }
-  map.addSource('assets', { type: 'geojson', data });
-  map.addLayer({ id: 'assets', type: 'circle', source: 'assets', paint: {
-    'circle-radius': 4, 'circle-stroke-width': 1, 'circle-stroke-color': '#fff',
-    'circle-color': ['match', ['get', 'kind'], ...ASSET_KINDS.flatMap((k) => [k, ASSET_COLOURS[k]]), '#444'] as never,
-  } });
+function shown(assets: Asset[], rows: HTMLElement[]) {
+  for (const row of rows) row.querySelector('.count')!.textContent = String(assets.filter((a) => a.kind === row.dataset.kind).length);
+  if (map) showAssets(map, assets);
 }
 
 /** The printable letter for a new invite (only now is its code known). */

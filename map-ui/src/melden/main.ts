@@ -2,9 +2,9 @@
 // location, offline first. Everything the user makes is written to the device
 // (IndexedDB) before any network is touched; the outbox sends it.
 import './melden.css';
-import type { CategoryInfo, Incident, IncidentPage, Me, UiConfig, Area, FollowUp, Question, Nearby } from '../api';
+import type { CategoryInfo, Incident, IncidentPage, Me, UiConfig, Area, FollowUp, Question, Nearby, NearestAsset } from '../api';
 import { el, replace, type Child } from '../dom';
-import { lang, setLang, label, STATUS, THEME, ORG, fmtDate } from '../i18n';
+import { lang, setLang, label, ASSET_KIND, STATUS, THEME, ORG, fmtDate } from '../i18n';
 import { tr } from './texts';
 import * as store from './store';
 import type { Session, Item, Json } from './store';
@@ -260,7 +260,7 @@ function chosen(c: CategoryInfo) {
 
 // ------------------------------------------------------------------ the report form
 
-interface Draft { category: string; description: string; when: string; answers: Record<string, Json>; anonymous: boolean; fix: Fix | null; patrol_id?: string }
+interface Draft { category: string; description: string; when: string; answers: Record<string, Json>; anonymous: boolean; fix: Fix | null; patrol_id?: string; asset_id?: string | null }
 
 async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Item } = {}) {
   setScreen('report');
@@ -320,6 +320,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
       poor ? el('button', { type: 'button', id: 'wait-fix', onclick: () => startWatch() }, tr('waitFix')) : null,
       el('button', { type: 'button', id: 'place-pin', onclick: () => void openPin() }, tr('placePin'))));
     replace(locBox, ...kids);
+    void offerAssets();
   };
   const startWatch = () => {
     if (!('geolocation' in navigator) || watch !== null) return;
@@ -342,6 +343,25 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
     renderLocation();
   };
 
+  // The asset it is about (a lamp post for broken lighting): offered from the register near the fix, online only.
+  let assetId: string | null = prior?.asset_id ?? null;
+  const assetBox = el('fieldset', { class: 'assets', id: 'assets', hidden: true });
+  let assetsAt: Fix | null = null;
+  const offerAssets = async () => {
+    if (!fix || !navigator.onLine || (assetsAt && metres(fix, assetsAt) < 10)) return;
+    const at = fix;
+    assetsAt = at;
+    const near = await nearestAssets(c.code, at).catch(() => [] as NearestAsset[]);
+    if (fix !== at) return; // moved on meanwhile: the next fix asks again
+    if (!near.some((a) => a.id === assetId)) assetId = null;
+    assetBox.hidden = near.length === 0;
+    const radio = (value: string, text: string) => el('label', { class: 'check' },
+      el('input', { type: 'radio', name: 'asset', value, checked: (assetId ?? '') === value, onchange: () => { assetId = value || null; } }), ' ', text);
+    replace(assetBox, el('legend', {}, tr('asset')), el('p', { class: 'hint' }, tr('assetHelp')),
+      ...near.map((a) => radio(a.id, [`${label(ASSET_KIND, a.kind)} ${a.external_id}`, a.name, a.street, `${Math.round(a.distance_m)} ${tr('m')}`].filter(Boolean).join(' · '))),
+      radio('', tr('assetUnknown')));
+  };
+
   // Extra questions.
   const answers = new Map<string, () => Json | undefined>();
   const questionFields = (c.questions ?? []).map((q) => questionField(q, prior?.answers?.[q.code], answers));
@@ -360,6 +380,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
       el('div', { class: 'row' }, el('label', { for: 'camera', class: 'button' }, tr('photo')), camera, el('label', { for: 'gallery', class: 'button secondary' }, tr('gallery')), gallery),
       thumbs),
     el('fieldset', {}, el('legend', {}, tr('location')), locBox, pinBox),
+    assetBox,
     ...questionFields,
     el('label', { for: 'description' }, tr('description')), description,
     el('fieldset', { class: 'when' }, el('legend', {}, tr('when')),
@@ -393,7 +414,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
       if (occurred > new Date()) occurred = new Date();
     }
     stopWatch();
-    const draft: Draft = { category: c.code, description: description.value, when: occurred.toISOString(), answers: collected, anonymous: anonymous.checked, fix, patrol_id: opts.patrolId };
+    const draft: Draft = { category: c.code, description: description.value, when: occurred.toISOString(), answers: collected, anonymous: anonymous.checked, fix, patrol_id: opts.patrolId, asset_id: assetId };
     const id = uuid(); // a fixed report is a new report: the stuck one is replaced
     const body: Record<string, Json> = {
       id, area_id: session!.area_id, category: c.code,
@@ -404,6 +425,7 @@ async function reportForm(c: CategoryInfo, opts: { patrolId?: string; item?: Ite
     if (opts.patrolId) body.patrol_id = opts.patrolId;
     if (Object.keys(collected).length) body.answers = collected;
     if (anonymous.checked) body.anonymous = true;
+    if (assetId) body.asset_id = assetId;
     const photoSteps = photos.map((p) => ({ method: 'PUT' as const, path: `/incidents/${id}/photos/${uuid()}`, photo: p.key }));
     // Durable first: the report and its photos are on the device before anything is sent.
     const item = await store.enqueue({
@@ -508,6 +530,12 @@ type Near = Nearby['items'][number];
 async function nearby(category: string, fix: Fix): Promise<Near[]> {
   const path = `/areas/${session!.area_id}/nearby?category=${category}&lat=${fix.lat}&lon=${fix.lon}`;
   return (await call<Nearby>(path, { timeoutMs: 3000 })).data.items;
+}
+
+/** The register's assets a report of this category may be about near the fix, asked for at most 3 s. */
+async function nearestAssets(category: string, fix: Fix): Promise<NearestAsset[]> {
+  const acc = fix.accuracy !== null ? `&accuracy_m=${Math.min(10000, Math.round(fix.accuracy))}` : '';
+  return (await call<NearestAsset[]>(`/areas/${session!.area_id}/assets/nearest?category=${category}&lat=${fix.lat}&lon=${fix.lon}${acc}`, { timeoutMs: 3000 })).data;
 }
 
 function ago(iso: string): string {

@@ -7,7 +7,7 @@ import './tabel.css';
 import { api, ApiError, type Area, type CategoryInfo, type Me, type S } from '../api';
 import { el, replace } from '../dom';
 import { pageFailed } from '../page';
-import { ORG, STATUS, fmtDate, fmtNum, label, lang, t, translator } from '../i18n';
+import { ASSET_KIND, ORG, STATUS, fmtDate, fmtNum, label, lang, t, translator } from '../i18n';
 
 type Table = S['IncidentTable'];
 type Row = S['TableRow'];
@@ -114,7 +114,9 @@ async function start() {
       const box = el('input', { type: 'checkbox', 'aria-label': `${w('select')}: ${catName(r.category)} ${fmtDate(r.occurred_at)}` });
       checks.push([box, r]);
       return el('tr', { 'data-id': r.id },
-        el('td', {}, box), el('td', {}, fmtDate(r.occurred_at)), el('td', {}, catName(r.category)), el('td', {}, r.zone_name ?? '–'),
+        el('td', {}, box), el('td', {}, fmtDate(r.occurred_at)), el('td', {}, catName(r.category),
+          r.street || r.asset ? el('div', { class: 'small place' }, [r.street, r.asset ? `${label(ASSET_KIND, r.asset.kind)} ${r.asset.external_id}` : null].filter(Boolean).join(' · ')) : null),
+        el('td', {}, r.zone_name ?? '–'),
         el('td', {}, label(STATUS, r.status)), el('td', {}, r.assigned_to ? label(ORG, r.assigned_to) : '–'),
         el('td', {}, r.due_date ?? '–'), el('td', { class: 'num' }, r.damage_eur === null || r.damage_eur === undefined ? '–' : `€ ${fmtNum(r.damage_eur, 2)}`),
         el('td', { class: 'num' }, String(r.confirmations)),

@@ -3,7 +3,8 @@
 //! 5,000 incidents over two years that follow the patterns a werkgroep would
 //! recognise: shoplifting in opening hours, break-ins at night, a horeca
 //! hotspot on weekend nights, a lighting problem that stops after its repair,
-//! and break-ins that fall after cameras were placed. Deterministic (seeded).
+//! and break-ins that fall after cameras were placed; streets, lamp posts and
+//! waste bins, the lighting reports linked to their post. Deterministic (seeded).
 //!
 //! The boundaries are drawn by hand around the real places; they are
 //! believable, not cadastral.
@@ -24,6 +25,7 @@ use kvo_server::{
     nl_time::offset_hours,
 };
 
+pub mod registers;
 pub mod rounds;
 
 /// The demo web user (werkgroep in both demo areas).
@@ -260,6 +262,8 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
     let haven = (5.0700, 52.1010);
     let rand_west = (5.0600, 52.1060);
     let noord = (5.0760, 52.1150);
+    // A stretch of Isotopenweg whose lamps keep failing (old cabling).
+    let isotopenweg = (5.0760, 52.1100);
     vec![
         Pattern {
             change: Some((300, 0.35)),
@@ -349,7 +353,7 @@ fn bedrijventerrein_patterns() -> Vec<Pattern> {
         p(
             "kapotte_verlichting",
             100,
-            None,
+            Some((isotopenweg, 40.0)),
             EVENING,
             FLAT,
             &["Lantaarnpaal bij ingang brandt niet", "Terreinverlichting defect"],
@@ -456,6 +460,7 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
         Vec<Pattern>,
         &'a [&'a str],
         &'a rounds::Plan,
+        &'a [registers::Street],
     );
     let specs: [Spec; 2] = [
         (
@@ -474,6 +479,7 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
                 "Juwelier Smit",
             ],
             &rounds::DEVENTER,
+            registers::DEVENTER,
         ),
         (
             "Bedrijventerrein Lage Weide",
@@ -489,9 +495,10 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
                 "Bouwbedrijf De Haven",
             ],
             &rounds::LAGE_WEIDE,
+            registers::LAGE_WEIDE,
         ),
     ];
-    for (name, kind, municipality, boundary, zones, patterns, businesses, plan) in specs {
+    for (name, kind, municipality, boundary, zones, patterns, businesses, plan, streets) in specs {
         let boundary = areas::parse_polygon_geojson(boundary)?;
         let area_id = on_server::area(pool, name, kind, Some(municipality), &boundary).await?;
         for (zname, b) in zones {
@@ -537,6 +544,8 @@ pub async fn seed(pool: &PgPool, scale: f64) -> anyhow::Result<Demo> {
         assign_to_gemeente(pool, area_id, werkgroep).await?;
         let walked = rounds::seed(pool, &mut rng, area_id, guard, plan).await?;
         eprintln!("  {name}: {walked} surveillancerondes");
+        let (lamps, linked) = registers::seed(pool, area_id, streets).await?;
+        eprintln!("  {name}: {lamps} lichtmasten, {linked} verlichtingsmeldingen gekoppeld");
         // The werkgroep's nul-meting: the first quarter of the two years of data.
         let first = kvo_server::nl_time::local_date(now - Duration::days(730));
         areas::set_baseline(pool, area_id, Some((first, first + Duration::days(90)))).await?;
