@@ -249,7 +249,7 @@ impl RowProblem {
 /// Which coordinate system a position is in, if any: RD New covers the
 /// Netherlands with x 0–300 km and y 300–625 km; anything else must be a
 /// longitude and latitude.
-fn crs_of(x: f64, y: f64) -> Option<Crs> {
+pub fn crs_of(x: f64, y: f64) -> Option<Crs> {
     if !(x.is_finite() && y.is_finite()) {
         None
     } else if (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y) {
