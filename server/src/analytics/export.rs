@@ -53,10 +53,14 @@ struct Row {
     resolved_at: Option<DateTime<Utc>>,
     answers: sqlx::types::Json<Answers>,
     confirmations: i64,
+    street: Option<String>,
+    asset_id: Option<Uuid>,
+    asset_kind: Option<String>,
+    asset_external_id: Option<String>,
 }
 
 const CSV_HEADER: &str = "id;datum;tijd;categorie;thema;dimensie;status;zone;breedtegraad;lengtegraad;\
-                          nauwkeurigheid_m;omschrijving;ontvangen;opgelost;antwoorden;bevestigingen\r\n";
+                          nauwkeurigheid_m;omschrijving;ontvangen;opgelost;antwoorden;bevestigingen;straat;object\r\n";
 
 /// The chunks of an export as they are made; an error ends it early.
 pub type Chunks = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -121,8 +125,11 @@ async fn stream_rows(
                 i.description,
                 to_char(i.received_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS received,
                 to_char(i.resolved_at AT TIME ZONE 'Europe/Amsterdam', 'DD-MM-YYYY HH24:MI') AS resolved,
-                i.occurred_at, i.resolved_at, i.answers, kvo_confirmations(i.area_id, i.id) AS confirmations
+                i.occurred_at, i.resolved_at, i.answers, kvo_confirmations(i.area_id, i.id) AS confirmations,
+                kvo_street_name(i.area_id, i.geom) AS street, i.asset_id, a.kind AS asset_kind,
+                a.external_id AS asset_external_id
            FROM incidents i LEFT JOIN zones z ON z.area_id = i.area_id AND z.id = i.zone_id
+                LEFT JOIN assets a ON a.area_id = i.area_id AND a.id = i.asset_id
           WHERE {FILTERED}
           ORDER BY i.occurred_at, i.id"
     );
@@ -159,7 +166,7 @@ fn csv_row(out: &mut String, r: &Row, area: &AreaIndex) {
     let cat = area.category(&r.category);
     let status =
         IncidentStatus::from_code(&r.status).map_or_else(|| r.status.clone(), |s| s.label_nl().to_string());
-    let fields: [String; 16] = [
+    let fields: [String; 18] = [
         r.id.to_string(),
         r.day.clone(),
         r.time.clone(),
@@ -176,6 +183,11 @@ fn csv_row(out: &mut String, r: &Row, area: &AreaIndex) {
         r.resolved.clone().unwrap_or_default(),
         answers_text_nl(cat.map(|c| c.questions.as_slice()).unwrap_or_default(), &r.answers),
         r.confirmations.to_string(),
+        r.street.clone().unwrap_or_default(),
+        match (&r.asset_kind, &r.asset_external_id) {
+            (Some(kind), Some(id)) => format!("{kind} {id}"),
+            _ => String::new(),
+        },
     ];
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
@@ -233,6 +245,10 @@ fn geojson_feature(out: &mut String, r: &Row, area: &AreaIndex) {
             "description": r.description,
             "answers": &r.answers.0,
             "confirmations": r.confirmations,
+            "street": r.street,
+            "asset": r.asset_id.map(|id| json!({
+                "id": id, "kind": r.asset_kind, "external_id": r.asset_external_id,
+            })),
         }
     });
     let _ = write!(out, "{f}");

@@ -329,6 +329,37 @@ async fn streets_name_incidents_assets_and_table_rows() {
             .await;
     let assets = live_assets(&app, &werkgroep.token, area).await;
     assert_eq!(assets[0].street.as_deref(), Some("Brink"));
+    // A lighting report about it; the exports carry the street and the asset.
+    let lamp: Incident = ok(app
+        .post(
+            &werkgroep.token,
+            "/api/v1/incidents",
+            &NewIncident {
+                category: "kapotte_verlichting".into(),
+                location: WireLocation { lat: 52.2470, lon: 6.1591, accuracy_m: Some(5.0) },
+                asset_id: Some(assets[0].id),
+                ..report(area)
+            },
+        )
+        .await)
+    .await;
+    let csv = app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/export/incidents.csv")).await;
+    let csv = csv.text().await.unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(";bevestigingen;straat;object"), "{header}");
+    let row = csv.lines().find(|l| l.starts_with(&lamp.id.to_string())).unwrap();
+    assert!(row.ends_with(";Brink;lichtmast L1"), "{row}");
+    let row = csv.lines().find(|l| l.starts_with(&nowhere.id.to_string())).unwrap();
+    assert!(row.ends_with(";;"), "no street, no asset: {row}");
+    let fc: serde_json::Value =
+        ok(app.get(&werkgroep.token, &format!("/api/v1/areas/{area}/export/incidents.geojson")).await).await;
+    let f =
+        fc["features"].as_array().unwrap().iter().find(|f| f["properties"]["id"] == json!(lamp.id)).unwrap();
+    assert_eq!(f["properties"]["street"], "Brink");
+    assert_eq!(
+        f["properties"]["asset"],
+        json!({"id": assets[0].id, "kind": "lichtmast", "external_id": "L1"})
+    );
 
     // A re-import replaces the streets.
     let renamed = streets.to_string().replace("\"Brink\"", "\"De Brink\"");
