@@ -310,9 +310,12 @@ await test("the gemeente's work list: overdue first, taken in hand, handed back 
   assert.match(await cards.first().locator('.badge.late').textContent(), /Te laat/);
   await axe(p, 'the work list');
   await p.screenshot({ path: join(ARTIFACTS, '23-taken.png'), fullPage: true });
-  // Take the first in hand.
-  const first = await cards.first().getAttribute('data-incident');
-  await cards.first().locator('[data-action=take_in_hand]').click();
+  // Take the first new one in hand (the werkgroep may already have taken some
+  // of the demo's reports in hand before assigning them; which, depends on the day).
+  const takeable = cards.filter({ has: p.locator('[data-action=take_in_hand]') });
+  assert.ok(await takeable.count() > 0, 'some of the assigned reports are new');
+  const first = await takeable.first().getAttribute('data-incident');
+  await takeable.first().locator('[data-action=take_in_hand]').click();
   await p.waitForFunction((id) => document.body.dataset.state === 'idle'
     && !document.querySelector(`article[data-incident="${id}"] [data-action=take_in_hand]`), first);
   assert.match(await p.locator(`article[data-incident="${first}"] .facts`).textContent(), /In behandeling/);
