@@ -21,6 +21,11 @@ pub enum IncidentStatus {
 crate::coded!(IncidentStatus);
 
 impl IncidentStatus {
+    /// Still to be dealt with: new, in hand or reopened.
+    pub fn is_open(self) -> bool {
+        matches!(self, IncidentStatus::Nieuw | IncidentStatus::InBehandeling | IncidentStatus::Heropend)
+    }
+
     /// The Dutch label.
     pub fn label_nl(self) -> &'static str {
         match self {

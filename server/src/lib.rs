@@ -19,6 +19,7 @@ pub mod http;
 pub mod incidents;
 pub mod invites;
 pub mod nl_time;
+pub mod open311;
 pub mod patrols;
 pub mod photos;
 pub mod push;

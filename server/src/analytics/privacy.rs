@@ -7,10 +7,31 @@
 //! count below [`MIN_COUNT`] is suppressed, so that a single report cannot
 //! be traced to a shop.
 
-use kvo_api::Role;
+use kvo_api::{Role, category::Dimension};
 
 /// The smallest count shown to a role that gets aggregates only.
 pub const MIN_COUNT: i64 = 3;
+
+/// The cells a public location of a sensitive report is moved to the centre
+/// of (resolution 9: about 170 m across).
+const PUBLIC_CELLS: h3o::Resolution = h3o::Resolution::Nine;
+
+/// A report's location as it may be published (Open311's public lists):
+/// exact for what is schoon or heel (a broken lamp, litter), the centre of
+/// its 170 m cell for what is veilig (theft, aggression: a shop must not be
+/// recognisable) and for a category without a dimension. `(lat, lon)`.
+pub fn public_location(dimension: Option<Dimension>, lat: f64, lon: f64) -> (f64, f64) {
+    if matches!(dimension, Some(Dimension::Schoon | Dimension::Heel)) {
+        return (lat, lon);
+    }
+    match h3o::LatLng::new(lat, lon) {
+        Ok(ll) => {
+            let c = h3o::LatLng::from(ll.to_cell(PUBLIC_CELLS));
+            ((c.lat() * 1e5).round() / 1e5, (c.lng() * 1e5).round() / 1e5)
+        }
+        Err(_) => (lat.round(), lon.round()),
+    }
+}
 
 /// What a request may be told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +73,20 @@ impl Disclosure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_theft_is_published_at_its_cells_centre_and_a_broken_lamp_where_it_is() {
+        let (lat, lon) = (52.25112, 6.15923);
+        assert_eq!(public_location(Some(Dimension::Heel), lat, lon), (lat, lon));
+        let moved = public_location(Some(Dimension::Veilig), lat, lon);
+        assert_ne!(moved, (lat, lon));
+        // Within the cell (about 100 m from its centre at most), never exact.
+        let d_m = ((moved.0 - lat) * 111_000.0).hypot((moved.1 - lon) * 68_000.0);
+        assert!(d_m < 200.0, "{d_m}");
+        // Every report in the cell gets the same point.
+        assert_eq!(public_location(Some(Dimension::Veilig), lat + 0.00001, lon), moved);
+        assert_eq!(public_location(None, lat, lon), moved);
+    }
 
     #[test]
     fn ondernemers_get_suppressed_aggregates_and_the_werkgroep_everything() {

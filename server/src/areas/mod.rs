@@ -256,6 +256,11 @@ impl AreaIndex {
         &self.categories
     }
 
+    /// Whether reports of a category are accepted.
+    pub fn is_enabled(&self, code: &str) -> bool {
+        self.enabled.contains(code)
+    }
+
     /// One category by code.
     pub fn category(&self, code: &str) -> Option<&CategoryInfo> {
         self.categories.iter().find(|c| c.code == code)

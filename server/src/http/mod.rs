@@ -7,6 +7,7 @@ pub mod auth;
 pub mod extract;
 pub mod follow_up;
 pub mod metrics;
+pub mod open311;
 pub mod openapi;
 pub mod params;
 pub mod patrols;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", api.merge(photos).merge(imports))
+        .nest("/open311/v2", open311::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

@@ -852,12 +852,19 @@ impl Lang {
     }
 }
 
+/// Marks an error response that speaks another protocol's error format
+/// (Open311's `<errors>`): [`render_problems`] leaves it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorFormat;
+
 /// Writes every error response as `application/problem+json` in the client's language.
 pub async fn render_problems(req: Request, next: Next) -> Response {
     let lang = Lang::from_headers(req.headers());
     let mut res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || res.extensions().get::<OwnErrorFormat>().is_some()
+    {
         return res;
     }
     let problem = match res.extensions_mut().remove::<ProblemText>() {

@@ -9,6 +9,7 @@ mod backup;
 mod follow_up;
 mod idempotency;
 mod isolation;
+mod open311;
 mod ops;
 mod patrols;
 mod photos;

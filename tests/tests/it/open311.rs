@@ -1,0 +1,303 @@
+//! Open311 GeoReport v2 as a server (issue 16): every endpoint in XML and
+//! JSON, the XML parsed (not string-compared) and held against the JSON;
+//! what the public may see of a report; the protocol's own errors.
+
+use std::collections::BTreeSet;
+
+use kvo_api::{
+    Role,
+    wire::{Incident, NewIncident, WireLocation},
+};
+use kvo_tests::{DEVENTER, LAGE_WEIDE, TestApp, report};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A public GET: status, content type and body.
+async fn get(app: &TestApp, path: &str) -> (u16, String, String) {
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, res.text().await.unwrap())
+}
+
+async fn json_ok(app: &TestApp, path: &str) -> Value {
+    let (status, ct, body) = get(app, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    assert_eq!(ct, "application/json", "{path}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The XML document at `path`, parsed, as a value of the same shape as the
+/// JSON: lists where the JSON has arrays, text for every leaf.
+async fn xml_ok(app: &TestApp, path: &str) -> (String, Value) {
+    let (status, ct, body) = get(app, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    assert!(ct.starts_with("text/xml"), "{path}: {ct}");
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    let root = doc.root_element();
+    (root.tag_name().name().to_string(), tree(root))
+}
+
+const LISTS: [&str; 7] =
+    ["services", "service_requests", "errors", "attributes", "values", "endpoints", "formats"];
+
+fn tree(node: roxmltree::Node) -> Value {
+    let children: Vec<_> = node.children().filter(|c| c.is_element()).collect();
+    if LISTS.contains(&node.tag_name().name()) {
+        return Value::Array(children.into_iter().map(tree).collect());
+    }
+    if children.is_empty() {
+        return json!(node.text().unwrap_or(""));
+    }
+    Value::Object(children.into_iter().map(|c| (c.tag_name().name().to_string(), tree(c))).collect())
+}
+
+/// The JSON with every leaf as the text XML would carry.
+fn as_text(v: &Value) -> Value {
+    match v {
+        Value::Null => json!(""),
+        Value::Bool(b) => json!(b.to_string()),
+        Value::Number(n) => json!(n.to_string()),
+        Value::String(s) => json!(s),
+        Value::Array(a) => Value::Array(a.iter().map(as_text).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), as_text(v))).collect()),
+    }
+}
+
+/// Both formats of `path` (without extension, with query): the JSON, after
+/// checking that the XML says the same under `root`.
+async fn both(app: &TestApp, path: &str, query: &str, root: &str) -> Value {
+    let json = json_ok(app, &format!("{path}.json?{query}")).await;
+    let (name, xml) = xml_ok(app, &format!("{path}.xml?{query}")).await;
+    assert_eq!(name, root, "{path}");
+    assert_eq!(xml, as_text(&json), "{path}: the XML mirrors the JSON");
+    json
+}
+
+/// An Open311 error in both formats: its code, and the description.
+async fn error(app: &TestApp, path: &str, query: &str, status: u16) -> String {
+    let (got, ct, body) = get(app, &format!("{path}.json?{query}")).await;
+    assert_eq!((got, ct.as_str()), (status, "application/json"), "{path}?{query}: {body}");
+    let errors: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(errors[0]["code"], status);
+    let (got, ct, body) = get(app, &format!("{path}.xml?{query}")).await;
+    assert_eq!(got, status, "{body}");
+    assert!(ct.starts_with("text/xml"));
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    assert_eq!(doc.root_element().tag_name().name(), "errors");
+    let e = doc.root_element().first_element_child().unwrap();
+    assert_eq!(e.tag_name().name(), "error");
+    let code = e.children().find(|c| c.has_tag_name("code")).unwrap().text().unwrap();
+    assert_eq!(code, status.to_string());
+    errors[0]["description"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn open311_serves_services_and_public_requests_in_xml_and_json() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let other = app.area("Lage Weide", LAGE_WEIDE).await;
+    let twin = app.area("Binnenstad Deventer", LAGE_WEIDE).await;
+    let slug = |id: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT slug FROM areas WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(slug(area).await, "binnenstad-deventer");
+    assert_eq!(slug(twin).await, "binnenstad-deventer-2", "a taken slug gets a number");
+    assert_eq!(slug(other).await, "lage-weide");
+    let j = "jurisdiction_id=binnenstad-deventer";
+
+    // Discovery.
+    let d = both(&app, "/open311/v2/discovery", "", "discovery").await;
+    assert_eq!(d["endpoints"][0]["formats"], json!(["text/xml", "application/json"]));
+    assert!(d["endpoints"][0]["url"].as_str().unwrap().ends_with("/open311/v2"));
+
+    // Services: the enabled categories; metadata where there are questions.
+    let ondernemer = app.device(area, Role::Ondernemer).await;
+    let werkgroep = app.device(area, Role::Werkgroep).await;
+    let disabled = kvo_api::admin::CategoryChange { enabled: Some(false), ..Default::default() };
+    kvo_tests::set_category(&app.pool, area, "leegstand", disabled).await;
+    app.state.areas.forget(area);
+    let services = both(&app, "/open311/v2/services", j, "services").await;
+    let codes: BTreeSet<&str> =
+        services.as_array().unwrap().iter().map(|s| s["service_code"].as_str().unwrap()).collect();
+    let enabled: BTreeSet<String> =
+        sqlx::query_scalar("SELECT code FROM categories WHERE area_id = $1 AND enabled")
+            .bind(area)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(codes, enabled.iter().map(String::as_str).collect());
+    assert!(!codes.contains("leegstand"));
+    let service =
+        |code: &str| services.as_array().unwrap().iter().find(|s| s["service_code"] == code).unwrap();
+    assert_eq!(service("diefstal")["metadata"], true);
+    assert_eq!(service("graffiti")["metadata"], false);
+    assert_eq!(service("diefstal")["service_name"], "Diefstal / winkeldiefstal");
+
+    // A service definition: the questions as attributes.
+    let def = both(&app, "/open311/v2/services/diefstal", j, "service_definition").await;
+    let attrs = def["attributes"].as_array().unwrap();
+    assert_eq!(attrs.len(), 2);
+    assert_eq!(
+        (attrs[0]["code"].as_str(), attrs[0]["datatype"].as_str(), attrs[0]["order"].as_i64()),
+        (Some("aangifte"), Some("singlevaluelist"), Some(1))
+    );
+    let keys: Vec<&str> =
+        attrs[0]["values"].as_array().unwrap().iter().map(|v| v["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["true", "false"]);
+    assert_eq!(attrs[1]["datatype"], "number");
+    let vandalisme = both(&app, "/open311/v2/services/vandalisme", j, "service_definition").await;
+    assert_eq!(vandalisme["attributes"][0]["datatype"], "multivaluelist");
+    error(&app, "/open311/v2/services/leegstand", j, 404).await;
+    error(&app, "/open311/v2/services/bestaat_niet", j, 404).await;
+
+    // Two reports with a name and free text in them; one in another area.
+    let (lat, lon) = (52.24712, 6.15834);
+    let theft = NewIncident {
+        category: "diefstal".into(),
+        location: WireLocation { lat, lon, accuracy_m: Some(5.0) },
+        description: Some("Jan Jansen van de bakkerij zag de dader".parse().unwrap()),
+        ..report(area)
+    };
+    let lamp = NewIncident {
+        category: "kapotte_verlichting".into(),
+        location: WireLocation { lat: 52.2502, lon: 6.1601, accuracy_m: Some(5.0) },
+        description: Some("Lamp bij nummer 12 van mevrouw De Boer".parse().unwrap()),
+        ..report(area)
+    };
+    let mut ids = vec![];
+    for r in [&theft, &lamp] {
+        let res = app.post(&ondernemer.token, "/api/v1/incidents", r).await;
+        assert!(res.status().is_success());
+        ids.push(res.json::<Incident>().await.unwrap().id);
+    }
+    let elsewhere = app.device(other, Role::Ondernemer).await;
+    let there =
+        NewIncident { location: WireLocation { lat: 52.105, lon: 5.07, accuracy_m: None }, ..report(other) };
+    let res = app.post(&elsewhere.token, "/api/v1/incidents", &there).await;
+    let foreign = res.json::<Incident>().await.unwrap().id;
+
+    let list = both(&app, "/open311/v2/requests", j, "service_requests").await;
+    let list = list.as_array().unwrap();
+    let listed: BTreeSet<&str> = list.iter().map(|r| r["service_request_id"].as_str().unwrap()).collect();
+    let expected: BTreeSet<String> = ids.iter().map(Uuid::to_string).collect();
+    assert_eq!(listed, expected.iter().map(String::as_str).collect(), "the area's own, and only those");
+    let by_id = |id: Uuid| list.iter().find(|r| r["service_request_id"] == id.to_string()).unwrap();
+    let (t, l) = (by_id(ids[0]), by_id(ids[1]));
+    assert_eq!((t["status"].as_str(), t["status_notes"].as_str()), (Some("open"), Some("Nieuw")));
+    assert!(t["requested_datetime"].as_str().unwrap().ends_with("+01:00"), "{t}");
+    // Veilig: moved to its cell's centre; heel: where it is.
+    let (tlat, tlon) = (t["lat"].as_f64().unwrap(), t["long"].as_f64().unwrap());
+    assert!((tlat, tlon) != (lat, lon) && (tlat - lat).abs() < 0.002 && (tlon - lon).abs() < 0.003, "{t}");
+    assert_eq!((l["lat"].as_f64(), l["long"].as_f64()), (Some(52.2502), Some(6.1601)));
+    // Nothing personal in any answer.
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT p.display_name FROM people p JOIN incidents i ON i.reporter_id = p.id WHERE i.area_id = $1",
+    )
+    .bind(area)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for path in [format!("/open311/v2/requests.json?{j}"), format!("/open311/v2/requests.xml?{j}")] {
+        let body = get(&app, &path).await.2;
+        for secret in names.iter().map(String::as_str).chain(["Jansen", "De Boer", "/photos/", "reporter"]) {
+            assert!(!body.contains(secret), "{path} shows {secret:?}");
+        }
+    }
+
+    // One request: a list of one; another area's is not found here.
+    let one = both(&app, &format!("/open311/v2/requests/{}", ids[1]), j, "service_requests").await;
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0], *l);
+    error(&app, &format!("/open311/v2/requests/{foreign}"), j, 404).await;
+    error(&app, "/open311/v2/requests/geen-id", j, 404).await;
+
+    // Filters: service_code, status, service_request_id (which overrides the rest).
+    let lamps =
+        json_ok(&app, &format!("/open311/v2/requests.json?{j}&service_code=kapotte_verlichting&status="))
+            .await;
+    assert_eq!(lamps.as_array().unwrap().len(), 1);
+    assert_eq!(lamps[0]["service_request_id"], ids[1].to_string());
+    let closed = json_ok(&app, &format!("/open311/v2/requests.json?{j}&status=closed")).await;
+    assert_eq!(closed, json!([]));
+    let res = app
+        .post(
+            &werkgroep.token,
+            &format!("/api/v1/incidents/{}/status", ids[1]),
+            &json!({"status": "opgelost"}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let closed = both(&app, "/open311/v2/requests", &format!("{j}&status=closed"), "service_requests").await;
+    assert_eq!(closed[0]["service_request_id"], ids[1].to_string());
+    assert_eq!(
+        (closed[0]["status"].as_str(), closed[0]["status_notes"].as_str()),
+        (Some("closed"), Some("Opgelost"))
+    );
+    let open = json_ok(&app, &format!("/open311/v2/requests.json?{j}&status=open")).await;
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    let named = json_ok(
+        &app,
+        &format!("/open311/v2/requests.json?{j}&service_request_id={},{foreign}&status=open", ids[1]),
+    )
+    .await;
+    assert_eq!(named.as_array().unwrap().len(), 1, "the other area's id is not found here");
+
+    // A period: reports received in it, with the time zone honoured.
+    let old = json_ok(
+        &app,
+        &format!("/open311/v2/requests.json?{j}&start_date=2025-01-01T00:00:00%2B01:00&end_date=2025-03-01T00:00:00Z"),
+    )
+    .await;
+    assert_eq!(old, json!([]));
+}
+
+#[tokio::test]
+async fn open311_errors_come_in_its_own_format() {
+    let app = TestApp::spawn().await;
+    app.area("Binnenstad", DEVENTER).await;
+    let j = "jurisdiction_id=binnenstad";
+    let d = error(&app, "/open311/v2/services", "", 400).await;
+    assert!(d.contains("jurisdiction_id"), "{d}");
+    error(&app, "/open311/v2/services", "jurisdiction_id=", 400).await;
+    error(&app, "/open311/v2/services", "jurisdiction_id=nergens", 404).await;
+    error(&app, "/open311/v2/requests", "jurisdiction_id=nergens", 404).await;
+    let d = error(&app, "/open311/v2/requests", &format!("{j}&service_code=bestaat_niet"), 400).await;
+    assert!(d.contains("service_code"), "{d}");
+    let d = error(
+        &app,
+        "/open311/v2/requests",
+        &format!("{j}&start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z"),
+        400,
+    )
+    .await;
+    assert!(d.contains("90"), "{d}");
+    let d = error(&app, "/open311/v2/requests", &format!("{j}&start_date=2026-01-01"), 400).await;
+    assert!(d.contains("tijdzone"), "{d}");
+    error(
+        &app,
+        "/open311/v2/requests",
+        &format!("{j}&end_date=2026-01-01T00:00:00Z&start_date=2026-02-01T00:00:00Z"),
+        400,
+    )
+    .await;
+    error(&app, "/open311/v2/requests", &format!("{j}&status=half"), 400).await;
+    error(&app, "/open311/v2/requests", &format!("{j}&service_request_id=x"), 400).await;
+    error(&app, "/open311/v2/nergens", j, 404).await;
+    // An unknown format or path is still Open311's error, in XML.
+    for path in ["/open311/v2/services.csv", "/open311/v2/a/b/c"] {
+        let (status, ct, body) = get(&app, path).await;
+        assert_eq!(status, 404);
+        assert!(ct.starts_with("text/xml"), "{path}: {ct}");
+        assert_eq!(roxmltree::Document::parse(&body).unwrap().root_element().tag_name().name(), "errors");
+    }
+}
