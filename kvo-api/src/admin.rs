@@ -287,6 +287,29 @@ pub struct NewAccount {
     pub role: Role,
 }
 
+/// `POST /api/v1/areas/{id}/open311-keys`: an API key with which a partner
+/// organisation's system (the gemeente's buitendienst, say) files reports
+/// through Open311 (`POST /open311/v2/requests`). The key acts as a member
+/// of the area with the organisation's role, named "Open311: {name}".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// The system it is for ("Buitendienst gemeente Deventer"), 1–80 characters.
+    pub name: String,
+    pub organisation: crate::follow_up::Organisation,
+}
+
+/// A new Open311 API key: shown this once. It is revoked like a phone
+/// (`DELETE /api/v1/areas/{id}/devices/{device_id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreatedApiKey {
+    pub api_key: String,
+    pub person_id: Uuid,
+    pub device_id: Uuid,
+}
+
 /// A one-time link to set a password: shown this once, for the beheerder
 /// to hand to the person (the beheerder never knows the password).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

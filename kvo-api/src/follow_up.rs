@@ -38,6 +38,16 @@ impl Organisation {
             Role::Ondernemer | Role::Werkgroep | Role::Beheerder => None,
         }
     }
+
+    /// The role a member acting for this organisation holds.
+    pub fn role(self) -> Role {
+        match self {
+            Organisation::Gemeente => Role::Gemeente,
+            Organisation::Politie => Role::Politie,
+            Organisation::Brandweer => Role::Brandweer,
+            Organisation::Beveiliger => Role::Beveiliger,
+        }
+    }
 }
 
 /// Something a person does with an incident.

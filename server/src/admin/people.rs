@@ -6,9 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use kvo_api::{
     Role,
     admin::{
-        AdminAction, CreatedAccount, CreatedInvite, DeviceInfo, Grant, InviteInfo, InviteState,
-        MAX_INVITE_DAYS, MAX_INVITE_USES, MemberInfo, NewAccount, NewInviteRequest, PasswordLink,
-        SetPassword, grantable,
+        AdminAction, CreatedAccount, CreatedApiKey, CreatedInvite, DeviceInfo, Grant, InviteInfo,
+        InviteState, MAX_INVITE_DAYS, MAX_INVITE_USES, MemberInfo, NewAccount, NewApiKey, NewInviteRequest,
+        PasswordLink, SetPassword, grantable,
     },
 };
 use serde_json::json;
@@ -394,6 +394,54 @@ impl Admin<'_> {
         tx.commit().await?;
         self.forget_credentials();
         Ok(())
+    }
+
+    /// An Open311 API key for a partner organisation's system: a member of
+    /// the area with the organisation's role, holding one device token (the
+    /// key, shown once). Revoking that token revokes the key.
+    pub async fn create_api_key(&self, area_id: Uuid, req: NewApiKey) -> Result<CreatedApiKey, AdminError> {
+        let actor = self.who.check(area_id, AdminAction::ManagePeople)?;
+        let name = text(&req.name, "name", Length::Label)?;
+        let role = req.organisation.role();
+        let mut tx = self.pool.begin().await?;
+        if lock_area(&mut tx, area_id).await? {
+            return Err(AdminError::Archived);
+        }
+        let (person_id, device_id) = (Uuid::new_v4(), Uuid::new_v4());
+        sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, $2)")
+            .bind(person_id)
+            .bind(format!("Open311: {name}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)")
+            .bind(area_id)
+            .bind(person_id)
+            .bind(role.code())
+            .execute(&mut *tx)
+            .await?;
+        let api_key = new_token("kvo311");
+        sqlx::query(
+            "INSERT INTO device_tokens (area_id, id, person_id, token_hash, device_name) VALUES ($1, $2, $3, $4, 'Open311')",
+        )
+        .bind(area_id)
+        .bind(device_id)
+        .bind(person_id)
+        .bind(hash_secret(&api_key))
+        .execute(&mut *tx)
+        .await?;
+        let after = json!({"name": name, "organisation": req.organisation, "person_id": person_id});
+        audit::record(
+            &mut tx,
+            Some(area_id),
+            actor,
+            "api_key.create",
+            &device_id.to_string(),
+            None::<()>,
+            Some(after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CreatedApiKey { api_key, person_id, device_id })
     }
 
     /// A web account for a werkgroep member or a partner: the person gets a

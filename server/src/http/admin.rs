@@ -10,9 +10,9 @@ use axum::{
 };
 use kvo_api::{
     admin::{
-        AreaChange, AuditPage, CategoryChange, CategorySettings, CreatedAccount, CreatedInvite, InviteInfo,
-        MemberInfo, NewAccount, NewArea, NewCategory, NewInviteRequest, NewZone, PasswordLink, RoleChange,
-        SetPassword, ZoneChange,
+        AreaChange, AuditPage, CategoryChange, CategorySettings, CreatedAccount, CreatedApiKey,
+        CreatedInvite, InviteInfo, MemberInfo, NewAccount, NewApiKey, NewArea, NewCategory, NewInviteRequest,
+        NewZone, PasswordLink, RoleChange, SetPassword, ZoneChange,
     },
     wire::{Area, Problem, Zone},
 };
@@ -293,6 +293,20 @@ pub async fn create_account(
 ) -> AppResult<Response> {
     let base = base_url(&s, &headers);
     Ok(created(admin(&s, &p, &base).create_account(area_id, req).await?))
+}
+
+/// An Open311 API key for a partner organisation's system, shown once.
+#[utoipa::path(post, path = "/api/v1/areas/{id}/open311-keys", tag = "admin", params(("id" = Uuid, Path)),
+    request_body = NewApiKey,
+    responses((status = 201, body = CreatedApiKey), (status = 403, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn create_api_key(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiJson(req): ApiJson<NewApiKey>,
+) -> AppResult<Response> {
+    Ok(created(admin(&s, &p, "").create_api_key(area_id, req).await?))
 }
 
 /// Set one's password with a one-time link's token (no sign-in needed).

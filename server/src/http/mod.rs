@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/members/{person_id}/password-link", post(admin::reset_link))
         .route("/areas/{id}/devices/{device_id}", delete(admin::revoke_device))
         .route("/areas/{id}/accounts", post(admin::create_account))
+        .route("/areas/{id}/open311-keys", post(admin::create_api_key))
         .route("/areas/{id}/audit-log", get(admin::audit_log))
         .route("/password", post(admin::set_password))
         .route("/areas/{id}/heatmap", get(analytics::heatmap))

@@ -4,23 +4,39 @@
 
 use axum::{
     Router,
-    extract::{Path, RawQuery, State},
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, RawQuery, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use serde_json::Value;
 
-use super::{problem::OwnErrorFormat, state::AppState};
-use crate::open311::{self, Open311Error, Params, format::Format};
+use kvo_api::wire::{NewIncident, WireLocation};
+use uuid::Uuid;
+
+use super::{
+    problem::{AppError, OwnErrorFormat},
+    state::AppState,
+};
+use crate::{
+    auth::{self, Via},
+    error::Error,
+    incidents::{self, Created},
+    open311::{self, Open311Error, Params, format::Format},
+};
+
+/// A filed report is a short form.
+const FORM_LIMIT: usize = 64 * 1024;
 
 /// The Open311 routes, to be nested under `/open311/v2`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/{file}", get(top))
+        .route("/{file}", get(top).post(file_request))
         .route("/services/{file}", get(service))
         .route("/requests/{file}", get(request))
         .fallback(|| async { answer(Format::Xml, "errors", Err(not_found())) })
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
 fn not_found() -> Open311Error {
@@ -92,4 +108,73 @@ async fn requests(s: &AppState, p: &Params, one: Option<&str>) -> open311::Resul
         return Err(not_found());
     }
     Ok(list)
+}
+
+/// `POST requests.{fmt}`: a report filed by a partner organisation's system
+/// with its API key, stored as the app stores one.
+async fn file_request(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    match Format::split(&file) {
+        Some(("requests", format)) => {
+            answer(format, "service_requests", file_one(&s, q.as_deref(), &body).await)
+        }
+        Some((_, format)) => answer(format, "", Err(not_found())),
+        None => answer(Format::Xml, "", Err(not_found())),
+    }
+}
+
+fn forbidden(nl: &str, en: &str) -> Open311Error {
+    Open311Error { code: 403, description: format!("{nl} / {en}") }
+}
+
+async fn file_one(s: &AppState, q: Option<&str>, body: &[u8]) -> open311::Result<Value> {
+    let fields = open311::form_fields(q, body)?;
+    let j = open311::jurisdiction(&s.pool, &Params::from_fields(&fields)).await?;
+    let area = open311::index(&s.pool, &s.areas, &j).await?;
+    let sub = open311::submission(&area, &fields)?;
+    let bad_key = || forbidden("ongeldige api_key", "invalid api_key");
+    let p = match auth::device_principal(&s.pool, &s.auth, &sub.api_key).await {
+        Ok(p) => p,
+        Err(Error::Unauthenticated) => return Err(bad_key()),
+        Err(e) => return Err(e.into()),
+    };
+    // Only a key made for Open311 (not a phone's token), for this area.
+    let Via::Device { token_id } = p.via else { return Err(bad_key()) };
+    let is_key: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM device_tokens WHERE area_id = $1 AND id = $2 AND device_name = 'Open311')",
+    )
+    .bind(j.area_id)
+    .bind(token_id)
+    .fetch_one(&s.pool)
+    .await?;
+    if !is_key {
+        return Err(forbidden("deze api_key hoort niet bij dit gebied", "this api_key is not for this area"));
+    }
+    let req = NewIncident {
+        id: Uuid::new_v4(),
+        area_id: j.area_id,
+        category: sub.service_code,
+        location: WireLocation { lat: sub.lat, lon: sub.lon, accuracy_m: None },
+        occurred_at: chrono::Utc::now(),
+        description: sub.description,
+        patrol_id: None,
+        answers: sub.answers,
+        anonymous: false,
+        asset_id: None,
+    };
+    match incidents::create(&s.pool, &s.ingest, &s.areas, s.config.area_margin_m, &p, req).await {
+        Ok(Created::New(i) | Created::Existing(i)) => {
+            s.metrics.incident_ingested(true);
+            Ok(open311::filed(i.id))
+        }
+        Err(e) => {
+            let text = AppError::from(e).problem();
+            let code = if text.en.status >= 500 { 500 } else { 400 };
+            Err(Open311Error { code, description: format!("{} / {}", text.nl.detail, text.en.detail) })
+        }
+    }
 }

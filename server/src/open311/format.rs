@@ -35,7 +35,7 @@ impl Format {
         match self {
             Format::Json => serde_json::to_vec(value).unwrap_or_default(),
             Format::Xml => {
-                let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+                let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
                 element(&mut out, root, value);
                 out.into_bytes()
             }
@@ -108,7 +108,7 @@ mod tests {
         let xml = String::from_utf8(Format::Xml.render("services", &v)).unwrap();
         assert_eq!(
             xml,
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><keywords></keywords>\
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><services><service><keywords></keywords>\
              <metadata>true</metadata><service_code>a&amp;b</service_code></service></services>"
         );
         assert_eq!(Format::Json.render("services", &v), serde_json::to_vec(&v).unwrap());

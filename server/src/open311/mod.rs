@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use kvo_api::{
-    questions::{Question, QuestionKind},
+    questions::{Answer, Answers, Question, QuestionKind},
     status::IncidentStatus,
     wire::CategoryInfo,
 };
@@ -81,6 +81,11 @@ impl Params {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
         Params(pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect())
+    }
+
+    /// The parameters among form fields (the last of a repeated one wins).
+    pub fn from_fields(fields: &[(String, String)]) -> Params {
+        Params(fields.iter().cloned().collect())
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -410,6 +415,136 @@ fn end_of_day(d: NaiveDate) -> String {
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
         .unwrap_or_default()
+}
+
+/// A report filed through `POST requests`, read from its form fields.
+/// Personal fields (`email`, `first_name`, `last_name`, `phone`,
+/// `device_id`, `account_id`) are not kept: the API key is the reporter.
+/// `media_url` is not fetched (the server reaches no outside address).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    pub api_key: String,
+    pub service_code: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub description: Option<String>,
+    pub answers: Answers,
+}
+
+/// Form fields (body and query together), empty ones counted as absent.
+pub fn form_fields(query: Option<&str>, body: &[u8]) -> Result<Vec<(String, String)>> {
+    let mut fields: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+    let body: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+        Open311Error::bad(
+            "de inhoud is geen formulier (application/x-www-form-urlencoded)",
+            "the body is not a form (application/x-www-form-urlencoded)",
+        )
+    })?;
+    fields.extend(body);
+    fields.retain(|(_, v)| !v.trim().is_empty());
+    Ok(fields)
+}
+
+/// Reads a submission for `area`: a known, enabled `service_code`; `lat`
+/// and `long` both (an address alone cannot be placed); `attribute[code]`
+/// answers to the service's own questions, typed by the question
+/// (`attribute[code][]` for each choice of a multivaluelist). The answers'
+/// values and the description's length are checked where the app's are,
+/// when the report is stored.
+pub fn submission(area: &AreaIndex, fields: &[(String, String)]) -> Result<Submission> {
+    let one = |key: &str| fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim());
+    let api_key =
+        one("api_key").ok_or_else(|| Open311Error::new(403, "api_key ontbreekt", "api_key is missing"))?;
+    let code = one("service_code")
+        .ok_or_else(|| Open311Error::bad("service_code ontbreekt", "service_code is missing"))?;
+    let category = area.category(code).filter(|c| area.is_enabled(&c.code)).ok_or_else(|| {
+        Open311Error::bad(
+            &format!("onbekende service_code {:?}", kvo_api::validate::shown(code)),
+            &format!("unknown service_code {:?}", kvo_api::validate::shown(code)),
+        )
+    })?;
+    let coordinate = |key: &str| -> Result<Option<f64>> {
+        one(key)
+            .map(|v| {
+                v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
+                    Open311Error::bad(&format!("{key} is geen getal"), &format!("{key} is not a number"))
+                })
+            })
+            .transpose()
+    };
+    let (lat, lon) = match (coordinate("lat")?, coordinate("long")?) {
+        (Some(lat), Some(lon)) => (lat, lon),
+        _ => {
+            return Err(Open311Error::bad(
+                "lat en long zijn allebei nodig (een adres alleen kan niet worden geplaatst)",
+                "lat and long are both required (an address alone cannot be placed)",
+            ));
+        }
+    };
+    let mut answers = Answers::new();
+    for (key, value) in fields {
+        let Some(rest) = key.strip_prefix("attribute[") else { continue };
+        let (code, multi) = match rest.strip_suffix("][]") {
+            Some(c) => (c, true),
+            None => (rest.strip_suffix(']').unwrap_or(rest), false),
+        };
+        let Some(q) = category.questions.iter().find(|q| q.code == code) else {
+            return Err(Open311Error::bad(
+                &format!(
+                    "attribute {:?} hoort niet bij service {}",
+                    kvo_api::validate::shown(code),
+                    category.code
+                ),
+                &format!(
+                    "attribute {:?} is not one of service {}",
+                    kvo_api::validate::shown(code),
+                    category.code
+                ),
+            ));
+        };
+        let value = value.trim();
+        let wrong = || {
+            Open311Error::bad(
+                &format!("attribute {:?} heeft een ongeldige waarde", q.code),
+                &format!("attribute {:?} has an invalid value", q.code),
+            )
+        };
+        let answer = match q.kind {
+            QuestionKind::YesNo => match value {
+                "true" | "ja" | "yes" | "1" => Answer::YesNo(true),
+                "false" | "nee" | "no" | "0" => Answer::YesNo(false),
+                _ => return Err(wrong()),
+            },
+            QuestionKind::Number => Answer::Number(
+                value.replace(',', ".").parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(wrong)?,
+            ),
+            QuestionKind::Text | QuestionKind::Choice if !multi => Answer::Text(value.to_string()),
+            QuestionKind::MultipleChoice => {
+                let mut choices = match answers.remove(&q.code) {
+                    Some(Answer::Choices(c)) => c,
+                    _ => vec![],
+                };
+                choices.extend(value.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()));
+                Answer::Choices(choices)
+            }
+            QuestionKind::Text | QuestionKind::Choice => return Err(wrong()),
+        };
+        answers.insert(q.code.clone(), answer);
+    }
+    Ok(Submission {
+        api_key: api_key.to_string(),
+        service_code: category.code.clone(),
+        lat,
+        lon,
+        description: one("description").map(str::to_string),
+        answers,
+    })
+}
+
+/// The answer to a filed report: its id, as a list of one.
+pub fn filed(id: Uuid) -> Value {
+    json!([{"service_request_id": id.to_string(), "service_notice": Value::Null, "account_id": Value::Null}])
 }
 
 /// The area's index for an Open311 request.

@@ -96,6 +96,12 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
                 Some(json!({"email": "politie@example.org", "display_name": "Wijkagent", "role": "politie"})),
                 201,
             ),
+            (
+                Method::POST,
+                format!("{a}/open311-keys"),
+                Some(json!({"name": "Buitendienst", "organisation": "gemeente"})),
+                201,
+            ),
             (Method::DELETE, format!("{a}/devices/{device}"), None, 204),
             (Method::DELETE, format!("{a}/members/{person}"), None, 204),
             (
@@ -150,7 +156,7 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
             }
         }
     }
-    assert_eq!(checked, Role::ALL.len() * 2 * 19);
+    assert_eq!(checked, Role::ALL.len() * 2 * 20);
     // Creating an area: only a beheerder (of some area).
     let new_area = json!({"name": "Nieuw", "kind": "buitengebied", "boundary": serde_json::from_str::<Value>(DEVENTER).unwrap()});
     for &role in Role::ALL {

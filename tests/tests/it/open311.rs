@@ -301,3 +301,196 @@ async fn open311_errors_come_in_its_own_format() {
         assert_eq!(roxmltree::Document::parse(&body).unwrap().root_element().tag_name().name(), "errors");
     }
 }
+
+/// Form fields with their values.
+type Form = Vec<(&'static str, String)>;
+
+/// A form POST to `requests.{format}`: status and body.
+async fn file(app: &TestApp, format: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let res = app
+        .client
+        .post(app.url(&format!("/open311/v2/requests.{format}")))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn incidents_in(app: &TestApp, area: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM incidents WHERE area_id = $1")
+        .bind(area)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_system_files_reports_with_its_api_key() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad", DEVENTER).await;
+    let other = app.area("Lage Weide", LAGE_WEIDE).await;
+    let beheerder = app.device(area, Role::Beheerder).await;
+    let res = app
+        .post(
+            &beheerder.token,
+            &format!("/api/v1/areas/{area}/open311-keys"),
+            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let key: kvo_api::admin::CreatedApiKey = res.json().await.unwrap();
+    let elsewhere = app.device(other, Role::Beheerder).await;
+    let foreign: kvo_api::admin::CreatedApiKey = app
+        .post(
+            &elsewhere.token,
+            &format!("/api/v1/areas/{other}/open311-keys"),
+            &json!({"name": "Utrecht", "organisation": "gemeente"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // A theft with its answers; the personal fields are not kept.
+    let (status, body) = file(
+        &app,
+        "json",
+        &[
+            ("api_key", &key.api_key),
+            ("jurisdiction_id", "binnenstad"),
+            ("service_code", "diefstal"),
+            ("lat", "52.2471"),
+            ("long", "6.1583"),
+            ("description", "Fiets gestolen bij de ingang"),
+            ("attribute[aangifte]", "true"),
+            ("attribute[schade_euro]", "120,5"),
+            ("email", "melder@example.org"),
+            ("first_name", "Piet"),
+            ("phone", "0612345678"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let id: Uuid = answer[0]["service_request_id"].as_str().unwrap().parse().unwrap();
+    let (category, answers, description, reporter, role): (String, Value, Option<String>, String, String) =
+        sqlx::query_as(
+            "SELECT i.category, i.answers, i.description, p.display_name, m.role FROM incidents i
+               JOIN people p ON p.id = i.reporter_id
+               JOIN memberships m ON m.area_id = i.area_id AND m.person_id = i.reporter_id
+              WHERE i.area_id = $1 AND i.id = $2",
+        )
+        .bind(area)
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(category, "diefstal");
+    assert_eq!(answers, json!({"aangifte": true, "schade_euro": 120.5}));
+    assert_eq!(description.as_deref(), Some("Fiets gestolen bij de ingang"));
+    assert_eq!((reporter.as_str(), role.as_str()), ("Open311: Buitendienst Deventer", "gemeente"));
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM people WHERE email = 'melder@example.org' OR display_name LIKE '%Piet%')
+              + (SELECT count(*) FROM incidents WHERE answers::text LIKE '%0612345678%')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, 0, "no personal field is stored");
+    // It is in the public list at once, and in the audit log the key's creation.
+    let listed = json_ok(&app, &format!("/open311/v2/requests/{id}.json?jurisdiction_id=binnenstad")).await;
+    assert_eq!(listed[0]["service_code"], "diefstal");
+    let logged: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'api_key.create' AND area_id = $1")
+            .bind(area)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(logged, 1);
+
+    // XML, with a multivaluelist answer.
+    let (status, body) = file(
+        &app,
+        "xml",
+        &[
+            ("api_key", &key.api_key),
+            ("jurisdiction_id", "binnenstad"),
+            ("service_code", "vandalisme"),
+            ("lat", "52.2481"),
+            ("long", "6.1593"),
+            ("attribute[wat][]", "ruit"),
+            ("attribute[wat][]", "deur"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let doc = roxmltree::Document::parse(&body).unwrap();
+    let id = doc.descendants().find(|n| n.has_tag_name("service_request_id")).unwrap().text().unwrap();
+    let answers: Value = sqlx::query_scalar("SELECT answers FROM incidents WHERE id = $1::uuid")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(answers, json!({"wat": ["ruit", "deur"]}));
+
+    // Bad input: the protocol's own errors, and nothing stored.
+    let before = incidents_in(&app, area).await;
+    let long = "x".repeat(5_000);
+    let phone = app.device(area, Role::Gemeente).await;
+    let base = |extra: &[(&'static str, &str)]| {
+        let mut f: Form = vec![
+            ("api_key", key.api_key.clone()),
+            ("jurisdiction_id", "binnenstad".into()),
+            ("service_code", "diefstal".into()),
+            ("lat", "52.2471".into()),
+            ("long", "6.1583".into()),
+        ];
+        for (k, v) in extra {
+            f.retain(|(x, _)| x != k);
+            f.push((k, v.to_string()));
+        }
+        f
+    };
+    let cases: Vec<(Form, u16, &str)> = vec![
+        (base(&[("service_code", "bestaat_niet")]), 400, "service_code"),
+        (base(&[("service_code", "")]), 400, "service_code"),
+        (base(&[("long", "")]), 400, "long"),
+        (base(&[("lat", "noord")]), 400, "lat"),
+        (base(&[("lat", "52.40")]), 400, "gebied"),
+        (base(&[("attribute[lampnummer]", "12")]), 400, "lampnummer"),
+        (base(&[("attribute[aangifte]", "misschien")]), 400, "aangifte"),
+        (base(&[("attribute[schade_euro]", "-5")]), 400, "schade_euro"),
+        (base(&[("description", &long)]), 400, "2000"),
+        (base(&[("api_key", "kvo311_verkeerd")]), 403, "api_key"),
+        (base(&[("api_key", "")]), 403, "api_key"),
+        (base(&[("api_key", &phone.token)]), 403, "api_key"),
+        (base(&[("api_key", &foreign.api_key)]), 403, "api_key"),
+        (base(&[("jurisdiction_id", "nergens")]), 404, "jurisdiction_id"),
+    ];
+    for (fields, status, mentions) in cases {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (got, body) = file(&app, "json", &pairs).await;
+        assert_eq!(got, status, "{fields:?}: {body}");
+        let e: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{body}"));
+        assert_eq!(e[0]["code"], status);
+        assert!(e[0]["description"].as_str().unwrap().contains(mentions), "{fields:?}: {body}");
+    }
+    let (got, body) = file(&app, "xml", &[("api_key", "x"), ("jurisdiction_id", "binnenstad")]).await;
+    assert_eq!(got, 400, "{body}");
+    assert_eq!(roxmltree::Document::parse(&body).unwrap().root_element().tag_name().name(), "errors");
+    assert_eq!(incidents_in(&app, area).await, before, "nothing stored");
+
+    // A revoked key is refused.
+    let res = app
+        .client
+        .delete(app.url(&format!("/api/v1/areas/{area}/devices/{}", key.device_id)))
+        .bearer_auth(&beheerder.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let pairs: Form = base(&[]);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(file(&app, "json", &pairs).await.0, 403);
+}
