@@ -39,6 +39,7 @@ pub mod admin;
 pub mod analysis;
 pub mod category;
 pub mod follow_up;
+pub mod open311;
 pub mod paths;
 pub mod push;
 pub mod questions;

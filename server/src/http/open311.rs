@@ -150,7 +150,8 @@ async fn file_one(s: &AppState, q: Option<&str>, body: &[u8]) -> open311::Result
     .bind(j.area_id)
     .bind(token_id)
     .fetch_one(&s.pool)
-    .await?;
+    .await
+    .map_err(open311::db)?;
     if !is_key {
         return Err(forbidden("deze api_key hoort niet bij dit gebied", "this api_key is not for this area"));
     }

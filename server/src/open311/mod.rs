@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use kvo_api::{
-    questions::{Answer, Answers, Question, QuestionKind},
+    questions::{Question, QuestionKind},
     status::IncidentStatus,
     wire::CategoryInfo,
 };
@@ -30,28 +30,6 @@ pub const MAX_DAYS: i64 = 90;
 /// The most requests one list returns (the spec's suggestion).
 pub const MAX_REQUESTS: i64 = 1_000;
 
-/// An Open311 error: its HTTP status and a description in Dutch and English.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Open311Error {
-    pub code: u16,
-    pub description: String,
-}
-
-impl Open311Error {
-    fn new(code: u16, nl: &str, en: &str) -> Open311Error {
-        Open311Error { code, description: format!("{nl} / {en}") }
-    }
-
-    fn bad(nl: &str, en: &str) -> Open311Error {
-        Open311Error::new(400, nl, en)
-    }
-
-    /// The error document (`<errors>` or a JSON array).
-    pub fn document(&self) -> Value {
-        json!([{"code": self.code, "description": self.description}])
-    }
-}
-
 impl From<crate::error::Error> for Open311Error {
     fn from(e: crate::error::Error) -> Open311Error {
         match e {
@@ -64,13 +42,17 @@ impl From<crate::error::Error> for Open311Error {
     }
 }
 
-impl From<sqlx::Error> for Open311Error {
-    fn from(e: sqlx::Error) -> Open311Error {
-        crate::error::Error::from(e).into()
-    }
+/// A database failure as an Open311 error (500, logged).
+pub fn db(e: sqlx::Error) -> Open311Error {
+    crate::error::Error::from(e).into()
 }
 
-pub type Result<T> = std::result::Result<T, Open311Error>;
+pub use kvo_api::open311::{Open311Error, Result, Submission, form_fields};
+
+/// Reads a filed report's form for `area`: its enabled categories only.
+pub fn submission(area: &AreaIndex, fields: &[(String, String)]) -> Result<Submission> {
+    kvo_api::open311::submission(|code| area.category(code).filter(|c| area.is_enabled(&c.code)), fields)
+}
 
 /// The query parameters of a request, with empty ones counted as absent.
 #[derive(Debug, Default)]
@@ -114,8 +96,11 @@ pub async fn jurisdiction(pool: &PgPool, params: &Params) -> Result<Jurisdiction
             "jurisdiction_id is required: this server serves several areas",
         ));
     };
-    let area_id: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM areas WHERE slug = $1").bind(slug).fetch_optional(pool).await?;
+    let area_id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM areas WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
     match area_id {
         Some(area_id) => Ok(Jurisdiction { area_id, slug: slug.to_string() }),
         None => Err(Open311Error::new(404, "onbekende jurisdiction_id", "unknown jurisdiction_id")),
@@ -323,15 +308,14 @@ pub async fn requests(
                        kvo_street_name(i.area_id, i.geom) AS street
                   FROM incidents i WHERE i.area_id = $1";
     let rows: Vec<PublicRow> = match selection {
-        Selection::Ids(ids) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{base} AND i.id = ANY($2) ORDER BY i.received_at DESC, i.id"
-            )))
-            .bind(area_id)
-            .bind(ids)
-            .fetch_all(pool)
-            .await?
-        }
+        Selection::Ids(ids) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{base} AND i.id = ANY($2) ORDER BY i.received_at DESC, i.id"
+        )))
+        .bind(area_id)
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?,
         Selection::Period { from, until, codes, open } => {
             use strum::VariantArray;
             let statuses: Option<Vec<&str>> = open.map(|o| {
@@ -350,7 +334,8 @@ pub async fn requests(
             .bind(statuses)
             .bind(MAX_REQUESTS)
             .fetch_all(pool)
-            .await?
+            .await
+            .map_err(db)?
         }
     };
     rows.into_iter().map(|r| request(area, r)).collect::<Result<Vec<_>>>().map(Value::Array)
@@ -415,131 +400,6 @@ fn end_of_day(d: NaiveDate) -> String {
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
         .unwrap_or_default()
-}
-
-/// A report filed through `POST requests`, read from its form fields.
-/// Personal fields (`email`, `first_name`, `last_name`, `phone`,
-/// `device_id`, `account_id`) are not kept: the API key is the reporter.
-/// `media_url` is not fetched (the server reaches no outside address).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Submission {
-    pub api_key: String,
-    pub service_code: String,
-    pub lat: f64,
-    pub lon: f64,
-    pub description: Option<String>,
-    pub answers: Answers,
-}
-
-/// Form fields (body and query together), empty ones counted as absent.
-pub fn form_fields(query: Option<&str>, body: &[u8]) -> Result<Vec<(String, String)>> {
-    let mut fields: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
-    let body: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-        Open311Error::bad(
-            "de inhoud is geen formulier (application/x-www-form-urlencoded)",
-            "the body is not a form (application/x-www-form-urlencoded)",
-        )
-    })?;
-    fields.extend(body);
-    fields.retain(|(_, v)| !v.trim().is_empty());
-    Ok(fields)
-}
-
-/// Reads a submission for `area`: a known, enabled `service_code`; `lat`
-/// and `long` both (an address alone cannot be placed); `attribute[code]`
-/// answers to the service's own questions, typed by the question
-/// (`attribute[code][]` for each choice of a multivaluelist). The answers'
-/// values and the description's length are checked where the app's are,
-/// when the report is stored.
-pub fn submission(area: &AreaIndex, fields: &[(String, String)]) -> Result<Submission> {
-    let one = |key: &str| fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim());
-    let api_key =
-        one("api_key").ok_or_else(|| Open311Error::new(403, "api_key ontbreekt", "api_key is missing"))?;
-    let code = one("service_code")
-        .ok_or_else(|| Open311Error::bad("service_code ontbreekt", "service_code is missing"))?;
-    let category = area.category(code).filter(|c| area.is_enabled(&c.code)).ok_or_else(|| {
-        Open311Error::bad(
-            &format!("onbekende service_code {:?}", kvo_api::validate::shown(code)),
-            &format!("unknown service_code {:?}", kvo_api::validate::shown(code)),
-        )
-    })?;
-    let coordinate = |key: &str| -> Result<Option<f64>> {
-        one(key)
-            .map(|v| {
-                v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-                    Open311Error::bad(&format!("{key} is geen getal"), &format!("{key} is not a number"))
-                })
-            })
-            .transpose()
-    };
-    let (lat, lon) = match (coordinate("lat")?, coordinate("long")?) {
-        (Some(lat), Some(lon)) => (lat, lon),
-        _ => {
-            return Err(Open311Error::bad(
-                "lat en long zijn allebei nodig (een adres alleen kan niet worden geplaatst)",
-                "lat and long are both required (an address alone cannot be placed)",
-            ));
-        }
-    };
-    let mut answers = Answers::new();
-    for (key, value) in fields {
-        let Some(rest) = key.strip_prefix("attribute[") else { continue };
-        let (code, multi) = match rest.strip_suffix("][]") {
-            Some(c) => (c, true),
-            None => (rest.strip_suffix(']').unwrap_or(rest), false),
-        };
-        let Some(q) = category.questions.iter().find(|q| q.code == code) else {
-            return Err(Open311Error::bad(
-                &format!(
-                    "attribute {:?} hoort niet bij service {}",
-                    kvo_api::validate::shown(code),
-                    category.code
-                ),
-                &format!(
-                    "attribute {:?} is not one of service {}",
-                    kvo_api::validate::shown(code),
-                    category.code
-                ),
-            ));
-        };
-        let value = value.trim();
-        let wrong = || {
-            Open311Error::bad(
-                &format!("attribute {:?} heeft een ongeldige waarde", q.code),
-                &format!("attribute {:?} has an invalid value", q.code),
-            )
-        };
-        let answer = match q.kind {
-            QuestionKind::YesNo => match value {
-                "true" | "ja" | "yes" | "1" => Answer::YesNo(true),
-                "false" | "nee" | "no" | "0" => Answer::YesNo(false),
-                _ => return Err(wrong()),
-            },
-            QuestionKind::Number => Answer::Number(
-                value.replace(',', ".").parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(wrong)?,
-            ),
-            QuestionKind::Text | QuestionKind::Choice if !multi => Answer::Text(value.to_string()),
-            QuestionKind::MultipleChoice => {
-                let mut choices = match answers.remove(&q.code) {
-                    Some(Answer::Choices(c)) => c,
-                    _ => vec![],
-                };
-                choices.extend(value.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()));
-                Answer::Choices(choices)
-            }
-            QuestionKind::Text | QuestionKind::Choice => return Err(wrong()),
-        };
-        answers.insert(q.code.clone(), answer);
-    }
-    Ok(Submission {
-        api_key: api_key.to_string(),
-        service_code: category.code.clone(),
-        lat,
-        lon,
-        description: one("description").map(str::to_string),
-        answers,
-    })
 }
 
 /// The answer to a filed report: its id, as a list of one.
