@@ -310,6 +310,40 @@ pub struct CreatedApiKey {
     pub device_id: Uuid,
 }
 
+/// `PUT /api/v1/areas/{id}/open311-endpoint`: the gemeente's own Open311
+/// endpoint, to which reports assigned to the gemeente are forwarded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Open311Endpoint {
+    /// The GeoReport v2 base, e.g. `https://meldingen.deventer.nl/open311/v2` (http or https, at most 500 characters).
+    pub url: String,
+    /// The key the gemeente gave us (1–500 characters); never shown again.
+    pub api_key: String,
+    #[serde(default)]
+    pub jurisdiction_id: Option<String>,
+    /// The gemeente's service code per category of ours (categories without one are not forwarded).
+    #[serde(default)]
+    pub service_codes: std::collections::BTreeMap<String, String>,
+}
+
+/// `GET /api/v1/areas/{id}/open311-endpoint`: the endpoint (without its key)
+/// and how forwarding goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Open311EndpointInfo {
+    pub url: String,
+    pub jurisdiction_id: Option<String>,
+    pub service_codes: std::collections::BTreeMap<String, String>,
+    /// Reports waiting to be sent (or to be tried again).
+    pub waiting: i64,
+    pub sent: i64,
+    /// Reports the gemeente refused, or that could not be sent for a day.
+    pub given_up: i64,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
 /// A one-time link to set a password: shown this once, for the beheerder
 /// to hand to the person (the beheerder never knows the password).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

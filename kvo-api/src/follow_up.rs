@@ -323,7 +323,7 @@ pub struct Merge {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct HistoryEntry {
-    /// `status`, `assign`, `hand_back`, `aangifte`, `damage` or `merge`.
+    /// `status`, `assign`, `hand_back`, `aangifte`, `damage`, `merge`, or `open311` (forwarded to the gemeente, its status).
     pub action: String,
     /// The status after this entry.
     pub status: IncidentStatus,

@@ -65,6 +65,7 @@ export const ACTION: Record<string, [string, string]> = {
   reopen: ['Heropenen', 'Reopen'], assign: ['Toewijzen', 'Assign'], comment: ['Opmerking', 'Comment'],
   merge: ['Samenvoegen', 'Merge'], aangifte: ['Aangifte gedaan', 'Police report filed'], damage: ['Schade', 'Damage'],
   hand_back: ['Teruggeven aan de werkgroep', 'Hand back to the werkgroep'],
+  open311: ['Systeem van de gemeente', "The municipality's system"],
 };
 export const ORG: Record<string, [string, string]> = {
   gemeente: ['Gemeente', 'Municipality'], politie: ['Politie', 'Police'], brandweer: ['Brandweer', 'Fire brigade'], beveiliger: ['Beveiliger', 'Security'],

@@ -91,7 +91,9 @@ export async function openFollowUp(inc: Incident, changed: () => void) {
         el('button', { type: 'button', 'data-action': 'comment', onclick: () => act('comments', { body: comment.value }) }, t('comment'))) : null,
       message,
       el('h3', {}, t('history')),
-      el('ol', { class: 'history' }, ...f.history.map((h) => el('li', {}, `${fmtDate(h.at)} · ${h.by ?? '–'} · ${label(STATUS, h.status)}${h.reason ? ` · ${h.reason}` : ''}`))),
+      el('ol', { class: 'history' }, ...f.history.map((h) => el('li', { 'data-action': h.action },
+        `${fmtDate(h.at)} · ${h.by ?? '–'} · ${h.action === 'status' ? label(STATUS, h.status) : label(ACTION, h.action)}`
+        + `${h.detail ? ` · ${h.detail}` : ''}${h.reason ? ` · ${h.reason}` : ''}`))),
       el('h3', {}, t('comments')),
       el('ul', { class: 'comments' }, ...f.comments.map((c) => el('li', {}, el('strong', {}, c.author ?? '–'), ` (${fmtDate(c.created_at)}): `, c.body))),
       el('form', { method: 'dialog' }, el('button', {}, t('close'))));

@@ -37,7 +37,8 @@ const nl = {
     'invite.revoke': 'uitnodiging ingetrokken', 'member.role': 'rol gewijzigd', 'member.remove': 'uit het gebied gehaald',
     'device.revoke': 'telefoon geblokkeerd', 'account.create': 'webaccount gemaakt', 'account.reset_link': 'wachtwoordlink gemaakt',
     'account.set_on_server': 'account op de server gezet', 'register.import': 'register ingelezen',
-    'streets.import': 'straten ingelezen',
+    'streets.import': 'straten ingelezen', 'api_key.create': 'Open311-sleutel gemaakt',
+    'open311_endpoint.set': 'Open311-koppeling met de gemeente ingesteld',
   } as Record<string, string>,
   letterTitle: (area: string) => `Uitnodiging: KVO meldingen ${area}`,
   letterBody: (role: string, until: string) =>
@@ -95,7 +96,8 @@ const en: Dict = {
     'invite.revoke': 'invite revoked', 'member.role': 'role changed', 'member.remove': 'removed from area',
     'device.revoke': 'phone blocked', 'account.create': 'web account created', 'account.reset_link': 'password link created',
     'account.set_on_server': 'account set on the server', 'register.import': 'register imported',
-    'streets.import': 'streets imported',
+    'streets.import': 'streets imported', 'api_key.create': 'Open311 key created',
+    'open311_endpoint.set': "link to the municipality's Open311 set",
   },
   letterTitle: (area: string) => `Invitation: KVO reports ${area}`,
   letterBody: (role: string, until: string) =>

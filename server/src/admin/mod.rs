@@ -10,6 +10,7 @@
 pub mod areas;
 pub mod audit;
 pub mod categories;
+pub mod open311;
 pub mod people;
 pub mod registers;
 

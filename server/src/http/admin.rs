@@ -12,7 +12,7 @@ use kvo_api::{
     admin::{
         AreaChange, AuditPage, CategoryChange, CategorySettings, CreatedAccount, CreatedApiKey,
         CreatedInvite, InviteInfo, MemberInfo, NewAccount, NewApiKey, NewArea, NewCategory, NewInviteRequest,
-        NewZone, PasswordLink, RoleChange, SetPassword, ZoneChange,
+        NewZone, Open311Endpoint, Open311EndpointInfo, PasswordLink, RoleChange, SetPassword, ZoneChange,
     },
     wire::{Area, Problem, Zone},
 };
@@ -307,6 +307,33 @@ pub async fn create_api_key(
     ApiJson(req): ApiJson<NewApiKey>,
 ) -> AppResult<Response> {
     Ok(created(admin(&s, &p, "").create_api_key(area_id, req).await?))
+}
+
+/// The gemeente's own Open311 endpoint: reports assigned to the gemeente are forwarded there.
+#[utoipa::path(put, path = "/api/v1/areas/{id}/open311-endpoint", tag = "admin", params(("id" = Uuid, Path)),
+    request_body = Open311Endpoint,
+    responses((status = 200, body = Open311EndpointInfo), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn set_open311_endpoint(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiJson(req): ApiJson<Open311Endpoint>,
+) -> AppResult<Json<Open311EndpointInfo>> {
+    Ok(Json(admin(&s, &p, "").set_open311_endpoint(area_id, req).await?))
+}
+
+/// The gemeente's Open311 endpoint (without its key) and how forwarding goes.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/open311-endpoint", tag = "admin", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Open311EndpointInfo), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn open311_endpoint(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+) -> AppResult<Json<Open311EndpointInfo>> {
+    Ok(Json(admin(&s, &p, "").open311_endpoint(area_id).await?))
 }
 
 /// Set one's password with a one-time link's token (no sign-in needed).

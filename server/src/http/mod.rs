@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/devices/{device_id}", delete(admin::revoke_device))
         .route("/areas/{id}/accounts", post(admin::create_account))
         .route("/areas/{id}/open311-keys", post(admin::create_api_key))
+        .route("/areas/{id}/open311-endpoint", get(admin::open311_endpoint).put(admin::set_open311_endpoint))
         .route("/areas/{id}/audit-log", get(admin::audit_log))
         .route("/password", post(admin::set_password))
         .route("/areas/{id}/heatmap", get(analytics::heatmap))
@@ -204,8 +205,9 @@ pub async fn serve(
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
 
-/// Starts the background work of a serving process: the rollup compactor and
-/// the push worker. Both are safe to run in several processes at once.
+/// Starts the background work of a serving process: the rollup compactor,
+/// the push worker and the Open311 forwarder. Each is safe to run in several
+/// processes at once.
 pub fn spawn_workers(state: &AppState) -> Workers {
     Workers(vec![
         tokio::spawn(crate::analytics::rollup::run_compactor(state.pool.clone())),
@@ -214,6 +216,7 @@ pub fn spawn_workers(state: &AppState) -> Workers {
             (*state.vapid).clone(),
             crate::push::worker::Settings::from_config(&state.config),
         )),
+        tokio::spawn(crate::open311::forward::run(state.pool.clone(), Default::default())),
     ])
 }
 

@@ -6,6 +6,7 @@
 //! what is veilig moved to the centre of its cell.
 
 pub mod format;
+pub mod forward;
 
 use std::collections::HashMap;
 

@@ -102,6 +102,14 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
                 Some(json!({"name": "Buitendienst", "organisation": "gemeente"})),
                 201,
             ),
+            (
+                Method::PUT,
+                format!("{a}/open311-endpoint"),
+                Some(json!({"url": "http://127.0.0.1:9/open311/v2", "api_key": "k",
+                            "service_codes": {"kapotte_verlichting": "LAMP"}})),
+                200,
+            ),
+            (Method::GET, format!("{a}/open311-endpoint"), None, 200),
             (Method::DELETE, format!("{a}/devices/{device}"), None, 204),
             (Method::DELETE, format!("{a}/members/{person}"), None, 204),
             (
@@ -156,7 +164,7 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
             }
         }
     }
-    assert_eq!(checked, Role::ALL.len() * 2 * 20);
+    assert_eq!(checked, Role::ALL.len() * 2 * 22);
     // Creating an area: only a beheerder (of some area).
     let new_area = json!({"name": "Nieuw", "kind": "buitengebied", "boundary": serde_json::from_str::<Value>(DEVENTER).unwrap()});
     for &role in Role::ALL {

@@ -10,6 +10,7 @@ mod follow_up;
 mod idempotency;
 mod isolation;
 mod open311;
+mod open311_forward;
 mod ops;
 mod patrols;
 mod photos;
