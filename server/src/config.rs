@@ -60,6 +60,11 @@ pub struct Config {
     /// server posts to these, so anything else is refused (no requests into
     /// the local network). Plain `http` is accepted only for loopback hosts.
     pub push_hosts: Vec<String>,
+    /// Hosts the gemeente's Open311 endpoints may be at (`KVO_OPEN311_HOSTS`,
+    /// comma-separated; a leading `.` allows subdomains). The server posts
+    /// reports there, so none is allowed until the operator lists the
+    /// gemeente's (no requests into the local network by default).
+    pub open311_hosts: Vec<String>,
     /// The VAPID contact of whoever runs this server (`KVO_PUSH_SUBJECT`), a
     /// `mailto:` or `https:` URL.
     pub push_subject: String,
@@ -101,6 +106,7 @@ impl Default for Config {
             ]
             .map(String::from)
             .to_vec(),
+            open311_hosts: vec![],
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
             push_lease_secs: 120,
             push_poll_ms: 500,
@@ -110,6 +116,21 @@ impl Default for Config {
             basemap_attribution: "Kaartgegevens © Kadaster (BRT-Achtergrondkaart)".into(),
         }
     }
+}
+
+/// Whether the server may post to `url`, given the hosts an operator
+/// allowed (`host`, or `.domain` for its subdomains): a listed host over
+/// https, or over http only on loopback. The one rule for every address a
+/// user gives the server to call (push services, Open311 endpoints).
+pub fn may_call(hosts: &[String], url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else { return false };
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let listed = hosts.iter().any(|h| match h.strip_prefix('.') {
+        Some(suffix) => host.ends_with(&format!(".{suffix}")),
+        None => host == *h,
+    });
+    let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
+    listed && (url.scheme() == "https" || (url.scheme() == "http" && loopback))
 }
 
 /// The environment variable of a key: `KVO_` and the key in upper case;
@@ -201,6 +222,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_calls_only_listed_hosts_and_plain_http_only_on_loopback() {
+        let hosts = ["meldingen.deventer.nl".to_string(), ".push.example".into(), "127.0.0.1".into()];
+        assert!(may_call(&hosts, "https://meldingen.deventer.nl/open311/v2"));
+        assert!(!may_call(&hosts, "http://meldingen.deventer.nl/open311/v2"), "plain http outside loopback");
+        assert!(may_call(&hosts, "https://eu.push.example/x"));
+        assert!(!may_call(&hosts, "https://push.example.evil.nl/x"));
+        assert!(may_call(&hosts, "http://127.0.0.1:8080/x"));
+        assert!(!may_call(&hosts, "http://10.0.0.1/x"));
+        assert!(!may_call(&[], "https://meldingen.deventer.nl/x"), "nothing listed, nothing called");
+        assert!(!may_call(&hosts, "geen adres"));
+    }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())

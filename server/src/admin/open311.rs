@@ -15,7 +15,7 @@ use crate::error::Error;
 /// The stored settings without the key: url, jurisdiction, service codes.
 type Settings = (String, Option<String>, Json<BTreeMap<String, String>>);
 
-fn checked(req: &Open311Endpoint, categories: &[String]) -> Result<(), AdminError> {
+fn checked(req: &Open311Endpoint, categories: &[String], hosts: &[String]) -> Result<(), AdminError> {
     let url = req.url.trim();
     let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
     if !scheme_ok
@@ -24,6 +24,13 @@ fn checked(req: &Open311Endpoint, categories: &[String]) -> Result<(), AdminErro
         || reqwest::Url::parse(url).is_err()
     {
         return Err(out_of_range("url", "is not an http(s) address", "is geen http(s)-adres"));
+    }
+    if !crate::config::may_call(hosts, url) {
+        return Err(out_of_range(
+            "url",
+            "is not at a host this server may call (the operator lists them in KVO_OPEN311_HOSTS; https only)",
+            "staat niet op een host die deze server mag aanroepen (de beheerder van de server zet ze in KVO_OPEN311_HOSTS; alleen https)",
+        ));
     }
     if req.api_key.trim().is_empty() || req.api_key.len() > 500 {
         return Err(out_of_range("api_key", "must have 1 to 500 characters", "moet 1 tot 500 tekens hebben"));
@@ -51,11 +58,13 @@ fn checked(req: &Open311Endpoint, categories: &[String]) -> Result<(), AdminErro
 }
 
 impl Admin<'_> {
-    /// Sets (or replaces) the area's gemeente endpoint.
+    /// Sets (or replaces) the area's gemeente endpoint, at one of the
+    /// `hosts` the operator allows.
     pub async fn set_open311_endpoint(
         &self,
         area_id: Uuid,
         req: Open311Endpoint,
+        hosts: &[String],
     ) -> Result<Open311EndpointInfo, AdminError> {
         let actor = self.who.check(area_id, AdminAction::EditArea)?;
         let mut tx = self.pool.begin().await?;
@@ -64,7 +73,7 @@ impl Admin<'_> {
             .bind(area_id)
             .fetch_all(&mut *tx)
             .await?;
-        checked(&req, &categories)?;
+        checked(&req, &categories, hosts)?;
         let view = |url: &str, j: &Option<String>, codes: &BTreeMap<String, String>| json!({"url": url, "jurisdiction_id": j, "service_codes": codes});
         let before: Option<Settings> = sqlx::query_as(
             "SELECT url, jurisdiction_id, service_codes FROM open311_endpoints WHERE area_id = $1",

@@ -321,7 +321,7 @@ pub async fn set_open311_endpoint(
     Path(area_id): Path<Uuid>,
     ApiJson(req): ApiJson<Open311Endpoint>,
 ) -> AppResult<Json<Open311EndpointInfo>> {
-    Ok(Json(admin(&s, &p, "").set_open311_endpoint(area_id, req).await?))
+    Ok(Json(admin(&s, &p, "").set_open311_endpoint(area_id, req, &s.config.open311_hosts).await?))
 }
 
 /// The gemeente's Open311 endpoint (without its key) and how forwarding goes.

@@ -216,7 +216,10 @@ pub fn spawn_workers(state: &AppState) -> Workers {
             (*state.vapid).clone(),
             crate::push::worker::Settings::from_config(&state.config),
         )),
-        tokio::spawn(crate::open311::forward::run(state.pool.clone(), Default::default())),
+        tokio::spawn(crate::open311::forward::run(
+            state.pool.clone(),
+            crate::open311::forward::Forwarder::from_config(&state.config),
+        )),
     ])
 }
 

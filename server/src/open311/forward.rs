@@ -24,6 +24,14 @@ pub struct Forwarder {
     pub first_delay: Duration,
     /// How often a sent report's status is asked again.
     pub poll_every: Duration,
+    /// The hosts it may call (`Config::open311_hosts`): an endpoint elsewhere is not called.
+    pub hosts: Vec<String>,
+}
+
+impl Forwarder {
+    pub fn from_config(c: &crate::config::Config) -> Forwarder {
+        Forwarder { hosts: c.open311_hosts.clone(), ..Forwarder::default() }
+    }
 }
 
 impl Default for Forwarder {
@@ -33,6 +41,7 @@ impl Default for Forwarder {
             timeout: Duration::from_secs(10),
             first_delay: Duration::from_secs(10),
             poll_every: Duration::from_secs(300),
+            hosts: vec![],
         }
     }
 }
@@ -125,6 +134,11 @@ async fn send(f: &Forwarder, d: &Due, service_code: &str) -> Outcome {
         form.push(("description", text.clone()));
     }
     let url = format!("{}/requests.json", d.url.trim_end_matches('/'));
+    if !crate::config::may_call(&f.hosts, &url) {
+        return Outcome::Refused(
+            "deze server mag dit adres niet aanroepen (KVO_OPEN311_HOSTS) / not an allowed host".into(),
+        );
+    }
     let res = match f.client.post(&url).timeout(f.timeout).form(&form).send().await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => {

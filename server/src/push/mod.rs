@@ -96,15 +96,8 @@ impl Vapid {
 /// Checks a subscription: an endpoint at an allowed push service, and keys
 /// that decode to a P-256 point and a 16-byte secret.
 fn check(push_hosts: &[String], s: &NewSubscription) -> Result<(), PushError> {
-    let url = reqwest::Url::parse(&s.endpoint).map_err(|_| PushError::Endpoint)?;
-    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-    let listed = push_hosts.iter().any(|h| match h.strip_prefix('.') {
-        Some(suffix) => host.ends_with(&format!(".{suffix}")),
-        None => host == *h,
-    });
-    let loopback = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) || host == "localhost";
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    if !listed || !scheme_ok || s.endpoint.len() > 2000 {
+    reqwest::Url::parse(&s.endpoint).map_err(|_| PushError::Endpoint)?;
+    if !crate::config::may_call(push_hosts, &s.endpoint) || s.endpoint.len() > 2000 {
         return Err(PushError::Service);
     }
     let p256dh = B64.decode(s.keys.p256dh.trim_end_matches('=')).unwrap_or_default();

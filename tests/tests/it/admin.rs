@@ -41,7 +41,7 @@ const NOORD_ZONE: &str = r#"{"type":"Polygon","coordinates":[[[6.160,52.250],[6.
 
 #[tokio::test]
 async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| c.open311_hosts = vec!["127.0.0.1".into()]).await;
     let own = app.area("Binnenstad", DEVENTER).await;
     let other = app.area("Elders", DEVENTER).await;
     let admin = Admin::server(&app.pool, "http://test");

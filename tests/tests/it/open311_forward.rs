@@ -141,7 +141,8 @@ async fn later(app: &TestApp) {
 
 #[tokio::test]
 async fn reports_assigned_to_the_gemeente_reach_its_open311_system_once_and_its_status_comes_back() {
-    let app = TestApp::spawn().await;
+    // The operator allows the gemeente's host (here the local stand-in).
+    let app = TestApp::spawn_with(|c| c.open311_hosts = vec!["127.0.0.1".into()]).await;
     let area = app.area("Binnenstad", DEVENTER).await;
     let (beheerder, werkgroep, ondernemer) = (
         app.device(area, Role::Beheerder).await,
@@ -157,6 +158,8 @@ async fn reports_assigned_to_the_gemeente_reach_its_open311_system_once_and_its_
     // Bad settings are refused with nothing stored.
     for (bad, status) in [
         (json!({"url": "ftp://x", "api_key": "k"}), 422),
+        (json!({"url": "https://meldingen.example.org/open311/v2", "api_key": "k"}), 422),
+        (json!({"url": "http://localhost:1/open311/v2", "api_key": "k"}), 422),
         (json!({"url": "http://x y", "api_key": "k"}), 422),
         (json!({"url": url, "api_key": ""}), 422),
         (json!({"url": url, "api_key": "k", "service_codes": {"bestaat_niet": "X"}}), 404),
@@ -219,6 +222,7 @@ async fn reports_assigned_to_the_gemeente_reach_its_open311_system_once_and_its_
         timeout: Duration::from_millis(1_000),
         first_delay: Duration::from_secs(5),
         poll_every: Duration::ZERO,
+        hosts: vec!["127.0.0.1".into()],
         ..Forwarder::default()
     };
     // The remote answers 500: retried later, with the delay; the theft is never sent.
