@@ -344,6 +344,40 @@ pub struct Open311EndpointInfo {
     pub last_error: Option<String>,
 }
 
+/// The shortest and longest retention an area may set, in months.
+pub const RETENTION_MONTHS: std::ops::RangeInclusive<i64> = 1..=120;
+
+/// `PUT /api/v1/areas/{id}/retention`: how many months after a report is
+/// closed its personal data is removed (1–120; 24 by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSetting {
+    pub months: i64,
+}
+
+/// What the retention removes in an area: what it would remove now (a dry
+/// run: `GET` and `PUT …/retention`), or what it removed (the nightly run,
+/// in the audit log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RetentionSummary {
+    pub months: i32,
+    /// Reports closed before this moment are anonymised.
+    pub cutoff: DateTime<Utc>,
+    pub dry_run: bool,
+    /// Reports whose reporter, description, text answers and history notes go.
+    pub reports: i64,
+    /// Comments on them whose text goes.
+    pub comments: i64,
+    /// Photos of them that are deleted.
+    pub photos: i64,
+    /// Phones of people who left the area before the cutoff, deleted.
+    pub devices: i64,
+    /// Push subscriptions of people who left before the cutoff, deleted.
+    pub push_subscriptions: i64,
+}
+
 /// A one-time link to set a password: shown this once, for the beheerder
 /// to hand to the person (the beheerder never knows the password).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ pub mod patrols;
 pub mod photos;
 pub mod push;
 pub mod registers;
+pub mod retention;
 pub mod visibility;
 pub mod worklist;
 

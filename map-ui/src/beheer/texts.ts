@@ -39,6 +39,7 @@ const nl = {
     'account.set_on_server': 'account op de server gezet', 'register.import': 'register ingelezen',
     'streets.import': 'straten ingelezen', 'api_key.create': 'Open311-sleutel gemaakt',
     'open311_endpoint.set': 'Open311-koppeling met de gemeente ingesteld',
+    'retention.set': 'bewaartermijn gewijzigd', 'retention.run': 'persoonsgegevens verwijderd na de bewaartermijn',
   } as Record<string, string>,
   letterTitle: (area: string) => `Uitnodiging: KVO meldingen ${area}`,
   letterBody: (role: string, until: string) =>
@@ -98,6 +99,7 @@ const en: Dict = {
     'account.set_on_server': 'account set on the server', 'register.import': 'register imported',
     'streets.import': 'streets imported', 'api_key.create': 'Open311 key created',
     'open311_endpoint.set': "link to the municipality's Open311 set",
+    'retention.set': 'retention changed', 'retention.run': 'personal data removed after the retention period',
   },
   letterTitle: (area: string) => `Invitation: KVO reports ${area}`,
   letterBody: (role: string, until: string) =>

@@ -13,6 +13,7 @@ pub mod categories;
 pub mod open311;
 pub mod people;
 pub mod registers;
+pub mod retention;
 
 use kvo_api::{
     Role,

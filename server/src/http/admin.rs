@@ -12,7 +12,8 @@ use kvo_api::{
     admin::{
         AreaChange, AuditPage, CategoryChange, CategorySettings, CreatedAccount, CreatedApiKey,
         CreatedInvite, InviteInfo, MemberInfo, NewAccount, NewApiKey, NewArea, NewCategory, NewInviteRequest,
-        NewZone, Open311Endpoint, Open311EndpointInfo, PasswordLink, RoleChange, SetPassword, ZoneChange,
+        NewZone, Open311Endpoint, Open311EndpointInfo, PasswordLink, RetentionSetting, RetentionSummary,
+        RoleChange, SetPassword, ZoneChange,
     },
     wire::{Area, Problem, Zone},
 };
@@ -334,6 +335,33 @@ pub async fn open311_endpoint(
     Path(area_id): Path<Uuid>,
 ) -> AppResult<Json<Open311EndpointInfo>> {
     Ok(Json(admin(&s, &p, "").open311_endpoint(area_id).await?))
+}
+
+/// What the retention would remove now (a dry run of the nightly job).
+#[utoipa::path(get, path = "/api/v1/areas/{id}/retention", tag = "admin", params(("id" = Uuid, Path)),
+    responses((status = 200, body = RetentionSummary), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn retention(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+) -> AppResult<Json<RetentionSummary>> {
+    Ok(Json(admin(&s, &p, "").retention(area_id).await?))
+}
+
+/// Sets the area's retention in months (1–120); answers with its dry run.
+#[utoipa::path(put, path = "/api/v1/areas/{id}/retention", tag = "admin", params(("id" = Uuid, Path)),
+    request_body = RetentionSetting,
+    responses((status = 200, body = RetentionSummary), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn set_retention(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiJson(req): ApiJson<RetentionSetting>,
+) -> AppResult<Json<RetentionSummary>> {
+    Ok(Json(admin(&s, &p, "").set_retention(area_id, req).await?))
 }
 
 /// Set one's password with a one-time link's token (no sign-in needed).

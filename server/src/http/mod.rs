@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/accounts", post(admin::create_account))
         .route("/areas/{id}/open311-keys", post(admin::create_api_key))
         .route("/areas/{id}/open311-endpoint", get(admin::open311_endpoint).put(admin::set_open311_endpoint))
+        .route("/areas/{id}/retention", get(admin::retention).put(admin::set_retention))
         .route("/areas/{id}/audit-log", get(admin::audit_log))
         .route("/password", post(admin::set_password))
         .route("/areas/{id}/heatmap", get(analytics::heatmap))
@@ -206,8 +207,8 @@ pub async fn serve(
 }
 
 /// Starts the background work of a serving process: the rollup compactor,
-/// the push worker and the Open311 forwarder. Each is safe to run in several
-/// processes at once.
+/// the push worker, the Open311 forwarder and the nightly retention. Each
+/// is safe to run in several processes at once.
 pub fn spawn_workers(state: &AppState) -> Workers {
     Workers(vec![
         tokio::spawn(crate::analytics::rollup::run_compactor(state.pool.clone())),
@@ -216,6 +217,7 @@ pub fn spawn_workers(state: &AppState) -> Workers {
             (*state.vapid).clone(),
             crate::push::worker::Settings::from_config(&state.config),
         )),
+        tokio::spawn(crate::retention::nightly(state.pool.clone())),
         tokio::spawn(crate::open311::forward::run(
             state.pool.clone(),
             crate::open311::forward::Forwarder::from_config(&state.config),

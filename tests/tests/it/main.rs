@@ -19,6 +19,7 @@ mod region;
 mod registers;
 mod reporting;
 mod restart;
+mod retention;
 mod rounds;
 mod table;
 mod validation;
