@@ -23,7 +23,7 @@ pub const ANONYMOUS: Uuid = Uuid::nil();
 
 /// The reports of an area to anonymise: closed (resolved, rejected or
 /// merged) and unchanged since before the cutoff, not yet anonymised.
-const CANDIDATES: &str = "CREATE TEMP TABLE kvo_retention ON COMMIT DROP AS
+const CANDIDATES: &str = "CREATE TEMP TABLE kvo_strip ON COMMIT DROP AS
     SELECT i.area_id, i.id, i.reporter_id, i.category FROM incidents i
      WHERE i.area_id = $1 AND i.anonymised_at IS NULL
        AND (i.status IN ('opgelost', 'afgewezen') OR i.merged_into IS NOT NULL)
@@ -62,9 +62,9 @@ pub async fn run(
     let left = "SELECT person_id FROM memberships WHERE area_id = $1 AND removed_at < $2";
     let (reports, comments, photos, devices, push_subscriptions): (i64, i64, i64, i64, i64) =
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT (SELECT count(*) FROM kvo_retention),
-                    (SELECT count(*) FROM incident_comments m JOIN kvo_retention c ON m.area_id = c.area_id AND m.incident_id = c.id),
-                    (SELECT count(*) FROM photos p JOIN kvo_retention c ON p.area_id = c.area_id AND p.incident_id = c.id),
+            "SELECT (SELECT count(*) FROM kvo_strip),
+                    (SELECT count(*) FROM incident_comments m JOIN kvo_strip c ON m.area_id = c.area_id AND m.incident_id = c.id),
+                    (SELECT count(*) FROM photos p JOIN kvo_strip c ON p.area_id = c.area_id AND p.incident_id = c.id),
                     (SELECT count(*) FROM device_tokens WHERE area_id = $1 AND person_id IN ({left})),
                     (SELECT count(*) FROM push_subscriptions WHERE area_id = $1 AND person_id IN ({left}))"
         )))
@@ -77,48 +77,7 @@ pub async fn run(
     if dry_run || reports + devices + push_subscriptions == 0 {
         return Ok(summary);
     }
-    // The history is append-only; this transaction may clear its notes (migration 0018).
-    sqlx::query("SET LOCAL kvo.anonymising = 'on'").execute(&mut *tx).await?;
-    sqlx::query(
-        "UPDATE incident_status_history h
-            SET reason = NULL, changed_by = CASE WHEN h.changed_by = c.reporter_id THEN $1 ELSE h.changed_by END
-           FROM kvo_retention c
-          WHERE h.area_id = c.area_id AND h.incident_id = c.id AND (h.reason IS NOT NULL OR h.changed_by = c.reporter_id)",
-    )
-    .bind(ANONYMOUS)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE incident_comments m
-            SET body = 'Verwijderd na de bewaartermijn',
-                author_id = CASE WHEN m.author_id = c.reporter_id THEN $1 ELSE m.author_id END
-           FROM kvo_retention c WHERE m.area_id = c.area_id AND m.incident_id = c.id",
-    )
-    .bind(ANONYMOUS)
-    .execute(&mut *tx)
-    .await?;
-    // The blobs go with the orphan sweep (`photos::sweep_orphans`).
-    sqlx::query(
-        "DELETE FROM photos p USING kvo_retention c WHERE p.area_id = c.area_id AND p.incident_id = c.id",
-    )
-    .execute(&mut *tx)
-    .await?;
-    // Text answers may name people; choices, numbers and yes/no stay.
-    sqlx::query(
-        "UPDATE incidents i
-            SET reporter_id = $2, description = NULL, anonymised_at = $3,
-                answers = coalesce((
-                    SELECT jsonb_object_agg(a.key, a.value) FROM jsonb_each(i.answers) a
-                     WHERE NOT EXISTS (SELECT 1 FROM categories k, jsonb_array_elements(k.questions) q
-                                        WHERE k.area_id = i.area_id AND k.code = i.category
-                                          AND q ->> 'code' = a.key AND q ->> 'kind' = 'text')), '{}')
-           FROM kvo_retention c WHERE i.area_id = $1 AND i.id = c.id",
-    )
-    .bind(area_id)
-    .bind(ANONYMOUS)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    strip(&mut tx, now).await?;
     for table in ["push_subscriptions", "device_tokens"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DELETE FROM {table} WHERE area_id = $1 AND person_id IN ({left})"
@@ -142,6 +101,56 @@ pub async fn run(
     .await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Removes the personal data of the reports in the temporary table
+/// `kvo_strip (area_id, id, reporter_id, category)`: the reporter link (to
+/// [`ANONYMOUS`]), description, text answers, history notes, comment texts
+/// and photos; what the analysis counts stays. The one place this is done,
+/// for the retention and for a person's removal.
+pub(crate) async fn strip(tx: &mut PgConnection, now: DateTime<Utc>) -> sqlx::Result<()> {
+    // The history is append-only; this transaction may clear its notes (migration 0018).
+    sqlx::query("SET LOCAL kvo.anonymising = 'on'").execute(&mut *tx).await?;
+    sqlx::query(
+        "UPDATE incident_status_history h
+            SET reason = NULL, changed_by = CASE WHEN h.changed_by = c.reporter_id THEN $1 ELSE h.changed_by END
+           FROM kvo_strip c
+          WHERE h.area_id = c.area_id AND h.incident_id = c.id AND (h.reason IS NOT NULL OR h.changed_by = c.reporter_id)",
+    )
+    .bind(ANONYMOUS)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE incident_comments m
+            SET body = 'Tekst verwijderd (privacy)',
+                author_id = CASE WHEN m.author_id = c.reporter_id THEN $1 ELSE m.author_id END
+           FROM kvo_strip c WHERE m.area_id = c.area_id AND m.incident_id = c.id",
+    )
+    .bind(ANONYMOUS)
+    .execute(&mut *tx)
+    .await?;
+    // The blobs go with the orphan sweep (`photos::sweep_orphans`).
+    sqlx::query(
+        "DELETE FROM photos p USING kvo_strip c WHERE p.area_id = c.area_id AND p.incident_id = c.id",
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Text answers may name people; choices, numbers and yes/no stay.
+    sqlx::query(
+        "UPDATE incidents i
+            SET reporter_id = $1, description = NULL, anonymised_at = $2,
+                answers = coalesce((
+                    SELECT jsonb_object_agg(a.key, a.value) FROM jsonb_each(i.answers) a
+                     WHERE NOT EXISTS (SELECT 1 FROM categories k, jsonb_array_elements(k.questions) q
+                                        WHERE k.area_id = i.area_id AND k.code = i.category
+                                          AND q ->> 'code' = a.key AND q ->> 'kind' = 'text')), '{}')
+           FROM kvo_strip c WHERE i.area_id = c.area_id AND i.id = c.id",
+    )
+    .bind(ANONYMOUS)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Runs the retention of every area (the nightly job); returns what went.
