@@ -18,6 +18,7 @@ pub mod follow_up;
 pub mod http;
 pub mod incidents;
 pub mod invites;
+pub mod my_data;
 pub mod nl_time;
 pub mod open311;
 pub mod patrols;

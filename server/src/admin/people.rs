@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Actor, Admin, AdminError, Length, audit, out_of_range, text};
+use super::{Actor, Admin, AdminError, Length, Who, audit, out_of_range, text};
 use crate::{
     auth::{self, hash_secret, new_token},
     column,
@@ -362,6 +362,75 @@ impl Admin<'_> {
             Some(json!({"removed": true, "devices_revoked": revoked})),
         )
         .await?;
+        tx.commit().await?;
+        self.forget_credentials();
+        Ok(())
+    }
+
+    /// The signed-in person asks to be removed (AVG, docs/privacy.md): they
+    /// leave every area (refused while they are an area's last beheerder),
+    /// every phone, session and push subscription stops, the personal data
+    /// of their reports goes as with the retention (the reports stay,
+    /// anonymised, so every count stays), and the person record keeps no
+    /// name, e-mail address or password. One transaction; an audit entry per area.
+    pub async fn remove_myself(&self) -> Result<(), AdminError> {
+        let Who::Person(p) = self.who else { return Err(Error::NotFound.into()) };
+        let person_id = p.person_id;
+        let mut tx = self.pool.begin().await?;
+        let areas: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT area_id, role FROM memberships WHERE person_id = $1 AND removed_at IS NULL ORDER BY area_id",
+        )
+        .bind(person_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (area_id, role) in &areas {
+            lock_area(&mut tx, *area_id).await?;
+            if role == Role::Beheerder.code() {
+                keep_a_beheerder(&mut tx, *area_id, person_id).await?;
+            }
+        }
+        sqlx::query("UPDATE memberships SET removed_at = now() WHERE person_id = $1 AND removed_at IS NULL")
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+        for statement in [
+            "UPDATE device_tokens SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL",
+            "UPDATE web_sessions SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL",
+            "DELETE FROM push_subscriptions WHERE person_id = $1",
+            "DELETE FROM push_preferences WHERE person_id = $1",
+            "UPDATE password_links SET expires_at = now() WHERE person_id = $1 AND expires_at > now()",
+        ] {
+            sqlx::query(statement).bind(person_id).execute(&mut *tx).await?;
+        }
+        let reports = sqlx::query(
+            "CREATE TEMP TABLE kvo_strip ON COMMIT DROP AS
+             SELECT area_id, id, reporter_id, category FROM incidents WHERE reporter_id = $1",
+        )
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        crate::retention::strip(&mut tx, chrono::Utc::now()).await?;
+        sqlx::query(
+            "UPDATE people SET display_name = 'Verwijderd', email = NULL, password_hash = NULL WHERE id = $1",
+        )
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+        for (area_id, _) in &areas {
+            let actor = Actor { person_id: Some(person_id) };
+            let after = json!({"removed": true, "reports_anonymised": reports});
+            audit::record(
+                &mut tx,
+                Some(*area_id),
+                actor,
+                "person.remove",
+                &person_id.to_string(),
+                None::<()>,
+                Some(after),
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.forget_credentials();
         Ok(())

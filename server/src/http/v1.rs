@@ -98,6 +98,36 @@ pub async fn me(State(s): State<AppState>, p: Principal) -> AppResult<Json<Me>> 
     Ok(Json(auth::me(&s.pool, &p).await?))
 }
 
+/// Everything stored about me (AVG): one JSON document, with links to my photos.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "access",
+    responses((status = 200, body = Object), (status = 401, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn export_me(State(s): State<AppState>, p: Principal) -> AppResult<Response> {
+    let doc = crate::my_data::export(&s.pool, &p).await?;
+    let mut res = Json(doc).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"mijn-gegevens-kvo-meldingen.json\""),
+    );
+    Ok(res)
+}
+
+/// Remove me (AVG): I leave every area, my phones and sessions stop, my
+/// reports are anonymised (not deleted), my name and e-mail address go.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "access",
+    responses((status = 204), (status = 401, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn remove_me(State(s): State<AppState>, p: Principal) -> AppResult<StatusCode> {
+    let admin = crate::admin::Admin {
+        pool: &s.pool,
+        areas: &s.areas,
+        auth: &s.auth,
+        who: crate::admin::Who::Person(&p),
+        base_url: "",
+    };
+    admin.remove_myself().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// An area with its boundary and zones.
 #[utoipa::path(get, path = "/api/v1/areas/{id}", tag = "areas", params(("id" = Uuid, Path)),
     responses((status = 200, body = Area), (status = 404, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
