@@ -194,6 +194,24 @@ pub struct DeviceSession {
     pub role: Role,
 }
 
+/// One way a person is signed in: a phone (device token) or a web session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SignedIn {
+    /// `phone` or `web`.
+    pub kind: String,
+    pub id: Uuid,
+    /// The phone's name, as given when it joined.
+    pub name: Option<String>,
+    /// The area a phone belongs to.
+    pub area_id: Option<Uuid>,
+    pub since: DateTime<Utc>,
+    /// When a web session ends by itself.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The credential of this request.
+    pub current: bool,
+}
+
 /// `POST /api/v1/session`: web sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -9,7 +9,7 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kvo_api::{
     Role,
     wire::{AreaKind, DeviceSession, Me, Membership},
@@ -31,10 +31,18 @@ pub enum AuthError {
     InviteCode,
     #[error("wrong e-mail address or password")]
     Credentials,
+    /// Too many failed sign-ins for this account: wait this many seconds.
+    #[error("too many failed sign-ins; retry after {0} s")]
+    Throttled(u64),
     #[error(transparent)]
     Other(#[from] Error),
 }
 module_error!(AuthError);
+
+/// Failed sign-ins of an account before it is slowed down.
+pub const FREE_SIGNIN_FAILURES: i32 = 5;
+/// The longest an account waits after failed sign-ins, in seconds.
+pub const MAX_SIGNIN_BLOCK_SECS: f64 = 900.0;
 
 /// How long a web session lasts.
 pub const SESSION_TTL: chrono::Duration = chrono::Duration::days(14);
@@ -315,6 +323,61 @@ pub async fn redeem_invite(
 }
 
 /// Revokes the credential a request was made with (sign out).
+/// Where the principal's person is signed in: live phones and web sessions, newest first.
+pub async fn signed_in(pool: &PgPool, p: &Principal) -> Result<Vec<kvo_api::wire::SignedIn>> {
+    let current = match p.via {
+        Via::Device { token_id } => token_id,
+        Via::Session { session_id } => session_id,
+    };
+    type Row = (String, Uuid, Option<String>, Option<Uuid>, DateTime<Utc>, Option<DateTime<Utc>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT 'phone', t.id, t.device_name, t.area_id, t.created_at, NULL::timestamptz FROM device_tokens t
+           JOIN memberships m ON m.area_id = t.area_id AND m.person_id = t.person_id AND m.removed_at IS NULL
+          WHERE t.person_id = $1 AND t.revoked_at IS NULL
+         UNION ALL
+         SELECT 'web', id, NULL, NULL, created_at, expires_at FROM web_sessions
+          WHERE person_id = $1 AND revoked_at IS NULL AND expires_at > now()
+         ORDER BY 5 DESC",
+    )
+    .bind(p.person_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, id, name, area_id, since, expires_at)| kvo_api::wire::SignedIn {
+            kind,
+            id,
+            name,
+            area_id,
+            since,
+            expires_at,
+            current: id == current,
+        })
+        .collect())
+}
+
+/// Signs the principal's person out everywhere: every phone and web
+/// session, this one too. Returns how many were signed out.
+pub async fn sign_out_everywhere(pool: &PgPool, cache: &AuthCache, p: &Principal) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    let phones = sqlx::query(
+        "UPDATE device_tokens SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(p.person_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let web =
+        sqlx::query("UPDATE web_sessions SET revoked_at = now() WHERE person_id = $1 AND revoked_at IS NULL")
+            .bind(p.person_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    tx.commit().await?;
+    cache.forget_all();
+    Ok(phones + web)
+}
+
 pub async fn revoke(pool: &PgPool, cache: &AuthCache, p: &Principal, raw_token: &str) -> Result<()> {
     match p.via {
         Via::Device { token_id } => {
@@ -349,13 +412,43 @@ pub async fn login(pool: &PgPool, email: &str, password: &str) -> Result<(String
         Some((id, Some(phc))) => (Some(id), phc),
         _ => (None, DUMMY_PHC.to_string()),
     };
+    if let Some(id) = person_id {
+        let wait: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM signin_blocked_until - now())::float8 FROM people
+              WHERE id = $1 AND signin_blocked_until > now()",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        if let Some(w) = wait {
+            return Err(AuthError::Throttled(w.ceil().max(1.0) as u64));
+        }
+    }
     let ok = verify_password(password.to_string(), phc).await;
     let person_id = match (ok, person_id) {
         (true, Some(id)) => id,
-        _ => {
+        (false, Some(id)) => {
+            // After FREE_SIGNIN_FAILURES, each failure doubles the wait (to at most MAX_SIGNIN_BLOCK).
+            sqlx::query(
+                "UPDATE people SET signin_failures = signin_failures + 1,
+                        signin_blocked_until = CASE WHEN signin_failures + 1 > $2
+                            THEN now() + make_interval(secs => least($3, power(2, signin_failures + 1 - $2 - 1)))
+                        END
+                  WHERE id = $1",
+            )
+            .bind(id)
+            .bind(FREE_SIGNIN_FAILURES)
+            .bind(MAX_SIGNIN_BLOCK_SECS)
+            .execute(pool)
+            .await?;
             return Err(AuthError::Credentials);
         }
+        _ => return Err(AuthError::Credentials),
     };
+    sqlx::query("UPDATE people SET signin_failures = 0, signin_blocked_until = NULL WHERE id = $1 AND signin_failures > 0")
+        .bind(person_id)
+        .execute(pool)
+        .await?;
     let token = new_token("kvos");
     let session_id = Uuid::new_v4();
     sqlx::query("INSERT INTO web_sessions (id, person_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)")

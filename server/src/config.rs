@@ -60,6 +60,20 @@ pub struct Config {
     /// server posts to these, so anything else is refused (no requests into
     /// the local network). Plain `http` is accepted only for loopback hosts.
     pub push_hosts: Vec<String>,
+    /// Reports one phone or web session may create a minute, and as many at
+    /// once (`KVO_RATE_REPORTS_PER_MINUTE`; 0: no limit).
+    pub rate_reports_per_minute: u32,
+    /// Photos one phone or web session may upload a minute (`KVO_RATE_PHOTOS_PER_MINUTE`).
+    pub rate_photos_per_minute: u32,
+    /// Sign-ins from one address a minute (`KVO_RATE_SIGNIN_PER_MINUTE`);
+    /// an account is also slowed down after failures (see `auth::login`).
+    pub rate_signin_per_minute: u32,
+    /// Invite redemptions from one address a minute (`KVO_RATE_REDEEM_PER_MINUTE`).
+    pub rate_redeem_per_minute: u32,
+    /// Behind a reverse proxy: take the client's address from the last entry
+    /// of `X-Forwarded-For`, which the proxy appends (`KVO_TRUST_FORWARDED_FOR`).
+    /// Only when every request comes through that proxy.
+    pub trust_forwarded_for: bool,
     /// Hosts the gemeente's Open311 endpoints may be at (`KVO_OPEN311_HOSTS`,
     /// comma-separated; a leading `.` allows subdomains). The server posts
     /// reports there, so none is allowed until the operator lists the
@@ -106,6 +120,11 @@ impl Default for Config {
             ]
             .map(String::from)
             .to_vec(),
+            rate_reports_per_minute: 120,
+            rate_photos_per_minute: 240,
+            rate_signin_per_minute: 60,
+            rate_redeem_per_minute: 60,
+            trust_forwarded_for: false,
             open311_hosts: vec![],
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
             push_lease_secs: 120,
@@ -140,6 +159,18 @@ pub fn env_name(key: &str) -> String {
 }
 
 impl Config {
+    /// These settings without abuse limits: for benchmarks and tests that
+    /// drive one credential flat out.
+    pub fn without_rate_limits(self) -> Config {
+        Config {
+            rate_reports_per_minute: 0,
+            rate_photos_per_minute: 0,
+            rate_signin_per_minute: 0,
+            rate_redeem_per_minute: 0,
+            ..self
+        }
+    }
+
     /// Loads the file named by `path` or `KVO_CONFIG` (if any), then applies
     /// environment variables.
     pub fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
@@ -171,6 +202,11 @@ impl Config {
                 Some(toml::Value::Float(_)) => toml::Value::Float(
                     raw.trim().parse().with_context(|| format!("{name}={raw} is not a number"))?,
                 ),
+                Some(toml::Value::Boolean(_)) => toml::Value::Boolean(match raw.trim() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => anyhow::bail!("{name}={raw} is not true or false"),
+                }),
                 Some(toml::Value::Array(_)) => toml::Value::Array(
                     raw.split(',')
                         .map(str::trim)

@@ -24,6 +24,7 @@ pub mod open311;
 pub mod patrols;
 pub mod photos;
 pub mod push;
+pub mod rate_limit;
 pub mod registers;
 pub mod retention;
 pub mod visibility;

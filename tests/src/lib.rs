@@ -94,7 +94,9 @@ impl TestApp {
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let pool = fresh_database().await;
         let data_dir = tempfile::tempdir().expect("temp data dir");
-        let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        // Tests drive credentials flat out; the limits' own test switches them on.
+        let mut config =
+            Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() }.without_rate_limits();
         tweak(&mut config);
         TestApp::start(pool, data_dir, config).await
     }

@@ -110,7 +110,7 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tokens.insert(s.id, session.token);
     }
-    let config = Config { data_dir: tmp.path().join("data"), ..Config::default() };
+    let config = Config { data_dir: tmp.path().join("data"), ..Config::default() }.without_rate_limits();
     let state = AppState::new(pool.clone(), config)?;
     let server = super::BenchServer::start(state).await?;
     let base = server.base.clone();

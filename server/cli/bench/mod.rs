@@ -95,7 +95,8 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
                 .token,
         );
     }
-    let config = Config { data_dir: tmp.path().join("data"), db_pool: cfg.db_pool, ..Config::default() };
+    let config = Config { data_dir: tmp.path().join("data"), db_pool: cfg.db_pool, ..Config::default() }
+        .without_rate_limits();
     let state = AppState::new(pool.clone(), config)?;
     // Everything on, as in `kvo serve`: the rollup compactor and the push
     // worker run through all phases, the ceiling's too.
@@ -188,7 +189,8 @@ pub async fn photo_memory(cfg: &Config, uploads: usize) -> anyhow::Result<()> {
         (cfg.max_photo_pixels * kvo_server::photos::WORST_CASE_BYTES_PER_PIXEL) as f64 / 1e6
     );
     for (name, slots) in [("within the budget", limited), ("no limit (naive)", uploads)] {
-        let config = Config { data_dir: tmp.path().join(format!("data-{slots}")), ..cfg.clone() };
+        let config = Config { data_dir: tmp.path().join(format!("data-{slots}")), ..cfg.clone() }
+            .without_rate_limits();
         let mut state = AppState::new(pool.clone(), config)?;
         state.photos.slots = Arc::new(tokio::sync::Semaphore::new(slots));
         let server = BenchServer::start(state).await?;

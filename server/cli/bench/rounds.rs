@@ -86,8 +86,10 @@ pub async fn run(cfg: &Config, b: RoundsBench) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let state =
-        AppState::new(pool.clone(), Config { data_dir: tmp.path().join("data"), ..Config::default() })?;
+    let state = AppState::new(
+        pool.clone(),
+        Config { data_dir: tmp.path().join("data"), ..Config::default() }.without_rate_limits(),
+    )?;
     let server = super::BenchServer::start(state).await?;
     let client = reqwest::Client::new();
     let get = |path: String, token: String| {

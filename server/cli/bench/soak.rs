@@ -48,6 +48,11 @@ pub async fn run(b: SoakBench) -> anyhow::Result<()> {
     let env = [
         ("KVO_DATA_DIR", tmp.path().join("data").display().to_string()),
         ("KVO_LISTEN", format!("127.0.0.1:{port}")),
+        // The server's capacity is measured, not its abuse limits.
+        ("KVO_RATE_REPORTS_PER_MINUTE", "0".into()),
+        ("KVO_RATE_PHOTOS_PER_MINUTE", "0".into()),
+        ("KVO_RATE_SIGNIN_PER_MINUTE", "0".into()),
+        ("KVO_RATE_REDEEM_PER_MINUTE", "0".into()),
         ("RUST_LOG", "warn".to_string()),
     ];
     let kvo = |args: &[&str]| -> anyhow::Result<String> {

@@ -198,3 +198,55 @@ mod tests {
         }
     }
 }
+
+/// The client's network address: the TCP peer (`serve` records it), or,
+/// behind a trusted proxy (`Config::trust_forwarded_for`), the last address
+/// of `X-Forwarded-For`; the unspecified address when there is none
+/// (in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<super::state::AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &super::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = s
+            .config
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .next_back()?
+                    .to_str()
+                    .ok()?
+                    .rsplit(',')
+                    .next()?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .flatten();
+        let peer =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientIp(forwarded.or(peer).unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))))
+    }
+}
+
+/// One request of `limit` by `p` (if signed in) from `ip`, or 429 with the wait.
+pub fn within_limit(
+    s: &super::state::AppState,
+    limit: crate::rate_limit::Limit,
+    p: Option<&crate::auth::Principal>,
+    ClientIp(ip): ClientIp,
+) -> Result<(), AppError> {
+    let credential = p.map(|p| match p.via {
+        crate::auth::Via::Device { token_id } => token_id.to_string(),
+        crate::auth::Via::Session { session_id } => session_id.to_string(),
+    });
+    s.limits.take(limit, credential.as_deref(), ip).map_err(AppError::TooManyRequests)
+}

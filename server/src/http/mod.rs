@@ -58,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/session", post(v1::login).delete(v1::logout))
         .route("/me", get(v1::me).delete(v1::remove_me))
         .route("/me/export", get(v1::export_me))
+        .route("/me/sessions", get(v1::my_sessions))
+        .route("/me/sign-out-everywhere", post(v1::sign_out_everywhere))
         .route("/areas", post(admin::create_area))
         .route("/areas/{id}", get(v1::area).patch(admin::change_area))
         .route("/areas/{id}/archive", post(admin::archive_area))
@@ -204,7 +206,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The peer's address reaches the handlers (abuse limits per address).
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Starts the background work of a serving process: the rollup compactor,

@@ -16,6 +16,7 @@ use kvo_api::wire::{NewIncident, WireLocation};
 use uuid::Uuid;
 
 use super::{
+    extract::ClientIp,
     problem::{AppError, OwnErrorFormat},
     state::AppState,
 };
@@ -24,6 +25,7 @@ use crate::{
     error::Error,
     incidents::{self, Created},
     open311::{self, Open311Error, Params, format::Format},
+    rate_limit::Limit,
 };
 
 /// A filed report is a short form.
@@ -116,11 +118,12 @@ async fn file_request(
     State(s): State<AppState>,
     Path(file): Path<String>,
     RawQuery(q): RawQuery,
+    ClientIp(ip): ClientIp,
     body: Bytes,
 ) -> Response {
     match Format::split(&file) {
         Some(("requests", format)) => {
-            answer(format, "service_requests", file_one(&s, q.as_deref(), &body).await)
+            answer(format, "service_requests", file_one(&s, ip, q.as_deref(), &body).await)
         }
         Some((_, format)) => answer(format, "", Err(not_found())),
         None => answer(Format::Xml, "", Err(not_found())),
@@ -131,7 +134,12 @@ fn forbidden(nl: &str, en: &str) -> Open311Error {
     Open311Error { code: 403, description: format!("{nl} / {en}") }
 }
 
-async fn file_one(s: &AppState, q: Option<&str>, body: &[u8]) -> open311::Result<Value> {
+async fn file_one(
+    s: &AppState,
+    ip: std::net::IpAddr,
+    q: Option<&str>,
+    body: &[u8],
+) -> open311::Result<Value> {
     let fields = open311::form_fields(q, body)?;
     let j = open311::jurisdiction(&s.pool, &Params::from_fields(&fields)).await?;
     let area = open311::index(&s.pool, &s.areas, &j).await?;
@@ -154,6 +162,14 @@ async fn file_one(s: &AppState, q: Option<&str>, body: &[u8]) -> open311::Result
     .map_err(open311::db)?;
     if !is_key {
         return Err(forbidden("deze api_key hoort niet bij dit gebied", "this api_key is not for this area"));
+    }
+    if let Err(secs) = s.limits.take(Limit::Reports, Some(&token_id.to_string()), ip) {
+        return Err(Open311Error {
+            code: 429,
+            description: format!(
+                "te veel meldingen; probeer het over {secs} s opnieuw / too many requests; retry in {secs} s"
+            ),
+        });
     }
     let req = NewIncident {
         id: Uuid::new_v4(),

@@ -78,6 +78,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("request took too long")]
     Timeout,
+    /// Over an abuse limit: wait this many seconds (429 with `Retry-After`).
+    #[error("too many requests; retry after {0} s")]
+    TooManyRequests(u64),
     /// `/readyz`: migrations are still to be applied.
     #[error("migrations pending")]
     MigrationsPending,
@@ -185,6 +188,13 @@ fn auth(e: &AuthError) -> Texts {
             ("Niet aangemeld", "Not signed in"),
             "E-mailadres of wachtwoord onjuist.",
             "Wrong e-mail address or password.",
+        ),
+        AuthError::Throttled(secs) => row(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-sign-ins",
+            ("Te veel pogingen", "Too many attempts"),
+            format!("Te veel mislukte pogingen om in te loggen; probeer het over {secs} seconden opnieuw."),
+            format!("Too many failed sign-ins; try again in {secs} seconds."),
         ),
         AuthError::Other(e) => domain(e),
     }
@@ -734,6 +744,13 @@ impl AppError {
                 "Het verzoek duurde te lang; probeer het opnieuw.",
                 "The request took too long; please try again.",
             ),
+            AppError::TooManyRequests(secs) => row(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                ("Te veel verzoeken", "Too many requests"),
+                format!("Even geduld: probeer het over {secs} seconden opnieuw."),
+                format!("Please wait: try again in {secs} seconds."),
+            ),
             AppError::MigrationsPending => row(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "migrations-pending",
@@ -810,6 +827,9 @@ impl IntoResponse for AppError {
         let mut res = self.status().into_response();
         if matches!(self.shared(), Some(Error::Unauthenticated)) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let AppError::TooManyRequests(secs) | AppError::Auth(AuthError::Throttled(secs)) = &self {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));
         }
         res.extensions_mut().insert(problem);
         res

@@ -32,6 +32,8 @@ pub struct AppState {
     pub vapid: Arc<Vapid>,
     /// New reports, written in batches (group commit).
     pub ingest: crate::incidents::batch::Batcher,
+    /// Abuse limits of this process.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
                 max_pixels: config.max_photo_pixels,
             },
             ingest: crate::incidents::batch::Batcher::new(pool.clone()),
+            limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config)),
             pool,
             config: Arc::new(config),
             areas: Arc::default(),

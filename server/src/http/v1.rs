@@ -12,7 +12,7 @@ use kvo_api::{
     Location,
     wire::{
         Area, CategoryList, Confirmed, DeviceSession, Incident, IncidentPage, Login, Me, Nearby,
-        NewConfirmation, NewIncident, Photo, Problem, RedeemInvite, UiConfig,
+        NewConfirmation, NewIncident, Photo, Problem, RedeemInvite, SignedIn, UiConfig,
     },
 };
 use sha2::{Digest, Sha256};
@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::{
     auth::{SESSION_COOKIE, raw_credential},
     etag_matches,
-    extract::{ApiJson, ApiQuery, ContentDigest, RawBody},
+    extract::{ApiJson, ApiQuery, ClientIp, ContentDigest, RawBody, within_limit},
     params::{ListParams, NearbyParams},
 };
 use super::{problem::AppResult, state::AppState};
@@ -32,12 +32,18 @@ use crate::{
     error::Error,
     incidents::{self, Created},
     photos::{self, Rendition, Stored},
+    rate_limit::Limit,
 };
 
 /// Redeem an invite code for a device token.
 #[utoipa::path(post, path = "/api/v1/devices/redeem", tag = "access", request_body = RedeemInvite,
-    responses((status = 201, body = DeviceSession), (status = 400, body = Problem)))]
-pub async fn redeem(State(s): State<AppState>, ApiJson(req): ApiJson<RedeemInvite>) -> AppResult<Response> {
+    responses((status = 201, body = DeviceSession), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn redeem(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<RedeemInvite>,
+) -> AppResult<Response> {
+    within_limit(&s, Limit::Redeem, None, ip)?;
     let session =
         auth::redeem_invite(&s.pool, &req.code, req.display_name.as_deref(), req.device_name.as_deref())
             .await?;
@@ -55,8 +61,13 @@ pub async fn sign_out(State(s): State<AppState>, p: Principal, parts: Parts) -> 
 
 /// Web sign-in: sets an HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/api/v1/session", tag = "access", request_body = Login,
-    responses((status = 200, body = Me), (status = 401, body = Problem)))]
-pub async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<Login>) -> AppResult<Response> {
+    responses((status = 200, body = Me), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<Login>,
+) -> AppResult<Response> {
+    within_limit(&s, Limit::SignIn, None, ip)?;
     let (token, p) = auth::login(&s.pool, &req.email, &req.password).await?;
     let me = auth::me(&s.pool, &p).await?;
     let secure = if s.config.secure_cookies() { "; Secure" } else { "" };
@@ -96,6 +107,21 @@ pub async fn ui_config(State(s): State<AppState>) -> Json<UiConfig> {
     responses((status = 200, body = Me), (status = 401, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
 pub async fn me(State(s): State<AppState>, p: Principal) -> AppResult<Json<Me>> {
     Ok(Json(auth::me(&s.pool, &p).await?))
+}
+
+/// Where I am signed in: my phones and web sessions.
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "access",
+    responses((status = 200, body = Vec<SignedIn>), (status = 401, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn my_sessions(State(s): State<AppState>, p: Principal) -> AppResult<Json<Vec<SignedIn>>> {
+    Ok(Json(auth::signed_in(&s.pool, &p).await?))
+}
+
+/// Sign me out everywhere: every phone and web session, this one too (a lost phone, a shared computer).
+#[utoipa::path(post, path = "/api/v1/me/sign-out-everywhere", tag = "access",
+    responses((status = 204), (status = 401, body = Problem)), security(("bearer" = []), ("cookie" = [])))]
+pub async fn sign_out_everywhere(State(s): State<AppState>, p: Principal) -> AppResult<StatusCode> {
+    auth::sign_out_everywhere(&s.pool, &s.auth, &p).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Everything stored about me (AVG): one JSON document, with links to my photos.
@@ -161,13 +187,15 @@ pub async fn categories(
 /// with the same body gives 200 and the stored incident; a different body 409.
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = NewIncident,
     responses((status = 201, body = Incident), (status = 200, body = Incident), (status = 409, body = Problem),
-              (status = 422, body = Problem), (status = 400, body = Problem)),
+              (status = 422, body = Problem), (status = 400, body = Problem), (status = 429, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn create_incident(
     State(s): State<AppState>,
     p: Principal,
+    ip: ClientIp,
     ApiJson(req): ApiJson<NewIncident>,
 ) -> AppResult<Response> {
+    within_limit(&s, Limit::Reports, Some(&p), ip)?;
     let created = incidents::create(&s.pool, &s.ingest, &s.areas, s.config.area_margin_m, &p, req).await?;
     s.metrics.incident_ingested(matches!(created, Created::New(_)));
     Ok(match created {
@@ -242,15 +270,17 @@ pub async fn get_incident(
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
     responses((status = 201, body = Photo), (status = 200, body = Photo), (status = 400, body = Problem),
               (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem),
-              (status = 422, body = Problem)),
+              (status = 422, body = Problem), (status = 429, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn upload_photo(
     State(s): State<AppState>,
     p: Principal,
     Path((id, photo_id)): Path<(Uuid, Uuid)>,
+    ip: ClientIp,
     ContentDigest(digest): ContentDigest,
     RawBody(body): RawBody,
 ) -> AppResult<Response> {
+    within_limit(&s, Limit::Photos, Some(&p), ip)?;
     let stored = photos::upload(&s.photos, &p, id, photo_id, body, digest).await?;
     if let Stored::New(ph) = &stored {
         s.metrics.photo_ingested(ph.bytes as u64);

@@ -9,6 +9,7 @@ mod backup;
 mod follow_up;
 mod idempotency;
 mod isolation;
+mod limits;
 mod my_data;
 mod open311;
 mod open311_forward;
