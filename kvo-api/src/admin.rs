@@ -378,6 +378,26 @@ pub struct RetentionSummary {
     pub push_subscriptions: i64,
 }
 
+/// `PUT /api/v1/areas/{id}/public-view`: publish the area's aggregated
+/// figures for everyone, or stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PublicViewSetting {
+    pub enabled: bool,
+}
+
+/// Whether the area's public view is on, and where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicViewInfo {
+    pub enabled: bool,
+    /// The area's slug (its Open311 jurisdiction too).
+    pub slug: String,
+    /// `/api/v1/public/{slug}`.
+    pub path: String,
+}
+
 /// A one-time link to set a password: shown this once, for the beheerder
 /// to hand to the person (the beheerder never knows the password).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -239,3 +239,20 @@ pub struct RegionOverview {
     pub previous: Period,
     pub areas: Vec<RegionArea>,
 }
+
+/// `GET /api/v1/public/{slug}`: an area's figures for residents, press and
+/// the gemeenteraad, without signing in: the last 52 weeks against the 52
+/// before, aggregated as for an ondernemer (counts below 3 hidden), and the
+/// heatmap of 170 m cells. No reports, text, photos or names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicView {
+    pub name: String,
+    pub municipality: Option<String>,
+    pub kind: crate::wire::AreaKind,
+    pub slug: String,
+    pub analysis: Analysis,
+    /// GeoJSON FeatureCollection of the cells with their counts.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub heatmap: serde_json::Value,
+}

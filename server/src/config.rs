@@ -70,6 +70,8 @@ pub struct Config {
     pub rate_signin_per_minute: u32,
     /// Invite redemptions from one address a minute (`KVO_RATE_REDEEM_PER_MINUTE`).
     pub rate_redeem_per_minute: u32,
+    /// Public views read from one address a minute (`KVO_RATE_PUBLIC_PER_MINUTE`).
+    pub rate_public_per_minute: u32,
     /// Behind a reverse proxy: take the client's address from the last entry
     /// of `X-Forwarded-For`, which the proxy appends (`KVO_TRUST_FORWARDED_FOR`).
     /// Only when every request comes through that proxy.
@@ -124,6 +126,7 @@ impl Default for Config {
             rate_photos_per_minute: 240,
             rate_signin_per_minute: 60,
             rate_redeem_per_minute: 60,
+            rate_public_per_minute: 60,
             trust_forwarded_for: false,
             open311_hosts: vec![],
             push_subject: "mailto:beheer@kvo-meldingen.invalid".into(),
@@ -167,6 +170,7 @@ impl Config {
             rate_photos_per_minute: 0,
             rate_signin_per_minute: 0,
             rate_redeem_per_minute: 0,
+            rate_public_per_minute: 0,
             ..self
         }
     }

@@ -24,6 +24,8 @@ pub enum Limit {
     Photos,
     SignIn,
     Redeem,
+    /// Reading an area's public view, per address.
+    Public,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +51,7 @@ impl RateLimits {
                 (Limit::Photos, c.rate_photos_per_minute),
                 (Limit::SignIn, c.rate_signin_per_minute),
                 (Limit::Redeem, c.rate_redeem_per_minute),
+                (Limit::Public, c.rate_public_per_minute),
             ]),
             buckets: Mutex::new(HashMap::new()),
         }

@@ -40,6 +40,7 @@ const nl = {
     'streets.import': 'straten ingelezen', 'api_key.create': 'Open311-sleutel gemaakt',
     'open311_endpoint.set': 'Open311-koppeling met de gemeente ingesteld',
     'retention.set': 'bewaartermijn gewijzigd', 'retention.run': 'persoonsgegevens verwijderd na de bewaartermijn',
+    'public_view.set': 'openbaar overzicht aan- of uitgezet', 'person.remove': 'persoon verwijderd op eigen verzoek',
   } as Record<string, string>,
   letterTitle: (area: string) => `Uitnodiging: KVO meldingen ${area}`,
   letterBody: (role: string, until: string) =>
@@ -100,6 +101,7 @@ const en: Dict = {
     'streets.import': 'streets imported', 'api_key.create': 'Open311 key created',
     'open311_endpoint.set': "link to the municipality's Open311 set",
     'retention.set': 'retention changed', 'retention.run': 'personal data removed after the retention period',
+    'public_view.set': 'public view switched', 'person.remove': 'person removed at their request',
   },
   letterTitle: (area: string) => `Invitation: KVO reports ${area}`,
   letterBody: (role: string, until: string) =>

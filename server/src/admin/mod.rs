@@ -12,8 +12,8 @@ pub mod audit;
 pub mod categories;
 pub mod open311;
 pub mod people;
+pub mod privacy;
 pub mod registers;
-pub mod retention;
 
 use kvo_api::{
     Role,

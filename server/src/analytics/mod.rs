@@ -12,6 +12,7 @@ pub mod export;
 pub mod heatmap;
 pub mod hotspots;
 pub mod privacy;
+pub mod public;
 pub mod region;
 pub mod rollup;
 pub mod table;

@@ -12,8 +12,8 @@ use kvo_api::{
     admin::{
         AreaChange, AuditPage, CategoryChange, CategorySettings, CreatedAccount, CreatedApiKey,
         CreatedInvite, InviteInfo, MemberInfo, NewAccount, NewApiKey, NewArea, NewCategory, NewInviteRequest,
-        NewZone, Open311Endpoint, Open311EndpointInfo, PasswordLink, RetentionSetting, RetentionSummary,
-        RoleChange, SetPassword, ZoneChange,
+        NewZone, Open311Endpoint, Open311EndpointInfo, PasswordLink, PublicViewInfo, PublicViewSetting,
+        RetentionSetting, RetentionSummary, RoleChange, SetPassword, ZoneChange,
     },
     wire::{Area, Problem, Zone},
 };
@@ -335,6 +335,33 @@ pub async fn open311_endpoint(
     Path(area_id): Path<Uuid>,
 ) -> AppResult<Json<Open311EndpointInfo>> {
     Ok(Json(admin(&s, &p, "").open311_endpoint(area_id).await?))
+}
+
+/// Whether the area's aggregated figures are public, and where.
+#[utoipa::path(get, path = "/api/v1/areas/{id}/public-view", tag = "admin", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PublicViewInfo), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn public_view(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+) -> AppResult<Json<PublicViewInfo>> {
+    Ok(Json(admin(&s, &p, "").public_view(area_id).await?))
+}
+
+/// Publish the area's aggregated figures for everyone, or stop.
+#[utoipa::path(put, path = "/api/v1/areas/{id}/public-view", tag = "admin", params(("id" = Uuid, Path)),
+    request_body = PublicViewSetting,
+    responses((status = 200, body = PublicViewInfo), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn set_public_view(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(area_id): Path<Uuid>,
+    ApiJson(req): ApiJson<PublicViewSetting>,
+) -> AppResult<Json<PublicViewInfo>> {
+    Ok(Json(admin(&s, &p, "").set_public_view(area_id, req).await?))
 }
 
 /// What the retention would remove now (a dry run of the nightly job).

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use kvo_api::{
-    analysis::{Analysis, IncidentTable, RegionOverview},
+    analysis::{Analysis, IncidentTable, PublicView, RegionOverview},
     wire::Problem,
 };
 use uuid::Uuid;
@@ -144,6 +144,23 @@ pub async fn analysis(
 ) -> AppResult<Json<Analysis>> {
     let access = p.access(id)?;
     Ok(Json(analysis::analyse(&s.pool, &s.areas, &access, &q.query()).await?))
+}
+
+/// An area's public figures, without signing in (when the area publishes
+/// them): the last 52 weeks against the 52 before and the heatmap, counts
+/// below 3 hidden; no reports, text, photos or names. Cacheable for 5 minutes.
+#[utoipa::path(get, path = "/api/v1/public/{slug}", tag = "analysis", params(("slug" = String, Path)),
+    responses((status = 200, body = PublicView), (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn public_figures(
+    State(s): State<AppState>,
+    Path(slug): Path<String>,
+    ip: super::extract::ClientIp,
+) -> AppResult<Response> {
+    super::extract::within_limit(&s, crate::rate_limit::Limit::Public, None, ip)?;
+    let view = crate::analytics::public::view(&s.pool, &s.areas, &slug).await?;
+    let mut res = Json(view).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(res)
 }
 
 /// The filtered incidents as CSV for Dutch Excel (UTF-8 with BOM, `;`,

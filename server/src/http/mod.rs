@@ -79,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/areas/{id}/open311-keys", post(admin::create_api_key))
         .route("/areas/{id}/open311-endpoint", get(admin::open311_endpoint).put(admin::set_open311_endpoint))
         .route("/areas/{id}/retention", get(admin::retention).put(admin::set_retention))
+        .route("/areas/{id}/public-view", get(admin::public_view).put(admin::set_public_view))
+        .route("/public/{slug}", get(analytics::public_figures))
         .route("/areas/{id}/audit-log", get(admin::audit_log))
         .route("/password", post(admin::set_password))
         .route("/areas/{id}/heatmap", get(analytics::heatmap))

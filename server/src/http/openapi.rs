@@ -33,7 +33,7 @@ use super::{admin, analytics, follow_up, patrols, push, registers, v1};
         admin::create_area, admin::change_area, admin::archive_area, admin::add_zone, admin::change_zone,
         admin::delete_zone, admin::category_settings, admin::change_category, admin::add_category,
         admin::invites, admin::create_invite, admin::revoke_invite, admin::members, admin::change_role,
-        admin::remove_member, admin::reset_link, admin::revoke_device, admin::create_account, admin::create_api_key, admin::set_open311_endpoint, admin::open311_endpoint, admin::retention, admin::set_retention,
+        admin::remove_member, admin::reset_link, admin::revoke_device, admin::create_account, admin::create_api_key, admin::set_open311_endpoint, admin::open311_endpoint, admin::retention, admin::set_retention, admin::public_view, admin::set_public_view, analytics::public_figures,
         admin::set_password, admin::audit_log,
         registers::import_register, registers::import_streets, registers::nearest, registers::assets,
         registers::repeated,

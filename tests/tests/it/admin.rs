@@ -112,6 +112,8 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
             (Method::GET, format!("{a}/open311-endpoint"), None, 200),
             (Method::GET, format!("{a}/retention"), None, 200),
             (Method::PUT, format!("{a}/retention"), Some(json!({"months": 12})), 200),
+            (Method::GET, format!("{a}/public-view"), None, 200),
+            (Method::PUT, format!("{a}/public-view"), Some(json!({"enabled": true})), 200),
             (Method::DELETE, format!("{a}/devices/{device}"), None, 204),
             (Method::DELETE, format!("{a}/members/{person}"), None, 204),
             (
@@ -166,7 +168,7 @@ async fn every_admin_endpoint_checks_the_role_in_its_own_area() {
             }
         }
     }
-    assert_eq!(checked, Role::ALL.len() * 2 * 24);
+    assert_eq!(checked, Role::ALL.len() * 2 * 26);
     // Creating an area: only a beheerder (of some area).
     let new_area = json!({"name": "Nieuw", "kind": "buitengebied", "boundary": serde_json::from_str::<Value>(DEVENTER).unwrap()});
     for &role in Role::ALL {

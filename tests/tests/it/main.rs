@@ -16,6 +16,7 @@ mod open311_forward;
 mod ops;
 mod patrols;
 mod photos;
+mod public_view;
 mod push;
 mod region;
 mod registers;

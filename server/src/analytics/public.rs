@@ -1,0 +1,45 @@
+//! The public view (issue 16 §3, docs/privacy.md): an area that publishes
+//! gets its figures shown to everyone — the last 52 weeks against the 52
+//! before and the heatmap of 170 m cells — exactly as an ondernemer sees
+//! them: aggregated, counts below 3 hidden (`privacy::Disclosure`), never a
+//! report, text, photo or name.
+
+use chrono::Duration;
+use kvo_api::{Role, analysis::PublicView, wire::AreaKind};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{
+    RawFilter,
+    analysis::{self, AnalysisQuery},
+    error::{AnalyticsError, Result},
+    heatmap::{self, View},
+};
+use crate::{areas::AreaCache, auth::AreaAccess, column, error::Error};
+
+/// The public view of the area with `slug`, if it publishes one (404 otherwise).
+pub async fn view(pool: &PgPool, areas: &AreaCache, slug: &str) -> Result<PublicView> {
+    let row: Option<(Uuid, String, Option<String>, String)> =
+        sqlx::query_as("SELECT id, name, municipality, kind FROM areas WHERE slug = $1 AND public_view")
+            .bind(slug)
+            .fetch_optional(pool)
+            .await
+            .map_err(Error::from)?;
+    let (area_id, name, municipality, kind) = row.ok_or(AnalyticsError::Other(Error::NotFound))?;
+    // Read as a member who gets aggregates only, and whose own reports are none.
+    let access = AreaAccess { area_id, person_id: Uuid::new_v4(), role: Role::Ondernemer };
+    let today = crate::nl_time::today();
+    let filter =
+        RawFilter { from: Some(today - Duration::days(363)), to: Some(today), ..RawFilter::default() };
+    let query = AnalysisQuery { filter: filter.clone(), resolution: Some(9), ..AnalysisQuery::default() };
+    let analysis = analysis::analyse(pool, areas, &access, &query).await?;
+    let cells = heatmap::build(pool, areas, &access, &filter, View::Resolution(9), false).await?;
+    Ok(PublicView {
+        name,
+        municipality,
+        kind: column::code(&kind, AreaKind::from_code).map_err(Error::from)?,
+        slug: slug.to_string(),
+        analysis,
+        heatmap: serde_json::to_value(cells).map_err(|e| Error::from(anyhow::Error::from(e)))?,
+    })
+}
