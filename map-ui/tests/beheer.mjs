@@ -4,7 +4,8 @@
 // reporting app, block that phone and see its next request refused, give a
 // partner a web account whose password they set themselves, import a
 // lamp-post register (twice) and the streets, and read it all back in the
-// audit log; and the gemeente's work list. Run by `./do test`.
+// audit log; the gemeente's work list; and a published area's public
+// overview, opened without signing in. Run by `./do test`.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -332,6 +333,32 @@ await test("the gemeente's work list: overdue first, taken in hand, handed back 
   const history = (await get(p, `/incidents/${id}/follow-up`)).history.at(-1);
   assert.deepEqual([history.action, history.reason], ['hand_back', 'Particulier terrein, niet van de gemeente']);
   await own.close();
+});
+
+await test('a published area: the public overview without signing in, and nothing personal on it', async () => {
+  const me = await get(page, '/me');
+  const deventer = me.memberships.find((m) => m.area_name === 'Binnenstad Deventer');
+  const info = await page.evaluate(async (id) => (await fetch(`/api/v1/areas/${id}/public-view`, {
+    method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-KVO-CSRF': '1' }, body: JSON.stringify({ enabled: true }),
+  })).json(), deventer.area_id);
+  assert.equal(info.enabled, true);
+  const anon = await browser.newContext({ viewport: { width: 1000, height: 900 }, bypassCSP: true });
+  const p = watch(await anon.newPage());
+  await p.goto(`${server.url}/openbaar/?gebied=${info.slug}`);
+  await ready(p);
+  const view = await p.evaluate(async (s) => (await fetch(`/api/v1/public/${s}`)).json(), info.slug);
+  assert.ok(view.analysis.totals.current > 100, 'the demo area has a year of reports');
+  assert.equal(await p.evaluate(() => document.body.dataset.total), String(view.analysis.totals.current));
+  assert.match(await p.locator('.total').textContent(), new RegExp(view.analysis.totals.current.toLocaleString('nl-NL').replace('.', '\\.')));
+  assert.equal(await p.evaluate(() => Number(document.body.dataset.cells)), view.heatmap.features.length);
+  assert.ok(view.heatmap.features.length > 0 && view.heatmap.features.every((f) => f.properties.count >= 3));
+  assert.equal(await p.locator('table.themes tbody tr').count(), view.analysis.by_theme.length);
+  const text = await p.locator('body').textContent();
+  for (const secret of ['Beheerder demo', 'example.org', '/photos/']) assert.ok(!text.includes(secret), secret);
+  assert.match(text, /Aantallen onder de 3/);
+  await axe(p, 'the public overview');
+  await p.screenshot({ path: join(ARTIFACTS, '24-openbaar.png'), fullPage: true });
+  await anon.close();
 });
 
 await context.close();
