@@ -385,6 +385,10 @@ pub struct RetentionSummary {
 #[serde(deny_unknown_fields)]
 pub struct PublicViewSetting {
     pub enabled: bool,
+    /// Show the descriptions of schoon and heel reports in Open311's public
+    /// lists (never those of veilig reports); off unless set.
+    #[serde(default)]
+    pub open311_descriptions: bool,
 }
 
 /// Whether the area's public view is on, and where it is.
@@ -392,6 +396,7 @@ pub struct PublicViewSetting {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PublicViewInfo {
     pub enabled: bool,
+    pub open311_descriptions: bool,
     /// The area's slug (its Open311 jurisdiction too).
     pub slug: String,
     /// `/api/v1/public/{slug}`.

@@ -56,16 +56,16 @@ impl Admin<'_> {
     /// Whether the public view is on, and where.
     pub async fn public_view(&self, area_id: Uuid) -> Result<PublicViewInfo, AdminError> {
         self.who.check(area_id, AdminAction::EditArea)?;
-        let (enabled, slug): (bool, String) =
-            sqlx::query_as("SELECT public_view, slug FROM areas WHERE id = $1")
+        let (enabled, open311_descriptions, slug): (bool, bool, String) =
+            sqlx::query_as("SELECT public_view, open311_descriptions, slug FROM areas WHERE id = $1")
                 .bind(area_id)
                 .fetch_optional(self.pool)
                 .await?
                 .ok_or(crate::error::Error::NotFound)?;
-        Ok(PublicViewInfo { enabled, path: format!("/api/v1/public/{slug}"), slug })
+        Ok(PublicViewInfo { enabled, open311_descriptions, path: format!("/api/v1/public/{slug}"), slug })
     }
 
-    /// Switches the public view on or off.
+    /// Switches the public view, and Open311's public descriptions, on or off.
     pub async fn set_public_view(
         &self,
         area_id: Uuid,
@@ -74,13 +74,15 @@ impl Admin<'_> {
         let actor = self.who.check(area_id, AdminAction::EditArea)?;
         let mut tx = self.pool.begin().await?;
         lock_live_area(&mut tx, area_id).await?;
-        let before: bool = sqlx::query_scalar("SELECT public_view FROM areas WHERE id = $1")
-            .bind(area_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE areas SET public_view = $2 WHERE id = $1")
+        let before: (bool, bool) =
+            sqlx::query_as("SELECT public_view, open311_descriptions FROM areas WHERE id = $1")
+                .bind(area_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query("UPDATE areas SET public_view = $2, open311_descriptions = $3 WHERE id = $1")
             .bind(area_id)
             .bind(req.enabled)
+            .bind(req.open311_descriptions)
             .execute(&mut *tx)
             .await?;
         audit::record(
@@ -89,8 +91,8 @@ impl Admin<'_> {
             actor,
             "public_view.set",
             "openbaar overzicht",
-            Some(json!({"enabled": before})),
-            Some(json!({"enabled": req.enabled})),
+            Some(json!({"enabled": before.0, "open311_descriptions": before.1})),
+            Some(json!({"enabled": req.enabled, "open311_descriptions": req.open311_descriptions})),
         )
         .await?;
         tx.commit().await?;

@@ -70,9 +70,30 @@ impl Disclosure {
     }
 }
 
+/// A report's description as it may be published (Open311's public
+/// lists): only when the area opted in, and only for what is schoon or heel
+/// (a description of theft or aggression may name a suspect or a victim).
+pub fn public_description(
+    dimension: Option<Dimension>,
+    area_opted_in: bool,
+    text: Option<String>,
+) -> Option<String> {
+    let shown = area_opted_in && matches!(dimension, Some(Dimension::Schoon | Dimension::Heel));
+    text.filter(|_| shown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_are_public_only_when_the_area_opts_in_and_never_for_what_is_veilig() {
+        let text = || Some("Lamp 0412 knippert".to_string());
+        assert_eq!(public_description(Some(Dimension::Heel), false, text()), None);
+        assert_eq!(public_description(Some(Dimension::Heel), true, text()), text());
+        assert_eq!(public_description(Some(Dimension::Veilig), true, text()), None);
+        assert_eq!(public_description(None, true, text()), None);
+    }
 
     #[test]
     fn a_theft_is_published_at_its_cells_centre_and_a_broken_lamp_where_it_is() {

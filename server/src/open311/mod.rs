@@ -21,7 +21,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    analytics::privacy::public_location,
+    analytics::privacy::{public_description, public_location},
     areas::{AreaCache, AreaIndex},
     column, nl_time,
 };
@@ -219,6 +219,8 @@ struct PublicRow {
     due_date: Option<NaiveDate>,
     assigned_to: Option<String>,
     street: Option<String>,
+    /// NULL unless the area opted in to public descriptions.
+    description: Option<String>,
 }
 
 /// What a `requests` list asks for, checked.
@@ -306,8 +308,9 @@ pub async fn requests(
                        i.received_at, i.due_date, i.assigned_to,
                        coalesce((SELECT max(h.changed_at) FROM incident_status_history h
                                   WHERE h.area_id = i.area_id AND h.incident_id = i.id), i.received_at) AS updated_at,
-                       kvo_street_name(i.area_id, i.geom) AS street
-                  FROM incidents i WHERE i.area_id = $1";
+                       kvo_street_name(i.area_id, i.geom) AS street,
+                       CASE WHEN a.open311_descriptions THEN i.description END AS description
+                  FROM incidents i JOIN areas a ON a.id = i.area_id WHERE i.area_id = $1";
     let rows: Vec<PublicRow> = match selection {
         Selection::Ids(ids) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{base} AND i.id = ANY($2) ORDER BY i.received_at DESC, i.id"
@@ -357,7 +360,7 @@ fn request(area: &AreaIndex, r: PublicRow) -> Result<Value> {
         "status_notes": notes,
         "service_name": category.map_or(r.category.as_str(), |c| c.label_nl.as_str()),
         "service_code": r.category,
-        "description": Value::Null,
+        "description": public_description(category.and_then(|c| c.dimension), true, r.description),
         "agency_responsible": r.assigned_to.as_deref().map(agency),
         "service_notice": Value::Null,
         "requested_datetime": w3c(r.received_at),

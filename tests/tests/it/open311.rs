@@ -252,6 +252,23 @@ async fn open311_serves_services_and_public_requests_in_xml_and_json() {
     .await;
     assert_eq!(named.as_array().unwrap().len(), 1, "the other area's id is not found here");
 
+    // The area opts in to public descriptions: the lamp's shows, the theft's never.
+    let beheerder = app.device(area, Role::Beheerder).await;
+    let res = app
+        .put(
+            &beheerder.token,
+            &format!("/api/v1/areas/{area}/public-view"),
+            &json!({"enabled": false, "open311_descriptions": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let list = both(&app, "/open311/v2/requests", j, "service_requests").await;
+    let text = |id: Uuid| {
+        list.as_array().unwrap().iter().find(|r| r["service_request_id"] == id.to_string()).unwrap()["description"].clone()
+    };
+    assert_eq!(text(ids[1]), json!("Lamp bij nummer 12 van mevrouw De Boer"));
+    assert_eq!(text(ids[0]), Value::Null, "veilig: never");
+
     // A period: reports received in it, with the time zone honoured.
     let old = json_ok(
         &app,
