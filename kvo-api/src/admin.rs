@@ -21,7 +21,8 @@ use utoipa::ToSchema;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdminAction {
-    /// Change an area's name, kind, municipality or boundary, or archive it.
+    /// Change an area's name, kind, municipality or boundary, or archive it;
+    /// its retention, public view and the gemeente's Open311 endpoint.
     EditArea,
     /// Draw, change, rename and delete zones.
     EditZones,
@@ -29,7 +30,8 @@ pub enum AdminAction {
     EditCategories,
     /// Create, list and revoke invites.
     Invite,
-    /// List members, change a role, remove a person, revoke a device, create web accounts.
+    /// List members, change a role, remove a person, revoke a device, create
+    /// web accounts and Open311 keys.
     ManagePeople,
     /// Import the gemeente's registers: assets and street centrelines.
     EditRegisters,

@@ -4,8 +4,8 @@
 // reporting app, block that phone and see its next request refused, give a
 // partner a web account whose password they set themselves, import a
 // lamp-post register (twice) and the streets, and read it all back in the
-// audit log; the gemeente's work list; and a published area's public
-// overview, opened without signing in. Run by `./do test`.
+// audit log; the gemeente's work list; a published area's public overview,
+// opened without signing in; and the privacy and links tab. Run by `./do test`.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +69,7 @@ await test('the beheerder signs in and finds the console', async () => {
   await page.waitForFunction(() => document.body?.dataset.state === 'idle', null, { timeout: 60_000 });
   await page.goto(`${server.url}/beheer/`);
   await ready(page);
-  assert.equal(await page.locator('.tabs [role=tab]').count(), 6);
+  assert.equal(await page.locator('.tabs [role=tab]').count(), 7);
   await axe(page, 'the area tab');
 });
 
@@ -359,6 +359,34 @@ await test('a published area: the public overview without signing in, and nothin
   await axe(p, 'the public overview');
   await p.screenshot({ path: join(ARTIFACTS, '24-openbaar.png'), fullPage: true });
   await anon.close();
+});
+
+await test('privacy and links: the retention with its dry run, the public view, an Open311 key, and the gemeente\'s endpoint refused outside the allowed hosts', async () => {
+  await page.goto(`${server.url}/beheer/?area=${areaId}&tab=privacy`);
+  await ready(page);
+  assert.match(await page.locator('.dry-run').textContent(), /Nu zou verdwijnen: 0 meldingen/);
+  await page.locator('input[name=months]').fill('12');
+  await page.locator('form.retention button').click();
+  await page.locator('.message.ok').waitFor();
+  assert.equal((await get(page, `/areas/${areaId}/retention`)).months, 12);
+  await page.locator('input[name=public]').check();
+  await page.locator('form.public-view button').click();
+  await page.locator('.public-link a').waitFor();
+  assert.match(await page.locator('.public-link a').getAttribute('href'), /\/openbaar\/\?gebied=testgebied-oost$/);
+  assert.equal((await get(page, `/areas/${areaId}/public-view`)).enabled, true);
+  await page.locator('input[name=key-name]').fill('Buitendienst');
+  await page.locator('form.api-key button').click();
+  await page.locator('.api-key-value').waitFor();
+  assert.match(await page.locator('.api-key-value').textContent(), /^kvo311_[0-9a-f]{64}$/);
+  await page.locator('input[name=endpoint-url]').fill('https://meldingen.example.org/open311/v2');
+  await page.locator('input[name=endpoint-key]').fill('geheim');
+  await page.locator('textarea[name=endpoint-codes]').fill('kapotte_verlichting = LAMP');
+  await page.locator('form.endpoint button').click();
+  await page.locator('.message.error').waitFor();
+  assert.match(await page.locator('.message.error').textContent(), /KVO_OPEN311_HOSTS/);
+  assert.match(await page.locator('.endpoint-status').textContent(), /Nog niet ingesteld/);
+  await axe(page, 'privacy and links');
+  await page.screenshot({ path: join(ARTIFACTS, '25-beheer-privacy.png'), fullPage: true });
 });
 
 await context.close();

@@ -1,8 +1,9 @@
 // The beheerder's console (`/beheer/?area=…&tab=…`): the area and its
 // boundary, zones drawn on the map, categories with their questions, people
 // (invites with a QR code and a printable letter, members, phones, web
-// accounts), the municipality's registers (assets and streets) and the audit
-// log. Every change goes through the same API the
+// accounts), the municipality's registers (assets and streets), privacy and
+// links (retention, the public view, Open311 keys and the gemeente's own
+// Open311 endpoint) and the audit log. Every change goes through the same API the
 // `kvo` tool's code does; the server checks the role and logs it.
 import './beheer.css';
 import type { Map as MlMap } from 'maplibre-gl';
@@ -19,7 +20,7 @@ import { b } from './texts';
 
 const root = document.getElementById('app')!;
 const params = new URLSearchParams(location.search);
-const TABS = ['gebied', 'zones', 'categorieen', 'registers', 'mensen', 'logboek'] as const;
+const TABS = ['gebied', 'zones', 'categorieen', 'registers', 'mensen', 'privacy', 'logboek'] as const;
 type Tab = (typeof TABS)[number];
 const INVITE_ROLES: Role[] = ['ondernemer', 'beveiliger', 'werkgroep', 'gemeente', 'politie', 'brandweer'];
 const ACCOUNT_ROLES: Role[] = ['werkgroep', 'gemeente', 'politie', 'brandweer', 'beveiliger', 'beheerder'];
@@ -323,6 +324,70 @@ function shown(assets: Asset[], rows: HTMLElement[]) {
   if (map) showAssets(map, assets);
 }
 
+type S_ = import('../api').S;
+
+/** Privacy and links: the retention with what it would remove now, the
+ * public view, keys for partners' Open311 systems and the gemeente's own
+ * Open311 endpoint (docs/privacy.md, docs/open311.md). */
+async function privacyTab(panel: HTMLElement, area: Area) {
+  const base = `/areas/${area.id}`;
+  const [retention, publicView] = await Promise.all([
+    api<S_['RetentionSummary']>(`${base}/retention`), api<S_['PublicViewInfo']>(`${base}/public-view`)]);
+  const endpoint = await api<S_['Open311EndpointInfo']>(`${base}/open311-endpoint`).catch(() => null);
+  const dry = el('p', { class: 'dry-run' });
+  const showDry = (r: S_['RetentionSummary']) => { dry.textContent = b('wouldGo')(r); };
+  showDry(retention);
+  const months = input({ type: 'number', min: 1, max: 120, value: retention.months, name: 'months', required: true });
+  const published = input({ type: 'checkbox', name: 'public', checked: publicView.enabled });
+  const texts = input({ type: 'checkbox', name: 'open311-texts', checked: publicView.open311_descriptions });
+  const publicLink = el('p', { class: 'public-link' });
+  const showLink = (v: S_['PublicViewInfo']) => replace(publicLink, v.enabled
+    ? el('a', { href: `/openbaar/?gebied=${v.slug}` }, `${location.origin}/openbaar/?gebied=${v.slug}`) : b('notPublic'));
+  showLink(publicView);
+  const keyName = input({ name: 'key-name', maxlength: 80, required: true });
+  const keyOrg = select(['gemeente', 'politie', 'brandweer', 'beveiliger'].map((o) => [o, roleLabel(o)]), 'gemeente', { name: 'key-org' });
+  const keyResult = el('div', { class: 'result' });
+  const url = input({ type: 'url', name: 'endpoint-url', value: endpoint?.url ?? '', required: true, maxlength: 500 });
+  const remoteKey = input({ name: 'endpoint-key', required: true, maxlength: 500, autocomplete: 'off' });
+  const jurisdiction = input({ name: 'endpoint-jurisdiction', value: endpoint?.jurisdiction_id ?? '', maxlength: 200 });
+  const codes = el('textarea', { name: 'endpoint-codes', rows: 4 },
+    Object.entries(endpoint?.service_codes ?? {}).map(([k, v]) => `${k} = ${v}`).join('\n'));
+  const status = el('p', { class: 'endpoint-status' }, endpoint ? b('forwarding')(endpoint) : b('noEndpoint'));
+  replace(panel,
+    el('h2', {}, b('retention')), el('p', { class: 'help' }, b('retentionHelp')),
+    el('form', { class: 'retention', onsubmit: async (e: Event) => {
+      e.preventDefault();
+      const r = await attempt(() => api<S_['RetentionSummary']>(`${base}/retention`, { method: 'PUT', body: { months: Number(months.value) } }), b('saved'));
+      if (r) showDry(r);
+    } }, field(b('months'), months), el('button', { type: 'submit' }, b('save'))), dry,
+    el('h2', {}, b('publicView')), el('p', { class: 'help' }, b('publicHelp')),
+    el('form', { class: 'public-view', onsubmit: async (e: Event) => {
+      e.preventDefault();
+      const v = await attempt(() => api<S_['PublicViewInfo']>(`${base}/public-view`, { method: 'PUT',
+        body: { enabled: (published as HTMLInputElement).checked, open311_descriptions: (texts as HTMLInputElement).checked } }), b('saved'));
+      if (v) showLink(v);
+    } }, el('label', { class: 'check' }, published, b('publish')), el('label', { class: 'check' }, texts, b('publishTexts')),
+      el('button', { type: 'submit' }, b('save'))), publicLink,
+    el('h2', {}, b('open311Keys')), el('p', { class: 'help' }, b('open311KeysHelp')(area.name, publicView.slug)),
+    el('form', { class: 'api-key', onsubmit: async (e: Event) => {
+      e.preventDefault();
+      const k = await attempt(() => api<S_['CreatedApiKey']>(`${base}/open311-keys`, { method: 'POST',
+        body: { name: (keyName as HTMLInputElement).value, organisation: (keyOrg as HTMLSelectElement).value } }));
+      if (k) replace(keyResult, el('p', {}, b('keyMade')), el('code', { class: 'api-key-value' }, k.api_key));
+    } }, field(b('keyName'), keyName), field(b('organisation'), keyOrg), el('button', { type: 'submit' }, b('makeKey'))), keyResult,
+    el('h2', {}, b('endpoint')), el('p', { class: 'help' }, b('endpointHelp')), status,
+    el('form', { class: 'endpoint', onsubmit: async (e: Event) => {
+      e.preventDefault();
+      const service_codes = Object.fromEntries((codes as HTMLTextAreaElement).value.split('\n')
+        .map((l) => l.split('=').map((x) => x.trim())).filter((p) => p.length === 2 && p[0] && p[1]));
+      const info = await attempt(() => api<S_['Open311EndpointInfo']>(`${base}/open311-endpoint`, { method: 'PUT', body: {
+        url: (url as HTMLInputElement).value, api_key: (remoteKey as HTMLInputElement).value,
+        jurisdiction_id: (jurisdiction as HTMLInputElement).value || null, service_codes } }), b('saved'));
+      if (info) status.textContent = b('forwarding')(info);
+    } }, field(b('endpointUrl'), url), field(b('endpointKey'), remoteKey), field(b('jurisdiction'), jurisdiction),
+      field(b('serviceCodes'), codes), el('button', { type: 'submit' }, b('save'))));
+}
+
 /** The printable letter for a new invite (only now is its code known). */
 function inviteLetter(area: Area, inv: CreatedInvite) {
   const until = fmtDate(inv.invite.expires_at);
@@ -459,6 +524,7 @@ async function start() {
     else if (tab === 'categorieen') await categoriesTab(panel, area);
     else if (tab === 'registers') await registersTab(panel, cfg, area);
     else if (tab === 'mensen') await peopleTab(panel, area);
+    else if (tab === 'privacy') await privacyTab(panel, area);
     else await logTab(panel, area);
     setState('idle');
   } catch (e) {

@@ -3,7 +3,24 @@ import { translator } from '../i18n';
 
 const nl = {
   title: 'Beheer', toMap: 'Naar de kaart',
-  notBeheerder: 'U bent in geen gebied beheerder.', area: 'Gebied', tabs: ['Gebied', 'Zones', 'Categorieën', 'Registers', 'Mensen', 'Logboek'],
+  retention: 'Bewaartermijn', months: 'Maanden na afsluiten (1–120)',
+  retentionHelp: 'Zoveel maanden nadat een melding is afgesloten, verdwijnen de melder, de omschrijving, tekstantwoorden, notities, opmerkingen en foto’s; de aantallen blijven. Elke nacht, in het logboek.',
+  wouldGo: (r: { reports: number; photos: number; comments: number; devices: number }) =>
+    `Nu zou verdwijnen: ${r.reports} meldingen, ${r.photos} foto’s, ${r.comments} opmerkingen, ${r.devices} telefoons van vertrokken mensen.`,
+  publicView: 'Openbaar overzicht', publish: 'Cijfers openbaar maken (zonder inloggen)',
+  publishTexts: 'Omschrijvingen van schoon- en heel-meldingen tonen in Open311 (nooit van veilig-meldingen)',
+  publicHelp: 'Voor bewoners, pers en gemeenteraad: aantallen per thema, de trend en de kaart; aantallen onder 3, teksten, foto’s en namen nooit.',
+  notPublic: 'Niet openbaar.', open311Keys: 'Open311-sleutels voor systemen van partners',
+  open311KeysHelp: (area: string, slug: string) => `Met een sleutel meldt het systeem van een partner in ${area} via Open311 (jurisdiction_id: ${slug}). Intrekken: blokkeer de telefoon “Open311” bij Mensen.`,
+  keyName: 'Naam van het systeem', organisation: 'Organisatie', makeKey: 'Sleutel maken',
+  keyMade: 'De sleutel is alleen nu te zien; geef hem aan de beheerder van dat systeem:',
+  endpoint: 'Doorsturen naar het systeem van de gemeente', noEndpoint: 'Nog niet ingesteld.',
+  endpointHelp: 'Meldingen die de werkgroep aan de gemeente toewijst, gaan naar dit Open311-adres; de status van de gemeente komt terug in de geschiedenis.',
+  endpointUrl: 'Open311-adres van de gemeente', endpointKey: 'Sleutel van de gemeente', jurisdiction: 'jurisdiction_id (als de gemeente die vraagt)',
+  serviceCodes: 'Service-codes (één per regel: categorie = code)',
+  forwarding: (e: { waiting: number; sent: number; given_up: number; last_error?: string | null }) =>
+    `Doorgestuurd: ${e.sent}, wacht: ${e.waiting}, niet gelukt: ${e.given_up}${e.last_error ? ` (laatste fout: ${e.last_error})` : ''}.`,
+  notBeheerder: 'U bent in geen gebied beheerder.', area: 'Gebied', tabs: ['Gebied', 'Zones', 'Categorieën', 'Registers', 'Mensen', 'Privacy en koppelingen', 'Logboek'],
   name: 'Naam', kind: 'Soort', municipality: 'Gemeente', save: 'Opslaan', saved: 'Opgeslagen.', cancel: 'Annuleren',
   kinds: { kvo_w: 'Winkelgebied (KVO-W)', kvo_b: 'Bedrijventerrein (KVO-B)', buitengebied: 'Buitengebied' } as Record<string, string>,
   redraw: 'Grens opnieuw tekenen', upload: 'GeoJSON-bestand kiezen', newArea: 'Nieuw gebied', createArea: 'Gebied aanmaken',
@@ -64,7 +81,24 @@ const nl = {
 type Dict = typeof nl;
 const en: Dict = {
   title: 'Console', toMap: 'To the map',
-  notBeheerder: 'You are beheerder of no area.', area: 'Area', tabs: ['Area', 'Zones', 'Categories', 'Registers', 'People', 'Audit log'],
+  retention: 'Retention', months: 'Months after closing (1–120)',
+  retentionHelp: 'This many months after a report is closed, the reporter, description, text answers, notes, comments and photos go; the counts stay. Every night, in the audit log.',
+  wouldGo: (r: { reports: number; photos: number; comments: number; devices: number }) =>
+    `Would go now: ${r.reports} reports, ${r.photos} photos, ${r.comments} comments, ${r.devices} phones of people who left.`,
+  publicView: 'Public overview', publish: 'Publish the figures (no sign-in)',
+  publishTexts: 'Show descriptions of clean and intact reports in Open311 (never of safety reports)',
+  publicHelp: 'For residents, press and the council: counts per theme, the trend and the map; never counts below 3, texts, photos or names.',
+  notPublic: 'Not public.', open311Keys: 'Open311 keys for partners’ systems',
+  open311KeysHelp: (area: string, slug: string) => `With a key a partner’s system reports in ${area} through Open311 (jurisdiction_id: ${slug}). To revoke: block the phone “Open311” under People.`,
+  keyName: 'Name of the system', organisation: 'Organisation', makeKey: 'Make key',
+  keyMade: 'The key is shown only now; give it to whoever runs that system:',
+  endpoint: 'Forwarding to the municipality’s system', noEndpoint: 'Not set yet.',
+  endpointHelp: 'Reports the werkgroep assigns to the municipality go to this Open311 address; its status comes back in the history.',
+  endpointUrl: 'The municipality’s Open311 address', endpointKey: 'The municipality’s key', jurisdiction: 'jurisdiction_id (if the municipality asks for one)',
+  serviceCodes: 'Service codes (one per line: category = code)',
+  forwarding: (e: { waiting: number; sent: number; given_up: number; last_error?: string | null }) =>
+    `Forwarded: ${e.sent}, waiting: ${e.waiting}, failed: ${e.given_up}${e.last_error ? ` (last error: ${e.last_error})` : ''}.`,
+  notBeheerder: 'You are beheerder of no area.', area: 'Area', tabs: ['Area', 'Zones', 'Categories', 'Registers', 'People', 'Privacy and links', 'Audit log'],
   name: 'Name', kind: 'Kind', municipality: 'Municipality', save: 'Save', saved: 'Saved.', cancel: 'Cancel',
   kinds: { kvo_w: 'Shopping area (KVO-W)', kvo_b: 'Business park (KVO-B)', buitengebied: 'Rural area' },
   redraw: 'Redraw the boundary', upload: 'Choose a GeoJSON file', newArea: 'New area', createArea: 'Create area',
