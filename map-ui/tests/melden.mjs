@@ -664,6 +664,34 @@ await test('an ondernemer with a password signs in on the web and reports throug
   await context.close();
 });
 
+await test('my data: downloaded, where I am signed in, and removing myself (the report stays, anonymised)', async () => {
+  const context = await phone();
+  const page = await joined(context);
+  page.on('dialog', (d) => d.accept());
+  const tok = await token(page);
+  await report(page, 'Zwerfvuil', { description: 'Vuilniszakken bij de achteringang' });
+  await page.waitForFunction(() => document.querySelector('#outbox-status')?.dataset.waiting === '0', null, { timeout: 30_000 });
+  const [sent] = await mine(tok);
+  await page.locator('#mine').click();
+  await page.waitForFunction(() => document.body?.dataset.screen === 'mine');
+  await page.locator('.sessions li').first().waitFor();
+  assert.equal(await page.locator('.sessions li[data-current=true][data-kind=phone]').count(), 1);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#download-my-data').click()]);
+  const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(download.suggestedFilename(), 'mijn-gegevens-kvo-meldingen.json');
+  assert.deepEqual(doc.reports.map((r) => r.description), ['Vuilniszakken bij de achteringang']);
+  assert.equal(doc.person.display_name, 'test ondernemer app');
+  await axe(page, 'my data');
+  await page.locator('#remove-me').click();
+  await page.waitForFunction(() => document.body?.dataset.screen === 'join');
+  assert.match(await page.locator('#signed-out').textContent(), /verwijderd/);
+  const res = await fetch(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${tok}` } });
+  assert.equal(res.status, 401, 'the phone no longer signs in');
+  const kept = await apiGet(werkgroep, `/incidents/${sent.id}`);
+  assert.equal(kept.description, null, 'the report stays, without its text');
+  await context.close();
+});
+
 await test('Background Sync: the service worker sends the outbox with the app closed', async () => {
   const context = await phone();
   const page = await joined(context);

@@ -11,6 +11,7 @@ import type { Session, Item, Json } from './store';
 import * as outbox from './outbox';
 import { prepare, exifPosition } from './photos';
 import { subscribeThisBrowser } from '../push';
+import { myData } from './my-data';
 
 type Fix = { lat: number; lon: number; accuracy: number | null; source: 'gps' | 'pin' | 'photo' };
 
@@ -133,6 +134,14 @@ function join(code: string) {
   });
   replace(root, header(), el('main', {}, form, web));
   (code ? nameInput : codeInput).focus();
+}
+
+/** This device was signed out by the server (everywhere, or the person removed): forget it here too. */
+async function signedOut(message: string) {
+  await store.clear();
+  session = null;
+  join('');
+  root.querySelector('main')?.prepend(el('p', { class: 'message', role: 'status', id: 'signed-out' }, message));
 }
 
 async function signOut() {
@@ -592,7 +601,8 @@ async function mine() {
       el('button', { type: 'button', onclick: () => void mine() }, tr('refresh')),
       el('button', { type: 'button', id: 'notify', onclick: () => void enableNotifications(notifyMsg) }, tr('notify')),
       el('button', { type: 'button', class: 'secondary', onclick: () => void home() }, tr('back'))),
-    notifyMsg));
+    notifyMsg,
+    offline ? null : myData(call, (message) => void signedOut(message))));
   setScreen('mine');
   const linked = new URLSearchParams(location.hash.slice(1)).get('report');
   if (linked) (document.querySelector(`#r-${CSS.escape(linked)} details`) as HTMLDetailsElement | null)?.setAttribute('open', '');

@@ -33,6 +33,13 @@ const nl = {
   minutes: 'min', km: 'km', routePoints: 'routepunten', screenOn: 'Houd het scherm aan: met het scherm uit stopt de browser de route.',
   language: 'English', offline: 'Geen verbinding', categoryFilter: 'Categorieën', theme_none: 'Overig', chooseCategory: 'Kies een categorie',
   invalidCode: 'Deze code is niet geldig of verlopen.', photoFailed: 'Deze foto kon niet worden gelezen.',
+  myData: 'Mijn gegevens', myDataHelp: 'Download alles wat over u is opgeslagen, of laat u verwijderen: uw meldingen blijven dan bestaan, maar zonder uw naam, tekst en foto’s.',
+  downloadMyData: 'Mijn gegevens downloaden', downloaded: 'Gedownload.', signedInAt: 'Waar u bent aangemeld',
+  phoneSession: 'Telefoon', webSession: 'Webbrowser', since: 'sinds', thisOne: 'dit toestel',
+  signOutEverywhere: 'Overal afmelden', everywhereConfirm: 'Op al uw telefoons en browsers afmelden, ook hier?',
+  signedOutEverywhere: 'U bent overal afgemeld.', removeMe: 'Mij verwijderen',
+  removeMeConfirm: 'Uzelf verwijderen? U verlaat alle gebieden, uw naam en e-mailadres verdwijnen en uw meldingen blijven zonder uw naam, tekst en foto’s. Dit kan niet ongedaan worden.',
+  removedMe: 'U bent verwijderd. Uw meldingen tellen mee zonder uw gegevens.',
 };
 type Texts = typeof nl;
 const en: Texts = {
@@ -66,6 +73,13 @@ const en: Texts = {
   finding: 'Report a finding', summary: 'Summary', duration: 'Duration', distance: 'Distance', findings: 'Findings',
   minutes: 'min', km: 'km', routePoints: 'route points', screenOn: 'Keep the screen on: with the screen off the browser stops the route.',
   language: 'Nederlands', offline: 'Offline', categoryFilter: 'Categories', theme_none: 'Other', chooseCategory: 'Choose a category',
+  myData: 'My data', myDataHelp: 'Download everything stored about you, or have yourself removed: your reports then stay, without your name, text and photos.',
+  downloadMyData: 'Download my data', downloaded: 'Downloaded.', signedInAt: 'Where you are signed in',
+  phoneSession: 'Phone', webSession: 'Web browser', since: 'since', thisOne: 'this device',
+  signOutEverywhere: 'Sign out everywhere', everywhereConfirm: 'Sign out on all your phones and browsers, here too?',
+  signedOutEverywhere: 'You are signed out everywhere.', removeMe: 'Remove me',
+  removeMeConfirm: 'Remove yourself? You leave every area, your name and email address go, and your reports stay without your name, text and photos. This cannot be undone.',
+  removedMe: 'You have been removed. Your reports still count, without your data.',
   invalidCode: 'This code is not valid or has expired.', photoFailed: 'This photo could not be read.',
 };
 
