@@ -29,5 +29,6 @@ pub mod registers;
 pub mod retention;
 pub mod visibility;
 pub mod worklist;
+pub mod zip;
 
 pub use http::{Workers, router, serve, spawn_workers, state::AppState};

@@ -58,3 +58,36 @@ pub async fn export(pool: &PgPool, p: &Principal) -> Result<Value> {
     .await?;
     Ok(doc)
 }
+
+/// [`export`] with the person's photos, as one ZIP file: `mijn-gegevens.json`
+/// and `fotos/<report>-<photo>.jpg`.
+pub async fn export_zip(photos: &crate::photos::Photos, p: &Principal) -> Result<Vec<u8>> {
+    use anyhow::Context;
+    let doc = export(&photos.pool, p).await?;
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT ph.incident_id, ph.id, ph.sha256 FROM photos ph
+           JOIN incidents i ON i.area_id = ph.area_id AND i.id = ph.incident_id
+          WHERE i.reporter_id = $1 ORDER BY i.received_at, ph.id",
+    )
+    .bind(p.person_id)
+    .fetch_all(&photos.pool)
+    .await?;
+    let store = photos.store.clone();
+    let entries = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<crate::zip::Entry>> {
+        let mut entries = vec![crate::zip::Entry {
+            name: "mijn-gegevens.json".into(),
+            bytes: serde_json::to_vec_pretty(&doc)?,
+        }];
+        for (incident, photo, sha) in rows {
+            // A photo whose file the sweep already removed is left out.
+            if let Some(bytes) = store.get(&hex::encode(&sha))? {
+                entries.push(crate::zip::Entry { name: format!("fotos/{incident}-{photo}.jpg"), bytes });
+            }
+        }
+        Ok(entries)
+    })
+    .await
+    .context("export task")??;
+    let at = crate::nl_time::local(chrono::Utc::now());
+    Ok(crate::zip::archive(&entries, at).context("the export is larger than a ZIP file holds")?)
+}

@@ -136,6 +136,13 @@ function join(code: string) {
   (code ? nameInput : codeInput).focus();
 }
 
+/** Everything stored about me with my photos (a ZIP file). */
+async function exportZip(): Promise<Blob> {
+  const res = await fetch('/api/v1/me/export.zip', { headers: outbox.headers(session, lang, 'GET', false), credentials: 'same-origin' });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.blob();
+}
+
 /** This device was signed out by the server (everywhere, or the person removed): forget it here too. */
 async function signedOut(message: string) {
   await store.clear();
@@ -602,7 +609,7 @@ async function mine() {
       el('button', { type: 'button', id: 'notify', onclick: () => void enableNotifications(notifyMsg) }, tr('notify')),
       el('button', { type: 'button', class: 'secondary', onclick: () => void home() }, tr('back'))),
     notifyMsg,
-    offline ? null : myData(call, (message) => void signedOut(message))));
+    offline ? null : myData(call, exportZip, (message) => void signedOut(message))));
   setScreen('mine');
   const linked = new URLSearchParams(location.hash.slice(1)).get('report');
   if (linked) (document.querySelector(`#r-${CSS.escape(linked)} details`) as HTMLDetailsElement | null)?.setAttribute('open', '');

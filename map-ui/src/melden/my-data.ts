@@ -11,8 +11,9 @@ import { tr } from './texts';
 
 type Call = <T>(path: string, init?: { method?: string }) => Promise<{ status: number; data: T }>;
 
-/** The section, filled in once the list of sessions is read; `gone` runs when this device is signed out. */
-export function myData(call: Call, gone: (message: string) => void): HTMLElement {
+/** The section, filled in once the list of sessions is read; `zip` fetches
+ * the export (my data as JSON and my photos); `gone` runs when this device is signed out. */
+export function myData(call: Call, zip: () => Promise<Blob>, gone: (message: string) => void): HTMLElement {
   const msg = el('p', { class: 'message', role: 'status' });
   const list = el('ul', { class: 'sessions' });
   const fail = (e: unknown) => {
@@ -21,9 +22,8 @@ export function myData(call: Call, gone: (message: string) => void): HTMLElement
   };
   const download = async () => {
     try {
-      const doc = (await call<unknown>('/me/export')).data;
-      const url = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }));
-      const a = el('a', { href: url, download: 'mijn-gegevens-kvo-meldingen.json' });
+      const url = URL.createObjectURL(await zip());
+      const a = el('a', { href: url, download: 'mijn-gegevens-kvo-meldingen.zip' });
       document.body.append(a);
       a.click();
       a.remove();

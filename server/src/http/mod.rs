@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session", post(v1::login).delete(v1::logout))
         .route("/me", get(v1::me).delete(v1::remove_me))
         .route("/me/export", get(v1::export_me))
+        .route("/me/export.zip", get(v1::export_me_zip))
         .route("/me/sessions", get(v1::my_sessions))
         .route("/me/sign-out-everywhere", post(v1::sign_out_everywhere))
         .route("/areas", post(admin::create_area))

@@ -17,7 +17,7 @@ use super::{admin, analytics, follow_up, patrols, push, registers, v1};
 #[openapi(
     info(title = "KVO meldingen API", version = "1", description = "Incident reports for Keurmerk Veilig Ondernemen areas. Errors are RFC 9457 problem documents, in Dutch unless `Accept-Language: en`."),
     paths(
-        v1::redeem, v1::sign_out, v1::login, v1::logout, v1::me, v1::export_me, v1::remove_me, v1::my_sessions, v1::sign_out_everywhere, v1::ui_config, v1::area, v1::categories,
+        v1::redeem, v1::sign_out, v1::login, v1::logout, v1::me, v1::export_me, v1::export_me_zip, v1::remove_me, v1::my_sessions, v1::sign_out_everywhere, v1::ui_config, v1::area, v1::categories,
         v1::create_incident, v1::list_incidents, v1::get_incident, v1::nearby, v1::confirm,
         v1::upload_photo, v1::get_photo, v1::get_thumbnail,
         patrols::start_patrol, patrols::get_patrol, patrols::add_points, patrols::end_patrol, patrols::round_report, patrols::scan,

@@ -137,6 +137,25 @@ pub async fn export_me(State(s): State<AppState>, p: Principal) -> AppResult<Res
     Ok(res)
 }
 
+/// Everything stored about me with my photos, as one ZIP file (`mijn-gegevens.json`, `fotos/…`).
+#[utoipa::path(get, path = "/api/v1/me/export.zip", tag = "access",
+    responses((status = 200, content_type = "application/zip"), (status = 401, body = Problem)),
+    security(("bearer" = []), ("cookie" = [])))]
+pub async fn export_me_zip(State(s): State<AppState>, p: Principal) -> AppResult<Response> {
+    let zip = crate::my_data::export_zip(&s.photos, &p).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/zip")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"mijn-gegevens-kvo-meldingen.zip\""),
+            ),
+        ],
+        zip,
+    )
+        .into_response())
+}
+
 /// Remove me (AVG): I leave every area, my phones and sessions stop, my
 /// reports are anonymised (not deleted), my name and e-mail address go.
 #[utoipa::path(delete, path = "/api/v1/me", tag = "access",

@@ -12,6 +12,38 @@ use kvo_tests::{DEVENTER, TestApp, jpeg, report};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// The files of a ZIP archive of stored entries (name, bytes), each CRC checked.
+fn unzip(z: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let (mut files, mut at) = (vec![], 0);
+    let u16_at = |i: usize| usize::from(u16::from_le_bytes([z[i], z[i + 1]]));
+    let u32_at = |i: usize| u32::from_le_bytes(z[i..i + 4].try_into().unwrap());
+    while z[at..at + 4] == *b"PK\x03\x04" {
+        assert_eq!(u16_at(at + 8), 0, "stored");
+        let (crc, size, name_len, extra) =
+            (u32_at(at + 14), u32_at(at + 18) as usize, u16_at(at + 26), u16_at(at + 28));
+        let name = String::from_utf8(z[at + 30..at + 30 + name_len].to_vec()).unwrap();
+        let start = at + 30 + name_len + extra;
+        let bytes = z[start..start + size].to_vec();
+        assert_eq!(crc32(&bytes), crc, "{name}");
+        files.push((name, bytes));
+        at = start + size;
+    }
+    assert_eq!(&z[at..at + 4], b"PK\x01\x02", "the directory follows");
+    files
+}
+
+/// CRC-32 (IEEE), bit by bit: the test's own, not the server's.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xffff_ffffu32;
+    for b in bytes {
+        c ^= u32::from(*b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+        }
+    }
+    !c
+}
+
 #[tokio::test]
 async fn a_member_downloads_their_data_and_is_removed_with_their_reports_anonymised() {
     let app = TestApp::spawn().await;
@@ -66,6 +98,21 @@ async fn a_member_downloads_their_data_and_is_removed_with_their_reports_anonymi
     assert_eq!(web["person"]["email"], "bakker@example.org");
     assert_eq!(app.client.get(app.url("/api/v1/me/export")).send().await.unwrap().status(), 401);
     assert_eq!(app.get(&ondernemer.token, &format!("/api/v1/people/{baker}/export")).await.status(), 404);
+
+    // The same with the photos, as one ZIP file.
+    let res = app.get(&ondernemer.token, "/api/v1/me/export.zip").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/zip");
+    let files = unzip(&res.bytes().await.unwrap());
+    assert_eq!(files.len(), 2);
+    let json: Value = serde_json::from_slice(&files[0].1).unwrap();
+    assert_eq!(
+        (files[0].0.as_str(), json["reports"][0]["description"].as_str()),
+        ("mijn-gegevens.json", Some("Bij de bakkerij van Jansen"))
+    );
+    let stored = app.get(&ondernemer.token, link).await.bytes().await.unwrap();
+    assert!(files[1].0.starts_with(&format!("fotos/{id}-")), "{}", files[1].0);
+    assert_eq!(files[1].1, stored.to_vec(), "the stored photo");
 
     // The last beheerder cannot go; nothing changes.
     let res = app.client.delete(app.url("/api/v1/me")).bearer_auth(&beheerder.token).send().await.unwrap();
