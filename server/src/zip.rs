@@ -15,8 +15,8 @@ pub fn archive(entries: &[Entry], at: chrono::NaiveDateTime) -> Option<Vec<u8>> 
     if entries.len() > usize::from(u16::MAX) {
         return None;
     }
-    let time = (at.hour() << 11 | at.minute() << 5 | at.second() / 2) as u16;
-    let date = ((at.year().clamp(1980, 2107) - 1980) as u32) << 9 | at.month() << 5 | at.day();
+    let time = ((at.hour() << 11) | (at.minute() << 5) | (at.second() / 2)) as u16;
+    let date = (((at.year().clamp(1980, 2107) - 1980) as u32) << 9) | (at.month() << 5) | at.day();
     let date = date as u16;
     let (mut out, mut central) = (Vec::new(), Vec::new());
     for e in entries {
