@@ -291,15 +291,33 @@ pub async fn redeem_invite(
     let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(role.code());
     let name: String = name.chars().take(200).collect();
     let device: Option<String> = device_name.map(|d| d.chars().take(200).collect());
-    let token = new_token("kvod");
     sqlx::query("UPDATE invites SET uses = uses + 1 WHERE area_id = $1 AND id = $2")
         .bind(area_id)
         .bind(invite_id)
         .execute(&mut *tx)
         .await?;
+    let (_, token) =
+        new_member_device(&mut tx, area_id, person_id, &name, role, device.as_deref(), "kvod").await?;
+    tx.commit().await?;
+    Ok(DeviceSession { token, person_id, area_id, area_name, role })
+}
+
+/// A new person `person_id` named `name`, a member of `area_id` with `role`,
+/// holding one new device token (a phone joining, an Open311 key). Returns
+/// the device's id and its token, shown once.
+pub(crate) async fn new_member_device(
+    tx: &mut sqlx::PgConnection,
+    area_id: Uuid,
+    person_id: Uuid,
+    name: &str,
+    role: Role,
+    device_name: Option<&str>,
+    token_prefix: &str,
+) -> sqlx::Result<(Uuid, String)> {
+    let (device_id, token) = (Uuid::new_v4(), new_token(token_prefix));
     sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, $2)")
         .bind(person_id)
-        .bind(&name)
+        .bind(name)
         .execute(&mut *tx)
         .await?;
     sqlx::query("INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)")
@@ -312,17 +330,15 @@ pub async fn redeem_invite(
         "INSERT INTO device_tokens (area_id, id, person_id, token_hash, device_name) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(area_id)
-    .bind(Uuid::new_v4())
+    .bind(device_id)
     .bind(person_id)
     .bind(hash_secret(&token))
-    .bind(device)
+    .bind(device_name)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(DeviceSession { token, person_id, area_id, area_name, role })
+    Ok((device_id, token))
 }
 
-/// Revokes the credential a request was made with (sign out).
 /// Where the principal's person is signed in: live phones and web sessions, newest first.
 pub async fn signed_in(pool: &PgPool, p: &Principal) -> Result<Vec<kvo_api::wire::SignedIn>> {
     let current = match p.via {
@@ -378,6 +394,7 @@ pub async fn sign_out_everywhere(pool: &PgPool, cache: &AuthCache, p: &Principal
     Ok(phones + web)
 }
 
+/// Revokes the credential a request was made with (sign out).
 pub async fn revoke(pool: &PgPool, cache: &AuthCache, p: &Principal, raw_token: &str) -> Result<()> {
     match p.via {
         Via::Device { token_id } => {

@@ -476,27 +476,16 @@ impl Admin<'_> {
         if lock_area(&mut tx, area_id).await? {
             return Err(AdminError::Archived);
         }
-        let (person_id, device_id) = (Uuid::new_v4(), Uuid::new_v4());
-        sqlx::query("INSERT INTO people (id, display_name) VALUES ($1, $2)")
-            .bind(person_id)
-            .bind(format!("Open311: {name}"))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO memberships (area_id, person_id, role) VALUES ($1, $2, $3)")
-            .bind(area_id)
-            .bind(person_id)
-            .bind(role.code())
-            .execute(&mut *tx)
-            .await?;
-        let api_key = new_token("kvo311");
-        sqlx::query(
-            "INSERT INTO device_tokens (area_id, id, person_id, token_hash, device_name) VALUES ($1, $2, $3, $4, 'Open311')",
+        let person_id = Uuid::new_v4();
+        let (device_id, api_key) = auth::new_member_device(
+            &mut tx,
+            area_id,
+            person_id,
+            &format!("Open311: {name}"),
+            role,
+            Some("Open311"),
+            "kvo311",
         )
-        .bind(area_id)
-        .bind(device_id)
-        .bind(person_id)
-        .bind(hash_secret(&api_key))
-        .execute(&mut *tx)
         .await?;
         let after = json!({"name": name, "organisation": req.organisation, "person_id": person_id});
         audit::record(

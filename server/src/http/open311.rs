@@ -145,6 +145,10 @@ async fn file_one(
     let area = open311::index(&s.pool, &s.areas, &j).await?;
     let sub = open311::submission(&area, &fields)?;
     let bad_key = || forbidden("ongeldige api_key", "invalid api_key");
+    // Keys are made with their own prefix (a phone cannot choose its token's).
+    if !sub.api_key.starts_with("kvo311_") {
+        return Err(bad_key());
+    }
     let p = match auth::device_principal(&s.pool, &s.auth, &sub.api_key).await {
         Ok(p) => p,
         Err(Error::Unauthenticated) => return Err(bad_key()),

@@ -82,6 +82,22 @@ async fn reports_photos_and_invites_are_limited_per_phone_and_per_address() {
     assert_eq!(redeemed, 4);
 }
 
+/// An area with a werkgroep member who signs in on the web.
+async fn web_user(app: &TestApp) -> Uuid {
+    let area = app.area("Binnenstad", DEVENTER).await;
+    people::upsert_web_user(
+        &app.pool,
+        "werkgroep@example.org",
+        "W",
+        "het-goede-wachtwoord",
+        area,
+        Role::Werkgroep,
+    )
+    .await
+    .unwrap();
+    area
+}
+
 async fn sign_in(app: &TestApp, password: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/session"))
@@ -94,17 +110,7 @@ async fn sign_in(app: &TestApp, password: &str) -> reqwest::Response {
 #[tokio::test]
 async fn sign_ins_are_limited_per_address_and_an_account_slows_down_after_failures() {
     let app = TestApp::spawn_with(|c| c.rate_signin_per_minute = 3).await;
-    let area = app.area("Binnenstad", DEVENTER).await;
-    people::upsert_web_user(
-        &app.pool,
-        "werkgroep@example.org",
-        "W",
-        "het-goede-wachtwoord",
-        area,
-        Role::Werkgroep,
-    )
-    .await
-    .unwrap();
+    web_user(&app).await;
     for _ in 0..3 {
         assert_eq!(sign_in(&app, "fout-wachtwoord").await.status(), 401);
     }
@@ -112,17 +118,7 @@ async fn sign_ins_are_limited_per_address_and_an_account_slows_down_after_failur
 
     // Without the per-address limit: five failures are free, then the account waits.
     let app = TestApp::spawn().await;
-    let area = app.area("Binnenstad", DEVENTER).await;
-    people::upsert_web_user(
-        &app.pool,
-        "werkgroep@example.org",
-        "W",
-        "het-goede-wachtwoord",
-        area,
-        Role::Werkgroep,
-    )
-    .await
-    .unwrap();
+    web_user(&app).await;
     for _ in 0..6 {
         assert_eq!(sign_in(&app, "fout-wachtwoord").await.status(), 401);
     }
@@ -157,17 +153,7 @@ async fn sign_ins_are_limited_per_address_and_an_account_slows_down_after_failur
 #[tokio::test]
 async fn a_person_sees_where_they_are_signed_in_and_signs_out_everywhere() {
     let app = TestApp::spawn().await;
-    let area = app.area("Binnenstad", DEVENTER).await;
-    people::upsert_web_user(
-        &app.pool,
-        "werkgroep@example.org",
-        "W",
-        "het-goede-wachtwoord",
-        area,
-        Role::Werkgroep,
-    )
-    .await
-    .unwrap();
+    let area = web_user(&app).await;
     let (laptop, office) = (
         app.web_session("werkgroep@example.org", "het-goede-wachtwoord").await,
         app.web_session("werkgroep@example.org", "het-goede-wachtwoord").await,
