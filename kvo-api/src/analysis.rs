@@ -252,7 +252,23 @@ pub struct PublicView {
     pub kind: crate::wire::AreaKind,
     pub slug: String,
     pub analysis: Analysis,
+    /// Per category of the area (those with a report in either period), the
+    /// same periods, counts below 3 hidden.
+    pub categories: Vec<PublicCategory>,
     /// GeoJSON FeatureCollection of the cells with their counts.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub heatmap: serde_json::Value,
+}
+
+/// One category in the public view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicCategory {
+    pub code: String,
+    pub label_nl: String,
+    pub label_en: String,
+    pub theme: Option<Theme>,
+    pub dimension: Option<Dimension>,
+    #[serde(flatten)]
+    pub counts: Change,
 }

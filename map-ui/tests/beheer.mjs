@@ -353,6 +353,8 @@ await test('a published area: the public overview without signing in, and nothin
   assert.equal(await p.evaluate(() => Number(document.body.dataset.cells)), view.heatmap.features.length);
   assert.ok(view.heatmap.features.length > 0 && view.heatmap.features.every((f) => f.properties.count >= 3));
   assert.equal(await p.locator('table.themes tbody tr').count(), view.analysis.by_theme.length);
+  assert.equal(await p.locator('table.categories tbody tr').count(), view.categories.length);
+  assert.ok(view.categories.length > 5, 'the demo reports in many categories');
   const text = await p.locator('body').textContent();
   for (const secret of ['Beheerder demo', 'example.org', '/photos/']) assert.ok(!text.includes(secret), secret);
   assert.match(text, /Aantallen onder de 3/);

@@ -61,7 +61,7 @@ pub struct Config {
     /// the local network). Plain `http` is accepted only for loopback hosts.
     pub push_hosts: Vec<String>,
     /// Reports one phone or web session may create a minute, and as many at
-    /// once (`KVO_RATE_REPORTS_PER_MINUTE`; 0: no limit).
+    /// once (`KVO_RATE_REPORTS_PER_MINUTE`; an address ten times that; 0: no limit).
     pub rate_reports_per_minute: u32,
     /// Photos one phone or web session may upload a minute (`KVO_RATE_PHOTOS_PER_MINUTE`).
     pub rate_photos_per_minute: u32,

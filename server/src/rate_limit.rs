@@ -3,9 +3,10 @@
 //! token bucket per (limit, key) in this process: `per_minute` requests
 //! refill evenly over a minute, and as many may come at once. Over the limit
 //! the answer is 429 with `Retry-After`, which the apps honour. A signed-in
-//! request counts against its credential (phones behind one address do not
-//! share); a request without one (signing in, redeeming an invite) against
-//! its address (`Config::trust_forwarded_for` behind a proxy). Sign-in failures per account are counted in the database instead
+//! request counts against its credential and, ten times as generously,
+//! against its address; a request without one (signing in, redeeming an
+//! invite) against its address (`Config::trust_forwarded_for` behind a
+//! proxy). Sign-in failures per account are counted in the database instead
 //! (`auth::login`), so they hold across processes and restarts.
 
 use std::{
@@ -39,6 +40,10 @@ pub struct RateLimits {
     per_minute: HashMap<Limit, u32>,
     buckets: Mutex<HashMap<(Limit, String), Bucket>>,
 }
+
+/// A signed-in request also counts against its address, which gets this
+/// many credentials' allowance (a shop or office behind one address).
+const PHONES_PER_ADDRESS: u32 = 10;
 
 /// Buckets kept at most; past this, full ones are forgotten.
 const MAX_BUCKETS: usize = 200_000;
@@ -80,19 +85,21 @@ impl RateLimits {
         }
     }
 
-    /// One request of `limit` by `credential` (if signed in), else from
-    /// `ip`; the whole seconds to wait when over the limit.
+    /// One request of `limit` by `credential` (if signed in) from `ip`; the
+    /// whole seconds to wait when over either limit.
     pub fn take(&self, limit: Limit, credential: Option<&str>, ip: IpAddr) -> Result<(), u64> {
         self.take_at(limit, credential, ip, Instant::now())
     }
 
     fn take_at(&self, limit: Limit, credential: Option<&str>, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let per_minute = self.per_minute.get(&limit).copied().unwrap_or(0);
-        let key = match credential {
-            Some(c) => format!("c:{c}"),
-            None => format!("ip:{ip}"),
-        };
-        self.take_one(limit, key, per_minute, now).map_err(|d| d.as_secs_f64().ceil() as u64)
+        let wait = |d: Duration| d.as_secs_f64().ceil() as u64;
+        if let Some(c) = credential {
+            self.take_one(limit, format!("c:{c}"), per_minute, now).map_err(wait)?;
+        }
+        let per_address =
+            if credential.is_some() { per_minute.saturating_mul(PHONES_PER_ADDRESS) } else { per_minute };
+        self.take_one(limit, format!("ip:{ip}"), per_address, now).map_err(wait)
     }
 }
 
@@ -127,6 +134,12 @@ mod tests {
         }
         assert!(l.take_at(Limit::SignIn, None, ip, t0).is_err());
         assert!(l.take_at(Limit::SignIn, None, "192.0.2.2".parse().unwrap(), t0).is_ok());
+        // An address gets ten phones' worth: twenty phones, six each, sixty in all.
+        let busy = limits(6);
+        let ok = (0..120)
+            .filter(|i| busy.take_at(Limit::Reports, Some(&format!("p{}", i / 6)), ip, t0).is_ok())
+            .count();
+        assert_eq!(ok, 60);
         let off = limits(0);
         for _ in 0..1000 {
             assert_eq!(off.take_at(Limit::Reports, Some("d1"), ip, t0), Ok(()));

@@ -18,13 +18,13 @@ const w = translator({
   change: 'Verandering', total: (n: string, before: string) => `${n} meldingen (de 52 weken daarvoor: ${before})`,
   weeks: 'Meldingen per week', mapLabel: 'Kaart: waar meldingen gedaan zijn, in vakken van ongeveer 170 meter',
   hidden: 'Aantallen onder de 3 worden niet getoond (–). Dit overzicht bevat geen meldingen, teksten, foto\'s of namen.',
-  none: 'Geen gebied', noTheme: 'Overig',
+  none: 'Geen gebied', noTheme: 'Overig', categories: 'Per categorie', category: 'Categorie',
 }, {
   title: 'Public overview', year: 'Last 52 weeks', before: 'The 52 weeks before', theme: 'Theme', dimension: 'Clean, intact, safe',
   change: 'Change', total: (n: string, before: string) => `${n} reports (the 52 weeks before: ${before})`,
   weeks: 'Reports per week', mapLabel: 'Map: where reports were made, in cells of about 170 metres',
   hidden: 'Counts below 3 are not shown (–). This overview holds no reports, texts, photos or names.',
-  none: 'No area', noTheme: 'Other',
+  none: 'No area', noTheme: 'Other', categories: 'Per category', category: 'Category',
 });
 
 const root = document.getElementById('app')!;
@@ -53,6 +53,12 @@ async function start() {
         el('tbody', {}, ...a.by_theme.map((r) => el('tr', {},
           el('td', {}, r.theme ? label(THEME, r.theme) : w('noTheme')), el('td', {}, r.dimension ? label(DIMENSION, r.dimension) : '–'),
           el('td', { class: 'num' }, num(r.current)), el('td', { class: 'num' }, num(r.comparison)), el('td', { class: 'num' }, pct(r.change_pct)))))),
+      el('table', { class: 'categories' },
+        el('caption', {}, w('categories')),
+        el('thead', {}, el('tr', {}, ...[w('category'), w('year'), w('before'), w('change')].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...view.categories.map((c) => el('tr', { 'data-code': c.code },
+          el('td', {}, lang === 'en' ? c.label_en : c.label_nl),
+          el('td', { class: 'num' }, num(c.current)), el('td', { class: 'num' }, num(c.comparison)), el('td', { class: 'num' }, pct(c.change_pct)))))),
       el('h2', {}, w('weeks')),
       el('div', { class: 'weeks', role: 'img', 'aria-label': `${w('weeks')}: ${weeks.map((x) => num(x.count)).join(', ')}` },
         ...weeks.map((x) => el('span', { style: `height: ${((x.count ?? 0) / top) * 100}%`, title: `${x.week_start}: ${num(x.count)}` }))),

@@ -152,17 +152,7 @@ pub async fn analyse(
     let median = median_of(&to_resolution[0]);
     let cmp_median = median_of(&to_resolution[1]);
 
-    let change = |c: [i64; 2]| -> Change {
-        let (cur, prev) = (disclosure.count(c[0]), disclosure.count(c[1]));
-        // A change is shown only when both counts are.
-        let both = cur.zip(prev);
-        Change {
-            current: cur,
-            comparison: prev,
-            change: both.map(|(c, p)| c - p),
-            change_pct: both.filter(|&(_, p)| p > 0).map(|(c, p)| round1((c - p) as f64 * 100.0 / p as f64)),
-        }
-    };
+    let change = |c: [i64; 2]| change(disclosure, c);
     let count = |n: i64| disclosure.count(n);
 
     // Every week of the period, also the empty ones.
@@ -305,6 +295,19 @@ fn theme_order(t: Theme) -> u8 {
 
 fn dim_order(d: Dimension) -> u8 {
     Dimension::ALL.iter().position(|x| *x == d).unwrap_or(98) as u8
+}
+
+/// A count in the period and in its comparison as `disclosure` may show
+/// them; the change only when both are shown.
+pub fn change(disclosure: Disclosure, [current, comparison]: [i64; 2]) -> Change {
+    let (cur, prev) = (disclosure.count(current), disclosure.count(comparison));
+    let both = cur.zip(prev);
+    Change {
+        current: cur,
+        comparison: prev,
+        change: both.map(|(c, p)| c - p),
+        change_pct: both.filter(|&(_, p)| p > 0).map(|(c, p)| round1((c - p) as f64 * 100.0 / p as f64)),
+    }
 }
 
 fn round1(x: f64) -> f64 {

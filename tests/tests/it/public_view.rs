@@ -62,6 +62,12 @@ async fn an_area_publishes_its_aggregated_figures_and_nothing_personal() {
     let view: PublicView = serde_json::from_str(&text).unwrap();
     assert_eq!(view.name, "Binnenstad Deventer");
     assert_eq!(view.analysis.totals.current, Some(5));
+    // Per category: the thefts shown, the lone lamp hidden.
+    let count = |code: &str| view.categories.iter().find(|c| c.code == code).map(|c| c.counts.current);
+    assert_eq!(
+        (count("diefstal"), count("kapotte_verlichting"), count("graffiti")),
+        (Some(Some(4)), Some(None), None)
+    );
     // The four thefts make a cell; the lone lamp's cell is hidden.
     let cells = view.heatmap["features"].as_array().unwrap();
     let counts: Vec<i64> = cells.iter().map(|f| f["properties"]["count"].as_i64().unwrap()).collect();
