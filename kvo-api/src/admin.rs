@@ -355,6 +355,7 @@ pub const RETENTION_MONTHS: std::ops::RangeInclusive<i64> = 1..=120;
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RetentionSetting {
+    #[serde(deserialize_with = "crate::validate::integer")]
     pub months: i64,
 }
 

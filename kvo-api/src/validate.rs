@@ -270,6 +270,20 @@ pub fn whole_number_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option
     Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
 }
 
+/// A whole number of either sign, also when written as `-12.0` (JSON
+/// Schema's `integer` allows that); its range is the caller's to check.
+pub fn integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && (i64::MIN as f64..=i64::MAX as f64).contains(f))
+            .map(|f| f as i64)
+    });
+    whole.ok_or_else(|| {
+        serde::de::Error::invalid_value(serde::de::Unexpected::Other(&n.to_string()), &"a whole number")
+    })
+}
+
 /// An unknown code as it is shown back in an error: at most 40 characters of it.
 pub fn shown(raw: &str) -> String {
     raw.chars().take(40).collect()
