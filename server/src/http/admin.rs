@@ -32,7 +32,8 @@ use crate::{
 
 /// The address links point at: the configured public URL, or else the one
 /// the browser used (the console's own origin).
-fn base_url(s: &AppState, headers: &HeaderMap) -> String {
+/// The server's public address: the configured one, else the request's host.
+pub(super) fn base_url(s: &AppState, headers: &HeaderMap) -> String {
     match &s.config.public_url {
         Some(u) => u.clone(),
         None => {
@@ -42,7 +43,8 @@ fn base_url(s: &AppState, headers: &HeaderMap) -> String {
     }
 }
 
-fn admin<'a>(s: &'a AppState, p: &'a Principal, base_url: &'a str) -> Admin<'a> {
+/// Administration by the signed-in person `p`.
+pub(super) fn admin<'a>(s: &'a AppState, p: &'a Principal, base_url: &'a str) -> Admin<'a> {
     Admin { pool: &s.pool, areas: &s.areas, auth: &s.auth, who: Who::Person(p), base_url }
 }
 

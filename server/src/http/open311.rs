@@ -42,7 +42,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn not_found() -> Open311Error {
-    Open311Error { code: 404, description: "niet gevonden / not found".into() }
+    Open311Error::new(404, "niet gevonden", "not found")
 }
 
 /// `root` in `format` with status 200, or the error document with the error's status.
@@ -61,13 +61,17 @@ fn answer(format: Format, root: &str, body: open311::Result<Value>) -> Response 
 }
 
 /// `discovery.{fmt}`, `services.{fmt}` and `requests.{fmt}`.
-async fn top(State(s): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn top(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let Some((name, format)) = Format::split(&file) else { return answer(Format::Xml, "", Err(not_found())) };
     let params = Params::parse(q.as_deref());
     match name {
         "discovery" => {
-            let base = s.config.public_url.clone().unwrap_or_else(|| format!("http://{}", s.config.listen));
-            answer(format, "discovery", Ok(open311::discovery(&base)))
+            answer(format, "discovery", Ok(open311::discovery(&super::admin::base_url(&s, &headers))))
         }
         "services" => answer(format, "services", services(&s, &params).await),
         "requests" => answer(format, "service_requests", requests(&s, &params, None).await),
@@ -77,7 +81,7 @@ async fn top(State(s): State<AppState>, Path(file): Path<String>, RawQuery(q): R
 
 async fn services(s: &AppState, p: &Params) -> open311::Result<Value> {
     let j = open311::jurisdiction(&s.pool, p).await?;
-    Ok(open311::services(&*open311::index(&s.pool, &s.areas, &j).await?))
+    Ok(open311::services(&*s.areas.get(&s.pool, j.area_id).await?))
 }
 
 /// `services/{code}.{fmt}`: a service definition.
@@ -86,7 +90,7 @@ async fn service(State(s): State<AppState>, Path(file): Path<String>, RawQuery(q
     let params = Params::parse(q.as_deref());
     let body = async {
         let j = open311::jurisdiction(&s.pool, &params).await?;
-        open311::service_definition(&*open311::index(&s.pool, &s.areas, &j).await?, code)
+        open311::service_definition(&*s.areas.get(&s.pool, j.area_id).await?, code)
     };
     answer(format, "service_definition", body.await)
 }
@@ -100,7 +104,7 @@ async fn request(State(s): State<AppState>, Path(file): Path<String>, RawQuery(q
 
 async fn requests(s: &AppState, p: &Params, one: Option<&str>) -> open311::Result<Value> {
     let j = open311::jurisdiction(&s.pool, p).await?;
-    let area = open311::index(&s.pool, &s.areas, &j).await?;
+    let area = s.areas.get(&s.pool, j.area_id).await?;
     let selection = match one {
         Some(id) => open311::Selection::Ids(vec![id.parse().map_err(|_| not_found())?]),
         None => open311::selection(&area, p, chrono::Utc::now())?,
@@ -131,7 +135,7 @@ async fn file_request(
 }
 
 fn forbidden(nl: &str, en: &str) -> Open311Error {
-    Open311Error { code: 403, description: format!("{nl} / {en}") }
+    Open311Error::new(403, nl, en)
 }
 
 async fn file_one(
@@ -142,7 +146,7 @@ async fn file_one(
 ) -> open311::Result<Value> {
     let fields = open311::form_fields(q, body)?;
     let j = open311::jurisdiction(&s.pool, &Params::from_fields(&fields)).await?;
-    let area = open311::index(&s.pool, &s.areas, &j).await?;
+    let area = s.areas.get(&s.pool, j.area_id).await?;
     let sub = open311::submission(&area, &fields)?;
     let bad_key = || forbidden("ongeldige api_key", "invalid api_key");
     // Keys are made with their own prefix (a phone cannot choose its token's).

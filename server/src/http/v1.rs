@@ -162,14 +162,7 @@ pub async fn export_me_zip(State(s): State<AppState>, p: Principal) -> AppResult
     responses((status = 204), (status = 401, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = []), ("cookie" = [])))]
 pub async fn remove_me(State(s): State<AppState>, p: Principal) -> AppResult<StatusCode> {
-    let admin = crate::admin::Admin {
-        pool: &s.pool,
-        areas: &s.areas,
-        auth: &s.auth,
-        who: crate::admin::Who::Person(&p),
-        base_url: "",
-    };
-    admin.remove_myself().await?;
+    super::admin::admin(&s, &p, "").remove_myself().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

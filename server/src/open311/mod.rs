@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     analytics::privacy::{public_description, public_location},
-    areas::{AreaCache, AreaIndex},
+    areas::AreaIndex,
     column, nl_time,
 };
 
@@ -409,11 +409,6 @@ fn end_of_day(d: NaiveDate) -> String {
 /// The answer to a filed report: its id, as a list of one.
 pub fn filed(id: Uuid) -> Value {
     json!([{"service_request_id": id.to_string(), "service_notice": Value::Null, "account_id": Value::Null}])
-}
-
-/// The area's index for an Open311 request.
-pub async fn index(pool: &PgPool, areas: &AreaCache, j: &Jurisdiction) -> Result<std::sync::Arc<AreaIndex>> {
-    Ok(areas.get(pool, j.area_id).await?)
 }
 
 #[cfg(test)]
