@@ -83,6 +83,39 @@ pub async fn cell_counts(
 /// A rollup row of one cell: area, cell, and its keys and counts (keys NULL for a pending delta).
 type CellRow = (Uuid, i64, Option<Vec<i16>>, Vec<i32>);
 
+/// The largest block of `heat_blocks`: 2^10 days (`kvo_block_levels()`).
+pub const MAX_BLOCK_LEVEL: i16 = 10;
+
+/// A day's number in `heat_blocks` (`kvo_day_number`): days since 2000-01-01.
+fn day_number(day: NaiveDate) -> i32 {
+    let zero = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a valid date");
+    (day - zero).num_days() as i32
+}
+
+/// The blocks (level, block) of `heat_blocks` that tile the days
+/// `[from, until)` exactly: from the left, each the largest block that starts
+/// there and fits. At most about two per level, whatever the period's length.
+pub fn day_blocks(from: NaiveDate, until: NaiveDate) -> (Vec<i16>, Vec<i32>) {
+    let (mut day, end) = (day_number(from), day_number(until));
+    let (mut levels, mut blocks) = (vec![], vec![]);
+    while day < end {
+        let level = (0..=MAX_BLOCK_LEVEL)
+            .rev()
+            .find(|&l| day & ((1 << l) - 1) == 0 && day + (1 << l) <= end)
+            .unwrap_or(0);
+        levels.push(level);
+        blocks.push(day >> level);
+        day += 1 << level;
+    }
+    (levels, blocks)
+}
+
+/// What bounds a period in the rollup's rows: blocks of days, or whole months.
+enum Bounds {
+    Blocks((Vec<i16>, Vec<i32>)),
+    Months((NaiveDate, NaiveDate)),
+}
+
 /// [`cell_counts`] of several areas in one query, per area (the region view).
 pub async fn cell_counts_of(
     pool: &PgPool,
@@ -90,34 +123,48 @@ pub async fn cell_counts_of(
     res: Resolution,
     f: &Filter,
 ) -> Result<Vec<(Uuid, CellIndex, i64)>> {
-    let (m0, m1) = f.whole_months();
-    // Whole months from the month rows, the days at either end from the day
-    // rows, and the pending deltas (filtered here; `ks` NULL).
-    let rows: Vec<CellRow> = sqlx::query_as(
-        "SELECT area_id, cell, ks, ns FROM heat_counts
-          WHERE area_id = ANY($1) AND res = $2 AND grain = 'm' AND bucket >= $3 AND bucket < $4
-         UNION ALL
-         SELECT area_id, cell, ks, ns FROM heat_counts
-          WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $5 AND bucket < $3
-         UNION ALL
-         SELECT area_id, cell, ks, ns FROM heat_counts
-          WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $4 AND bucket < $6
-         UNION ALL
-         SELECT area_id, kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] FROM heat_delta
-          WHERE area_id = ANY($1) AND day >= $5 AND day < $6
-            AND ($7::text[] IS NULL OR category = ANY($7)) AND ($8::text[] IS NULL OR status = ANY($8))
-          GROUP BY 1, 2",
-    )
-    .bind(area_ids)
-    .bind(i16::from(u8::from(res)))
-    .bind(m0)
-    .bind(m1)
-    .bind(f.from)
-    .bind(f.until)
-    .bind(&f.categories)
-    .bind(f.status_codes())
-    .fetch_all(pool)
-    .await?;
+    // The pending deltas, filtered here (`ks` NULL).
+    const PENDING: &str =
+        "SELECT area_id, kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] FROM heat_delta
+          WHERE area_id = ANY($1) AND day >= $3 AND day < $4
+            AND ($5::text[] IS NULL OR category = ANY($5)) AND ($6::text[] IS NULL OR status = ANY($6))
+          GROUP BY 1, 2";
+    let (sql, extra) = if res == Resolution::Seven {
+        // Resolution 7 (zoomed out, the region view): the blocks of days
+        // that tile the period, a few rows per cell.
+        let sql = format!(
+            "SELECT area_id, cell, ks, ns FROM heat_blocks
+              WHERE area_id = ANY($1) AND (level, block) IN (SELECT * FROM unnest($7::int2[], $8::int4[]))
+             UNION ALL {PENDING}"
+        );
+        (sql, Bounds::Blocks(day_blocks(f.from, f.until)))
+    } else {
+        // Whole months from the month rows, the days at either end from the day rows.
+        let sql = format!(
+            "SELECT area_id, cell, ks, ns FROM heat_counts
+              WHERE area_id = ANY($1) AND res = $2 AND grain = 'm' AND bucket >= $7 AND bucket < $8
+             UNION ALL
+             SELECT area_id, cell, ks, ns FROM heat_counts
+              WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $3 AND bucket < $7
+             UNION ALL
+             SELECT area_id, cell, ks, ns FROM heat_counts
+              WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $8 AND bucket < $4
+             UNION ALL {PENDING}"
+        );
+        (sql, Bounds::Months(f.whole_months()))
+    };
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(area_ids)
+        .bind(i16::from(u8::from(res)))
+        .bind(f.from)
+        .bind(f.until)
+        .bind(&f.categories)
+        .bind(f.status_codes());
+    let query = match extra {
+        Bounds::Blocks((levels, blocks)) => query.bind(levels).bind(blocks),
+        Bounds::Months((m0, m1)) => query.bind(m0).bind(m1),
+    };
+    let rows: Vec<CellRow> = query.fetch_all(pool).await?;
     let mask = Keys::load(pool).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() / 4 + 1);
     for (area, cell, ks, ns) in rows {
@@ -303,6 +350,19 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
              SELECT * FROM heat
              ON CONFLICT (area_id, res, grain, bucket, cell) DO UPDATE
                 SET (ks, ns) = (SELECT m.ks, m.ns FROM kvo_merge(h.ks, h.ns, EXCLUDED.ks, EXCLUDED.ns) m)
+         ), blocks AS (
+             SELECT area_id, level, block, cell, array_agg(idx ORDER BY idx) AS ks,
+                    array_agg(n ORDER BY idx) AS ns
+               FROM (SELECT g.area_id, l.level, kvo_day_number(g.day) >> l.level AS block,
+                            kvo_h3_parent(g.cell, 7) AS cell, g.idx, sum(g.n)::int4 AS n
+                       FROM keyed g CROSS JOIN kvo_block_levels() AS l(level)
+                      GROUP BY 1, 2, 3, 4, 5 HAVING sum(g.n) <> 0) f
+              GROUP BY 1, 2, 3, 4
+         ), blocks_up AS (
+             INSERT INTO heat_blocks AS h (area_id, level, block, cell, ks, ns)
+             SELECT * FROM blocks
+             ON CONFLICT (area_id, level, block, cell) DO UPDATE
+                SET (ks, ns) = (SELECT m.ks, m.ns FROM kvo_merge(h.ks, h.ns, EXCLUDED.ks, EXCLUDED.ns) m)
          ), margins AS (
              SELECT area_id, kind, grain, bucket, key, array_agg(idx ORDER BY idx) AS ks,
                     array_agg(n ORDER BY idx) AS ns
@@ -338,6 +398,7 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
     .context("folding heat deltas")?;
     // Rows whose counts all went back to zero (a status change moved them on).
     sqlx::query("DELETE FROM heat_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM heat_blocks WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM margin_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(moved as u64)
@@ -421,7 +482,7 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(COMPACTOR_LOCK).execute(&mut *tx).await?;
     sqlx::query("LOCK TABLE incidents IN SHARE MODE").execute(&mut *tx).await?;
     sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await?;
-    sqlx::query("TRUNCATE heat_counts, margin_counts, heat_delta").execute(&mut *tx).await?;
+    sqlx::query("TRUNCATE heat_counts, heat_blocks, margin_counts, heat_delta").execute(&mut *tx).await?;
     let new_keys = number_new_keys("incidents WHERE kvo_counts(cell, merged_into)");
     sqlx::query(sqlx::AssertSqlSafe(new_keys)).execute(&mut *tx).await?;
     const PACK: &str = "array_agg(idx ORDER BY idx), array_agg(n ORDER BY idx)";
@@ -478,6 +539,17 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                   GROUP BY area_id, bucket, cell"
             ));
         }
+        if res == 7 {
+            sql.push(format!(
+                "INSERT INTO heat_blocks (area_id, level, block, cell, ks, ns)
+                 SELECT area_id, level, block, cell, {PACK}
+                   FROM (SELECT area_id, l.level, kvo_day_number(day) >> l.level AS block, cell, idx,
+                                sum(n)::int4 AS n
+                           FROM kvo_level CROSS JOIN kvo_block_levels() AS l(level)
+                          GROUP BY 1, 2, 3, 4, 5) s
+                  GROUP BY area_id, level, block, cell"
+            ));
+        }
         for statement in sql {
             sqlx::query(sqlx::AssertSqlSafe(statement))
                 .execute(&mut *tx)
@@ -512,4 +584,38 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
+    use super::*;
+
+    #[test]
+    fn day_blocks_tile_a_period_exactly_with_few_blocks() {
+        let zero = NaiveDate::from_ymd_opt(1999, 6, 1).unwrap();
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let from = zero + chrono::Days::new(rng.random_range(0..12_000));
+            let until = from + chrono::Days::new(rng.random_range(0..5_000));
+            let (levels, blocks) = day_blocks(from, until);
+            // Each block starts where the one before ended; the last ends at `until`.
+            let mut day = day_number(from);
+            for (&l, &b) in levels.iter().zip(&blocks) {
+                assert!((0..=MAX_BLOCK_LEVEL).contains(&l));
+                assert_eq!(b << l, day, "{from}..{until}");
+                day += 1 << l;
+            }
+            assert_eq!(day, day_number(until), "{from}..{until}");
+            let whole = ((until - from).num_days() >> MAX_BLOCK_LEVEL) as usize;
+            assert!(levels.len() <= 2 * MAX_BLOCK_LEVEL as usize + whole, "{from}..{until}: {levels:?}");
+        }
+        // A day before 2000 and an empty period.
+        assert_eq!(day_blocks(zero, zero + chrono::Days::new(1)), (vec![0], vec![day_number(zero)]));
+        assert_eq!(day_blocks(zero, zero), (vec![], vec![]));
+        // Three years is a handful of blocks, not months and days.
+        let from = NaiveDate::from_ymd_opt(2024, 3, 14).unwrap();
+        assert!(day_blocks(from, NaiveDate::from_ymd_opt(2026, 12, 3).unwrap()).0.len() <= 16);
+    }
 }

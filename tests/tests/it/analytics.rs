@@ -238,7 +238,7 @@ async fn check_analysis(app: &TestApp, area: Uuid, token: &str, f: &Filter, cont
 fn random_filter(rng: &mut StdRng) -> (Resolution, Filter) {
     let res = Resolution::try_from(rng.random_range(7u8..=11)).unwrap();
     let from = day("2024-10-15") + Duration::days(rng.random_range(0..720));
-    let len = *[1i64, 6, 27, 45, 91, 365, 700].choose(rng).unwrap();
+    let len = *[1i64, 6, 27, 45, 91, 365, 700, 1100].choose(rng).unwrap();
     let pick = |rng: &mut StdRng, all: &[&str]| -> Option<Vec<String>> {
         rng.random_bool(0.5).then(|| {
             let mut v: Vec<String> =
@@ -391,6 +391,7 @@ async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_com
                 assert_eq!(pending, 0);
                 let negative: i64 = sqlx::query_scalar(
                     "SELECT (SELECT count(*) FROM heat_counts WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))
+                          + (SELECT count(*) FROM heat_blocks WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))
                           + (SELECT count(*) FROM margin_counts WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))",
                 )
                 .fetch_one(&app.pool)
@@ -432,8 +433,12 @@ async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_com
     }
     let total: i64 = before.values().sum();
     assert_eq!(total, ids.len() as i64);
+    // The blocks the reader asks for are the blocks the database keeps.
+    let levels: i16 =
+        sqlx::query_scalar("SELECT max(l) FROM kvo_block_levels() l").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(levels, rollup::MAX_BLOCK_LEVEL);
     // Every rollup row keeps its keys strictly ascending (what kvo_merge relies on).
-    for table in ["heat_counts", "margin_counts"] {
+    for table in ["heat_counts", "heat_blocks", "margin_counts"] {
         let bad: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM {table}
               WHERE ks <> (SELECT array_agg(DISTINCT k ORDER BY k) FROM unnest(ks) k)
