@@ -110,11 +110,12 @@ pub fn day_blocks(from: NaiveDate, until: NaiveDate) -> (Vec<i16>, Vec<i32>) {
     (levels, blocks)
 }
 
-/// What bounds a period in the rollup's rows: blocks of days, or whole months.
-enum Bounds {
-    Blocks((Vec<i16>, Vec<i32>)),
-    Months((NaiveDate, NaiveDate)),
-}
+/// The pending deltas of the areas `$1` in the days `$3`..`$4` with the
+/// categories `$5` and statuses `$6` (each NULL for all): the readers' filter,
+/// applied here because a delta is one (category, status).
+const PENDING: &str = "FROM heat_delta
+      WHERE area_id = ANY($1) AND day >= $3 AND day < $4
+        AND ($5::text[] IS NULL OR category = ANY($5)) AND ($6::text[] IS NULL OR status = ANY($6))";
 
 /// [`cell_counts`] of several areas in one query, per area (the region view).
 pub async fn cell_counts_of(
@@ -123,48 +124,49 @@ pub async fn cell_counts_of(
     res: Resolution,
     f: &Filter,
 ) -> Result<Vec<(Uuid, CellIndex, i64)>> {
-    // The pending deltas, filtered here (`ks` NULL).
-    const PENDING: &str =
-        "SELECT area_id, kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] FROM heat_delta
-          WHERE area_id = ANY($1) AND day >= $3 AND day < $4
-            AND ($5::text[] IS NULL OR category = ANY($5)) AND ($6::text[] IS NULL OR status = ANY($6))
-          GROUP BY 1, 2";
-    let (sql, extra) = if res == Resolution::Seven {
-        // Resolution 7 (zoomed out, the region view): the blocks of days
-        // that tile the period, a few rows per cell.
-        let sql = format!(
-            "SELECT area_id, cell, ks, ns FROM heat_blocks
-              WHERE area_id = ANY($1) AND (level, block) IN (SELECT * FROM unnest($7::int2[], $8::int4[]))
-             UNION ALL {PENDING}"
-        );
-        (sql, Bounds::Blocks(day_blocks(f.from, f.until)))
+    let sums = if res == Resolution::Seven {
+        block_counts(pool, area_ids, f).await?
     } else {
-        // Whole months from the month rows, the days at either end from the day rows.
-        let sql = format!(
-            "SELECT area_id, cell, ks, ns FROM heat_counts
-              WHERE area_id = ANY($1) AND res = $2 AND grain = 'm' AND bucket >= $7 AND bucket < $8
-             UNION ALL
-             SELECT area_id, cell, ks, ns FROM heat_counts
-              WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $3 AND bucket < $7
-             UNION ALL
-             SELECT area_id, cell, ks, ns FROM heat_counts
-              WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $8 AND bucket < $4
-             UNION ALL {PENDING}"
-        );
-        (sql, Bounds::Months(f.whole_months()))
+        month_counts(pool, area_ids, res, f).await?
     };
-    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(area_ids)
-        .bind(i16::from(u8::from(res)))
-        .bind(f.from)
-        .bind(f.until)
-        .bind(&f.categories)
-        .bind(f.status_codes());
-    let query = match extra {
-        Bounds::Blocks((levels, blocks)) => query.bind(levels).bind(blocks),
-        Bounds::Months((m0, m1)) => query.bind(m0).bind(m1),
-    };
-    let rows: Vec<CellRow> = query.fetch_all(pool).await?;
+    Ok(sums
+        .into_iter()
+        .filter(|&(_, n)| n > 0)
+        .filter_map(|((a, c), n)| Some((a, cells::from_db(c)?, n)))
+        .collect())
+}
+
+/// Counts per area and cell at `res`: whole months from the month rows, the
+/// days at either end from the day rows, and the pending deltas.
+async fn month_counts(
+    pool: &PgPool,
+    area_ids: &[Uuid],
+    res: Resolution,
+    f: &Filter,
+) -> Result<HashMap<(Uuid, i64), i64>> {
+    let (m0, m1) = f.whole_months();
+    let rows: Vec<CellRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT area_id, cell, ks, ns FROM heat_counts
+          WHERE area_id = ANY($1) AND res = $2 AND grain = 'm' AND bucket >= $7 AND bucket < $8
+         UNION ALL
+         SELECT area_id, cell, ks, ns FROM heat_counts
+          WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $3 AND bucket < $7
+         UNION ALL
+         SELECT area_id, cell, ks, ns FROM heat_counts
+          WHERE area_id = ANY($1) AND res = $2 AND grain = 'd' AND bucket >= $8 AND bucket < $4
+         UNION ALL
+         SELECT area_id, kvo_h3_parent(cell, $2::int4), NULL, ARRAY[sum(n)::int4] {PENDING} GROUP BY 1, 2"
+    )))
+    .bind(area_ids)
+    .bind(i16::from(u8::from(res)))
+    .bind(f.from)
+    .bind(f.until)
+    .bind(&f.categories)
+    .bind(f.status_codes())
+    .bind(m0)
+    .bind(m1)
+    .fetch_all(pool)
+    .await?;
     let mask = Keys::load(pool).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() / 4 + 1);
     for (area, cell, ks, ns) in rows {
@@ -176,11 +178,55 @@ pub async fn cell_counts_of(
             *sums.entry((area, cell)).or_default() += n;
         }
     }
-    Ok(sums
-        .into_iter()
-        .filter(|&(_, n)| n > 0)
-        .filter_map(|((a, c), n)| Some((a, cells::from_db(c)?, n)))
-        .collect())
+    Ok(sums)
+}
+
+/// A pack of `heat_packs` (all cells of an area's block), or a pending delta
+/// of one cell (`lens` and `ks` NULL, its filtered count in `ns`).
+type PackRow = (Uuid, Vec<i64>, Option<Vec<i16>>, Option<Vec<i16>>, Vec<i32>);
+
+/// Counts per area and cell at resolution 7: the packs of the blocks that
+/// tile the period (ADR 0019), and the pending deltas.
+async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<HashMap<(Uuid, i64), i64>> {
+    let (levels, blocks) = day_blocks(f.from, f.until);
+    let rows: Vec<PackRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT area_id, cells, lens, ks, ns FROM heat_packs
+          WHERE area_id = ANY($1) AND (level, block) IN (SELECT * FROM unnest($7::int2[], $8::int4[]))
+         UNION ALL
+         SELECT area_id, ARRAY[kvo_h3_parent(cell, $2::int4)], NULL, NULL, ARRAY[sum(n)::int4] {PENDING}
+          GROUP BY area_id, kvo_h3_parent(cell, $2::int4)"
+    )))
+    .bind(area_ids)
+    .bind(7i16)
+    .bind(f.from)
+    .bind(f.until)
+    .bind(&f.categories)
+    .bind(f.status_codes())
+    .bind(levels)
+    .bind(blocks)
+    .fetch_all(pool)
+    .await?;
+    let mask = Keys::load(pool).await?.mask(f);
+    let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() * 4);
+    for (area, cells, lens, ks, ns) in rows {
+        let (Some(lens), Some(ks)) = (lens, ks) else {
+            // A pending delta: one cell, already filtered.
+            if let (Some(&cell), Some(&n)) = (cells.first(), ns.first()) {
+                *sums.entry((area, cell)).or_default() += i64::from(n);
+            }
+            continue;
+        };
+        let mut at = 0usize;
+        for (cell, len) in cells.into_iter().zip(lens) {
+            let end = (at + len.max(0) as usize).min(ks.len()).min(ns.len());
+            let n = masked_sum(&mask, &ks[at..end], &ns[at..end]);
+            at = end;
+            if n != 0 {
+                *sums.entry((area, cell)).or_default() += n;
+            }
+        }
+    }
+    Ok(sums)
 }
 
 /// A row of the analysis's margins: a folded row (`ks` set) or a pending
@@ -308,6 +354,9 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
     folded
 }
 
+/// What a fold moved, and the blocks (area, level, block) it changed.
+type Touched = (i64, Option<Vec<Uuid>>, Option<Vec<i16>>, Option<Vec<i32>>);
+
 /// One fold, under the compactor lock.
 async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
     use sqlx::Connection;
@@ -325,7 +374,7 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
     };
     let new_keys = number_new_keys("heat_delta WHERE seq <= $1");
     sqlx::query(sqlx::AssertSqlSafe(new_keys)).bind(last).execute(&mut *tx).await?;
-    let moved: i64 = sqlx::query_scalar(
+    let (moved, areas, levels, blocks): Touched = sqlx::query_as(
         "WITH moved AS (
              DELETE FROM heat_delta WHERE seq <= $1
              RETURNING area_id, cell, day, category, status, zone_id, week_hour, resolution_class, n
@@ -390,7 +439,8 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
              SELECT DISTINCT area_id, 1 FROM moved
              ON CONFLICT (area_id) DO UPDATE SET version = v.version + 1
          )
-         SELECT count(*) FROM moved",
+         SELECT (SELECT count(*) FROM moved), array_agg(area_id), array_agg(level), array_agg(block)
+           FROM (SELECT DISTINCT area_id, level, block FROM blocks) t",
     )
     .bind(last)
     .fetch_one(&mut *tx)
@@ -399,6 +449,13 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
     // Rows whose counts all went back to zero (a status change moved them on).
     sqlx::query("DELETE FROM heat_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM heat_blocks WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
+    sqlx::query("SELECT kvo_repack($1, $2, $3)")
+        .bind(areas)
+        .bind(levels)
+        .bind(blocks)
+        .execute(&mut *tx)
+        .await
+        .context("packing the folded blocks")?;
     sqlx::query("DELETE FROM margin_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(moved as u64)
@@ -482,7 +539,9 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(COMPACTOR_LOCK).execute(&mut *tx).await?;
     sqlx::query("LOCK TABLE incidents IN SHARE MODE").execute(&mut *tx).await?;
     sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await?;
-    sqlx::query("TRUNCATE heat_counts, heat_blocks, margin_counts, heat_delta").execute(&mut *tx).await?;
+    sqlx::query("TRUNCATE heat_counts, heat_blocks, heat_packs, margin_counts, heat_delta")
+        .execute(&mut *tx)
+        .await?;
     let new_keys = number_new_keys("incidents WHERE kvo_counts(cell, merged_into)");
     sqlx::query(sqlx::AssertSqlSafe(new_keys)).execute(&mut *tx).await?;
     const PACK: &str = "array_agg(idx ORDER BY idx), array_agg(n ORDER BY idx)";
@@ -557,6 +616,13 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                 .with_context(|| format!("rebuilding resolution {res}"))?;
         }
     }
+    sqlx::query(
+        "SELECT kvo_repack(array_agg(area_id), array_agg(level), array_agg(block))
+           FROM (SELECT DISTINCT area_id, level, block FROM heat_blocks) s",
+    )
+    .execute(&mut *tx)
+    .await
+    .context("packing the blocks")?;
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT k::text FROM kvo_margin_kinds() k").fetch_all(&mut *tx).await?;
     for kind in &kinds {
