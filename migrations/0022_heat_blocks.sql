@@ -13,8 +13,8 @@
 -- Readers do not read heat_blocks itself but heat_packs: the same counts,
 -- one row per (area, level, block) holding all its cells, so that a region of
 -- 100 areas reads ~800 rows instead of ~4,000 (PostgreSQL spends its time per
--- row, not per array element). kvo_repack rebuilds the packs of the blocks
--- the compactor or the rebuild touched.
+-- row, not per array element). rollup::repack makes the packs of the blocks
+-- the compactor or the rebuild touched again.
 
 CREATE FUNCTION kvo_day_number(day date) RETURNS integer
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -63,28 +63,12 @@ CREATE TABLE heat_packs (
     PRIMARY KEY (area_id, level, block)
 );
 
--- Makes the packs of the given blocks again from heat_blocks (a block without
--- cells has no pack).
-CREATE FUNCTION kvo_repack(areas uuid[], levels smallint[], blocks integer[]) RETURNS void
-    LANGUAGE sql
-    AS $$
-    DELETE FROM heat_packs p USING unnest(areas, levels, blocks) AS t(a, l, b)
-     WHERE p.area_id = t.a AND p.level = t.l AND p.block = t.b;
-    WITH picked AS (
-        SELECT c.* FROM (SELECT DISTINCT a, l, b FROM unnest(areas, levels, blocks) AS t(a, l, b)) t
-          JOIN heat_blocks c ON c.area_id = t.a AND c.level = t.l AND c.block = t.b
-         WHERE cardinality(c.ks) > 0
-    )
-    INSERT INTO heat_packs (area_id, level, block, cells, lens, ks, ns)
-    SELECT h.area_id, h.level, h.block, h.cells, h.lens, f.ks, f.ns
-      FROM (SELECT area_id, level, block, array_agg(cell ORDER BY cell) AS cells,
-                   array_agg(cardinality(ks)::int2 ORDER BY cell) AS lens
-              FROM picked GROUP BY 1, 2, 3) h
-      JOIN (SELECT p.area_id, p.level, p.block, array_agg(u.k ORDER BY p.cell, u.i) AS ks,
-                   array_agg(u.n ORDER BY p.cell, u.i) AS ns
-              FROM picked p CROSS JOIN LATERAL unnest(p.ks, p.ns) WITH ORDINALITY AS u(k, n, i)
-             GROUP BY 1, 2, 3) f USING (area_id, level, block);
-    $$;
+-- Concatenates arrays (the packs' keys and counts, one cell after the other).
+CREATE AGGREGATE kvo_cat(anycompatiblearray) (SFUNC = array_cat, STYPE = anycompatiblearray, INITCOND = '{}');
 
-SELECT kvo_repack(array_agg(area_id), array_agg(level), array_agg(block))
-  FROM (SELECT DISTINCT area_id, level, block FROM heat_blocks) s;
+-- The packs of what is folded already (rollup::repack makes them from now on).
+INSERT INTO heat_packs (area_id, level, block, cells, lens, ks, ns)
+SELECT area_id, level, block, array_agg(cell ORDER BY cell), array_agg(cardinality(ks)::int2 ORDER BY cell),
+       kvo_cat(ks ORDER BY cell), kvo_cat(ns ORDER BY cell)
+  FROM heat_blocks WHERE cardinality(ks) > 0
+ GROUP BY area_id, level, block;
