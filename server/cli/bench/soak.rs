@@ -40,6 +40,8 @@ fn rss_mb(pid: u32) -> f64 {
 }
 
 pub async fn run(b: SoakBench) -> anyhow::Result<()> {
+    // Six in ten clients share one shop invite, which takes 500 uses at most.
+    anyhow::ensure!(b.clients <= 830, "at most 830 clients (an invite takes at most 500 uses)");
     let tmp = tempfile::tempdir()?;
     // The private cluster runs as postgres when we are root.
     std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
@@ -74,7 +76,7 @@ pub async fn run(b: SoakBench) -> anyhow::Result<()> {
     ])?
     .parse()?;
     let code = |role: &str| -> anyhow::Result<String> {
-        let out = kvo(&["invite", "create", "--area", &area.to_string(), "--role", role, "--uses", "1000"])?;
+        let out = kvo(&["invite", "create", "--area", &area.to_string(), "--role", role, "--uses", "500"])?;
         Ok(out.split_whitespace().next().unwrap_or_default().to_string())
     };
     let (shop_code, werkgroep_code, guard_code) =
