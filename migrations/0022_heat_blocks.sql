@@ -20,7 +20,7 @@ CREATE FUNCTION kvo_day_number(day date) RETURNS integer
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN day - DATE '2000-01-01';
 
--- The block levels (rollup::BLOCK_LEVELS holds the same; a test checks it).
+-- The block levels (rollup::MAX_BLOCK_LEVEL holds the largest; a test checks it).
 CREATE FUNCTION kvo_block_levels() RETURNS SETOF smallint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT generate_series(0, 10)::smallint $$;

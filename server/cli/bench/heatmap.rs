@@ -132,16 +132,18 @@ pub async fn run(cfg: &Config, b: HeatmapBench) -> anyhow::Result<()> {
         let index_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         kvo_server::analytics::rollup::rebuild(&pool).await?;
-        sqlx::query("VACUUM (ANALYZE) heat_counts, heat_blocks, margin_counts").execute(&pool).await?;
+        sqlx::query("VACUUM (ANALYZE) heat_counts, heat_blocks, heat_packs, margin_counts")
+            .execute(&pool)
+            .await?;
         sqlx::query("VACUUM (ANALYZE) incidents").execute(&pool).await?;
         let rollup_s = t.elapsed().as_secs_f64();
         loaded = size;
         let sizes: (i64, i64, i64) = sqlx::query_as(
             "SELECT pg_total_relation_size('incidents'),
                     pg_total_relation_size('heat_counts') + pg_total_relation_size('heat_blocks')
-                        + pg_total_relation_size('margin_counts'),
+                        + pg_total_relation_size('heat_packs') + pg_total_relation_size('margin_counts'),
                     (SELECT count(*) FROM heat_counts) + (SELECT count(*) FROM heat_blocks)
-                        + (SELECT count(*) FROM margin_counts)",
+                        + (SELECT count(*) FROM heat_packs) + (SELECT count(*) FROM margin_counts)",
         )
         .fetch_one(&pool)
         .await?;
@@ -697,7 +699,9 @@ pub async fn load_area(pool: &PgPool, n: usize, email: &str, password: &str) -> 
     load(pool, &specs, reporter, n, Utc::now(), &mut rng).await?;
     create_indexes(pool).await?;
     kvo_server::analytics::rollup::rebuild(pool).await?;
-    sqlx::query("VACUUM (ANALYZE) incidents, heat_counts, heat_blocks, margin_counts").execute(pool).await?;
+    sqlx::query("VACUUM (ANALYZE) incidents, heat_counts, heat_blocks, heat_packs, margin_counts")
+        .execute(pool)
+        .await?;
     eprintln!("{n} incidents loaded in {:.0} s", started.elapsed().as_secs_f64());
     people::upsert_web_user(pool, email, "Werkgroep bench", password, specs[0].id, Role::Werkgroep).await?;
     Ok(specs[0].id)
