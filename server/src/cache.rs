@@ -61,6 +61,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         (fresh && valid(v)).then(|| v.clone())
     }
 
+    /// The entry under `key`, however old (to revalidate it).
+    pub fn get_any_age(&self, key: &K) -> Option<V> {
+        self.lock().map.get(key).map(|(_, v)| v.clone())
+    }
+
     /// Stores `value` under `key`, evicting the oldest entries beyond the budget.
     pub fn put(&self, key: K, value: V) {
         let w = (self.weigh)(&key, &value);

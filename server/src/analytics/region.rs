@@ -76,8 +76,9 @@ async fn resolve(
 ) -> Result<(Vec<(Uuid, Disclosure)>, Filter)> {
     let today = crate::nl_time::today();
     let mut filter: Option<Filter> = None;
-    for (id, _) in &members {
-        let f = Filter::resolve(raw, &*areas.get(pool, *id).await?, today)?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.0).collect();
+    for index in areas.get_many(pool, &ids).await? {
+        let f = Filter::resolve(raw, &index, today)?;
         filter = Some(match filter {
             None => f,
             Some(mut acc) => {

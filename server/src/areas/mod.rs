@@ -6,7 +6,7 @@
 pub mod shape;
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Arc, OnceLock},
     time::Duration,
 };
@@ -32,9 +32,9 @@ use crate::{
     error::{Error, Result},
 };
 
-/// How long an area's index is trusted before it is reloaded. Areas, zones
-/// and categories change rarely and from the `kvo` tool (another process), so
-/// a short time-to-live is simpler than cross-process invalidation.
+/// How long an area's index is trusted before its version is checked again.
+/// Areas, zones and categories change rarely and also from the `kvo` tool
+/// (another process); a change is seen by every server within this time.
 const INDEX_TTL: Duration = Duration::from_secs(10);
 
 /// Parses GeoJSON text (a Polygon, MultiPolygon, Feature or a FeatureCollection
@@ -138,8 +138,10 @@ pub async fn set_baseline(
 /// The enabled categories of an area, in display order, with their extra
 /// questions.
 pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
-    let categories = read_categories(pool, area_id)
+    let categories = read_categories(pool, &[area_id])
         .await?
+        .remove(&area_id)
+        .unwrap_or_default()
         .into_iter()
         .filter(|(_, enabled)| *enabled)
         .map(|(c, _)| c)
@@ -150,6 +152,9 @@ pub async fn categories(pool: &PgPool, area_id: Uuid) -> Result<CategoryList> {
 /// What the ingest path needs to know of an area, held in memory.
 #[derive(Debug)]
 pub struct AreaIndex {
+    id: Uuid,
+    /// `areas.index_version` when this was read.
+    version: i64,
     boundary: MultiPolygon<f64>,
     /// An archived area accepts nothing new.
     archived: bool,
@@ -163,32 +168,31 @@ pub struct AreaIndex {
     coverage: [OnceLock<Arc<Vec<CellIndex>>>; 5],
 }
 
-/// Every category of an area in display order, and whether it is enabled:
-/// the one reader behind the published list and the area's index.
-async fn read_categories(pool: &PgPool, area_id: Uuid) -> Result<Vec<(CategoryInfo, bool)>> {
+/// Every category of the areas `ids` in display order, and whether it is
+/// enabled: the one reader behind the published list and the areas' indexes.
+async fn read_categories(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<(CategoryInfo, bool)>>> {
     let rows = sqlx::query!(
-        r#"SELECT code, label_nl, label_en, theme, dimension, urgent, enabled,
+        r#"SELECT area_id, code, label_nl, label_en, theme, dimension, urgent, enabled,
                   questions AS "questions: Json<Vec<Question>>"
-             FROM categories WHERE area_id = $1 ORDER BY sort_order, code"#,
-        area_id
+             FROM categories WHERE area_id = ANY($1) ORDER BY area_id, sort_order, code"#,
+        ids
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let meta = CategoryInfo {
-                theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
-                dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
-                code: r.code,
-                label_nl: r.label_nl,
-                label_en: r.label_en,
-                urgent: r.urgent,
-                questions: r.questions.0,
-            };
-            Ok((meta, r.enabled))
-        })
-        .collect::<anyhow::Result<_>>()?)
+    let mut by_area: HashMap<Uuid, Vec<(CategoryInfo, bool)>> = HashMap::new();
+    for r in rows {
+        let meta = CategoryInfo {
+            theme: column::code_opt(r.theme.as_deref(), Theme::from_code)?,
+            dimension: column::code_opt(r.dimension.as_deref(), Dimension::from_code)?,
+            code: r.code,
+            label_nl: r.label_nl,
+            label_en: r.label_en,
+            urgent: r.urgent,
+            questions: r.questions.0,
+        };
+        by_area.entry(r.area_id).or_default().push((meta, r.enabled));
+    }
+    Ok(by_area)
 }
 
 /// Where a reported point falls.
@@ -198,6 +202,11 @@ pub struct Placement {
 }
 
 impl AreaIndex {
+    /// The area's id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
     /// Checks the category and the location of a report: the point must lie in
     /// the area or within `margin_m` of its boundary. Returns the zone it lies in.
     pub fn place(
@@ -328,59 +337,120 @@ pub async fn list(pool: &PgPool) -> Result<Vec<AreaSummary>> {
         .collect()
 }
 
-/// Area indexes by id, loaded on demand and refreshed after [`INDEX_TTL`].
+/// Area indexes by id, loaded on demand. An entry is trusted for
+/// [`INDEX_TTL`]; after that one query compares its version with the
+/// database's (`areas.index_version`, bumped by triggers on every change from
+/// any process) and only a changed area is loaded again (ADR 0020).
 pub struct AreaCache(Cache<Uuid, Arc<AreaIndex>>);
 
 impl Default for AreaCache {
     fn default() -> Self {
-        AreaCache(Cache::with_ttl(INDEX_TTL, 10_000))
+        AreaCache::with_ttl(INDEX_TTL)
     }
 }
 
 impl AreaCache {
+    /// A cache that trusts an entry for `ttl` before revalidating it.
+    pub fn with_ttl(ttl: Duration) -> Self {
+        AreaCache(Cache::with_ttl(ttl, 10_000))
+    }
+
     /// The index of `area_id`, from memory or freshly loaded.
     pub async fn get(&self, pool: &PgPool, area_id: Uuid) -> Result<Arc<AreaIndex>> {
         if let Some(idx) = self.0.get(&area_id) {
             return Ok(idx);
         }
-        let idx = Arc::new(load_index(pool, area_id).await?);
-        self.0.put(area_id, idx.clone());
-        Ok(idx)
+        let mut all = self.get_many(pool, &[area_id]).await?;
+        all.pop().ok_or(Error::NotFound)
+    }
+
+    /// The indexes of `ids`, in their order: those trusted from memory, the
+    /// others revalidated together with one query and loaded together with
+    /// three. An id that names no area is [`Error::NotFound`].
+    pub async fn get_many(&self, pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Arc<AreaIndex>>> {
+        let mut found: HashMap<Uuid, Arc<AreaIndex>> = HashMap::with_capacity(ids.len());
+        let mut doubt = Vec::new();
+        for id in ids {
+            match self.0.get(id) {
+                Some(idx) => _ = found.insert(*id, idx),
+                None => doubt.push(*id),
+            }
+        }
+        if !doubt.is_empty() {
+            let versions = sqlx::query!("SELECT id, index_version FROM areas WHERE id = ANY($1)", &doubt)
+                .fetch_all(pool)
+                .await?;
+            let mut changed = Vec::new();
+            for v in versions {
+                match self.0.get_any_age(&v.id) {
+                    Some(idx) if idx.version == v.index_version => {
+                        self.0.put(v.id, idx.clone());
+                        found.insert(v.id, idx);
+                    }
+                    _ => changed.push(v.id),
+                }
+            }
+            for idx in load_indexes(pool, &changed).await? {
+                let idx = Arc::new(idx);
+                self.0.put(idx.id, idx.clone());
+                found.insert(idx.id, idx);
+            }
+        }
+        ids.iter().map(|id| found.get(id).cloned().ok_or(Error::NotFound)).collect()
     }
 
     /// Forgets an area's index after a change (in this process; others
-    /// reload after [`INDEX_TTL`]).
+    /// see the new version after [`INDEX_TTL`]).
     pub fn forget(&self, area_id: Uuid) {
         self.0.remove(&area_id);
     }
 }
 
-async fn load_index(pool: &PgPool, area_id: Uuid) -> Result<AreaIndex> {
-    let area = sqlx::query!(
-        r#"SELECT ST_AsGeoJSON(boundary) AS "boundary!", baseline_from, baseline_to, archived_at
-             FROM areas WHERE id = $1"#,
-        area_id
+/// The indexes of the areas `ids` (those that exist), read together. The
+/// version is read with the boundary and before the zones and categories, so
+/// an index is never older than the version it carries.
+async fn load_indexes(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<AreaIndex>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let areas = sqlx::query!(
+        r#"SELECT id, index_version, ST_AsGeoJSON(boundary) AS "boundary!", baseline_from, baseline_to,
+                  archived_at
+             FROM areas WHERE id = ANY($1)"#,
+        ids
     )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(Error::NotFound)?;
-    let boundary = parse_polygon_geojson(&area.boundary)?;
-    let baseline = area.baseline_from.zip(area.baseline_to);
-    let zones = sqlx::query!(
-        r#"SELECT id, name, ST_AsGeoJSON(geom) AS "geometry!" FROM zones
-            WHERE area_id = $1 AND deleted_at IS NULL ORDER BY name"#,
-        area_id
+    .fetch_all(pool)
+    .await?;
+    let mut zones: HashMap<Uuid, Vec<_>> = HashMap::new();
+    for z in sqlx::query!(
+        r#"SELECT area_id, id, name, ST_AsGeoJSON(geom) AS "geometry!" FROM zones
+            WHERE area_id = ANY($1) AND deleted_at IS NULL ORDER BY area_id, name"#,
+        ids
     )
     .fetch_all(pool)
     .await?
-    .into_iter()
-    .map(|z| Ok((z.id, z.name, parse_polygon_geojson(&z.geometry)?)))
-    .collect::<anyhow::Result<_>>()?;
-    let rows = read_categories(pool, area_id).await?;
-    let enabled = rows.iter().filter(|(_, on)| *on).map(|(c, _)| c.code.clone()).collect();
-    let categories = rows.into_iter().map(|(c, _)| c).collect();
-    let archived = area.archived_at.is_some();
-    Ok(AreaIndex { boundary, archived, zones, enabled, categories, baseline, coverage: Default::default() })
+    {
+        zones.entry(z.area_id).or_default().push((z.id, z.name, parse_polygon_geojson(&z.geometry)?));
+    }
+    let mut categories = read_categories(pool, ids).await?;
+    areas
+        .into_iter()
+        .map(|a| {
+            let rows = categories.remove(&a.id).unwrap_or_default();
+            let enabled = rows.iter().filter(|(_, on)| *on).map(|(c, _)| c.code.clone()).collect();
+            Ok(AreaIndex {
+                id: a.id,
+                version: a.index_version,
+                boundary: parse_polygon_geojson(&a.boundary)?,
+                archived: a.archived_at.is_some(),
+                zones: zones.remove(&a.id).unwrap_or_default(),
+                enabled,
+                categories: rows.into_iter().map(|(c, _)| c).collect(),
+                baseline: a.baseline_from.zip(a.baseline_to),
+                coverage: Default::default(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -392,6 +462,8 @@ mod tests {
         let gj = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.165,52.245],[6.165,52.255],[6.155,52.255],[6.155,52.245]]]}"#;
         let zone = r#"{"type":"Polygon","coordinates":[[[6.155,52.245],[6.160,52.245],[6.160,52.250],[6.155,52.250],[6.155,52.245]]]}"#;
         AreaIndex {
+            id: Uuid::nil(),
+            version: 1,
             boundary: parse_polygon_geojson(gj).unwrap(),
             archived: false,
             zones: vec![(Uuid::nil(), "Brink".into(), parse_polygon_geojson(zone).unwrap())],

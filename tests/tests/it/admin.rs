@@ -651,3 +651,65 @@ async fn an_archived_area_keeps_its_data_and_accepts_nothing_new() {
     .await;
     assert_eq!(res.status(), 409);
 }
+
+/// A change made by any process (here: plain SQL, as the `kvo` tool would)
+/// reaches a server's area cache through `areas.index_version`: an unchanged
+/// area keeps its index (and the coverage computed on it), a changed one is
+/// read again; several areas are revalidated and loaded together, in order.
+#[tokio::test]
+async fn area_indexes_are_revalidated_by_version() {
+    use kvo_server::areas::AreaCache;
+    use std::{sync::Arc, time::Duration};
+    let app = TestApp::spawn().await;
+    let a = app.area("Binnenstad", DEVENTER).await;
+    let b = app.area("Bedrijvenpark", DEVENTER).await;
+    // Every read revalidates.
+    let cache = AreaCache::with_ttl(Duration::ZERO);
+    let first = cache.get(&app.pool, a).await.unwrap();
+    let again = cache.get(&app.pool, a).await.unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "unchanged: the same index");
+    let sql = |q: &'static str| {
+        let pool = app.pool.clone();
+        async move { sqlx::query(q).bind(a).execute(&pool).await.unwrap() }
+    };
+    sql("UPDATE areas SET name = 'Centrum', retention_months = 12 WHERE id = $1").await;
+    assert!(Arc::ptr_eq(&first, &cache.get(&app.pool, a).await.unwrap()), "a name is not in the index");
+
+    let mut last = first;
+    let mut changed = async |what: &str, q: &'static str| {
+        sql(q).await;
+        let now = cache.get(&app.pool, a).await.unwrap();
+        assert!(!Arc::ptr_eq(&last, &now), "{what}: read again");
+        last = now.clone();
+        now
+    };
+    let zone = format!(
+        "INSERT INTO zones (area_id, id, name, geom, num) VALUES ($1, gen_random_uuid(), 'Noord', \
+         ST_Multi(ST_GeomFromGeoJSON('{NOORD_ZONE}'))::geometry(MultiPolygon, 4326), 99)"
+    );
+    let now = changed("a new zone", zone.leak()).await;
+    assert!(now.zones().any(|(_, name)| name == "Noord"));
+    let now = changed("a zone deleted", "UPDATE zones SET deleted_at = now() WHERE area_id = $1").await;
+    assert_eq!(now.zones().count(), 0);
+    assert!(now.is_enabled("diefstal"));
+    let now = changed(
+        "a category off",
+        "UPDATE categories SET enabled = false WHERE area_id = $1 AND code = 'diefstal'",
+    )
+    .await;
+    assert!(!now.is_enabled("diefstal"));
+    let now = changed(
+        "the nul-meting",
+        "UPDATE areas SET baseline_from = '2025-01-01', baseline_to = '2025-03-31' WHERE id = $1",
+    )
+    .await;
+    assert!(now.baseline().is_some());
+    let now = changed("archived", "UPDATE areas SET archived_at = now() WHERE id = $1").await;
+    assert!(now.place("graffiti", 52.247, 6.157, 50.0).is_err());
+
+    let many = cache.get_many(&app.pool, &[b, a, b]).await.unwrap();
+    assert_eq!(many.iter().map(|i| i.id()).collect::<Vec<_>>(), [b, a, b]);
+    assert!(Arc::ptr_eq(&many[1], &last), "a is unchanged since");
+    let err = cache.get_many(&app.pool, &[a, Uuid::new_v4()]).await;
+    assert!(matches!(err, Err(kvo_server::error::Error::NotFound)), "{err:?}");
+}
