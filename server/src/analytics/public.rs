@@ -83,6 +83,6 @@ pub async fn view(pool: &PgPool, areas: &AreaCache, slug: &str) -> Result<Public
         slug: slug.to_string(),
         analysis,
         categories,
-        heatmap: serde_json::to_value(cells).map_err(|e| Error::from(anyhow::Error::from(e)))?,
+        heatmap: serde_json::from_slice(&cells).map_err(|e| Error::from(anyhow::Error::from(e)))?,
     })
 }

@@ -6,10 +6,10 @@
 //! anything is added up. The counts come from the rollup of all the areas in
 //! one query.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
+use bytes::Bytes;
 use chrono::Duration;
-use geojson::FeatureCollection;
 use kvo_api::analysis::{Period, RegionArea, RegionOverview};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 pub struct RegionCache(Cache<String, Versioned>);
 
 /// An answer with the data version it was made from.
-type Versioned = ((i64, i64), Arc<Vec<u8>>);
+type Versioned = ((i64, i64), Bytes);
 
 impl Default for RegionCache {
     fn default() -> Self {
@@ -123,7 +123,7 @@ pub async fn heatmap_json(
     raw: &RawFilter,
     view: View,
     points: bool,
-) -> Result<Arc<Vec<u8>>> {
+) -> Result<Bytes> {
     let members = members_of(p);
     let ids: Vec<Uuid> = members.iter().map(|m| m.0).collect();
     let key = format!("{members:?}|{raw:?}|{view:?}|{points}");
@@ -131,8 +131,7 @@ pub async fn heatmap_json(
     if let Some((_, body)) = cache.0.get_if(&key, |(v, _)| *v == version) {
         return Ok(body);
     }
-    let fc = heatmap(pool, areas, members, raw, view, points).await?;
-    let body = Arc::new(serde_json::to_vec(&fc).map_err(anyhow::Error::from)?);
+    let body = Bytes::from(heatmap(pool, areas, members, raw, view, points).await?);
     cache.0.put(key, (version, body.clone()));
     Ok(body)
 }
@@ -145,7 +144,7 @@ async fn heatmap(
     raw: &RawFilter,
     view: View,
     points: bool,
-) -> Result<FeatureCollection> {
+) -> Result<Vec<u8>> {
     let (members, filter) = resolve(pool, areas, members, raw).await?;
     let res = match view {
         View::Resolution(r) => cells::resolution(r)?,

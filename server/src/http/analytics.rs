@@ -52,8 +52,7 @@ pub async fn heatmap(
         (Some(r), _) => View::Resolution(r),
         (None, zoom) => View::Zoom(zoom.unwrap_or(15.0)),
     };
-    let fc = heatmap::build(&s.pool, &s.areas, &access, &q.filter(), view, points).await?;
-    let body = serde_json::to_vec(&fc).map_err(anyhow::Error::from)?;
+    let body = heatmap::build(&s.pool, &s.areas, &access, &q.filter(), view, points).await?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
         .into_response())
 }
@@ -74,10 +73,7 @@ pub async fn region_heatmap(
         (None, zoom) => View::Zoom(zoom.unwrap_or(8.0)),
     };
     let body = region::heatmap_json(&s.pool, &s.areas, &s.region, &p, &q.filter(), view, points).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")],
-        body.to_vec(),
-    )
+    Ok(([(header::CONTENT_TYPE, "application/geo+json"), (header::CACHE_CONTROL, "private, no-cache")], body)
         .into_response())
 }
 
