@@ -354,25 +354,20 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
     folded
 }
 
-/// The statements that make the packs (`heat_packs`, ADR 0019) of the
-/// blocks of `heat_blocks` that `blocks` (a FROM clause naming them `c`)
-/// yields again: their old packs go, and each block with cells gets one row
-/// of all its cells.
-fn repack(blocks: &str) -> [String; 2] {
-    [
-        format!(
-            "DELETE FROM heat_packs p USING (SELECT DISTINCT c.area_id, c.level, c.block FROM {blocks}) t
-              WHERE p.area_id = t.area_id AND p.level = t.level AND p.block = t.block"
-        ),
-        format!(
-            "INSERT INTO heat_packs (area_id, level, block, cells, lens, ks, ns)
-             SELECT c.area_id, c.level, c.block, array_agg(c.cell ORDER BY c.cell),
-                    array_agg(cardinality(c.ks)::int2 ORDER BY c.cell), kvo_cat(c.ks ORDER BY c.cell),
-                    kvo_cat(c.ns ORDER BY c.cell)
-               FROM {blocks} WHERE cardinality(c.ks) > 0
-              GROUP BY c.area_id, c.level, c.block"
-        ),
-    ]
+/// The statement that makes the packs (`heat_packs`, ADR 0019) of the blocks
+/// of `heat_blocks` that `blocks` (a FROM clause naming them `c`) yields:
+/// each block with cells gets one row of all its cells. Their old packs
+/// must be gone first (the fold deletes those of every block it touched,
+/// also of blocks left with no cells; the rebuild starts empty).
+fn repack(blocks: &str) -> String {
+    format!(
+        "INSERT INTO heat_packs (area_id, level, block, cells, lens, ks, ns)
+         SELECT c.area_id, c.level, c.block, array_agg(c.cell ORDER BY c.cell),
+                array_agg(cardinality(c.ks)::int2 ORDER BY c.cell), kvo_cat(c.ks ORDER BY c.cell),
+                kvo_cat(c.ns ORDER BY c.cell)
+           FROM {blocks} WHERE cardinality(c.ks) > 0
+          GROUP BY c.area_id, c.level, c.block"
+    )
 }
 
 /// What a fold moved, and the blocks (area, level, block) it changed.
@@ -470,16 +465,26 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
     // Rows whose counts all went back to zero (a status change moved them on).
     sqlx::query("DELETE FROM heat_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM heat_blocks WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
-    let touched = "(SELECT DISTINCT * FROM unnest($1::uuid[], $2::int2[], $3::int4[])) t(a, l, b)
-                   JOIN heat_blocks c ON c.area_id = t.a AND c.level = t.l AND c.block = t.b";
-    for sql in repack(touched) {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&areas)
-            .bind(&levels)
-            .bind(&blocks)
-            .execute(&mut *tx)
-            .await
-            .context("packing the folded blocks")?;
+    if areas.as_ref().is_some_and(|a| !a.is_empty()) {
+        const TOUCHED: &str =
+            "(SELECT DISTINCT * FROM unnest($1::uuid[], $2::int2[], $3::int4[])) t(a, l, b)";
+        let statements = [
+            format!(
+                "DELETE FROM heat_packs p USING {TOUCHED} WHERE (p.area_id, p.level, p.block) = (t.a, t.l, t.b)"
+            ),
+            repack(&format!(
+                "{TOUCHED} JOIN heat_blocks c ON (c.area_id, c.level, c.block) = (t.a, t.l, t.b)"
+            )),
+        ];
+        for sql in statements {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&areas)
+                .bind(&levels)
+                .bind(&blocks)
+                .execute(&mut *tx)
+                .await
+                .context("packing the folded blocks")?;
+        }
     }
     sqlx::query("DELETE FROM margin_counts WHERE cardinality(ks) = 0").execute(&mut *tx).await?;
     tx.commit().await?;
@@ -641,9 +646,10 @@ pub async fn rebuild(pool: &PgPool) -> anyhow::Result<()> {
                 .with_context(|| format!("rebuilding resolution {res}"))?;
         }
     }
-    for sql in repack("heat_blocks c") {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.context("packing the blocks")?;
-    }
+    sqlx::query(sqlx::AssertSqlSafe(repack("heat_blocks c")))
+        .execute(&mut *tx)
+        .await
+        .context("packing the blocks")?;
     let kinds: Vec<String> =
         sqlx::query_scalar("SELECT k::text FROM kvo_margin_kinds() k").fetch_all(&mut *tx).await?;
     for kind in &kinds {

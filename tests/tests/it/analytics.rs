@@ -392,12 +392,14 @@ async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_com
                 let negative: i64 = sqlx::query_scalar(
                     "SELECT (SELECT count(*) FROM heat_counts WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))
                           + (SELECT count(*) FROM heat_blocks WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))
-                          + (SELECT count(*) FROM margin_counts WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))",
+                          + (SELECT count(*) FROM margin_counts WHERE cardinality(ks) = 0 OR 0 >= ANY(ns))
+                          + (SELECT count(*) FROM heat_packs p WHERE NOT EXISTS (
+                                SELECT FROM heat_blocks b WHERE (b.area_id, b.level, b.block) = (p.area_id, p.level, p.block)))",
                 )
                 .fetch_one(&app.pool)
                 .await
                 .unwrap();
-                assert_eq!(negative, 0, "no empty or negative rollup rows remain");
+                assert_eq!(negative, 0, "no empty or negative rollup rows, no packs of blocks gone");
             }
             for _ in 0..25 {
                 let (res, f) = random_filter(&mut rng);
@@ -449,6 +451,44 @@ async fn the_rollup_equals_a_brute_force_count_through_changes_deletions_and_com
         .unwrap();
         assert_eq!(bad, 0, "{table} rows with repeated or unsorted keys");
     }
+}
+
+/// A block whose last incident goes (deleted, merged or moved to another
+/// day) leaves no pack behind: the resolution-7 reader reads packs only.
+#[tokio::test]
+async fn a_block_that_empties_loses_its_pack() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let the_day =
+        Filter { from: day("2026-05-05"), until: day("2026-05-06"), categories: None, statuses: None };
+    let total =
+        async |f: &Filter| rollup_counts(&app.pool, area, Resolution::Seven, f).await.values().sum::<i64>();
+    let at = utc("2026-05-05T10:00:00Z");
+    let gone = insert(&app.pool, area, reporter, (52.247, 6.157), at, "diefstal", "nieuw", None, None).await;
+    let moved = insert(&app.pool, area, reporter, (52.247, 6.157), at, "diefstal", "nieuw", None, None).await;
+    rollup::compact_all(&app.pool).await.unwrap();
+    assert_eq!(total(&the_day).await, 2);
+    sqlx::query("DELETE FROM incidents WHERE id = $1").bind(gone).execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE incidents SET occurred_at = occurred_at - interval '40 days' WHERE id = $1")
+        .bind(moved)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    rollup::compact_all(&app.pool).await.unwrap();
+    assert_eq!(total(&the_day).await, 0, "the day's block is empty");
+    let spring =
+        Filter { from: day("2026-03-01"), until: day("2026-06-01"), categories: None, statuses: None };
+    assert_eq!(total(&spring).await, 1);
+    let stale: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM heat_packs p
+          WHERE NOT EXISTS (SELECT FROM heat_blocks b
+                             WHERE (b.area_id, b.level, b.block) = (p.area_id, p.level, p.block))",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stale, 0, "packs of blocks that no longer exist");
 }
 
 #[tokio::test]
