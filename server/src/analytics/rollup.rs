@@ -10,7 +10,11 @@
 //! deltas not yet folded in one statement, so an answer is exact and
 //! includes every committed change.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -19,7 +23,7 @@ use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use super::{Filter, cells};
-use crate::error::Result;
+use crate::{cache::Cache, error::Result};
 
 /// How many deltas one compaction folds at most.
 const BATCH: i64 = 20_000;
@@ -181,19 +185,99 @@ async fn month_counts(
     Ok(sums)
 }
 
-/// A pack of `heat_packs` (all cells of an area's block), or a pending delta
-/// of one cell (`lens` and `ks` NULL, its filtered count in `ns`).
-type PackRow = (Uuid, Vec<i64>, Option<Vec<i16>>, Option<Vec<i16>>, Vec<i32>);
+/// The cells of one area's block (a row of `heat_packs`): `lens[i]` keys
+/// and counts in `ks`/`ns` belong to `cells[i]`, one cell after the other.
+/// An absent row is an empty pack.
+#[derive(Debug, Default)]
+struct Pack {
+    cells: Vec<i64>,
+    lens: Vec<i16>,
+    ks: Vec<i16>,
+    ns: Vec<i32>,
+}
+
+/// A row of `heat_packs`: area, level, block, then the [`Pack`].
+type PackRow = (Uuid, i16, i32, Vec<i64>, Vec<i16>, Vec<i16>, Vec<i32>);
+
+/// A pack by database, area, level and block.
+type PackKey = (u64, Uuid, i16, i32);
+
+/// Packs as read, each with the rollup version of its area at the time
+/// (`heat_version`). A pack changes only in a fold or a rebuild, and both
+/// bump that version in the same transaction, so a pack whose area still
+/// has the version it was read at is the pack in the database. Most periods
+/// share their large blocks, so a new period mostly reads what is here.
+fn packs() -> &'static Cache<PackKey, (i64, Arc<Pack>)> {
+    static PACKS: LazyLock<Cache<PackKey, (i64, Arc<Pack>)>> = LazyLock::new(|| {
+        Cache::new(None, 64 * 1024 * 1024, |_, (_, p)| {
+            64 + p.cells.len() * 8 + p.lens.len() * 2 + p.ks.len() * 2 + p.ns.len() * 4
+        })
+    });
+    &PACKS
+}
+
+/// Which database a pool reaches (a process may reach several: the tests).
+fn database_of(pool: &PgPool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let o = pool.connect_options();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (o.get_host(), o.get_port(), o.get_socket(), o.get_database()).hash(&mut h);
+    h.finish()
+}
 
 /// Counts per area and cell at resolution 7: the packs of the blocks that
-/// tile the period (ADR 0019), and the pending deltas.
+/// tile the period (ADR 0019), from memory while their area's version holds
+/// ([`packs`]), and the pending deltas, all as of one snapshot.
 async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<HashMap<(Uuid, i64), i64>> {
     let (levels, blocks) = day_blocks(f.from, f.until);
-    let rows: Vec<PackRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT area_id, cells, lens, ks, ns FROM heat_packs
-          WHERE area_id = ANY($1) AND (level, block) IN (SELECT * FROM unnest($7::int2[], $8::int4[]))
-         UNION ALL
-         SELECT area_id, ARRAY[kvo_h3_parent(cell, $2::int4)], NULL, NULL, ARRAY[sum(n)::int4] {PENDING}
+    let db = database_of(pool);
+    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    let versions: HashMap<Uuid, i64> =
+        sqlx::query_as::<_, (Uuid, i64)>("SELECT area_id, version FROM heat_version WHERE area_id = ANY($1)")
+            .bind(area_ids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    let mut found: Vec<(Uuid, Arc<Pack>)> = Vec::with_capacity(area_ids.len() * levels.len());
+    let mut missing: (Vec<Uuid>, Vec<i16>, Vec<i32>) = Default::default();
+    for &area in area_ids {
+        let version = versions.get(&area).copied().unwrap_or(0);
+        for (&level, &block) in levels.iter().zip(&blocks) {
+            match packs().get_if(&(db, area, level, block), |(v, _)| *v == version) {
+                Some((_, pack)) => found.push((area, pack)),
+                None => {
+                    missing.0.push(area);
+                    missing.1.push(level);
+                    missing.2.push(block);
+                }
+            }
+        }
+    }
+    if !missing.0.is_empty() {
+        let rows: Vec<PackRow> = sqlx::query_as(
+            "SELECT p.area_id, p.level, p.block, p.cells, p.lens, p.ks, p.ns
+               FROM unnest($1::uuid[], $2::int2[], $3::int4[]) t(a, l, b)
+               JOIN heat_packs p ON (p.area_id, p.level, p.block) = (t.a, t.l, t.b)",
+        )
+        .bind(&missing.0)
+        .bind(&missing.1)
+        .bind(&missing.2)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut read: HashMap<(Uuid, i16, i32), Pack> = rows
+            .into_iter()
+            .map(|(a, l, b, cells, lens, ks, ns)| ((a, l, b), Pack { cells, lens, ks, ns }))
+            .collect();
+        for ((area, level), block) in missing.0.into_iter().zip(missing.1).zip(missing.2) {
+            let pack = Arc::new(read.remove(&(area, level, block)).unwrap_or_default());
+            let version = versions.get(&area).copied().unwrap_or(0);
+            packs().put((db, area, level, block), (version, pack.clone()));
+            found.push((area, pack));
+        }
+    }
+    let pending: Vec<(Uuid, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT area_id, kvo_h3_parent(cell, $2::int4), sum(n)::int8 {PENDING}
           GROUP BY area_id, kvo_h3_parent(cell, $2::int4)"
     )))
     .bind(area_ids)
@@ -202,29 +286,25 @@ async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<Ha
     .bind(f.until)
     .bind(&f.categories)
     .bind(f.status_codes())
-    .bind(levels)
-    .bind(blocks)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
+    // Read after the rows: it knows every number in them.
     let mask = Keys::load(pool).await?.mask(f);
-    let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() * 4);
-    for (area, cells, lens, ks, ns) in rows {
-        let (Some(lens), Some(ks)) = (lens, ks) else {
-            // A pending delta: one cell, already filtered.
-            if let (Some(&cell), Some(&n)) = (cells.first(), ns.first()) {
-                *sums.entry((area, cell)).or_default() += i64::from(n);
-            }
-            continue;
-        };
+    let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(found.len() * 2);
+    for (area, pack) in &found {
         let mut at = 0usize;
-        for (cell, len) in cells.into_iter().zip(lens) {
-            let end = (at + len.max(0) as usize).min(ks.len()).min(ns.len());
-            let n = masked_sum(&mask, &ks[at..end], &ns[at..end]);
+        for (&cell, &len) in pack.cells.iter().zip(&pack.lens) {
+            let end = (at + len.max(0) as usize).min(pack.ks.len()).min(pack.ns.len());
+            let n = masked_sum(&mask, &pack.ks[at..end], &pack.ns[at..end]);
             at = end;
             if n != 0 {
-                *sums.entry((area, cell)).or_default() += n;
+                *sums.entry((*area, cell)).or_default() += n;
             }
         }
+    }
+    for (area, cell, n) in pending {
+        *sums.entry((area, cell)).or_default() += n;
     }
     Ok(sums)
 }
