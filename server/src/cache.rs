@@ -3,7 +3,8 @@
 //! caller's check of it holds (a data version, say); the oldest entries go
 //! first when the weight budget is spent.
 //!
-//! Used for resolved credentials, area indexes and vector tiles.
+//! Used for resolved credentials, area indexes, vector tiles, region
+//! answers, heatmap cell texts and resolution-7 packs.
 
 use std::{
     collections::{HashMap, VecDeque},
