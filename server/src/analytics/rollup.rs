@@ -39,8 +39,8 @@ pub struct Keys(Vec<Option<(String, String)>>);
 
 impl Keys {
     /// Reads every pair. Numbers are never reused, so a list read after the
-    /// rows knows every number in them.
-    pub async fn load<'e>(db: impl sqlx::Executor<'e, Database = Postgres>) -> Result<Keys> {
+    /// rows knows every number in them (readers use [`keys`]).
+    async fn load<'e>(db: impl sqlx::Executor<'e, Database = Postgres>) -> Result<Keys> {
         let rows = sqlx::query!("SELECT idx, category, status FROM rollup_keys").fetch_all(db).await?;
         let mut keys = vec![None; rows.iter().map(|r| r.idx as usize + 1).max().unwrap_or(0)];
         for r in rows {
@@ -174,7 +174,7 @@ async fn month_counts(
     .bind(m1)
     .fetch_all(pool)
     .await?;
-    let mask = Keys::load(pool).await?.mask(f);
+    let mask = keys(pool, max_key(rows.iter().filter_map(|r| r.2.as_deref()))).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() / 4 + 1);
     for (area, cell, ks, ns) in rows {
         let n = match ks {
@@ -197,26 +197,59 @@ struct Pack {
     lens: Vec<i16>,
     ks: Vec<i16>,
     ns: Vec<i32>,
+    /// The highest key number in `ks` (-1 when empty): the [`Keys`] to use must know it.
+    max_key: i32,
 }
 
-/// A row of `heat_packs`: area, level, block, then the [`Pack`].
-type PackRow = (Uuid, i16, i32, Vec<i64>, Vec<i16>, Vec<i16>, Vec<i32>);
+impl Pack {
+    fn new(cells: Vec<i64>, lens: Vec<i16>, ks: Vec<i16>, ns: Vec<i32>) -> Pack {
+        let max_key = max_key(std::iter::once(ks.as_slice()));
+        Pack { cells, lens, ks, ns, max_key }
+    }
 
-/// A pack by database, area, level and block.
-type PackKey = (u64, Uuid, i16, i32);
+    fn weight(&self) -> usize {
+        64 + self.cells.len() * 8 + self.lens.len() * 2 + self.ks.len() * 2 + self.ns.len() * 4
+    }
+}
 
-/// Packs as read, each with the rollup version of its area at the time
-/// (`heat_version`). A pack changes only in a fold or a rebuild, and both
-/// bump that version in the same transaction, so a pack whose area still
-/// has the version it was read at is the pack in the database. Most periods
-/// share their large blocks, so a new period mostly reads what is here.
-fn packs() -> &'static Cache<PackKey, (i64, Arc<Pack>)> {
-    static PACKS: LazyLock<Cache<PackKey, (i64, Arc<Pack>)>> = LazyLock::new(|| {
-        Cache::new(None, 64 * 1024 * 1024, |_, (_, p)| {
-            64 + p.cells.len() * 8 + p.lens.len() * 2 + p.ks.len() * 2 + p.ns.len() * 4
+/// The packs of one area as read, by (level, block), with the area's rollup
+/// version at the time (`heat_version`).
+type AreaPacks = (i64, Arc<HashMap<(i16, i32), Arc<Pack>>>);
+
+/// Packs by database and area. A pack changes only in a fold or a rebuild,
+/// and both bump its area's version in the same transaction, so packs read
+/// at the version an area still has are the packs in the database. Most
+/// periods share their large blocks, so a new period mostly reads what is
+/// here; one entry per area keeps a region view at one lookup per area.
+fn packs() -> &'static Cache<(u64, Uuid), AreaPacks> {
+    static PACKS: LazyLock<Cache<(u64, Uuid), AreaPacks>> = LazyLock::new(|| {
+        Cache::new(None, 64 * 1024 * 1024, |_, (_, m)| {
+            64 + m.values().map(|p| 16 + p.weight()).sum::<usize>()
         })
     });
     &PACKS
+}
+
+/// The (category, status) numbers of `pool`'s database, read again only
+/// when `need` (the highest number in the rows at hand) is not among them:
+/// numbers are never reused or renumbered, only added.
+async fn keys(pool: &PgPool, need: i32) -> Result<Arc<Keys>> {
+    static KEYS: LazyLock<Cache<u64, Arc<Keys>>> = LazyLock::new(|| Cache::new(None, 256, |_, _| 1));
+    let db = database_of(pool);
+    let known = |k: &Arc<Keys>| {
+        need < 0 || usize::try_from(need).is_ok_and(|n| k.0.get(n).is_some_and(Option::is_some))
+    };
+    if let Some(k) = KEYS.get_if(&db, known) {
+        return Ok(k);
+    }
+    let k = Arc::new(Keys::load(pool).await?);
+    KEYS.put(db, k.clone());
+    Ok(k)
+}
+
+/// The highest key number in `ks` lists, -1 for none.
+fn max_key<'a>(ks: impl Iterator<Item = &'a [i16]>) -> i32 {
+    ks.flat_map(|k| k.iter().copied()).max().map_or(-1, i32::from)
 }
 
 /// Which database a pool reaches (a process may reach several: the tests).
@@ -230,70 +263,28 @@ fn database_of(pool: &PgPool) -> u64 {
 
 /// Counts per area and cell at resolution 7: the packs of the blocks that
 /// tile the period (ADR 0019), from memory while their area's version holds
-/// ([`packs`]), and the pending deltas, all as of one snapshot.
+/// ([`packs`]), and the pending deltas, all of one state of the database
+/// (ADR 0021).
 async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<HashMap<(Uuid, i64), i64>> {
-    let (levels, blocks) = day_blocks(f.from, f.until);
-    let db = database_of(pool);
-    let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
-    let versions: HashMap<Uuid, i64> =
-        sqlx::query_as::<_, (Uuid, i64)>("SELECT area_id, version FROM heat_version WHERE area_id = ANY($1)")
-            .bind(area_ids)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-    let mut found: Vec<(Uuid, Arc<Pack>)> = Vec::with_capacity(area_ids.len() * levels.len());
-    let mut missing: (Vec<Uuid>, Vec<i16>, Vec<i32>) = Default::default();
-    for &area in area_ids {
-        let version = versions.get(&area).copied().unwrap_or(0);
-        for (&level, &block) in levels.iter().zip(&blocks) {
-            match packs().get_if(&(db, area, level, block), |(v, _)| *v == version) {
-                Some((_, pack)) => found.push((area, pack)),
-                None => {
-                    missing.0.push(area);
-                    missing.1.push(level);
-                    missing.2.push(block);
-                }
-            }
+    let mut conn = pool.acquire().await?;
+    // Optimistic: two statements, checked by the versions (below); when a
+    // fold came between them, again inside one snapshot, where it cannot.
+    let (found, pending) = match read_blocks(&mut conn, database_of(pool), area_ids, f).await? {
+        Some(read) => read,
+        None => {
+            let mut tx =
+                sqlx::Connection::begin_with(&mut *conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?;
+            let read = read_blocks(&mut tx, database_of(pool), area_ids, f)
+                .await?
+                .context("rollup versions changed inside one snapshot")?;
+            tx.commit().await?;
+            read
         }
-    }
-    if !missing.0.is_empty() {
-        let rows: Vec<PackRow> = sqlx::query_as(
-            "SELECT p.area_id, p.level, p.block, p.cells, p.lens, p.ks, p.ns
-               FROM unnest($1::uuid[], $2::int2[], $3::int4[]) t(a, l, b)
-               JOIN heat_packs p ON (p.area_id, p.level, p.block) = (t.a, t.l, t.b)",
-        )
-        .bind(&missing.0)
-        .bind(&missing.1)
-        .bind(&missing.2)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut read: HashMap<(Uuid, i16, i32), Pack> = rows
-            .into_iter()
-            .map(|(a, l, b, cells, lens, ks, ns)| ((a, l, b), Pack { cells, lens, ks, ns }))
-            .collect();
-        for ((area, level), block) in missing.0.into_iter().zip(missing.1).zip(missing.2) {
-            let pack = Arc::new(read.remove(&(area, level, block)).unwrap_or_default());
-            let version = versions.get(&area).copied().unwrap_or(0);
-            packs().put((db, area, level, block), (version, pack.clone()));
-            found.push((area, pack));
-        }
-    }
-    let pending: Vec<(Uuid, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT area_id, kvo_h3_parent(cell, $2::int4), sum(n)::int8 {PENDING}
-          GROUP BY area_id, kvo_h3_parent(cell, $2::int4)"
-    )))
-    .bind(area_ids)
-    .bind(7i16)
-    .bind(f.from)
-    .bind(f.until)
-    .bind(&f.categories)
-    .bind(f.status_codes())
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    // Read after the rows: it knows every number in them.
-    let mask = Keys::load(pool).await?.mask(f);
+    };
+    drop(conn);
+    let need = found.iter().map(|(_, p)| p.max_key).max().unwrap_or(-1);
+    let mask = keys(pool, need).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(found.len() * 2);
     for (area, pack) in &found {
         let mut at = 0usize;
@@ -310,6 +301,101 @@ async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<Ha
         *sums.entry((area, cell)).or_default() += n;
     }
     Ok(sums)
+}
+
+/// The packs (area, pack) and the pending deltas per (area, cell) behind
+/// [`block_counts`]. The first statement reads the areas' versions and the
+/// deltas (one snapshot); packs not in memory at those versions are read by
+/// a second, which also reads the versions again: a pack of an area whose
+/// version is still the same is the pack of the first snapshot. `None` when
+/// a version moved in between.
+#[allow(clippy::type_complexity)]
+async fn read_blocks(
+    conn: &mut sqlx::PgConnection,
+    db: u64,
+    area_ids: &[Uuid],
+    f: &Filter,
+) -> Result<Option<(Vec<(Uuid, Arc<Pack>)>, Vec<(Uuid, i64, i64)>)>> {
+    let (levels, blocks) = day_blocks(f.from, f.until);
+    let rows: Vec<(Uuid, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT area_id, NULL::int8, version FROM heat_version WHERE area_id = ANY($1)
+         UNION ALL
+         SELECT area_id, kvo_h3_parent(cell, $2::int4), sum(n)::int8 {PENDING}
+          GROUP BY area_id, kvo_h3_parent(cell, $2::int4)"
+    )))
+    .bind(area_ids)
+    .bind(7i16)
+    .bind(f.from)
+    .bind(f.until)
+    .bind(&f.categories)
+    .bind(f.status_codes())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut versions: HashMap<Uuid, i64> = HashMap::with_capacity(area_ids.len());
+    let mut pending = Vec::with_capacity(rows.len());
+    for (area, cell, n) in rows {
+        match cell {
+            None => {
+                versions.insert(area, n);
+            }
+            Some(cell) => pending.push((area, cell, n)),
+        }
+    }
+    let version = |a: &Uuid| versions.get(a).copied().unwrap_or(0);
+    let mut found: Vec<(Uuid, Arc<Pack>)> = Vec::with_capacity(area_ids.len() * levels.len());
+    let mut held: HashMap<Uuid, Arc<HashMap<(i16, i32), Arc<Pack>>>> = HashMap::new();
+    let mut missing: (Vec<Uuid>, Vec<i16>, Vec<i32>) = Default::default();
+    for &area in area_ids {
+        let cached = packs().get_if(&(db, area), |(v, _)| *v == version(&area)).map(|(_, m)| m);
+        for (&level, &block) in levels.iter().zip(&blocks) {
+            match cached.as_ref().and_then(|m| m.get(&(level, block))) {
+                Some(pack) => found.push((area, pack.clone())),
+                None => {
+                    missing.0.push(area);
+                    missing.1.push(level);
+                    missing.2.push(block);
+                }
+            }
+        }
+        if let Some(m) = cached {
+            held.insert(area, m);
+        }
+    }
+    if missing.0.is_empty() {
+        return Ok(Some((found, pending)));
+    }
+    type Row = (Uuid, i16, i32, i64, Option<Vec<i64>>, Option<Vec<i16>>, Option<Vec<i16>>, Option<Vec<i32>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT t.a, t.l, t.b, coalesce(v.version, 0), p.cells, p.lens, p.ks, p.ns
+           FROM unnest($1::uuid[], $2::int2[], $3::int4[]) t(a, l, b)
+           LEFT JOIN heat_version v ON v.area_id = t.a
+           LEFT JOIN heat_packs p ON (p.area_id, p.level, p.block) = (t.a, t.l, t.b)",
+    )
+    .bind(&missing.0)
+    .bind(&missing.1)
+    .bind(&missing.2)
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.iter().any(|r| r.3 != version(&r.0)) {
+        return Ok(None);
+    }
+    let mut read: HashMap<Uuid, Vec<((i16, i32), Arc<Pack>)>> = HashMap::new();
+    for (area, level, block, _, cells, lens, ks, ns) in rows {
+        let pack = Arc::new(Pack::new(
+            cells.unwrap_or_default(),
+            lens.unwrap_or_default(),
+            ks.unwrap_or_default(),
+            ns.unwrap_or_default(),
+        ));
+        found.push((area, pack.clone()));
+        read.entry(area).or_default().push(((level, block), pack));
+    }
+    for (area, new) in read {
+        let mut m = held.remove(&area).map(|m| (*m).clone()).unwrap_or_default();
+        m.extend(new);
+        packs().put((db, area), (version(&area), Arc::new(m)));
+    }
+    Ok(Some((found, pending)))
 }
 
 /// A row of the analysis's margins: a folded row (`ks` set) or a pending
@@ -339,7 +425,7 @@ pub async fn margins(
     area_id: Uuid,
     f: &Filter,
     cmp: (NaiveDate, NaiveDate),
-) -> Result<(Vec<MarginRow>, Keys)> {
+) -> Result<(Vec<MarginRow>, Arc<Keys>)> {
     let (m0, m1) = f.whole_months();
     let (c0, c1) = f.with_period(cmp.0, cmp.1).whole_months();
     let rows: Vec<MarginRow> = sqlx::query_as(
@@ -384,7 +470,8 @@ pub async fn margins(
     .bind(f.status_codes())
     .fetch_all(pool)
     .await?;
-    Ok((rows, Keys::load(pool).await?))
+    let need = max_key(rows.iter().filter_map(|r| r.ks.as_deref()));
+    Ok((rows, keys(pool, need).await?))
 }
 
 /// The version of an area's aggregated data: it changes whenever an incident

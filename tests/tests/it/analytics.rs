@@ -2,7 +2,13 @@
 //! count, GeoJSON validity, k-suppression, isolation, a hand-made analysis
 //! with a known answer, and absurd requests.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use h3o::Resolution;
@@ -489,6 +495,66 @@ async fn a_block_that_empties_loses_its_pack() {
     .await
     .unwrap();
     assert_eq!(stale, 0, "packs of blocks that no longer exist");
+}
+
+/// A fold that commits while a resolution-7 reader is between its
+/// statements (versions and deltas first, missing packs after) must not make
+/// the reader count a folded delta twice or not at all: during each fold the
+/// true total is fixed, and every read of it, over a random period so that
+/// packs are read from the database, must give it.
+#[tokio::test]
+async fn reads_during_folds_count_every_incident_once() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let mut rng = StdRng::seed_from_u64(21);
+    let first = day("2025-01-01");
+    let (mut inserted, mut reads) = (0i64, 0usize);
+    for _round in 0..25 {
+        for _ in 0..12 {
+            let at =
+                (first + Duration::days(rng.random_range(0..400))).and_hms_opt(12, 0, 0).unwrap().and_utc();
+            let category = *CATEGORIES.choose(&mut rng).unwrap();
+            insert(&app.pool, area, reporter, random_point(&mut rng), at, category, "nieuw", None, None)
+                .await;
+            inserted += 1;
+        }
+        let folded = Arc::new(AtomicBool::new(false));
+        let folding = tokio::spawn({
+            let (pool, folded) = (app.pool.clone(), folded.clone());
+            async move {
+                rollup::compact_all(&pool).await.unwrap();
+                folded.store(true, Ordering::SeqCst);
+            }
+        });
+        let mut readers = vec![];
+        for seed in 0..3u64 {
+            let (pool, folded) = (app.pool.clone(), folded.clone());
+            readers.push(tokio::spawn(async move {
+                let mut rng = StdRng::seed_from_u64(seed);
+                let mut seen = vec![];
+                // Until the fold has committed, and once after.
+                let mut last = false;
+                while !last {
+                    last = folded.load(Ordering::SeqCst);
+                    // Everything, from a random day before the first incident.
+                    let from = first - Duration::days(rng.random_range(1..200));
+                    let f = Filter { from, until: day("2026-06-01"), categories: None, statuses: None };
+                    let counts = rollup::cell_counts(&pool, area, Resolution::Seven, &f).await.unwrap();
+                    seen.push(counts.iter().map(|c| c.1).sum::<i64>());
+                }
+                seen
+            }));
+        }
+        for r in readers {
+            for total in r.await.unwrap() {
+                assert_eq!(total, inserted, "a read during a fold");
+                reads += 1;
+            }
+        }
+        folding.await.unwrap();
+    }
+    assert!(reads >= 25 * 3, "{reads} reads");
 }
 
 #[tokio::test]
