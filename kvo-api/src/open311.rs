@@ -15,11 +15,25 @@ use crate::{
 pub struct Open311Error {
     pub code: u16,
     pub description: String,
+    /// Over a limit: the seconds to wait (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Open311Error {
     pub fn new(code: u16, nl: &str, en: &str) -> Open311Error {
-        Open311Error { code, description: format!("{nl} / {en}") }
+        Open311Error { code, description: format!("{nl} / {en}"), retry_after: None }
+    }
+
+    /// 429: too many reports; retry after `secs` seconds.
+    pub fn too_many(secs: u64) -> Open311Error {
+        Open311Error {
+            retry_after: Some(secs),
+            ..Open311Error::new(
+                429,
+                &format!("te veel meldingen; probeer het over {secs} s opnieuw"),
+                &format!("too many requests; retry in {secs} s"),
+            )
+        }
     }
 
     pub fn bad(nl: &str, en: &str) -> Open311Error {

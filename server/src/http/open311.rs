@@ -47,11 +47,19 @@ fn not_found() -> Open311Error {
 
 /// `root` in `format` with status 200, or the error document with the error's status.
 fn answer(format: Format, root: &str, body: open311::Result<Value>) -> Response {
-    let (status, root, value) = match body {
-        Ok(v) => (StatusCode::OK, root, v),
-        Err(e) => (StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST), "errors", e.document()),
+    let (status, root, value, retry_after) = match body {
+        Ok(v) => (StatusCode::OK, root, v, None),
+        Err(e) => (
+            StatusCode::from_u16(e.code).unwrap_or(StatusCode::BAD_REQUEST),
+            "errors",
+            e.document(),
+            e.retry_after,
+        ),
     };
     let mut res = (status, format.render(root, &value)).into_response();
+    if let Some(secs) = retry_after {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     if status.is_success() {
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
@@ -172,12 +180,7 @@ async fn file_one(
         return Err(forbidden("deze api_key hoort niet bij dit gebied", "this api_key is not for this area"));
     }
     if let Err(secs) = s.limits.take(Limit::Reports, Some(&token_id.to_string()), ip) {
-        return Err(Open311Error {
-            code: 429,
-            description: format!(
-                "te veel meldingen; probeer het over {secs} s opnieuw / too many requests; retry in {secs} s"
-            ),
-        });
+        return Err(Open311Error::too_many(secs));
     }
     let req = NewIncident {
         id: Uuid::new_v4(),
@@ -199,7 +202,7 @@ async fn file_one(
         Err(e) => {
             let text = AppError::from(e).problem();
             let code = if text.en.status >= 500 { 500 } else { 400 };
-            Err(Open311Error { code, description: format!("{} / {}", text.nl.detail, text.en.detail) })
+            Err(Open311Error::new(code, &text.nl.detail, &text.en.detail))
         }
     }
 }

@@ -511,3 +511,42 @@ async fn a_partner_system_files_reports_with_its_api_key() {
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(file(&app, "json", &pairs).await.0, 403);
 }
+
+/// Over the report limit a partner system gets Open311's own 429, with the
+/// wait in `Retry-After` (as every other 429 of the server), and nothing is stored.
+#[tokio::test]
+async fn a_partner_system_over_the_limit_is_told_when_to_retry() {
+    let app = TestApp::spawn_with(|c| c.rate_reports_per_minute = 2).await;
+    let area = app.area("Binnenstad", DEVENTER).await;
+    let beheerder = app.device(area, Role::Beheerder).await;
+    let key: kvo_api::admin::CreatedApiKey = app
+        .post(
+            &beheerder.token,
+            &format!("/api/v1/areas/{area}/open311-keys"),
+            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let post = || {
+        app.client.post(app.url("/open311/v2/requests.json")).form(&[
+            ("api_key", key.api_key.as_str()),
+            ("jurisdiction_id", "binnenstad"),
+            ("service_code", "graffiti"),
+            ("lat", "52.2471"),
+            ("long", "6.1583"),
+        ])
+    };
+    for _ in 0..2 {
+        assert_eq!(post().send().await.unwrap().status(), 200);
+    }
+    let res = post().send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body[0]["code"], 429);
+    assert!(body[0]["description"].as_str().unwrap().contains("probeer het over"), "{body}");
+    assert_eq!(incidents_in(&app, area).await, 2);
+}
