@@ -182,12 +182,25 @@ async fn file_one(
     if let Err(secs) = s.limits.take(Limit::Reports, Some(&token_id.to_string()), ip) {
         return Err(Open311Error::too_many(secs));
     }
+    let now = chrono::Utc::now();
+    let [id, before] = open311::submission_ids(token_id, &sub, now);
+    let filed: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM incidents WHERE area_id = $1 AND id IN ($2, $3) LIMIT 1")
+            .bind(j.area_id)
+            .bind(id)
+            .bind(before)
+            .fetch_optional(&s.pool)
+            .await
+            .map_err(open311::db)?;
+    if let Some(earlier) = filed {
+        return Ok(open311::filed(earlier));
+    }
     let req = NewIncident {
-        id: Uuid::new_v4(),
+        id,
         area_id: j.area_id,
         category: sub.service_code,
         location: WireLocation { lat: sub.lat, lon: sub.lon, accuracy_m: None },
-        occurred_at: chrono::Utc::now(),
+        occurred_at: now,
         description: sub.description,
         patrol_id: None,
         answers: sub.answers,
@@ -199,6 +212,8 @@ async fn file_one(
             s.metrics.incident_ingested(true);
             Ok(open311::filed(i.id))
         }
+        // The same form at the same moment (its id taken by the other).
+        Err(incidents::IncidentError::IdTaken(id)) => Ok(open311::filed(id)),
         Err(e) => {
             let text = AppError::from(e).problem();
             let code = if text.en.status >= 500 { 500 } else { 400 };

@@ -55,6 +55,33 @@ pub fn submission(area: &AreaIndex, fields: &[(String, String)]) -> Result<Submi
     kvo_api::open311::submission(|code| area.category(code).filter(|c| area.is_enabled(&c.code)), fields)
 }
 
+/// How long a repeated form counts as the same report: a partner system
+/// that did not get the answer sends it again, and Open311 has no
+/// idempotency key.
+pub const RETRY_WINDOW: Duration = Duration::minutes(10);
+
+/// The ids a submission by the key `token_id` gets at `now`: the one it is
+/// filed under (its window's) and the one the same form had in the window
+/// before. The same form (category, position, description, answers; not the
+/// personal fields, which are not kept) by the same key within a window and
+/// the one after it is one report.
+pub fn submission_ids(token_id: Uuid, sub: &Submission, now: DateTime<Utc>) -> [Uuid; 2] {
+    use sha2::{Digest, Sha256};
+    let window = now.timestamp().div_euclid(RETRY_WINDOW.num_seconds());
+    let form = serde_json::to_vec(&(&sub.service_code, sub.lat, sub.lon, &sub.description, &sub.answers))
+        .expect("a submission serialises");
+    [window, window - 1].map(|w| {
+        let mut h = Sha256::new();
+        h.update(b"kvo-open311-submission");
+        h.update(token_id.as_bytes());
+        h.update(w.to_be_bytes());
+        h.update(&form);
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&h.finalize()[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    })
+}
+
 /// The query parameters of a request, with empty ones counted as absent.
 #[derive(Debug, Default)]
 pub struct Params(HashMap<String, String>);
@@ -422,6 +449,29 @@ mod tests {
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 9, 30, 0).unwrap();
         assert_eq!(w3c(summer), "2026-07-01T11:30:00+02:00");
         assert_eq!(end_of_day(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()), "2026-07-01T23:59:59+02:00");
+    }
+
+    #[test]
+    fn a_form_keeps_its_id_into_the_next_window_only() {
+        let sub = |description: &str| Submission {
+            api_key: "kvo311_x".into(),
+            service_code: "graffiti".into(),
+            lat: 52.2471,
+            lon: 6.1583,
+            description: Some(description.into()),
+            answers: Default::default(),
+        };
+        let (key, now) = (Uuid::from_u128(7), Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap());
+        let [id, before] = submission_ids(key, &sub("tag"), now);
+        assert_ne!(id, before);
+        assert_eq!(submission_ids(key, &sub("tag"), now + Duration::minutes(3))[0], id, "same window");
+        assert_eq!(submission_ids(key, &sub("tag"), now + RETRY_WINDOW)[1], id, "the next window finds it");
+        assert!(
+            !submission_ids(key, &sub("tag"), now + RETRY_WINDOW * 2).contains(&id),
+            "later: a new report"
+        );
+        assert!(!submission_ids(Uuid::from_u128(8), &sub("tag"), now).contains(&id), "another key");
+        assert!(!submission_ids(key, &sub("tags"), now).contains(&id), "another form");
     }
 
     #[test]

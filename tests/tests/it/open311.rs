@@ -529,19 +529,21 @@ async fn a_partner_system_over_the_limit_is_told_when_to_retry() {
         .json()
         .await
         .unwrap();
-    let post = || {
+    // Three different reports (a repeated form would be one).
+    let post = |n: u32| {
         app.client.post(app.url("/open311/v2/requests.json")).form(&[
             ("api_key", key.api_key.as_str()),
             ("jurisdiction_id", "binnenstad"),
             ("service_code", "graffiti"),
             ("lat", "52.2471"),
             ("long", "6.1583"),
+            ("description", &format!("tag {n}")),
         ])
     };
-    for _ in 0..2 {
-        assert_eq!(post().send().await.unwrap().status(), 200);
+    for n in 0..2 {
+        assert_eq!(post(n).send().await.unwrap().status(), 200);
     }
-    let res = post().send().await.unwrap();
+    let res = post(2).send().await.unwrap();
     assert_eq!(res.status(), 429);
     let wait: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "Retry-After: {wait}");
@@ -549,4 +551,56 @@ async fn a_partner_system_over_the_limit_is_told_when_to_retry() {
     assert_eq!(body[0]["code"], 429);
     assert!(body[0]["description"].as_str().unwrap().contains("probeer het over"), "{body}");
     assert_eq!(incidents_in(&app, area).await, 2);
+}
+
+/// A partner system that did not get the answer sends the form again: the
+/// same form by the same key is one report (Open311 has no idempotency key),
+/// also when both arrive at once; another form is another report.
+#[tokio::test]
+async fn a_repeated_form_files_one_report() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad", DEVENTER).await;
+    let beheerder = app.device(area, Role::Beheerder).await;
+    let key: kvo_api::admin::CreatedApiKey = app
+        .post(
+            &beheerder.token,
+            &format!("/api/v1/areas/{area}/open311-keys"),
+            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let form = |description: &'static str| {
+        vec![
+            ("api_key", key.api_key.clone()),
+            ("jurisdiction_id", "binnenstad".to_string()),
+            ("service_code", "graffiti".to_string()),
+            ("lat", "52.2471".to_string()),
+            ("long", "6.1583".to_string()),
+            ("description", description.to_string()),
+        ]
+    };
+    let id = |body: String| -> String {
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v[0]["service_request_id"].as_str().unwrap().to_string()
+    };
+    let first = id(post_form(&app, &form("Tag op de gevel")).await);
+    let again = id(post_form(&app, &form("Tag op de gevel")).await);
+    assert_eq!(first, again, "the repeated form is the same report");
+    assert_eq!(incidents_in(&app, area).await, 1);
+    let bridge = form("Tag op de brug");
+    let (a, b) = tokio::join!(post_form(&app, &bridge), post_form(&app, &bridge));
+    assert_eq!(id(a), id(b), "two at once are one report");
+    assert_eq!(incidents_in(&app, area).await, 2);
+    let other = id(post_form(&app, &form("Tag op de deur")).await);
+    assert_ne!(other, first);
+    assert_eq!(incidents_in(&app, area).await, 3);
+}
+
+/// A form POST to `requests.json` that must succeed: its body.
+async fn post_form(app: &TestApp, f: &Form) -> String {
+    let res = app.client.post(app.url("/open311/v2/requests.json")).form(f).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
 }
