@@ -180,8 +180,11 @@ pub async fn overview(
         }
         by_area
     };
-    let current = total(rollup::cell_counts_of(pool, &ids, res, &filter).await?);
-    let before = total(rollup::cell_counts_of(pool, &ids, res, &previous).await?);
+    let (current, before) = tokio::try_join!(
+        rollup::cell_counts_of(pool, &ids, res, &filter),
+        rollup::cell_counts_of(pool, &ids, res, &previous)
+    )?;
+    let (current, before) = (total(current), total(before));
     let today = crate::nl_time::today();
     let open: HashMap<Uuid, (i64, i64)> = sqlx::query_as::<_, (Uuid, i64, i64)>(
         "SELECT area_id, count(*), count(*) FILTER (WHERE due_date < $2) FROM incidents
