@@ -10,8 +10,8 @@
 //! arrays: the pairs' numbers in `rollup_keys` and their counts. Readers add
 //! the folded rows and the deltas not yet folded of one snapshot (one
 //! statement; for the packs, which are also kept in memory per area
-//! version, one repeatable-read transaction: ADR 0021), so an answer is
-//! exact and includes every committed change.
+//! version, packs of the versions that statement read: ADR 0021, 0022), so
+//! an answer is exact and includes every committed change.
 
 use std::{
     collections::HashMap,
@@ -264,7 +264,7 @@ fn database_of(pool: &PgPool) -> u64 {
 /// Counts per area and cell at resolution 7: the packs of the blocks that
 /// tile the period (ADR 0019), from memory while their area's version holds
 /// ([`packs`]), and the pending deltas, all of one state of the database
-/// (ADR 0021).
+/// (ADR 0021, 0022).
 async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<HashMap<(Uuid, i64), i64>> {
     let mut conn = pool.acquire().await?;
     // Optimistic: two statements, checked by the versions (below); when a

@@ -348,26 +348,8 @@ async fn a_partner_system_files_reports_with_its_api_key() {
     let area = app.area("Binnenstad", DEVENTER).await;
     let other = app.area("Lage Weide", LAGE_WEIDE).await;
     let beheerder = app.device(area, Role::Beheerder).await;
-    let res = app
-        .post(
-            &beheerder.token,
-            &format!("/api/v1/areas/{area}/open311-keys"),
-            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let key: kvo_api::admin::CreatedApiKey = res.json().await.unwrap();
-    let elsewhere = app.device(other, Role::Beheerder).await;
-    let foreign: kvo_api::admin::CreatedApiKey = app
-        .post(
-            &elsewhere.token,
-            &format!("/api/v1/areas/{other}/open311-keys"),
-            &json!({"name": "Utrecht", "organisation": "gemeente"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let key = api_key(&app, area).await;
+    let foreign = api_key(&app, other).await;
 
     // A theft with its answers; the personal fields are not kept.
     let (status, body) = file(
@@ -518,17 +500,7 @@ async fn a_partner_system_files_reports_with_its_api_key() {
 async fn a_partner_system_over_the_limit_is_told_when_to_retry() {
     let app = TestApp::spawn_with(|c| c.rate_reports_per_minute = 2).await;
     let area = app.area("Binnenstad", DEVENTER).await;
-    let beheerder = app.device(area, Role::Beheerder).await;
-    let key: kvo_api::admin::CreatedApiKey = app
-        .post(
-            &beheerder.token,
-            &format!("/api/v1/areas/{area}/open311-keys"),
-            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let key = api_key(&app, area).await;
     // Three different reports (a repeated form would be one).
     let post = |n: u32| {
         app.client.post(app.url("/open311/v2/requests.json")).form(&[
@@ -560,17 +532,7 @@ async fn a_partner_system_over_the_limit_is_told_when_to_retry() {
 async fn a_repeated_form_files_one_report() {
     let app = TestApp::spawn().await;
     let area = app.area("Binnenstad", DEVENTER).await;
-    let beheerder = app.device(area, Role::Beheerder).await;
-    let key: kvo_api::admin::CreatedApiKey = app
-        .post(
-            &beheerder.token,
-            &format!("/api/v1/areas/{area}/open311-keys"),
-            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let key = api_key(&app, area).await;
     let form = |description: &'static str| {
         vec![
             ("api_key", key.api_key.clone()),
@@ -603,4 +565,18 @@ async fn post_form(app: &TestApp, f: &Form) -> String {
     let res = app.client.post(app.url("/open311/v2/requests.json")).form(f).send().await.unwrap();
     assert_eq!(res.status(), 200);
     res.text().await.unwrap()
+}
+
+/// A new Open311 API key of `area`, made by its beheerder.
+async fn api_key(app: &TestApp, area: Uuid) -> kvo_api::admin::CreatedApiKey {
+    let beheerder = app.device(area, Role::Beheerder).await;
+    let res = app
+        .post(
+            &beheerder.token,
+            &format!("/api/v1/areas/{area}/open311-keys"),
+            &json!({"name": "Buitendienst Deventer", "organisation": "gemeente"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
 }
