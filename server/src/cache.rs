@@ -13,7 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A bounded cache; `V` is cloned out (keep it cheap: an `Arc` or small).
+/// A bounded cache; `get` clones `V` out (keep it cheap: an `Arc` or small),
+/// `read` and `update` work on it in place.
 pub struct Cache<K, V> {
     inner: Mutex<Inner<K, V>>,
     ttl: Option<Duration>,
@@ -27,7 +28,7 @@ struct Inner<K, V> {
     weight: usize,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+impl<K: Eq + Hash + Clone, V> Cache<K, V> {
     /// At most `entries` entries, each trusted for `ttl`.
     pub fn with_ttl(ttl: Duration, entries: usize) -> Self {
         Cache::new(Some(ttl), entries, |_, _| 1)
@@ -49,22 +50,38 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The entry under `key`, if it is fresh.
-    pub fn get(&self, key: &K) -> Option<V> {
-        self.get_if(key, |_| true)
-    }
-
-    /// The entry under `key`, if it is fresh and `valid` holds for it.
-    pub fn get_if(&self, key: &K, valid: impl FnOnce(&V) -> bool) -> Option<V> {
+    /// What `read` makes of the entry under `key`, if it is fresh; nothing
+    /// is cloned (for large entries read in part).
+    pub fn read<R>(&self, key: &K, read: impl FnOnce(&V) -> R) -> Option<R> {
         let inner = self.lock();
         let (at, v) = inner.map.get(key)?;
-        let fresh = self.ttl.is_none_or(|ttl| at.elapsed() < ttl);
-        (fresh && valid(v)).then(|| v.clone())
+        self.ttl.is_none_or(|ttl| at.elapsed() < ttl).then(|| read(v))
     }
 
-    /// The entry under `key`, however old (to revalidate it).
-    pub fn get_any_age(&self, key: &K) -> Option<V> {
-        self.lock().map.get(key).map(|(_, v)| v.clone())
+    /// Changes the entry under `key` in place, or stores `new()` changed when
+    /// there is none or it is stale; then weighs it again and keeps to the
+    /// budget. Keep `weigh` cheap for entries changed this way.
+    pub fn update(&self, key: K, new: impl FnOnce() -> V, change: impl FnOnce(&mut V)) {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let fresh = inner.map.get(&key).is_some_and(|(at, _)| self.ttl.is_none_or(|ttl| at.elapsed() < ttl));
+        match inner.map.get_mut(&key) {
+            Some((_, v)) if fresh => {
+                inner.weight -= (self.weigh)(&key, v);
+                change(v);
+                inner.weight += (self.weigh)(&key, v);
+            }
+            _ => {
+                let mut v = new();
+                change(&mut v);
+                inner.weight += (self.weigh)(&key, &v);
+                match inner.map.insert(key.clone(), (Instant::now(), v)) {
+                    Some((_, old)) => inner.weight -= (self.weigh)(&key, &old),
+                    None => inner.order.push_back(key),
+                }
+            }
+        }
+        inner.evict(self.budget, self.weigh);
     }
 
     /// Stores `value` under `key`, evicting the oldest entries beyond the budget.
@@ -76,12 +93,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
             None => inner.order.push_back(key),
         }
         inner.weight += w;
-        while inner.weight > self.budget {
-            let Some(k) = inner.order.pop_front() else { break };
-            if let Some((_, v)) = inner.map.remove(&k) {
-                inner.weight -= (self.weigh)(&k, &v);
-            }
-        }
+        inner.evict(self.budget, self.weigh);
     }
 
     /// Forgets everything.
@@ -102,6 +114,39 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     }
 }
 
+/// Reading entries out: they are cloned.
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+    /// The entry under `key`, if it is fresh.
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.get_if(key, |_| true)
+    }
+
+    /// The entry under `key`, if it is fresh and `valid` holds for it.
+    pub fn get_if(&self, key: &K, valid: impl FnOnce(&V) -> bool) -> Option<V> {
+        let inner = self.lock();
+        let (at, v) = inner.map.get(key)?;
+        let fresh = self.ttl.is_none_or(|ttl| at.elapsed() < ttl);
+        (fresh && valid(v)).then(|| v.clone())
+    }
+
+    /// The entry under `key`, however old (to revalidate it).
+    pub fn get_any_age(&self, key: &K) -> Option<V> {
+        self.lock().map.get(key).map(|(_, v)| v.clone())
+    }
+}
+
+impl<K: Eq + Hash, V> Inner<K, V> {
+    /// Drops the oldest entries until the weight is within `budget`.
+    fn evict(&mut self, budget: usize, weigh: fn(&K, &V) -> usize) {
+        while self.weight > budget {
+            let Some(k) = self.order.pop_front() else { break };
+            if let Some((_, v)) = self.map.remove(&k) {
+                self.weight -= weigh(&k, &v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +163,18 @@ mod tests {
         c.put("c", vec![0; 100]);
         c.put("d", vec![0; 400]);
         assert!(c.get(&"b").is_some(), "a replaced entry gave its weight back");
+    }
+
+    #[test]
+    fn changes_in_place_within_its_budget() {
+        let c: Cache<&str, Vec<u8>> = Cache::new(None, 1_000, |_, v| v.len());
+        c.update("a", Vec::new, |v| v.extend([1; 300]));
+        c.update("a", Vec::new, |v| v.extend([2; 300]));
+        assert_eq!(c.read(&"a", |v| (v.len(), v[299], v[300])), Some((600, 1, 2)), "changed, not replaced");
+        c.put("b", vec![0; 300]);
+        c.update("a", Vec::new, |v| v.extend([3; 200]));
+        assert!(c.get(&"a").is_none(), "800 + 300 is over the budget: the oldest went");
+        assert_eq!(c.read(&"b", Vec::len), Some(300));
     }
 
     #[test]

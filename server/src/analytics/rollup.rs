@@ -212,21 +212,23 @@ impl Pack {
     }
 }
 
-/// The packs of one area as read, by (level, block), with the area's rollup
-/// version at the time (`heat_version`).
-type AreaPacks = (i64, Arc<HashMap<(i16, i32), Arc<Pack>>>);
+/// The packs of one area as read, by (level, block), at one rollup version
+/// of the area (`heat_version`); `weight` is theirs, kept as they come.
+#[derive(Default)]
+struct AreaPacks {
+    version: i64,
+    weight: usize,
+    blocks: HashMap<(i16, i32), Arc<Pack>>,
+}
 
 /// Packs by database and area. A pack changes only in a fold or a rebuild,
 /// and both bump its area's version in the same transaction, so packs read
 /// at the version an area still has are the packs in the database. Most
 /// periods share their large blocks, so a new period mostly reads what is
-/// here; one entry per area keeps a region view at one lookup per area.
+/// here. One entry per area, read and grown in place: one lookup per area.
 fn packs() -> &'static Cache<(u64, Uuid), AreaPacks> {
-    static PACKS: LazyLock<Cache<(u64, Uuid), AreaPacks>> = LazyLock::new(|| {
-        Cache::new(None, 64 * 1024 * 1024, |_, (_, m)| {
-            64 + m.values().map(|p| 16 + p.weight()).sum::<usize>()
-        })
-    });
+    static PACKS: LazyLock<Cache<(u64, Uuid), AreaPacks>> =
+        LazyLock::new(|| Cache::new(None, 64 * 1024 * 1024, |_, a| 64 + a.weight));
     &PACKS
 }
 
@@ -343,22 +345,24 @@ async fn read_blocks(
     }
     let version = |a: &Uuid| versions.get(a).copied().unwrap_or(0);
     let mut found: Vec<(Uuid, Arc<Pack>)> = Vec::with_capacity(area_ids.len() * levels.len());
-    let mut held: HashMap<Uuid, Arc<HashMap<(i16, i32), Arc<Pack>>>> = HashMap::new();
     let mut missing: (Vec<Uuid>, Vec<i16>, Vec<i32>) = Default::default();
     for &area in area_ids {
-        let cached = packs().get_if(&(db, area), |(v, _)| *v == version(&area)).map(|(_, m)| m);
-        for (&level, &block) in levels.iter().zip(&blocks) {
-            match cached.as_ref().and_then(|m| m.get(&(level, block))) {
-                Some(pack) => found.push((area, pack.clone())),
+        let v = version(&area);
+        let cached: Vec<Option<Arc<Pack>>> = packs()
+            .read(&(db, area), |a| {
+                let get = |(l, b): (&i16, &i32)| a.blocks.get(&(*l, *b)).cloned();
+                if a.version == v { levels.iter().zip(&blocks).map(get).collect() } else { vec![] }
+            })
+            .unwrap_or_default();
+        for (i, (&level, &block)) in levels.iter().zip(&blocks).enumerate() {
+            match cached.get(i).cloned().flatten() {
+                Some(pack) => found.push((area, pack)),
                 None => {
                     missing.0.push(area);
                     missing.1.push(level);
                     missing.2.push(block);
                 }
             }
-        }
-        if let Some(m) = cached {
-            held.insert(area, m);
         }
     }
     if missing.0.is_empty() {
@@ -391,9 +395,18 @@ async fn read_blocks(
         read.entry(area).or_default().push(((level, block), pack));
     }
     for (area, new) in read {
-        let mut m = held.remove(&area).map(|m| (*m).clone()).unwrap_or_default();
-        m.extend(new);
-        packs().put((db, area), (version(&area), Arc::new(m)));
+        let v = version(&area);
+        packs().update((db, area), AreaPacks::default, |a| {
+            if a.version != v {
+                *a = AreaPacks { version: v, ..AreaPacks::default() };
+            }
+            for (at, pack) in new {
+                a.weight += 16 + pack.weight();
+                if let Some(old) = a.blocks.insert(at, pack) {
+                    a.weight -= 16 + old.weight();
+                }
+            }
+        });
     }
     Ok(Some((found, pending)))
 }
