@@ -436,6 +436,10 @@ fn mixes(today: NaiveDate) -> Vec<Mix> {
 /// of an H3 cell's size at `res`. Returns how long it took.
 async fn naive_heatmap(pool: &PgPool, areas: &[Uuid], mix: &Mix, res: u8) -> anyhow::Result<Duration> {
     let t = Instant::now();
+    // The naive way may use PostgreSQL's parallel workers, which the
+    // server's own connections do without (db::connect).
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL max_parallel_workers_per_gather TO DEFAULT").execute(&mut *tx).await?;
     let _: Vec<(Vec<u8>, i64)> = sqlx::query_as(
         "SELECT ST_AsBinary(ST_SnapToGrid(ST_Transform(geom, 28992), $6)) AS g, count(*)
            FROM incidents
@@ -451,8 +455,9 @@ async fn naive_heatmap(pool: &PgPool, areas: &[Uuid], mix: &Mix, res: u8) -> any
     .bind(mix.categories.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
     .bind(mix.statuses.as_ref().map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
     .bind(grid_metres(res))
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(t.elapsed())
 }
 

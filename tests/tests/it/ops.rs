@@ -160,3 +160,20 @@ async fn limits_readiness_paging_and_bounding_boxes() {
     assert_eq!(body["type"], "https://kvo-meldingen.nl/problems/migrations-pending", "{body}");
     assert_eq!(body["title"], "Niet gereed", "{body}");
 }
+
+/// The server's connections run without parallel query workers (ADR 0023):
+/// the rollup's short reads, planned generically after five executions,
+/// started workers that cost more than the read itself.
+#[tokio::test]
+async fn the_servers_connections_start_no_parallel_workers() {
+    let app = TestApp::spawn().await;
+    let mut conns = vec![];
+    for _ in 0..3 {
+        conns.push(app.pool.acquire().await.unwrap());
+    }
+    for conn in &mut conns {
+        let workers: String =
+            sqlx::query_scalar("SHOW max_parallel_workers_per_gather").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(workers, "0");
+    }
+}
