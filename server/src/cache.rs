@@ -60,7 +60,8 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
 
     /// Changes the entry under `key` in place, or stores `new()` changed when
     /// there is none or it is stale; then weighs it again and keeps to the
-    /// budget. Keep `weigh` cheap for entries changed this way.
+    /// budget. Keep `weigh` cheap for entries changed this way, and `change`
+    /// free of panics (the lock's promise above).
     pub fn update(&self, key: K, new: impl FnOnce() -> V, change: impl FnOnce(&mut V)) {
         let mut inner = self.lock();
         let inner = &mut *inner;
