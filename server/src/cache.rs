@@ -4,7 +4,7 @@
 //! first when the weight budget is spent.
 //!
 //! Used for resolved credentials, area indexes, vector tiles, region
-//! answers, heatmap cell texts and resolution-7 packs.
+//! answers, heatmap cell texts, resolution-7 packs and the rollup's key numbers.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -44,6 +44,11 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
         }
     }
 
+    /// Whether an entry stored `at` is still within the time to live.
+    fn fresh(&self, at: &Instant) -> bool {
+        self.ttl.is_none_or(|ttl| at.elapsed() < ttl)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<K, V>> {
         // A panic while holding the lock leaves a consistent map: every
         // mutation below completes before it can panic.
@@ -55,7 +60,7 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
     pub fn read<R>(&self, key: &K, read: impl FnOnce(&V) -> R) -> Option<R> {
         let inner = self.lock();
         let (at, v) = inner.map.get(key)?;
-        self.ttl.is_none_or(|ttl| at.elapsed() < ttl).then(|| read(v))
+        self.fresh(at).then(|| read(v))
     }
 
     /// Changes the entry under `key` in place, or stores `new()` changed when
@@ -65,9 +70,8 @@ impl<K: Eq + Hash + Clone, V> Cache<K, V> {
     pub fn update(&self, key: K, new: impl FnOnce() -> V, change: impl FnOnce(&mut V)) {
         let mut inner = self.lock();
         let inner = &mut *inner;
-        let fresh = inner.map.get(&key).is_some_and(|(at, _)| self.ttl.is_none_or(|ttl| at.elapsed() < ttl));
         match inner.map.get_mut(&key) {
-            Some((_, v)) if fresh => {
+            Some((at, v)) if self.fresh(at) => {
                 inner.weight -= (self.weigh)(&key, v);
                 change(v);
                 inner.weight += (self.weigh)(&key, v);
@@ -126,8 +130,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     pub fn get_if(&self, key: &K, valid: impl FnOnce(&V) -> bool) -> Option<V> {
         let inner = self.lock();
         let (at, v) = inner.map.get(key)?;
-        let fresh = self.ttl.is_none_or(|ttl| at.elapsed() < ttl);
-        (fresh && valid(v)).then(|| v.clone())
+        (self.fresh(at) && valid(v)).then(|| v.clone())
     }
 
     /// The entry under `key`, however old (to revalidate it).

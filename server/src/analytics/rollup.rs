@@ -174,7 +174,8 @@ async fn month_counts(
     .bind(m1)
     .fetch_all(pool)
     .await?;
-    let mask = keys(pool, max_key(rows.iter().filter_map(|r| r.2.as_deref()))).await?.mask(f);
+    let mask =
+        keys(pool, database_of(pool), max_key(rows.iter().filter_map(|r| r.2.as_deref()))).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(rows.len() / 4 + 1);
     for (area, cell, ks, ns) in rows {
         let n = match ks {
@@ -232,12 +233,11 @@ fn packs() -> &'static Cache<(u64, Uuid), AreaPacks> {
     &PACKS
 }
 
-/// The (category, status) numbers of `pool`'s database, read again only
+/// The (category, status) numbers of `pool`'s database `db`, read again only
 /// when `need` (the highest number in the rows at hand) is not among them:
 /// numbers are never reused or renumbered, only added.
-async fn keys(pool: &PgPool, need: i32) -> Result<Arc<Keys>> {
+async fn keys(pool: &PgPool, db: u64, need: i32) -> Result<Arc<Keys>> {
     static KEYS: LazyLock<Cache<u64, Arc<Keys>>> = LazyLock::new(|| Cache::new(None, 256, |_, _| 1));
-    let db = database_of(pool);
     let known = |k: &Arc<Keys>| {
         need < 0 || usize::try_from(need).is_ok_and(|n| k.0.get(n).is_some_and(Option::is_some))
     };
@@ -268,16 +268,17 @@ fn database_of(pool: &PgPool) -> u64 {
 /// ([`packs`]), and the pending deltas, all of one state of the database
 /// (ADR 0021, 0022).
 async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<HashMap<(Uuid, i64), i64>> {
+    let db = database_of(pool);
     let mut conn = pool.acquire().await?;
     // Optimistic: two statements, checked by the versions (below); when a
     // fold came between them, again inside one snapshot, where it cannot.
-    let (found, pending) = match read_blocks(&mut conn, database_of(pool), area_ids, f).await? {
+    let (found, pending) = match read_blocks(&mut conn, db, area_ids, f).await? {
         Some(read) => read,
         None => {
             let mut tx =
                 sqlx::Connection::begin_with(&mut *conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?;
-            let read = read_blocks(&mut tx, database_of(pool), area_ids, f)
+            let read = read_blocks(&mut tx, db, area_ids, f)
                 .await?
                 .context("rollup versions changed inside one snapshot")?;
             tx.commit().await?;
@@ -286,7 +287,7 @@ async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<Ha
     };
     drop(conn);
     let need = found.iter().map(|(_, p)| p.max_key).max().unwrap_or(-1);
-    let mask = keys(pool, need).await?.mask(f);
+    let mask = keys(pool, db, need).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(found.len() * 2);
     for (area, pack) in &found {
         let mut at = 0usize;
@@ -484,7 +485,7 @@ pub async fn margins(
     .fetch_all(pool)
     .await?;
     let need = max_key(rows.iter().filter_map(|r| r.ks.as_deref()));
-    Ok((rows, keys(pool, need).await?))
+    Ok((rows, keys(pool, database_of(pool), need).await?))
 }
 
 /// The version of an area's aggregated data: it changes whenever an incident

@@ -13,7 +13,6 @@ use axum::{
 use serde_json::Value;
 
 use kvo_api::wire::{NewIncident, WireLocation};
-use uuid::Uuid;
 
 use super::{
     extract::ClientIp,
@@ -183,20 +182,12 @@ async fn file_one(
         return Err(Open311Error::too_many(secs));
     }
     let now = chrono::Utc::now();
-    let [id, before] = open311::submission_ids(token_id, &sub, now);
-    let filed: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM incidents WHERE area_id = $1 AND id IN ($2, $3) LIMIT 1")
-            .bind(j.area_id)
-            .bind(id)
-            .bind(before)
-            .fetch_optional(&s.pool)
-            .await
-            .map_err(open311::db)?;
-    if let Some(earlier) = filed {
+    let ids = open311::submission_ids(token_id, &sub, now);
+    if let Some(earlier) = open311::filed_before(&s.pool, j.area_id, ids).await? {
         return Ok(open311::filed(earlier));
     }
     let req = NewIncident {
-        id,
+        id: ids[0],
         area_id: j.area_id,
         category: sub.service_code,
         location: WireLocation { lat: sub.lat, lon: sub.lon, accuracy_m: None },

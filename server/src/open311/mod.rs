@@ -82,6 +82,17 @@ pub fn submission_ids(token_id: Uuid, sub: &Submission, now: DateTime<Utc>) -> [
     })
 }
 
+/// The report a repeated form was filed as, if either of its `ids`
+/// ([`submission_ids`]) is already stored in `area_id`.
+pub async fn filed_before(pool: &PgPool, area_id: Uuid, ids: [Uuid; 2]) -> Result<Option<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM incidents WHERE area_id = $1 AND id = ANY($2) LIMIT 1")
+        .bind(area_id)
+        .bind(&ids[..])
+        .fetch_optional(pool)
+        .await
+        .map_err(db)
+}
+
 /// The query parameters of a request, with empty ones counted as absent.
 #[derive(Debug, Default)]
 pub struct Params(HashMap<String, String>);
