@@ -14,7 +14,7 @@
 //! an answer is exact and includes every committed change.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, LazyLock},
     time::Duration,
 };
@@ -30,6 +30,9 @@ use crate::{cache::Cache, error::Result};
 
 /// How many deltas one compaction folds at most.
 const BATCH: i64 = 20_000;
+/// How many versions of an area `heat_pack_log` keeps (ADR 0024): a server
+/// whose packs of an area are older reads them all again.
+const PACK_LOG_VERSIONS: i64 = 256;
 /// An arbitrary constant: the advisory lock that makes one compactor run at a time.
 const COMPACTOR_LOCK: i64 = 0x6b76_6f5f_726f_6c6c;
 
@@ -320,11 +323,21 @@ async fn read_blocks(
     f: &Filter,
 ) -> Result<Option<(Vec<(Uuid, Arc<Pack>)>, Vec<(Uuid, i64, i64)>)>> {
     let (levels, blocks) = day_blocks(f.from, f.until);
-    let rows: Vec<(Uuid, Option<i64>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT area_id, NULL::int8, version FROM heat_version WHERE area_id = ANY($1)
+    // The versions of the areas' packs in memory: the log says which of
+    // them the folds since have rewritten (ADR 0024).
+    let (held_areas, held): (Vec<Uuid>, Vec<i64>) =
+        area_ids.iter().filter_map(|&a| packs().read(&(db, a), |p| (a, p.version))).unzip();
+    type Row = (Uuid, Option<i64>, i64, Option<Vec<i16>>, Option<Vec<i32>>);
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT area_id, NULL::int8, version, NULL::int2[], NULL::int4[] FROM heat_version
+          WHERE area_id = ANY($1)
          UNION ALL
-         SELECT area_id, kvo_h3_parent(cell, $2::int4), sum(n)::int8 {PENDING}
-          GROUP BY area_id, kvo_h3_parent(cell, $2::int4)"
+         SELECT area_id, kvo_h3_parent(cell, $2::int4), sum(n)::int8, NULL, NULL {PENDING}
+          GROUP BY area_id, kvo_h3_parent(cell, $2::int4)
+         UNION ALL
+         SELECT l.area_id, NULL, l.version, l.levels, l.blocks
+           FROM unnest($7::uuid[], $8::int8[]) h(a, v)
+           JOIN heat_pack_log l ON l.area_id = h.a AND l.version > h.v"
     )))
     .bind(area_ids)
     .bind(7i16)
@@ -332,19 +345,49 @@ async fn read_blocks(
     .bind(f.until)
     .bind(&f.categories)
     .bind(f.status_codes())
+    .bind(&held_areas)
+    .bind(&held)
     .fetch_all(&mut *conn)
     .await?;
     let mut versions: HashMap<Uuid, i64> = HashMap::with_capacity(area_ids.len());
     let mut pending = Vec::with_capacity(rows.len());
-    for (area, cell, n) in rows {
-        match cell {
-            None => {
+    let mut log: HashMap<Uuid, Vec<(i64, Vec<i16>, Vec<i32>)>> = HashMap::new();
+    for (area, cell, n, levels, blocks) in rows {
+        match (cell, levels, blocks) {
+            (Some(cell), _, _) => pending.push((area, cell, n)),
+            (None, Some(levels), Some(blocks)) => log.entry(area).or_default().push((n, levels, blocks)),
+            _ => {
                 versions.insert(area, n);
             }
-            Some(cell) => pending.push((area, cell, n)),
         }
     }
     let version = |a: &Uuid| versions.get(a).copied().unwrap_or(0);
+    for (&area, &then) in held_areas.iter().zip(&held) {
+        let now = version(&area);
+        if now == then {
+            continue;
+        }
+        let rewritten = rewritten(then, now, log.get(&area).map_or(&[][..], Vec::as_slice));
+        packs().update((db, area), AreaPacks::default, |a| {
+            if a.version != then {
+                return; // another read moved it on
+            }
+            match rewritten {
+                Some(gone) => {
+                    let AreaPacks { weight, blocks, .. } = a;
+                    blocks.retain(|at, pack| {
+                        let keep = !gone.contains(at);
+                        if !keep {
+                            *weight -= 16 + pack.weight();
+                        }
+                        keep
+                    });
+                    a.version = now;
+                }
+                None => *a = AreaPacks { version: now, ..AreaPacks::default() },
+            }
+        });
+    }
     let mut found: Vec<(Uuid, Arc<Pack>)> = Vec::with_capacity(area_ids.len() * levels.len());
     let mut missing: (Vec<Uuid>, Vec<i16>, Vec<i32>) = Default::default();
     for &area in area_ids {
@@ -369,8 +412,9 @@ async fn read_blocks(
     if missing.0.is_empty() {
         return Ok(Some((found, pending)));
     }
-    type Row = (Uuid, i16, i32, i64, Option<Vec<i64>>, Option<Vec<i16>>, Option<Vec<i16>>, Option<Vec<i32>>);
-    let rows: Vec<Row> = sqlx::query_as(
+    type PackRow =
+        (Uuid, i16, i32, i64, Option<Vec<i64>>, Option<Vec<i16>>, Option<Vec<i16>>, Option<Vec<i32>>);
+    let rows: Vec<PackRow> = sqlx::query_as(
         "SELECT t.a, t.l, t.b, coalesce(v.version, 0), p.cells, p.lens, p.ks, p.ns
            FROM unnest($1::uuid[], $2::int2[], $3::int4[]) t(a, l, b)
            LEFT JOIN heat_version v ON v.area_id = t.a
@@ -410,6 +454,22 @@ async fn read_blocks(
         });
     }
     Ok(Some((found, pending)))
+}
+
+/// The blocks that the folds after version `then` of an area rewrote, up to
+/// version `now`, from its `heat_pack_log` rows (version, levels, blocks)
+/// after `then`. `None` when a version in between has no row (the rebuild
+/// writes none; old rows are pruned): then none of the packs held is known
+/// to be current.
+fn rewritten(then: i64, now: i64, log: &[(i64, Vec<i16>, Vec<i32>)]) -> Option<HashSet<(i16, i32)>> {
+    let mut seen: HashSet<i64> = HashSet::with_capacity(log.len());
+    let mut gone = HashSet::new();
+    for (v, levels, blocks) in log {
+        if *v > then && *v <= now && seen.insert(*v) {
+            gone.extend(levels.iter().copied().zip(blocks.iter().copied()));
+        }
+    }
+    (now > then && seen.len() as i64 == now - then).then_some(gone)
 }
 
 /// A row of the analysis's margins: a folded row (`ks` set) or a pending
@@ -638,11 +698,25 @@ async fn fold(conn: &mut sqlx::PgConnection) -> anyhow::Result<u64> {
              INSERT INTO heat_version AS v (area_id, version)
              SELECT DISTINCT area_id, 1 FROM moved
              ON CONFLICT (area_id) DO UPDATE SET version = v.version + 1
+             RETURNING area_id, version
+         ), touched AS (
+             SELECT DISTINCT area_id, level, block FROM blocks
+         ), logged AS (
+             INSERT INTO heat_pack_log (area_id, version, levels, blocks)
+             SELECT v.area_id, v.version,
+                    coalesce(array_agg(t.level) FILTER (WHERE t.area_id IS NOT NULL), '{}'),
+                    coalesce(array_agg(t.block) FILTER (WHERE t.area_id IS NOT NULL), '{}')
+               FROM versions v LEFT JOIN touched t ON t.area_id = v.area_id
+              GROUP BY v.area_id, v.version
+         ), pruned AS (
+             DELETE FROM heat_pack_log l USING versions v
+              WHERE l.area_id = v.area_id AND l.version <= v.version - $2
          )
          SELECT (SELECT count(*) FROM moved), array_agg(area_id), array_agg(level), array_agg(block)
-           FROM (SELECT DISTINCT area_id, level, block FROM blocks) t",
+           FROM touched",
     )
     .bind(last)
+    .bind(PACK_LOG_VERSIONS)
     .fetch_one(&mut *tx)
     .await
     .context("folding heat deltas")?;
@@ -868,6 +942,23 @@ mod tests {
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     use super::*;
+
+    #[test]
+    fn only_a_log_without_gaps_keeps_the_packs_it_does_not_name() {
+        let row = |v: i64, at: &[(i16, i32)]| {
+            (v, at.iter().map(|a| a.0).collect(), at.iter().map(|a| a.1).collect())
+        };
+        let log = vec![row(5, &[(0, 9000), (1, 4500)]), row(6, &[]), row(7, &[(0, 9001), (1, 4500)])];
+        let gone = rewritten(4, 7, &log).expect("versions 5, 6 and 7 are logged");
+        assert_eq!(gone, HashSet::from([(0, 9000), (1, 4500), (0, 9001)]));
+        assert_eq!(rewritten(5, 6, &log[1..2]), Some(HashSet::new()), "a fold that rewrote nothing");
+        // Version 8 was a rebuild (no row), or 5 was pruned: nothing held is known.
+        assert_eq!(rewritten(4, 8, &log), None);
+        assert_eq!(rewritten(4, 7, &log[1..]), None);
+        // A row counted twice does not hide a missing one; nothing held is newer.
+        assert_eq!(rewritten(4, 7, &[log[0].clone(), log[0].clone(), log[2].clone()]), None);
+        assert_eq!(rewritten(7, 4, &log), None);
+    }
 
     #[test]
     fn day_blocks_tile_a_period_exactly_with_few_blocks() {

@@ -557,6 +557,55 @@ async fn reads_during_folds_count_every_incident_once() {
     assert!(reads >= 25 * 3, "{reads} reads");
 }
 
+/// A fold rewrites the packs of the blocks holding the days it folded; a
+/// server keeps the other packs of the area it holds in memory (ADR 0024),
+/// and drops them all when a version has no log row (the rebuild's). Packs
+/// spoiled in the database behind the server's back show which it read.
+#[tokio::test]
+async fn a_fold_keeps_the_packs_it_did_not_rewrite_in_memory() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let mut rng = StdRng::seed_from_u64(24);
+    let first = day("2024-01-01");
+    let mut ids = vec![];
+    for _ in 0..40 {
+        let at = (first + Duration::days(rng.random_range(0..700))).and_hms_opt(12, 0, 0).unwrap().and_utc();
+        ids.push(
+            insert(&app.pool, area, reporter, random_point(&mut rng), at, "diefstal", "nieuw", None, None)
+                .await,
+        );
+    }
+    rollup::compact_all(&app.pool).await.unwrap();
+    let f = Filter { from: day("2023-12-20"), until: day("2026-06-01"), categories: None, statuses: None };
+    let total = async || rollup_counts(&app.pool, area, Resolution::Seven, &f).await.values().sum::<i64>();
+    assert_eq!(total().await, 40, "read once: the packs are in memory");
+    let spoil = async || {
+        sqlx::query(
+            "UPDATE heat_packs SET ns = (SELECT array_agg(n * 100) FROM unnest(ns) n) WHERE area_id = $1",
+        )
+        .bind(area)
+        .execute(&app.pool)
+        .await
+        .unwrap()
+    };
+    spoil().await;
+    // One report in 2026: its fold rewrites the blocks holding that day only.
+    let at = utc("2026-03-03T10:00:00Z");
+    insert(&app.pool, area, reporter, (52.247, 6.157), at, "vandalisme", "nieuw", None, None).await;
+    rollup::compact_all(&app.pool).await.unwrap();
+    assert_eq!(total().await, 41, "the new day read again, the years before kept in memory");
+    // An incident gone without a fold (triggers off, as in a bulk load),
+    // then the rebuild: a version without a log row, so everything is read.
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::query("SET session_replication_role = replica").execute(&mut *conn).await.unwrap();
+    sqlx::query("DELETE FROM incidents WHERE id = $1").bind(ids[0]).execute(&mut *conn).await.unwrap();
+    sqlx::query("SET session_replication_role = DEFAULT").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    rollup::rebuild(&app.pool).await.unwrap();
+    assert_eq!(total().await, 40, "after the rebuild nothing held is taken on trust");
+}
+
 #[tokio::test]
 async fn incidents_stored_before_cells_existed_are_backfilled_into_the_rollup() {
     let app = TestApp::spawn().await;
