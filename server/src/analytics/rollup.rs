@@ -192,27 +192,64 @@ async fn month_counts(
     Ok(sums)
 }
 
-/// The cells of one area's block (a row of `heat_packs`): `lens[i]` keys
-/// and counts in `ks`/`ns` belong to `cells[i]`, one cell after the other.
-/// An absent row is an empty pack.
+/// The cells of one area's block: a row of `heat_packs` (migration 0026),
+/// one cell after the other, big-endian: the cell (8 bytes), its number of
+/// pairs (2), then each pair's key (2) and count (4). Checked once when
+/// read; an absent row is an empty pack.
 #[derive(Debug, Default)]
 struct Pack {
-    cells: Vec<i64>,
-    lens: Vec<i16>,
-    ks: Vec<i16>,
-    ns: Vec<i32>,
-    /// The highest key number in `ks` (-1 when empty): the [`Keys`] to use must know it.
+    bytes: Vec<u8>,
+    /// The highest key number in it (-1 when empty): the [`Keys`] to use must know it.
     max_key: i32,
 }
 
+/// The bytes before a cell's pairs, and of one pair.
+const CELL: usize = 10;
+const PAIR: usize = 6;
+
 impl Pack {
-    fn new(cells: Vec<i64>, lens: Vec<i16>, ks: Vec<i16>, ns: Vec<i32>) -> Pack {
-        let max_key = max_key(std::iter::once(ks.as_slice()));
-        Pack { cells, lens, ks, ns, max_key }
+    /// `bytes` as a pack, if they are one.
+    fn new(bytes: Vec<u8>) -> Option<Pack> {
+        let (mut at, mut max_key) = (0, -1);
+        while at < bytes.len() {
+            let pairs = Pack::pairs_at(&bytes, at)?;
+            max_key = pairs
+                .chunks_exact(PAIR)
+                .map(|p| i32::from(i16::from_be_bytes([p[0], p[1]])))
+                .fold(max_key, i32::max);
+            at += CELL + pairs.len();
+        }
+        Some(Pack { bytes, max_key })
+    }
+
+    /// The pairs of the cell that starts at `at`.
+    fn pairs_at(bytes: &[u8], at: usize) -> Option<&[u8]> {
+        let n = i16::from_be_bytes(bytes.get(at + 8..at + CELL)?.try_into().ok()?);
+        bytes.get(at + CELL..at + CELL + usize::try_from(n).ok()? * PAIR)
+    }
+
+    /// Each cell and the sum of its counts whose key `mask` takes.
+    fn sums<'a>(&'a self, mask: &'a [bool]) -> impl Iterator<Item = (i64, i64)> + 'a {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let cell = i64::from_be_bytes(self.bytes.get(at..at + 8)?.try_into().ok()?);
+            let pairs = Pack::pairs_at(&self.bytes, at)?;
+            at += CELL + pairs.len();
+            let takes = |p: &&[u8]| {
+                usize::try_from(i16::from_be_bytes([p[0], p[1]]))
+                    .is_ok_and(|k| mask.get(k).copied().unwrap_or(false))
+            };
+            let sum = pairs
+                .chunks_exact(PAIR)
+                .filter(takes)
+                .map(|p| i64::from(i32::from_be_bytes([p[2], p[3], p[4], p[5]])))
+                .sum();
+            Some((cell, sum))
+        })
     }
 
     fn weight(&self) -> usize {
-        64 + self.cells.len() * 8 + self.lens.len() * 2 + self.ks.len() * 2 + self.ns.len() * 4
+        64 + self.bytes.len()
     }
 }
 
@@ -293,11 +330,7 @@ async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<Ha
     let mask = keys(pool, db, need).await?.mask(f);
     let mut sums: HashMap<(Uuid, i64), i64> = HashMap::with_capacity(found.len() * 2);
     for (area, pack) in &found {
-        let mut at = 0usize;
-        for (&cell, &len) in pack.cells.iter().zip(&pack.lens) {
-            let end = (at + len.max(0) as usize).min(pack.ks.len()).min(pack.ns.len());
-            let n = masked_sum(&mask, &pack.ks[at..end], &pack.ns[at..end]);
-            at = end;
+        for (cell, n) in pack.sums(&mask) {
             if n != 0 {
                 *sums.entry((*area, cell)).or_default() += n;
             }
@@ -412,10 +445,8 @@ async fn read_blocks(
     if missing.0.is_empty() {
         return Ok(Some((found, pending)));
     }
-    type PackRow =
-        (Uuid, i16, i32, i64, Option<Vec<i64>>, Option<Vec<i16>>, Option<Vec<i16>>, Option<Vec<i32>>);
-    let rows: Vec<PackRow> = sqlx::query_as(
-        "SELECT t.a, t.l, t.b, coalesce(v.version, 0), p.cells, p.lens, p.ks, p.ns
+    let rows: Vec<(Uuid, i16, i32, i64, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT t.a, t.l, t.b, coalesce(v.version, 0), p.pack
            FROM unnest($1::uuid[], $2::int2[], $3::int4[]) t(a, l, b)
            LEFT JOIN heat_version v ON v.area_id = t.a
            LEFT JOIN heat_packs p ON (p.area_id, p.level, p.block) = (t.a, t.l, t.b)",
@@ -429,13 +460,11 @@ async fn read_blocks(
         return Ok(None);
     }
     let mut read: HashMap<Uuid, Vec<((i16, i32), Arc<Pack>)>> = HashMap::new();
-    for (area, level, block, _, cells, lens, ks, ns) in rows {
-        let pack = Arc::new(Pack::new(
-            cells.unwrap_or_default(),
-            lens.unwrap_or_default(),
-            ks.unwrap_or_default(),
-            ns.unwrap_or_default(),
-        ));
+    for (area, level, block, _, bytes) in rows {
+        let pack = Pack::new(bytes.unwrap_or_default()).with_context(|| {
+            format!("a malformed pack in heat_packs: area {area}, level {level}, block {block}")
+        })?;
+        let pack = Arc::new(pack);
         found.push((area, pack.clone()));
         read.entry(area).or_default().push(((level, block), pack));
     }
@@ -605,10 +634,9 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
 /// also of blocks left with no cells; the rebuild starts empty).
 fn repack(blocks: &str) -> String {
     format!(
-        "INSERT INTO heat_packs (area_id, level, block, cells, lens, ks, ns)
-         SELECT c.area_id, c.level, c.block, array_agg(c.cell ORDER BY c.cell),
-                array_agg(cardinality(c.ks)::int2 ORDER BY c.cell), kvo_cat(c.ks ORDER BY c.cell),
-                kvo_cat(c.ns ORDER BY c.cell)
+        "INSERT INTO heat_packs (area_id, level, block, pack)
+         SELECT c.area_id, c.level, c.block,
+                string_agg(kvo_pack_cell(c.cell, c.ks, c.ns), ''::bytea ORDER BY c.cell)
            FROM {blocks} WHERE cardinality(c.ks) > 0
           GROUP BY c.area_id, c.level, c.block"
     )
@@ -942,6 +970,35 @@ mod tests {
     use rand::{Rng, SeedableRng, rngs::StdRng};
 
     use super::*;
+
+    #[test]
+    fn a_pack_is_read_cell_by_cell_and_checked() {
+        // What kvo_pack_cell (migration 0026) writes, for two cells.
+        let cell = |c: i64, pairs: &[(i16, i32)]| {
+            let mut b = c.to_be_bytes().to_vec();
+            b.extend((pairs.len() as i16).to_be_bytes());
+            for (k, n) in pairs {
+                b.extend(k.to_be_bytes());
+                b.extend(n.to_be_bytes());
+            }
+            b
+        };
+        let bytes = [cell(0x0871_9a13_ffff_ffff, &[(0, 3), (2, 5), (7, 1)]), cell(-1, &[])].concat();
+        let pack = Pack::new(bytes.clone()).expect("a pack");
+        assert_eq!(pack.max_key, 7);
+        let all = vec![true; 8];
+        assert_eq!(pack.sums(&all).collect::<Vec<_>>(), vec![(0x0871_9a13_ffff_ffff, 9), (-1, 0)]);
+        let some = [false, false, true];
+        assert_eq!(pack.sums(&some).collect::<Vec<_>>(), vec![(0x0871_9a13_ffff_ffff, 5), (-1, 0)]);
+        assert_eq!(Pack::new(vec![]).map(|p| p.max_key), Some(-1), "an absent row");
+        for cut in [1, 9, 11, 15, bytes.len() - 1] {
+            assert!(Pack::new(bytes[..bytes.len() - cut].to_vec()).is_none(), "{cut} bytes short");
+        }
+        assert!(
+            Pack::new(cell(1, &[(-2, 1)])).is_some_and(|p| p.sums(&all).eq([(1, 0)])),
+            "a key no mask takes"
+        );
+    }
 
     #[test]
     fn only_a_log_without_gaps_keeps_the_packs_it_does_not_name() {

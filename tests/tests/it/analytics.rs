@@ -581,13 +581,12 @@ async fn a_fold_keeps_the_packs_it_did_not_rewrite_in_memory() {
     let total = async || rollup_counts(&app.pool, area, Resolution::Seven, &f).await.values().sum::<i64>();
     assert_eq!(total().await, 40, "read once: the packs are in memory");
     let spoil = async || {
-        sqlx::query(
-            "UPDATE heat_packs SET ns = (SELECT array_agg(n * 100) FROM unnest(ns) n) WHERE area_id = $1",
-        )
-        .bind(area)
-        .execute(&app.pool)
-        .await
-        .unwrap()
+        // Every cell twice: read from the database, each counts double.
+        sqlx::query("UPDATE heat_packs SET pack = pack || pack WHERE area_id = $1")
+            .bind(area)
+            .execute(&app.pool)
+            .await
+            .unwrap()
     };
     spoil().await;
     // One report in 2026: its fold rewrites the blocks holding that day only.
