@@ -5,13 +5,13 @@
 //! deltas into `heat_counts` (per H3 cell at resolutions 7–11) and
 //! `margin_counts` (per zone, hour of the week, time to resolution, and in
 //! total), each per day and per month, and resolution 7 also into aligned
-//! blocks of days (`heat_blocks`, packed per block in `heat_packs`: ADR
-//! 0019). A row holds its counts per (category, status) as two parallel
+//! blocks of days (`heat_blocks`, packed per block as bytes in `heat_packs`:
+//! ADR 0019, 0025). A row holds its counts per (category, status) as two parallel
 //! arrays: the pairs' numbers in `rollup_keys` and their counts. Readers add
 //! the folded rows and the deltas not yet folded of one snapshot (one
 //! statement; for the packs, which are also kept in memory per area
-//! version, packs of the versions that statement read: ADR 0021, 0022), so
-//! an answer is exact and includes every committed change.
+//! version, packs of the versions that statement read: ADR 0021, 0022, 0024),
+//! so an answer is exact and includes every committed change.
 
 use std::{
     collections::{HashMap, HashSet},
