@@ -248,8 +248,9 @@ impl Pack {
         })
     }
 
+    /// What it weighs in an [`AreaPacks`]: itself and its map entry.
     fn weight(&self) -> usize {
-        64 + self.bytes.len()
+        80 + self.bytes.len()
     }
 }
 
@@ -260,6 +261,27 @@ struct AreaPacks {
     version: i64,
     weight: usize,
     blocks: HashMap<(i16, i32), Arc<Pack>>,
+}
+
+impl AreaPacks {
+    /// From version `then` to `now`: drops the packs the folds in between
+    /// rewrote (`rewritten`), or all when that is not known. Left alone when
+    /// it is no longer at `then` (another read moved it on).
+    fn move_on(&mut self, then: i64, now: i64, rewritten: Option<HashSet<(i16, i32)>>) {
+        if self.version != then {
+            return;
+        }
+        let Some(gone) = rewritten else {
+            *self = AreaPacks { version: now, ..AreaPacks::default() };
+            return;
+        };
+        for at in gone {
+            if let Some(pack) = self.blocks.remove(&at) {
+                self.weight -= pack.weight();
+            }
+        }
+        self.version = now;
+    }
 }
 
 /// Packs by database and area. A pack changes only in a fold or a rebuild,
@@ -344,7 +366,9 @@ async fn block_counts(pool: &PgPool, area_ids: &[Uuid], f: &Filter) -> Result<Ha
 
 /// The packs (area, pack) and the pending deltas per (area, cell) behind
 /// [`block_counts`]. The first statement reads the areas' versions and the
-/// deltas (one snapshot); packs not in memory at those versions are read by
+/// deltas (one snapshot), and for areas whose packs are in memory at an
+/// older version the `heat_pack_log` rows since (ADR 0024), so that only the
+/// packs rewritten since are dropped; packs not in memory at those versions are read by
 /// a second, which also reads the versions again: a pack of an area whose
 /// version is still the same is the pack of the first snapshot. `None` when
 /// a version moved in between.
@@ -401,25 +425,7 @@ async fn read_blocks(
             continue;
         }
         let rewritten = rewritten(then, now, log.get(&area).map_or(&[][..], Vec::as_slice));
-        packs().update((db, area), AreaPacks::default, |a| {
-            if a.version != then {
-                return; // another read moved it on
-            }
-            match rewritten {
-                Some(gone) => {
-                    let AreaPacks { weight, blocks, .. } = a;
-                    blocks.retain(|at, pack| {
-                        let keep = !gone.contains(at);
-                        if !keep {
-                            *weight -= 16 + pack.weight();
-                        }
-                        keep
-                    });
-                    a.version = now;
-                }
-                None => *a = AreaPacks { version: now, ..AreaPacks::default() },
-            }
-        });
+        packs().update((db, area), AreaPacks::default, |a| a.move_on(then, now, rewritten));
     }
     let mut found: Vec<(Uuid, Arc<Pack>)> = Vec::with_capacity(area_ids.len() * levels.len());
     let mut missing: (Vec<Uuid>, Vec<i16>, Vec<i32>) = Default::default();
@@ -475,9 +481,9 @@ async fn read_blocks(
                 *a = AreaPacks { version: v, ..AreaPacks::default() };
             }
             for (at, pack) in new {
-                a.weight += 16 + pack.weight();
+                a.weight += pack.weight();
                 if let Some(old) = a.blocks.insert(at, pack) {
-                    a.weight -= 16 + old.weight();
+                    a.weight -= old.weight();
                 }
             }
         });
