@@ -637,14 +637,16 @@ pub async fn compact(pool: &PgPool) -> anyhow::Result<u64> {
 /// of `heat_blocks` that `blocks` (a FROM clause naming them `c`) yields:
 /// each block with cells gets one row of all its cells. Their old packs
 /// must be gone first (the fold deletes those of every block it touched,
-/// also of blocks left with no cells; the rebuild starts empty).
+/// also of blocks left with no cells; the rebuild starts empty). Inserted
+/// block by block, so that the packs of one block lie together (ADR 0026).
 fn repack(blocks: &str) -> String {
     format!(
         "INSERT INTO heat_packs (area_id, level, block, pack)
          SELECT c.area_id, c.level, c.block,
                 string_agg(kvo_pack_cell(c.cell, c.ks, c.ns), ''::bytea ORDER BY c.cell)
            FROM {blocks} WHERE cardinality(c.ks) > 0
-          GROUP BY c.area_id, c.level, c.block"
+          GROUP BY c.level, c.block, c.area_id
+          ORDER BY c.level, c.block, c.area_id"
     )
 }
 

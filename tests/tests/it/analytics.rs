@@ -497,6 +497,36 @@ async fn a_block_that_empties_loses_its_pack() {
     assert_eq!(stale, 0, "packs of blocks that no longer exist");
 }
 
+/// A region view reads the same blocks of every member area, so the rebuild
+/// lays the packs out block by block (ADR 0026): read in the table's own
+/// order they come sorted by (level, block, area).
+#[tokio::test]
+async fn the_rebuild_lays_the_packs_out_block_by_block() {
+    let app = TestApp::spawn().await;
+    for name in ["Binnenstad Deventer", "Brink", "Stationskwartier"] {
+        let area = app.area(name, DEVENTER).await;
+        let reporter = app.device(area, Role::Beveiliger).await.person_id;
+        for d in 0..12 {
+            let at = utc("2026-05-01T10:00:00Z") + chrono::Duration::days(d * 3);
+            insert(&app.pool, area, reporter, (52.247, 6.157), at, "diefstal", "nieuw", None, None).await;
+        }
+    }
+    rollup::rebuild(&app.pool).await.unwrap();
+    let laid_out: Vec<(i16, i32, Uuid)> =
+        sqlx::query_as("SELECT level, block, area_id FROM heat_packs ORDER BY ctid")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(laid_out.len() > 3 * 12, "packs of every level: {}", laid_out.len());
+    let back = laid_out.windows(2).filter(|w| w[0] > w[1]).count();
+    assert_eq!(
+        back,
+        0,
+        "{back} of {} packs lie after a pack of a later (level, block, area)",
+        laid_out.len()
+    );
+}
+
 /// A fold that commits while a resolution-7 reader is between its
 /// statements (versions and deltas first, missing packs after) must not make
 /// the reader count a folded delta twice or not at all: during each fold the
