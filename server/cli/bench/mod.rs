@@ -117,21 +117,33 @@ pub async fn ingest(cfg: &Config, b: IngestBench) -> anyhow::Result<()> {
     meta.print("metadata-only reports via HTTP");
 
     let photo = Arc::new(bench_photo());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let one_core = photo_cost(&photo);
+    // The bound: the processing alone on every core at once (two virtual
+    // cores need not do twice the work of one).
+    let bound = {
+        let photo = photo.clone();
+        tokio::task::spawn_blocking(move || photo_rate(&photo, cores, Duration::from_secs(3))).await?
+    };
     println!(
-        "  (photo: 1600 × 1200 JPEG, {} KB; server-side processing {:.1} ms on one core, so at most {:.0}/s on this machine)",
+        "  (photo: 1600 × 1200 JPEG, {} KB; server-side processing {:.1} ms on one core ({:.0}/s × {cores} cores); \
+         measured on all {cores} cores at once, with nothing else: {bound:.0}/s, the bound)",
         photo.len() / 1024,
         one_core.as_secs_f64() * 1e3,
-        std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 / one_core.as_secs_f64()
+        1.0 / one_core.as_secs_f64(),
     );
     let with_photo =
         run_clients(&client, &base, area, &tokens, Duration::from_secs(b.photo_seconds), Some(photo)).await;
     with_photo.print("reports with a 1600 px photo via HTTP");
+    println!(
+        "photo reports / bound: {:.0} %   targets: ≥ 150 photo reports/s or ≥ 70 % of the bound",
+        100.0 * with_photo.rate() / bound
+    );
 
     let ceiling = ceiling(&pool, area, b.clients, Duration::from_secs(b.seconds)).await?;
     ceiling.print("ceiling: same INSERT straight into PostgreSQL");
     println!(
-        "server / ceiling: {:.0} %   targets: ≥ 80 % of the ceiling with p99 ≤ 50 ms; ≥ 150 photo reports/s",
+        "server / ceiling: {:.0} %   targets: ≥ 80 % of the ceiling with p99 ≤ 50 ms",
         100.0 * meta.rate() / ceiling.rate()
     );
     server.stop().await;
@@ -320,6 +332,28 @@ fn photo_cost(photo: &[u8]) -> Duration {
         let _ = kvo_server::photos::process::prepare(photo, 40_000_000);
     }
     start.elapsed() / 10
+}
+
+/// Photos `process::prepare`d per second by `threads` threads at once, each
+/// preparing one photo after the other for `span`.
+fn photo_rate(photo: &[u8], threads: usize, span: Duration) -> f64 {
+    let start = Instant::now();
+    let done: usize = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut n = 0;
+                    while start.elapsed() < span {
+                        let _ = kvo_server::photos::process::prepare(photo, 40_000_000);
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    });
+    done as f64 / start.elapsed().as_secs_f64()
 }
 
 /// A 1600 × 1200 photo-like JPEG: smooth gradients with fine texture, so it
