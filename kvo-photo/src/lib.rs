@@ -11,8 +11,13 @@
 //!   stored half grey. Its errors unwind out of C and are caught here.
 //! - Encoding writes a baseline JPEG (or PNG) from pixels: no EXIF, GPS or XMP
 //!   can survive, only a JFIF header precedes the image.
+//! - `strip_jpeg` rebuilds a plain JPEG from its tables and scan alone, so a
+//!   photo that needs no turning keeps its pixels without its metadata.
 
 use std::io::Cursor;
+
+mod strip;
+pub use strip::strip_jpeg;
 
 use fast_image_resize as fr;
 use image::{ImageDecoder, RgbImage};

@@ -1,6 +1,8 @@
 //! Photo processing on the server: the format judged by content, the pixel
-//! count checked before any pixel is decoded, the EXIF orientation applied, and
-//! everything re-encoded from pixels so that no EXIF, GPS or XMP survives.
+//! count checked before any pixel is decoded, every image decoded strictly,
+//! the EXIF orientation applied, and no EXIF, GPS or XMP kept: a plain
+//! upright JPEG loses its metadata segments, anything else is re-encoded from
+//! pixels.
 //! The codecs are `kvo_photo`'s, shared with the phones.
 
 use kvo_photo::Format;
@@ -21,16 +23,27 @@ pub struct Prepared {
     pub thumb: Vec<u8>,
 }
 
-/// Decodes, orients, strips and re-encodes an uploaded image. PNG stays PNG
-/// (it is often a screenshot; an alpha channel is flattened); JPEG and WebP
-/// become JPEG.
+/// Decodes (which proves the image whole), orients, strips and re-encodes an
+/// uploaded image. PNG stays PNG (it is often a screenshot; an alpha channel
+/// is flattened); JPEG and WebP become JPEG. An upright, plain JPEG of at most
+/// a byte a pixel, which is what the phones send, is kept as it came with only
+/// its metadata dropped (`kvo_photo::strip_jpeg`): no second generation of
+/// compression loss, and a third of the work (ADR 0027).
 pub fn prepare(bytes: &[u8], max_pixels: u64) -> Result<Prepared, CodecError> {
     let decoded = kvo_photo::decode(bytes, max_pixels, None)?;
+    let upright = !(2..=8).contains(&decoded.exif.orientation);
     let img = kvo_photo::orient(decoded.rgb, decoded.exif.orientation);
     let (width, height) = img.dimensions();
-    let (content_type, out) = match decoded.format {
-        Format::Png => ("image/png", kvo_photo::encode_png(&img)?),
-        Format::Jpeg | Format::WebP => ("image/jpeg", encode_jpeg(&img, JPEG_QUALITY)?),
+    let kept = match decoded.format {
+        Format::Jpeg if upright && bytes.len() as u64 <= u64::from(width) * u64::from(height) => {
+            kvo_photo::strip_jpeg(bytes)
+        }
+        _ => None,
+    };
+    let (content_type, out) = match (kept, decoded.format) {
+        (Some(stripped), _) => ("image/jpeg", stripped),
+        (None, Format::Png) => ("image/png", kvo_photo::encode_png(&img)?),
+        (None, Format::Jpeg | Format::WebP) => ("image/jpeg", encode_jpeg(&img, JPEG_QUALITY)?),
     };
     let thumb = encode_jpeg(&kvo_photo::fit(img, THUMB_SIZE)?, THUMB_QUALITY)?;
     Ok(Prepared { content_type, bytes: out, width, height, thumb })
@@ -48,6 +61,33 @@ mod tests {
         assert_eq!(p.content_type, "image/jpeg");
         let t = image::load_from_memory(&p.thumb).unwrap();
         assert_eq!((t.width(), t.height()), (320, 240));
+    }
+
+    #[test]
+    fn keeps_a_plain_upright_jpeg_bit_for_bit_without_its_metadata() {
+        use kvo_photo::testing::{exif_app1, with_segment};
+        let camera = with_segment(&jpeg(800, 600), &exif_app1(1, 52.1, 5.1));
+        let p = prepare(&camera, 40_000_000).unwrap();
+        assert_eq!(p.bytes, kvo_photo::strip_jpeg(&camera).unwrap());
+        assert!(!p.bytes.windows(4).any(|w| w == b"Exif"));
+        let pixels = |b: &[u8]| kvo_photo::decode(b, 40_000_000, None).unwrap().rgb.into_raw();
+        assert_eq!(pixels(&p.bytes), pixels(&camera), "no second generation of compression");
+
+        // Turned by its EXIF: re-encoded upright from pixels.
+        let turned = prepare(&with_segment(&jpeg(800, 600), &exif_app1(6, 52.1, 5.1)), 40_000_000).unwrap();
+        assert_eq!((turned.width, turned.height), (600, 800));
+        assert!(!turned.bytes.windows(4).any(|w| w == b"Exif"));
+
+        // More than a byte a pixel (noise at quality 100): re-encoded, smaller.
+        let mut seed = 7u32;
+        let noise = image::RgbImage::from_fn(200, 200, |_, _| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            image::Rgb((seed >> 8).to_be_bytes()[1..].try_into().unwrap())
+        });
+        let heavy = encode_jpeg(&noise, 100).unwrap();
+        assert!(heavy.len() > 200 * 200);
+        let p = prepare(&heavy, 40_000_000).unwrap();
+        assert!(p.bytes.len() < heavy.len() && p.bytes != kvo_photo::strip_jpeg(&heavy).unwrap());
     }
 
     #[test]

@@ -22,10 +22,11 @@ fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
     s
 }
 
-/// A 64 × 32 JPEG from a phone: EXIF with GPS and orientation, and XMP.
-fn geotagged_jpeg() -> Vec<u8> {
+/// A 64 × 32 JPEG from a phone: EXIF with GPS and an orientation, and XMP.
+fn geotagged_jpeg(orientation: u16) -> Vec<u8> {
     let plain = jpeg(64, 32);
-    [&plain[..2], &kvo_photo::testing::exif_app1(6, 52.2512, 6.1592), &xmp_segment(), &plain[2..]].concat()
+    [&plain[..2], &kvo_photo::testing::exif_app1(orientation, 52.2512, 6.1592), &xmp_segment(), &plain[2..]]
+        .concat()
 }
 
 /// The markers of a JPEG's segments before the scan data.
@@ -57,7 +58,7 @@ async fn incident_with_device(app: &TestApp) -> (Uuid, String) {
 async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
     let app = TestApp::spawn().await;
     let (incident, token) = incident_with_device(&app).await;
-    let original = geotagged_jpeg();
+    let original = geotagged_jpeg(6);
     assert!(jpeg_markers(&original).contains(&0xE1), "the test input does carry APP1");
     let photo_id = Uuid::new_v4();
     let res = app
@@ -68,9 +69,37 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
     assert_eq!(photo.upload_sha256, hex::encode(Sha256::digest(&original)));
     // Orientation 6 was applied: 64 × 32 became 32 × 64.
     assert_eq!((photo.width, photo.height), (32, 64));
+    assert_no_metadata(&app, &token, &photo).await;
+    let stored: Incident =
+        app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
+    assert_eq!(stored.photos, vec![photo]);
+}
 
+#[tokio::test]
+async fn an_upright_jpeg_keeps_its_pixels_and_loses_its_metadata() {
+    let app = TestApp::spawn().await;
+    let (incident, token) = incident_with_device(&app).await;
+    let original = geotagged_jpeg(1);
+    let res = app
+        .put_bytes(
+            &token,
+            &format!("/api/v1/incidents/{incident}/photos/{}", Uuid::new_v4()),
+            original.clone(),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let photo: Photo = res.json().await.unwrap();
+    assert_eq!((photo.width, photo.height), (64, 32));
+    assert_no_metadata(&app, &token, &photo).await;
+    let stored = app.get(&token, &photo.url).await.bytes().await.unwrap();
+    let pixels = |b: &[u8]| image::load_from_memory(b).unwrap().into_rgb8().into_raw();
+    assert_eq!(pixels(&stored), pixels(&original), "kept, not compressed a second time (ADR 0027)");
+}
+
+/// Neither the photo nor its thumbnail holds a metadata segment or a trace of one.
+async fn assert_no_metadata(app: &TestApp, token: &str, photo: &Photo) {
     for url in [&photo.url, &photo.thumbnail_url] {
-        let res = app.get(&token, url).await;
+        let res = app.get(token, url).await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-type"], "image/jpeg");
         let bytes = res.bytes().await.unwrap().to_vec();
@@ -91,9 +120,6 @@ async fn stored_photos_carry_no_exif_gps_or_xmp_and_are_upright() {
         use image::ImageDecoder;
         assert!(decoder.exif_metadata().unwrap().is_none());
     }
-    let stored: Incident =
-        app.get(&token, &format!("/api/v1/incidents/{incident}")).await.json().await.unwrap();
-    assert_eq!(stored.photos, vec![photo]);
 }
 
 #[tokio::test]
