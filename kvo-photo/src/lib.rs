@@ -79,8 +79,19 @@ pub struct Decoded {
 /// long side at least that large.
 pub fn decode(bytes: &[u8], max_pixels: u64, min_long_side: Option<u32>) -> Result<Decoded, CodecError> {
     let format = sniff(bytes).ok_or(CodecError::Unsupported)?;
+    checked_size(bytes, max_pixels)?;
+    let (rgb, exif) = match format {
+        Format::Jpeg => decode_jpeg(bytes, min_long_side)?,
+        Format::Png | Format::WebP => decode_other(bytes, format, max_pixels)?,
+    };
+    Ok(Decoded { format, rgb, exif })
+}
+
+/// Width and height as the header claims them, checked before anything is
+/// allocated for the image: neither may be zero or over `MAX_SIDE_PX`, and
+/// together they may not exceed `max_pixels`.
+pub fn checked_size(bytes: &[u8], max_pixels: u64) -> Result<(u32, u32), CodecError> {
     let size = imagesize::blob_size(bytes).map_err(|_| CodecError::Corrupt)?;
-    // Nothing is allocated for an image before its header is known to be sane.
     if size.width == 0 || size.height == 0 {
         return Err(CodecError::Corrupt);
     }
@@ -88,11 +99,7 @@ pub fn decode(bytes: &[u8], max_pixels: u64, min_long_side: Option<u32>) -> Resu
     if claimed > max_pixels || size.width > MAX_SIDE_PX || size.height > MAX_SIDE_PX {
         return Err(CodecError::TooLarge { megapixels: claimed as f64 / 1e6 });
     }
-    let (rgb, exif) = match format {
-        Format::Jpeg => decode_jpeg(bytes, min_long_side)?,
-        Format::Png | Format::WebP => decode_other(bytes, format, max_pixels)?,
-    };
-    Ok(Decoded { format, rgb, exif })
+    Ok((size.width as u32, size.height as u32))
 }
 
 /// Neither side of an accepted image may be longer than this, in pixels.
@@ -336,6 +343,7 @@ mod tests {
         }
         corrupted[mid + 64] = 0xD0;
         assert!(matches!(decode(&corrupted, 40_000_000, None), Err(CodecError::Corrupt)));
+        assert!(matches!(decode(&corrupted, 40_000_000, Some(100)), Err(CodecError::Corrupt)), "at 1/8 too");
         // A frame header claiming 0 × 0 pixels, or more than 30,000 on a side.
         let sof = good.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         let mut zero = good.clone();

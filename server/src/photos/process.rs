@@ -27,26 +27,42 @@ pub struct Prepared {
 /// uploaded image. PNG stays PNG (it is often a screenshot; an alpha channel
 /// is flattened); JPEG and WebP become JPEG. An upright, plain JPEG of at most
 /// a byte a pixel, which is what the phones send, is kept as it came with only
-/// its metadata dropped (`kvo_photo::strip_jpeg`): no second generation of
-/// compression loss, and a third of the work (ADR 0027).
+/// its metadata dropped: no second generation of compression loss, and less
+/// than half the work (ADR 0027).
 pub fn prepare(bytes: &[u8], max_pixels: u64) -> Result<Prepared, CodecError> {
+    if let Some(kept) = keep(bytes, max_pixels)? {
+        return Ok(kept);
+    }
     let decoded = kvo_photo::decode(bytes, max_pixels, None)?;
-    let upright = !(2..=8).contains(&decoded.exif.orientation);
     let img = kvo_photo::orient(decoded.rgb, decoded.exif.orientation);
     let (width, height) = img.dimensions();
-    let kept = match decoded.format {
-        Format::Jpeg if upright && bytes.len() as u64 <= u64::from(width) * u64::from(height) => {
-            kvo_photo::strip_jpeg(bytes)
-        }
-        _ => None,
-    };
-    let (content_type, out) = match (kept, decoded.format) {
-        (Some(stripped), _) => ("image/jpeg", stripped),
-        (None, Format::Png) => ("image/png", kvo_photo::encode_png(&img)?),
-        (None, Format::Jpeg | Format::WebP) => ("image/jpeg", encode_jpeg(&img, JPEG_QUALITY)?),
+    let (content_type, out) = match decoded.format {
+        Format::Png => ("image/png", kvo_photo::encode_png(&img)?),
+        Format::Jpeg | Format::WebP => ("image/jpeg", encode_jpeg(&img, JPEG_QUALITY)?),
     };
     let thumb = encode_jpeg(&kvo_photo::fit(img, THUMB_SIZE)?, THUMB_QUALITY)?;
     Ok(Prepared { content_type, bytes: out, width, height, thumb })
+}
+
+/// The JPEG rebuilt by `kvo_photo::strip_jpeg`, if it is plain, upright and at
+/// most a byte a pixel. It is decoded at the smallest DCT scale that still
+/// gives the thumbnail: that reads, and so checks, every byte of its image
+/// data all the same, but spends a fraction of the work on pixels.
+fn keep(bytes: &[u8], max_pixels: u64) -> Result<Option<Prepared>, CodecError> {
+    if kvo_photo::sniff(bytes) != Some(Format::Jpeg) {
+        return Ok(None);
+    }
+    let (width, height) = kvo_photo::checked_size(bytes, max_pixels)?;
+    if bytes.len() as u64 > u64::from(width) * u64::from(height) {
+        return Ok(None);
+    }
+    let Some(stripped) = kvo_photo::strip_jpeg(bytes) else { return Ok(None) };
+    let small = kvo_photo::decode(bytes, max_pixels, Some(THUMB_SIZE))?;
+    if (2..=8).contains(&small.exif.orientation) {
+        return Ok(None);
+    }
+    let thumb = encode_jpeg(&kvo_photo::fit(small.rgb, THUMB_SIZE)?, THUMB_QUALITY)?;
+    Ok(Some(Prepared { content_type: "image/jpeg", bytes: stripped, width, height, thumb }))
 }
 
 #[cfg(test)]
