@@ -1,5 +1,6 @@
 // The filter state, kept in the URL so that a link shows the same map.
 import type { Area } from './api';
+import { DAY, iso, parseDay, today } from './days';
 
 export type Period = '4w' | 'quarter' | 'year' | 'baseline' | 'custom';
 
@@ -60,18 +61,10 @@ export function writeUrl(f: Filters, push = false): void {
   if (push) history.pushState(null, '', url); else history.replaceState(null, '', url);
 }
 
-const iso = (d: Date) => d.toISOString().slice(0, 10);
-
-/** Today in the Netherlands, as a date at UTC midnight. */
-function today(): Date {
-  const s = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Amsterdam' });
-  return new Date(`${s}T00:00:00Z`);
-}
-
 /** The period's first and last day (inclusive). */
 export function range(f: Filters, area: Area | null): { from: string; to: string } {
   const end = today();
-  const back = (days: number) => iso(new Date(end.getTime() - days * 86_400_000));
+  const back = (days: number) => iso(new Date(end.getTime() - days * DAY));
   switch (f.period) {
     case 'quarter': return { from: back(90), to: iso(end) };
     case 'year': return { from: back(364), to: iso(end) };
@@ -88,13 +81,13 @@ export function range(f: Filters, area: Area | null): { from: string; to: string
 /** Monday-based weeks covering the period: [first, last] day of each. */
 export function weeks(r: { from: string; to: string }): { from: string; to: string }[] {
   const out: { from: string; to: string }[] = [];
-  let d = new Date(`${r.from}T00:00:00Z`);
-  const end = new Date(`${r.to}T00:00:00Z`);
+  let d = parseDay(r.from);
+  const end = parseDay(r.to);
   while (d <= end && out.length < 160) {
     const dow = (d.getUTCDay() + 6) % 7;
-    const weekEnd = new Date(d.getTime() + (6 - dow) * 86_400_000);
+    const weekEnd = new Date(d.getTime() + (6 - dow) * DAY);
     out.push({ from: iso(d), to: iso(weekEnd < end ? weekEnd : end) });
-    d = new Date(weekEnd.getTime() + 86_400_000);
+    d = new Date(weekEnd.getTime() + DAY);
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // computes coverage from its rollup (not from raw rows).
 import type { GeoJSONSource, Map as MlMap } from 'maplibre-gl';
 import { api, type CheckpointHits } from './api';
+import { DAY, shiftDay } from './days';
 import { el } from './dom';
 import { translator } from './i18n';
 
@@ -21,8 +22,6 @@ const t = translator({
   summary: (unreached: number, total: number) => `${unreached} of ${total} reports in cells no round passed`,
 });
 
-const DAY = 86_400_000;
-const shift = (d: string, days: number) => new Date(new Date(`${d}T00:00:00Z`).getTime() + days * DAY).toISOString().slice(0, 10);
 const later = (a: string, b: string) => (a > b ? a : b);
 
 const EMPTY: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
@@ -59,13 +58,13 @@ export function patrolPanel(map: () => MlMap | null, areaId: string): { node: HT
     document.body.dataset.patrolLayer = 'loading';
     ensureLayers(m);
     const set = (id: string, fc: GeoJSON.FeatureCollection) => (m.getSource(id) as GeoJSONSource).setData(fc);
-    const routesFrom = later(period.from, shift(period.to, -30));
+    const routesFrom = later(period.from, shiftDay(period.to, -30));
     const [r, hits, cov] = await Promise.all([
       routes.checked ? api<GeoJSON.FeatureCollection>(`/areas/${areaId}/patrols?from=${routesFrom}&to=${period.to}`) : EMPTY,
       routes.checked ? api<CheckpointHits[]>(`/areas/${areaId}/checkpoints/hits?from=${period.from}&to=${period.to}`) : [],
       coverage.checked
         ? api<GeoJSON.FeatureCollection & { incidents?: number; incidents_unreached?: number }>(
-          `/areas/${areaId}/coverage?from=${later(period.from, shift(period.to, -365))}&to=${period.to}${band.value ? `&band=${band.value}` : ''}`)
+          `/areas/${areaId}/coverage?from=${later(period.from, shiftDay(period.to, -365))}&to=${period.to}${band.value ? `&band=${band.value}` : ''}`)
         : EMPTY,
     ]);
     if (mine !== seq) return;

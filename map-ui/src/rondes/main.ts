@@ -3,6 +3,7 @@
 // (`/rondes/?patrol=…`) with its route on the map. Both print on A4.
 import './rondes.css';
 import { api, type Area, type Checkpoint, type Compliance, type PatrolReport, type Round, type UiConfig } from '../api';
+import { DAY, iso, parseDay, today } from '../days';
 import { el, replace } from '../dom';
 import { pageFailed } from '../page';
 import { fmtDate, fmtNum, lang } from '../i18n';
@@ -25,10 +26,6 @@ function link(p: Record<string, string>): string {
 
 // ---------------------------------------------------------------- ISO weeks
 
-const DAY = 86_400_000;
-const iso = (d: Date) => d.toISOString().slice(0, 10);
-const parse = (s: string) => new Date(`${s}T00:00:00Z`);
-
 /** The Monday of ISO week `label` (`2026-W48`), or null. */
 export function mondayOf(label: string): Date | null {
   const m = /^(\d{4})-W(\d{2})$/.exec(label);
@@ -48,12 +45,11 @@ export function weekOf(d: Date): string {
 
 /** Yesterday in the Netherlands: the last night that is over. */
 function lastNight(): Date {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(new Date());
-  return new Date(parse(today).getTime() - DAY);
+  return new Date(today().getTime() - DAY);
 }
 
 const dayName = (s: string) =>
-  parse(s).toLocaleDateString(lang === 'en' ? 'en-GB' : 'nl-NL', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
+  parseDay(s).toLocaleDateString(lang === 'en' ? 'en-GB' : 'nl-NL', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
 const hhmm = (t: string) => t.slice(0, 5);
 const clock = (at: string) =>
   new Date(at).toLocaleTimeString(lang === 'en' ? 'en-GB' : 'nl-NL', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Amsterdam' });
@@ -134,7 +130,7 @@ async function patrol(id: string) {
       el('p', { class: 'period' }, fmtDate(rep.patrol.started_at)),
       el('nav', { class: 'no-print' },
         el('button', { type: 'button', onclick: () => window.print() }, r('print')),
-        el('a', { href: link({ area: areaId, week: weekOf(new Date(iso(nightOf) + 'T00:00:00Z')) }) }, r('backToWeek')))),
+        el('a', { href: link({ area: areaId, week: weekOf(parseDay(iso(nightOf))) }) }, r('backToWeek')))),
     el('dl', { class: 'facts' },
       el('dt', {}, r('guard')), el('dd', {}, rep.guard_name),
       el('dt', {}, r('started')), el('dd', {}, fmtDate(rep.patrol.started_at)),
