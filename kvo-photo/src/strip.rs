@@ -166,6 +166,30 @@ mod tests {
     }
 
     #[test]
+    fn libjpeg_files_are_kept_or_left_as_they_should_be() {
+        // Restart markers, greyscale, 4:4:4 and optimised tables are kept, pixel for pixel.
+        for (name, file) in [
+            ("plain", &include_bytes!("../fixtures/plain.jpg")[..]),
+            ("rst", include_bytes!("../fixtures/rst.jpg")),
+            ("gray", include_bytes!("../fixtures/gray.jpg")),
+            ("s444", include_bytes!("../fixtures/s444.jpg")),
+            ("opt", include_bytes!("../fixtures/opt.jpg")),
+        ] {
+            let stripped = strip_jpeg(file).unwrap_or_else(|| panic!("{name} not kept"));
+            assert_eq!(pixels(&stripped), pixels(file), "{name}");
+        }
+        assert!(include_bytes!("../fixtures/rst.jpg").windows(2).any(|w| w == [0xFF, 0xD0]));
+        // Progressive, arithmetic and RGB-coded files are re-encoded instead.
+        for file in [
+            &include_bytes!("../fixtures/prog.jpg")[..],
+            include_bytes!("../fixtures/arith.jpg"),
+            include_bytes!("../fixtures/rgb.jpg"),
+        ] {
+            assert_eq!(strip_jpeg(file), None);
+        }
+    }
+
+    #[test]
     fn leaves_unusual_and_damaged_files_to_re_encoding() {
         let clean = jpeg(64, 64);
         let adobe = [&[0xFF, 0xEE, 0x00, 0x0E][..], b"Adobe", &[0, 100, 0, 0, 0, 0, 0]].concat();
