@@ -13,7 +13,7 @@ use sqlx::{
 };
 
 use crate::config::Config;
-pub use embedded::EmbeddedPostgres;
+pub use embedded::{EmbeddedPostgres, POSTGIS_LIBRARY};
 
 /// The plain SQL migrations in `/migrations`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");

@@ -12,6 +12,9 @@ async fn the_embedded_cluster_keeps_its_data_across_restarts() {
     let db = Database::open(&cfg).await.unwrap();
     let pg = db.embedded.as_ref().expect("no DATABASE_URL: embedded");
     assert!(pg.started_here());
+    let preloaded: String =
+        sqlx::query_scalar("SHOW shared_preload_libraries").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(preloaded, kvo_server::db::POSTGIS_LIBRARY, "PostGIS is loaded once, not per connection");
     pg.stop_when_process_exits(std::process::id(), None).unwrap();
     let mp = kvo_server::areas::parse_polygon_geojson(kvo_tests::DEVENTER).unwrap();
     let area =
