@@ -652,6 +652,34 @@ async fn incidents_stored_before_cells_existed_are_backfilled_into_the_rollup() 
     assert_eq!(rollup_counts(&app.pool, area, Resolution::Ten, &f).await.values().sum::<i64>(), 1);
 }
 
+/// The look at every start reads the empty partial index, not every incident.
+#[tokio::test]
+async fn the_start_up_look_for_incidents_without_a_cell_reads_no_incident() {
+    let app = TestApp::spawn().await;
+    let area = app.area("Binnenstad Deventer", DEVENTER).await;
+    let reporter = app.device(area, Role::Beveiliger).await.person_id;
+    let at = utc("2026-05-05T10:00:00Z");
+    let first = insert(&app.pool, area, reporter, (52.247, 6.157), at, "diefstal", "nieuw", None, None).await;
+    sqlx::query(
+        "INSERT INTO incidents (area_id, id, category, geom, occurred_at, reporter_id, status, request_hash, cell)
+         SELECT area_id, gen_random_uuid(), category, geom, occurred_at, reporter_id, status, request_hash, cell
+           FROM incidents, generate_series(1, 20000) WHERE id = $1",
+    )
+    .bind(first)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE incidents").execute(&app.pool).await.unwrap();
+    let plan: serde_json::Value =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN (FORMAT JSON) {}", rollup::WITHOUT_CELL)))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let plan = plan.to_string();
+    assert!(plan.contains("incidents_without_cell") && !plan.contains("Seq Scan"), "{plan}");
+    assert_eq!(rollup::backfill_cells(&app.pool).await.unwrap(), 0);
+}
+
 async fn json(res: reqwest::Response) -> serde_json::Value {
     let status = res.status();
     let text = res.text().await.unwrap();
