@@ -110,18 +110,33 @@ fn decode_jpeg(bytes: &[u8], min_long_side: Option<u32>) -> Result<(RgbImage, Ex
     std::panic::catch_unwind(|| decode_jpeg_strict(bytes, min_long_side)).unwrap_or(Err(CodecError::Corrupt))
 }
 
-fn decode_jpeg_strict(bytes: &[u8], min_long_side: Option<u32>) -> Result<(RgbImage, ExifFacts), CodecError> {
-    let corrupt = |_| CodecError::Corrupt;
-    let mut dec = mozjpeg::Decompress::builder()
+/// What a JPEG's EXIF says, read from its header without decoding a pixel;
+/// the defaults (upright, no position) when it has none or cannot be read.
+pub fn jpeg_exif(bytes: &[u8]) -> ExifFacts {
+    std::panic::catch_unwind(|| jpeg_header(bytes).map(|(_, exif)| exif))
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
+}
+
+/// A strict decompressor with the header read, and the EXIF facts found there.
+fn jpeg_header(bytes: &[u8]) -> Result<(mozjpeg::Decompress<&[u8]>, ExifFacts), CodecError> {
+    let dec = mozjpeg::Decompress::builder()
         .with_err(strict::error_mgr())
         .with_markers(&[mozjpeg::Marker::APP(1)])
         .from_mem(bytes)
-        .map_err(corrupt)?;
+        .map_err(|_| CodecError::Corrupt)?;
     let exif = dec
         .markers()
         .find(|m| m.data.starts_with(b"Exif\0\0"))
         .map(|m| parse_exif(m.data))
         .unwrap_or_default();
+    Ok((dec, exif))
+}
+
+fn decode_jpeg_strict(bytes: &[u8], min_long_side: Option<u32>) -> Result<(RgbImage, ExifFacts), CodecError> {
+    let corrupt = |_| CodecError::Corrupt;
+    let (mut dec, exif) = jpeg_header(bytes)?;
     if let Some(min) = min_long_side {
         dec.scale(scale_numerator(dec.width().max(dec.height()), min as usize));
     }
@@ -392,6 +407,8 @@ mod tests {
         assert_eq!(d.rgb.dimensions(), (2000, 1500));
         assert_eq!(d.exif.orientation, 6);
         assert_eq!(decode(&original, 50_000_000, None).unwrap().rgb.dimensions(), (4000, 3000));
+        assert_eq!(jpeg_exif(&original), d.exif, "the header alone tells the same");
+        assert_eq!(jpeg_exif(b"not a jpeg"), ExifFacts::default());
         assert!(matches!(decode(&original, 10_000_000, None), Err(CodecError::TooLarge { .. })));
     }
 

@@ -56,11 +56,11 @@ fn keep(bytes: &[u8], max_pixels: u64) -> Result<Option<Prepared>, CodecError> {
     if bytes.len() as u64 > u64::from(width) * u64::from(height) {
         return Ok(None);
     }
-    let Some(stripped) = kvo_photo::strip_jpeg(bytes) else { return Ok(None) };
-    let small = kvo_photo::decode(bytes, max_pixels, Some(THUMB_SIZE))?;
-    if (2..=8).contains(&small.exif.orientation) {
+    if (2..=8).contains(&kvo_photo::jpeg_exif(bytes).orientation) {
         return Ok(None);
     }
+    let Some(stripped) = kvo_photo::strip_jpeg(bytes) else { return Ok(None) };
+    let small = kvo_photo::decode(bytes, max_pixels, Some(THUMB_SIZE))?;
     let thumb = encode_jpeg(&kvo_photo::fit(small.rgb, THUMB_SIZE)?, THUMB_QUALITY)?;
     Ok(Some(Prepared { content_type: "image/jpeg", bytes: stripped, width, height, thumb }))
 }
